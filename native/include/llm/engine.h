@@ -1,0 +1,133 @@
+// Public C++ API of the inference engine. The engine loop runs on its own thread; events are
+// delivered through the EventSink from that thread, in batches, as plain C++ values.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "llm/error.h"
+
+namespace llm {
+
+struct SamplingParams {
+  float temperature = 1.0f;  // 0 = greedy
+  int top_k = 0;             // 0 = disabled
+  float top_p = 1.0f;
+  float min_p = 0.0f;
+  float repetition_penalty = 1.0f;
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  std::vector<std::pair<int32_t, float>> logit_bias;
+  std::optional<uint64_t> seed;  // same seed, same output, whatever else is in the batch
+  std::vector<int32_t> stop_token_ids;
+  int max_tokens = 16;
+  int min_tokens = 0;
+  bool ignore_eos = false;
+  int logprobs = -1;  // -1: none; k >= 0: the sampled token's logprob plus k top alternatives (k <= 20)
+};
+
+struct RequestSpec {
+  std::string id;
+  std::vector<int32_t> prompt_tokens;
+  SamplingParams sampling;
+  int priority = 0;        // lower number runs first
+  std::string cache_salt;  // isolates prefix-cache entries (e.g. per tenant)
+};
+
+enum class FinishReason { None, Stop, Length, Abort, Error };
+const char* finish_reason_name(FinishReason reason);
+
+struct TokenLogprob {
+  int32_t token = 0;
+  float logprob = 0.0f;
+  std::vector<std::pair<int32_t, float>> top;  // best first
+};
+
+// Milliseconds since the Unix epoch (0 when the moment has not happened).
+struct RequestTimings {
+  double queued_ms = 0;
+  double scheduled_ms = 0;
+  double first_token_ms = 0;
+  double finished_ms = 0;
+};
+
+struct RequestEvent {
+  std::string id;
+  std::vector<int32_t> new_tokens;
+  std::vector<TokenLogprob> logprobs;  // parallel to new_tokens when logprobs >= 0
+  bool finished = false;
+  FinishReason reason = FinishReason::None;
+  std::string error;  // set when reason == Error
+  // Filled on the finishing event.
+  int prompt_tokens = 0;
+  int cached_prompt_tokens = 0;
+  int generated_tokens = 0;
+  RequestTimings timings;
+};
+
+struct EngineStats {
+  int running = 0;
+  int waiting = 0;
+  int kv_blocks_used = 0;
+  int kv_blocks_total = 0;
+  int64_t prefix_cache_queries = 0;  // in blocks
+  int64_t prefix_cache_hits = 0;     // in blocks
+  int64_t preemptions = 0;
+  int64_t steps = 0;
+  int64_t prompt_tokens = 0;      // prompt tokens computed (prefix hits excluded)
+  int64_t generation_tokens = 0;
+  double last_step_ms = 0;
+};
+
+struct EngineOptions {
+  std::string model_path;
+  int max_num_seqs = 128;
+  int max_num_batched_tokens = 2048;
+  int max_model_len = 0;         // 0 = the model's max_position_embeddings
+  int block_size = 16;
+  int64_t kv_cache_bytes = 0;    // > 0 wins over the fraction
+  double kv_cache_fraction = 0.9;  // of device memory (GPU) or a share of free RAM (CPU)
+  int threads = 0;               // 0 = hardware concurrency
+  std::string device = "auto";   // "auto" | "cpu" | "cuda"
+  bool enable_prefix_caching = true;
+};
+
+struct ModelInfo {
+  std::string path;
+  std::string backend;  // "cpu" | "cuda"
+  int vocab_size = 0;
+  int max_model_len = 0;
+  int bos_token_id = -1;
+  std::vector<int32_t> eos_token_ids;
+  int hidden_size = 0;
+  int num_layers = 0;
+};
+
+using EventSink = std::function<void(std::vector<RequestEvent>&&)>;
+using LogSink = std::function<void(const std::string&)>;
+
+class Engine {
+ public:
+  // Loads the model, builds the backend and starts the engine thread. Throws llm::Error.
+  static std::unique_ptr<Engine> create(const EngineOptions& options, EventSink events,
+                                        LogSink log = nullptr);
+  virtual ~Engine() = default;
+
+  // Validates and queues a request; throws llm::Error on bad arguments (empty or too long
+  // prompt, token out of vocabulary, negative max_tokens, duplicate id, ...).
+  virtual void add(RequestSpec request) = 0;
+  // Aborts a queued or running request; its blocks are freed at the next step. Unknown ids are
+  // ignored (the request may just have finished).
+  virtual void abort(const std::string& id) = 0;
+  virtual EngineStats stats() const = 0;
+  virtual ModelInfo info() const = 0;
+  // Aborts everything, stops the thread, frees the cache. Idempotent.
+  virtual void close() = 0;
+};
+
+}  // namespace llm
