@@ -1,0 +1,22 @@
+# Every native/tests/*_test.cpp is its own executable, linked to llm_engine and registered with
+# ctest. Its label is the file name's first word (block_manager_test.cpp -> "block"; model_*,
+# cpu_*, cuda_*, fuzz_* ... likewise). Exit code 77 means SKIP (e.g. no model fixture, no GPU).
+file(GLOB LLM_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/*_test.cpp)
+
+get_filename_component(LLM_REPO_ROOT ${CMAKE_CURRENT_SOURCE_DIR} DIRECTORY)
+set(LLM_DEFAULT_TEST_MODEL_DIR ${LLM_REPO_ROOT}/.data/models/tiny-llama)
+set(LLM_DEFAULT_TEST_MID_MODEL_DIR ${LLM_REPO_ROOT}/.data/models/mid-llama)
+
+foreach(src ${LLM_TEST_SOURCES})
+  get_filename_component(name ${src} NAME_WE)
+  string(REGEX MATCH "^[a-z0-9]+" label ${name})
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE llm_engine)
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+  target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${LLM_CXX_WARNINGS}>)
+  target_compile_definitions(${name} PRIVATE
+    LLM_DEFAULT_TEST_MODEL_DIR="${LLM_DEFAULT_TEST_MODEL_DIR}"
+    LLM_DEFAULT_TEST_MID_MODEL_DIR="${LLM_DEFAULT_TEST_MID_MODEL_DIR}")
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS ${label} SKIP_RETURN_CODE 77 TIMEOUT 600)
+endforeach()

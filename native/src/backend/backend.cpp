@@ -1,0 +1,44 @@
+// make_backend: picks CPU or CUDA. Without LLM_WITH_CUDA the CUDA entry points are stubs that say
+// the engine was built without CUDA, so the library (and the addon) load on any machine.
+#include "backend/backend.h"
+
+#include "llm/error.h"
+
+namespace llm {
+
+#ifndef LLM_WITH_CUDA
+bool cuda_device_available(std::string* reason) {
+  if (reason) *reason = "built without CUDA";
+  return false;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model>, int) {
+  throw Error("device 'cuda' requested but the engine was built without CUDA");
+}
+#endif
+
+std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model,
+                                      const BackendOptions& options, std::string* log) {
+  if (!model) throw Error("make_backend: no model");
+  const std::string& device = options.device;
+  if (device != "auto" && device != "cpu" && device != "cuda")
+    throw Error("unknown device '" + device + "' (expected auto, cpu or cuda)");
+
+  if (device == "cuda" || device == "auto") {
+    std::string reason;
+    if (cuda_device_available(&reason)) {
+      auto backend = make_cuda_backend(model, options.cuda_device);
+      if (log) *log = "using the CUDA backend (device " + std::to_string(options.cuda_device) + ")";
+      return backend;
+    }
+    if (device == "cuda") throw Error("device 'cuda' requested but no GPU can be used: " + reason);
+    auto backend = make_cpu_backend(model, options.threads);
+    if (log) *log = "no GPU (" + reason + "), using the CPU backend";
+    return backend;
+  }
+  auto backend = make_cpu_backend(model, options.threads);
+  if (log) *log = "using the CPU backend";
+  return backend;
+}
+
+}  // namespace llm
