@@ -56,6 +56,8 @@ struct RequestTimings {
   double finished_ms = 0;
 };
 
+// new_tokens of the finishing event include the EOS or stop token that ended the request
+// (reason Stop), as vLLM's token ids do; it counts in generated_tokens. Consumers do not render it.
 struct RequestEvent {
   std::string id;
   std::vector<int32_t> new_tokens;
@@ -129,5 +131,13 @@ class Engine {
   // Aborts everything, stops the thread, frees the cache. Idempotent.
   virtual void close() = 0;
 };
+
+// Logits of every position of one prefill of `tokens` through a fresh backend
+// (tokens.size() x vocab_size floats, row-major); *vocab_size receives the vocabulary size.
+// For checks against an independent implementation. Throws llm::Error.
+std::vector<float> compute_prompt_logits(const std::string& model_path,
+                                         const std::vector<int32_t>& tokens,
+                                         const std::string& device = "cpu", int threads = 0,
+                                         int* vocab_size = nullptr);
 
 }  // namespace llm

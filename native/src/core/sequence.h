@@ -1,0 +1,52 @@
+// One request inside the engine: its tokens (prompt, then generated), how many of them have K/V
+// in the cache, its block table, and its sampling state. Owned by the Scheduler.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "llm/engine.h"
+#include "sampling/rng.h"
+
+namespace llm {
+
+enum class SeqStatus { Waiting, Running, Finished };
+
+struct Sequence {
+  std::string id;
+  uint64_t arrival = 0;  // admission order tie-break: lower first
+  int priority = 0;      // lower number runs first
+  std::string cache_salt;
+  SamplingParams sampling;
+
+  std::vector<int32_t> tokens;  // prompt tokens, then generated tokens
+  int num_prompt_tokens = 0;
+  int num_computed_tokens = 0;       // tokens whose K/V are in the cache
+  std::vector<int32_t> block_table;  // physical block ids, in order
+  std::vector<uint64_t> block_hashes;  // prefix-cache hash chain of the full token blocks
+  int num_cached_blocks = 0;  // leading blocks already registered in the prefix cache
+
+  SeqStatus status = SeqStatus::Waiting;
+  FinishReason finish_reason = FinishReason::None;
+  std::string error;
+  int num_cached_prompt_tokens = 0;  // prefix-cache hit when first scheduled
+  bool ever_scheduled = false;
+  int num_preemptions = 0;
+
+  Rng rng;
+  RequestTimings timings;
+
+  int num_tokens() const { return static_cast<int>(tokens.size()); }
+  int num_output_tokens() const { return num_tokens() - num_prompt_tokens; }
+  int num_uncomputed_tokens() const { return num_tokens() - num_computed_tokens; }
+  bool is_finished() const { return status == SeqStatus::Finished; }
+};
+
+// (priority, arrival) ascending: the order of admission; its last element is the first victim.
+inline bool runs_before(const Sequence* a, const Sequence* b) {
+  if (a->priority != b->priority) return a->priority < b->priority;
+  return a->arrival < b->arrival;
+}
+
+}  // namespace llm

@@ -1,0 +1,408 @@
+// The Engine: a request inbox guarded by a mutex, and one engine thread that drains it, steps
+// the scheduler, runs the backend, samples, and hands each step's events to the EventSink in one
+// batch. Errors of a forward pass finish the affected requests with reason Error; nothing here
+// aborts the process.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/block_manager.h"
+#include "core/model_runner.h"
+#include "core/scheduler.h"
+#include "runtime/engine_impl.h"
+#include "sampling/sampler.h"
+
+namespace llm {
+
+double now_ms() {
+  using namespace std::chrono;
+  return static_cast<double>(duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()) / 1000.0;
+}
+
+namespace {
+
+uint64_t random_seed() {
+  static std::atomic<uint64_t> counter{0};
+  std::random_device rd;
+  uint64_t x = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL) ^
+               static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  return Rng::splitmix64(x);
+}
+
+struct Sizing {
+  int num_blocks = 0;
+  int max_model_len = 0;
+};
+
+Sizing size_kv_cache(const EngineOptions& o, const ModelConfig& c, Backend& backend, const LogSink& log) {
+  auto bad = [](const std::string& m) { throw Error("invalid engine option: " + m); };
+  if (o.max_num_seqs <= 0) bad("maxNumSeqs must be > 0");
+  if (o.max_num_batched_tokens <= 0) bad("maxNumBatchedTokens must be > 0");
+  if (o.block_size <= 0 || o.block_size > 1024 || (o.block_size & (o.block_size - 1)) != 0)
+    bad("blockSize must be a power of two between 1 and 1024");
+  if (o.kv_cache_bytes < 0) bad("kvCacheBytes must be >= 0");
+  if (!(o.kv_cache_fraction > 0.0 && o.kv_cache_fraction <= 1.0)) bad("kvCacheFraction must be in (0, 1]");
+  if (o.threads < 0) bad("threads must be >= 0");
+  if (o.max_model_len < 0) bad("maxModelLen must be >= 0");
+  if (c.vocab_size <= 0) throw Error("model has no vocabulary");
+  int max_len = o.max_model_len > 0 ? o.max_model_len : c.max_position_embeddings;
+  if (max_len <= 0) bad("maxModelLen is 0 and the model gives no max_position_embeddings");
+  if (c.max_position_embeddings > 0 && max_len > c.max_position_embeddings)
+    bad("maxModelLen " + std::to_string(max_len) + " exceeds the model's max_position_embeddings " +
+        std::to_string(c.max_position_embeddings));
+
+  const size_t block_bytes = backend.kv_block_bytes(o.block_size);
+  if (block_bytes == 0) throw Error("backend reports 0 bytes per KV block");
+  const size_t bytes = o.kv_cache_bytes > 0 ? static_cast<size_t>(o.kv_cache_bytes)
+                                            : backend.available_kv_bytes(o.kv_cache_fraction);
+  const int64_t blocks_per_seq = (max_len + o.block_size - 1) / o.block_size;
+  const int64_t cap = std::min<int64_t>(int64_t{o.max_num_seqs} * blocks_per_seq, 1 << 24);
+  const int64_t num_blocks = std::min<int64_t>(static_cast<int64_t>(bytes / block_bytes), cap);
+  if (num_blocks < 1)
+    throw Error("KV cache too small: " + std::to_string(bytes) + " bytes, one block of " +
+                std::to_string(o.block_size) + " tokens needs " + std::to_string(block_bytes));
+  Sizing s;
+  s.num_blocks = static_cast<int>(num_blocks);
+  s.max_model_len = max_len;
+  if (num_blocks * o.block_size < max_len) {
+    s.max_model_len = static_cast<int>(num_blocks * o.block_size);
+    if (log)
+      log("KV cache holds only " + std::to_string(s.max_model_len) + " tokens; maxModelLen lowered from " +
+          std::to_string(max_len));
+  }
+  if (log)
+    log("KV cache: " + std::to_string(num_blocks) + " blocks of " + std::to_string(o.block_size) +
+        " tokens (" + std::to_string((num_blocks * block_bytes) >> 20) + " MiB), maxModelLen " +
+        std::to_string(s.max_model_len));
+  return s;
+}
+
+class EngineImpl final : public Engine {
+ public:
+  EngineImpl(std::shared_ptr<const Model> model, std::unique_ptr<Backend> backend,
+             const EngineOptions& options, EventSink events, LogSink log, const Sizing& sizing)
+      : model_(std::move(model)),
+        backend_(std::move(backend)),
+        options_(options),
+        events_(std::move(events)),
+        log_(std::move(log)),
+        max_model_len_(sizing.max_model_len),
+        vocab_(model_->config().vocab_size),
+        blocks_(sizing.num_blocks, options.block_size, options.enable_prefix_caching),
+        sched_({options.max_num_seqs, options.max_num_batched_tokens, true}, blocks_),
+        sampler_(vocab_) {
+    backend_->init_kv_cache(sizing.num_blocks, options.block_size);
+    const ModelConfig& c = model_->config();
+    info_.path = model_->path();
+    info_.backend = backend_->name();
+    info_.vocab_size = c.vocab_size;
+    info_.max_model_len = max_model_len_;
+    info_.bos_token_id = c.bos_token_id;
+    info_.eos_token_ids = c.eos_token_ids;
+    info_.hidden_size = c.hidden_size;
+    info_.num_layers = c.num_layers;
+    snapshot_.kv_blocks_total = sizing.num_blocks;
+    thread_ = std::thread([this] { loop(); });
+  }
+
+  ~EngineImpl() override { close(); }
+
+  void add(RequestSpec r) override {
+    if (r.id.empty()) throw Error("request id must be a non-empty string");
+    if (r.prompt_tokens.empty()) throw Error("request '" + r.id + "': prompt is empty");
+    if (static_cast<int64_t>(r.prompt_tokens.size()) >= max_model_len_)
+      throw Error("request '" + r.id + "': prompt has " + std::to_string(r.prompt_tokens.size()) +
+                  " tokens, it must be shorter than maxModelLen " + std::to_string(max_model_len_));
+    for (size_t i = 0; i < r.prompt_tokens.size(); ++i) {
+      const int32_t t = r.prompt_tokens[i];
+      if (t < 0 || t >= vocab_)
+        throw Error("request '" + r.id + "': prompt token " + std::to_string(t) + " at index " +
+                    std::to_string(i) + " is outside the vocabulary (size " + std::to_string(vocab_) + ")");
+    }
+    try {
+      validate_sampling(r.sampling, vocab_);
+    } catch (const Error& e) {
+      throw Error("request '" + r.id + "': " + e.what());
+    }
+    auto seq = std::make_unique<Sequence>();
+    seq->id = r.id;
+    seq->priority = r.priority;
+    seq->cache_salt = std::move(r.cache_salt);
+    seq->num_prompt_tokens = static_cast<int>(r.prompt_tokens.size());
+    seq->tokens = std::move(r.prompt_tokens);
+    seq->rng.reseed(r.sampling.seed ? *r.sampling.seed : random_seed());
+    seq->sampling = std::move(r.sampling);
+    seq->timings.queued_ms = now_ms();
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (closed_) throw Error("engine is closed");
+      if (live_ids_.count(seq->id)) throw Error("duplicate request id '" + seq->id + "'");
+      seq->arrival = next_arrival_++;
+      live_ids_.insert(seq->id);
+      inbox_.push_back(std::move(seq));
+    }
+    cv_.notify_one();
+  }
+
+  void abort(const std::string& id) override {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (closed_ || !live_ids_.count(id)) return;
+      aborts_.push_back(id);
+    }
+    cv_.notify_one();
+  }
+
+  EngineStats stats() const override {
+    EngineStats s;
+    {
+      std::lock_guard<std::mutex> lk(stats_mu_);
+      s = snapshot_;
+    }
+    std::lock_guard<std::mutex> lk(mu_);
+    s.waiting += static_cast<int>(inbox_.size());
+    return s;
+  }
+
+  ModelInfo info() const override { return info_; }
+
+  void close() override {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      closed_ = true;
+      stop_ = true;
+    }
+    cv_.notify_one();
+    std::lock_guard<std::mutex> join_lk(join_mu_);
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  }
+
+ private:
+  using Events = std::vector<RequestEvent>;
+
+  RequestEvent& event_for(Events& events, const std::string& id) {
+    auto it = event_index_.find(id);
+    if (it != event_index_.end()) return events[it->second];
+    event_index_[id] = events.size();
+    events.emplace_back();
+    events.back().id = id;
+    return events.back();
+  }
+
+  void finish(Sequence* seq, FinishReason reason, Events& events, const std::string& error = {}) {
+    RequestEvent& ev = event_for(events, seq->id);
+    seq->status = SeqStatus::Finished;
+    seq->finish_reason = reason;
+    seq->timings.finished_ms = now_ms();
+    ev.finished = true;
+    ev.reason = reason;
+    ev.error = error;
+    ev.prompt_tokens = seq->num_prompt_tokens;
+    ev.cached_prompt_tokens = seq->num_cached_prompt_tokens;
+    ev.generated_tokens = seq->num_output_tokens();
+    ev.timings = seq->timings;
+    const std::string id = seq->id;
+    sched_.remove(seq);  // frees its blocks; seq is gone after this
+    std::lock_guard<std::mutex> lk(mu_);
+    live_ids_.erase(id);
+  }
+
+  void emit(Events& events) {
+    event_index_.clear();
+    if (events.empty()) return;
+    try {
+      events_(std::move(events));
+    } catch (const std::exception& e) {
+      if (log_) log_(std::string("event sink threw: ") + e.what());
+    } catch (...) {
+      if (log_) log_("event sink threw");
+    }
+    events.clear();
+  }
+
+  void loop() {
+    while (true) {
+      std::deque<std::unique_ptr<Sequence>> incoming;
+      std::vector<std::string> aborts;
+      bool stopping;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return stop_ || !inbox_.empty() || !aborts_.empty() || sched_.has_work(); });
+        incoming.swap(inbox_);
+        aborts.swap(aborts_);
+        stopping = stop_;
+      }
+      Events events;
+      for (auto& seq : incoming) {
+        Sequence* s = sched_.add(std::move(seq));
+        if (s->sampling.max_tokens == 0) finish(s, FinishReason::Length, events);
+      }
+      for (const std::string& id : aborts)
+        if (Sequence* s = sched_.find(id)) finish(s, FinishReason::Abort, events);
+      if (stopping) {
+        std::vector<Sequence*> all(sched_.running());
+        all.insert(all.end(), sched_.waiting().begin(), sched_.waiting().end());
+        std::sort(all.begin(), all.end(), runs_before);
+        for (Sequence* s : all) finish(s, FinishReason::Abort, events);
+        publish_stats();
+        emit(events);
+        break;
+      }
+      if (sched_.has_work()) step(events);
+      publish_stats();
+      emit(events);
+    }
+    backend_.reset();  // frees the KV cache and weights' copies
+  }
+
+  void step(Events& events) {
+    const auto t0 = std::chrono::steady_clock::now();
+    SchedulerOutput out = sched_.schedule();
+    if (out.empty()) {
+      // Nothing can run although requests wait: the first one can never fit. Fail it rather
+      // than spin (cannot happen while maxModelLen fits the cache, kept as a safety net).
+      if (!sched_.waiting().empty() && sched_.running().empty()) {
+        std::vector<Sequence*> w(sched_.waiting());
+        std::sort(w.begin(), w.end(), runs_before);
+        finish(w.front(), FinishReason::Error, events, "request does not fit in the KV cache");
+      }
+      return;
+    }
+    const int64_t prompt_tokens = count_prompt_tokens(out);
+    bool ok = true;
+    StepBatch sb;
+    try {
+      sb = build_step_batch(out, blocks_.block_size());
+      logits_.resize(sb.samplers.size() * static_cast<size_t>(vocab_));
+      backend_->forward(sb.batch, logits_.data());
+    } catch (const std::exception& e) {
+      ok = false;
+      const std::string msg = std::string("forward pass failed: ") + e.what();
+      if (log_) log_(msg);
+      std::vector<Sequence*> victims;
+      for (const ScheduledSeq& s : out.scheduled) victims.push_back(s.seq);
+      for (Sequence* s : victims) finish(s, FinishReason::Error, events, msg);
+    }
+    if (ok) {
+      sched_.on_computed(out);
+      const double t = now_ms();
+      for (const ScheduledSeq& s : out.scheduled)
+        if (s.seq->timings.scheduled_ms == 0) s.seq->timings.scheduled_ms = t;
+      for (size_t i = 0; i < sb.samplers.size(); ++i) sample_one(sb.samplers[i], logits_.data() + i * vocab_, events);
+      generation_tokens_ += static_cast<int64_t>(sb.samplers.size());
+    }
+    ++steps_;
+    prompt_tokens_ += prompt_tokens;
+    last_step_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  static int64_t count_prompt_tokens(const SchedulerOutput& out) {
+    int64_t n = 0;
+    for (const ScheduledSeq& s : out.scheduled) {
+      const int begin = s.seq->num_computed_tokens;
+      const int end = std::min(begin + s.num_tokens, s.seq->num_prompt_tokens);
+      n += std::max(0, end - begin);
+    }
+    return n;
+  }
+
+  void sample_one(Sequence* seq, const float* logits, Events& events) {
+    SampleContext ctx;
+    ctx.params = &seq->sampling;
+    ctx.tokens = seq->tokens.data();
+    ctx.num_tokens = seq->num_tokens();
+    ctx.num_prompt_tokens = seq->num_prompt_tokens;
+    ctx.eos_token_ids = &info_.eos_token_ids;
+    ctx.rng = &seq->rng;
+    TokenLogprob lp;
+    const int32_t token = sampler_.sample(logits, ctx, &lp);
+    seq->tokens.push_back(token);
+    if (seq->timings.first_token_ms == 0) seq->timings.first_token_ms = now_ms();
+    RequestEvent& ev = event_for(events, seq->id);
+    ev.new_tokens.push_back(token);
+    if (seq->sampling.logprobs >= 0) ev.logprobs.push_back(std::move(lp));
+    const FinishReason reason = stop_reason(seq->sampling, token, seq->num_output_tokens(), seq->num_tokens(),
+                                            max_model_len_, info_.eos_token_ids);
+    if (reason != FinishReason::None) finish(seq, reason, events);
+  }
+
+  void publish_stats() {
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    snapshot_.running = sched_.num_running();
+    snapshot_.waiting = sched_.num_waiting();
+    snapshot_.kv_blocks_used = blocks_.num_used_blocks();
+    snapshot_.kv_blocks_total = blocks_.num_blocks();
+    snapshot_.prefix_cache_queries = blocks_.prefix_queries();
+    snapshot_.prefix_cache_hits = blocks_.prefix_hits();
+    snapshot_.preemptions = sched_.num_preemptions();
+    snapshot_.steps = steps_;
+    snapshot_.prompt_tokens = prompt_tokens_;
+    snapshot_.generation_tokens = generation_tokens_;
+    snapshot_.last_step_ms = last_step_ms_;
+  }
+
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<Backend> backend_;
+  EngineOptions options_;
+  EventSink events_;
+  LogSink log_;
+  int max_model_len_;
+  int vocab_;
+  ModelInfo info_;
+
+  // Engine-thread state.
+  BlockManager blocks_;
+  Scheduler sched_;
+  Sampler sampler_;
+  std::vector<float> logits_;
+  std::unordered_map<std::string, size_t> event_index_;
+  int64_t steps_ = 0, prompt_tokens_ = 0, generation_tokens_ = 0;
+  double last_step_ms_ = 0;
+
+  // Shared with callers.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Sequence>> inbox_;
+  std::vector<std::string> aborts_;
+  std::unordered_set<std::string> live_ids_;
+  uint64_t next_arrival_ = 0;
+  bool stop_ = false;
+  bool closed_ = false;
+  mutable std::mutex stats_mu_;
+  EngineStats snapshot_;
+  std::mutex join_mu_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> create_engine(std::shared_ptr<const Model> model, std::unique_ptr<Backend> backend,
+                                      const EngineOptions& options, EventSink events, LogSink log) {
+  if (!model) throw Error("create_engine: no model");
+  if (!backend) throw Error("create_engine: no backend");
+  if (!events) throw Error("create_engine: no event sink");
+  const Sizing sizing = size_kv_cache(options, model->config(), *backend, log);
+  return std::make_unique<EngineImpl>(std::move(model), std::move(backend), options, std::move(events),
+                                      std::move(log), sizing);
+}
+
+std::unique_ptr<Engine> Engine::create(const EngineOptions& options, EventSink events, LogSink log) {
+  if (options.model_path.empty()) throw Error("modelPath is required");
+  auto model = Model::load(options.model_path);
+  BackendOptions bo;
+  bo.device = options.device;
+  bo.threads = options.threads;
+  std::string backend_log;
+  auto backend = make_backend(model, bo, &backend_log);
+  if (log && !backend_log.empty()) log(backend_log);
+  return create_engine(std::move(model), std::move(backend), options, std::move(events), std::move(log));
+}
+
+}  // namespace llm

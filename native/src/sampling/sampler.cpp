@@ -1,0 +1,201 @@
+#include "sampling/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+
+#include "llm/error.h"
+
+namespace llm {
+
+namespace {
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+void fill_logprobs(const float* logits, int vocab, int32_t token, int k, TokenLogprob* out) {
+  float mx = kNegInf;
+  for (int i = 0; i < vocab; ++i) mx = std::max(mx, logits[i]);
+  double sum = 0;
+  for (int i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
+  const float lse = mx + static_cast<float>(std::log(sum));
+  out->token = token;
+  out->logprob = logits[token] - lse;
+  out->top.clear();
+  if (k <= 0) return;
+  k = std::min(k, vocab);
+  std::vector<int32_t> idx(static_cast<size_t>(vocab));
+  std::iota(idx.begin(), idx.end(), 0);
+  auto better = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), better);
+  for (int i = 0; i < k; ++i) out->top.emplace_back(idx[i], logits[idx[i]] - lse);
+}
+}  // namespace
+
+Sampler::Sampler(int vocab_size) : vocab_(vocab_size) {
+  if (vocab_size <= 0) throw Error("sampler: vocabulary size must be positive");
+  scratch_.resize(static_cast<size_t>(vocab_size));
+  counts_.assign(static_cast<size_t>(vocab_size), 0);
+}
+
+void Sampler::apply_penalties_and_masks(const SampleContext& ctx) {
+  const SamplingParams& p = *ctx.params;
+  float* x = scratch_.data();
+  // Repetition penalty over every token seen (prompt and output): each distinct token once.
+  if (p.repetition_penalty != 1.0f) {
+    for (int i = 0; i < ctx.num_tokens; ++i) {
+      const int32_t t = ctx.tokens[i];
+      if (t < 0 || t >= vocab_ || counts_[t] < 0) continue;
+      x[t] = x[t] > 0 ? x[t] / p.repetition_penalty : x[t] * p.repetition_penalty;
+      counts_[t] = -1;  // mark
+      touched_.push_back(t);
+    }
+    for (int32_t t : touched_) counts_[t] = 0;
+    touched_.clear();
+  }
+  // Frequency and presence penalties over generated tokens.
+  if (p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f) {
+    for (int i = ctx.num_prompt_tokens; i < ctx.num_tokens; ++i) {
+      const int32_t t = ctx.tokens[i];
+      if (t < 0 || t >= vocab_) continue;
+      if (counts_[t]++ == 0) touched_.push_back(t);
+    }
+    for (int32_t t : touched_) {
+      x[t] -= p.frequency_penalty * static_cast<float>(counts_[t]) + p.presence_penalty;
+      counts_[t] = 0;
+    }
+    touched_.clear();
+  }
+  for (const auto& [t, bias] : p.logit_bias)
+    if (t >= 0 && t < vocab_) x[t] += bias;
+  if (ctx.num_tokens - ctx.num_prompt_tokens < p.min_tokens) {
+    if (ctx.eos_token_ids)
+      for (int32_t t : *ctx.eos_token_ids)
+        if (t >= 0 && t < vocab_) x[t] = kNegInf;
+    for (int32_t t : p.stop_token_ids)
+      if (t >= 0 && t < vocab_) x[t] = kNegInf;
+  }
+}
+
+int32_t Sampler::argmax() const {
+  int32_t best = 0;
+  for (int i = 1; i < vocab_; ++i)
+    if (scratch_[i] > scratch_[best] || std::isnan(scratch_[best])) best = i;
+  return best;
+}
+
+int32_t Sampler::sample_random(const SamplingParams& p, Rng& rng) {
+  const float inv_t = 1.0f / p.temperature;
+  candidates_.clear();
+  float mx = kNegInf;
+  for (int i = 0; i < vocab_; ++i) mx = std::max(mx, scratch_[i]);
+  if (!std::isfinite(mx)) return argmax();
+  for (int i = 0; i < vocab_; ++i)
+    if (scratch_[i] > kNegInf) candidates_.emplace_back(i, (scratch_[i] - mx) * inv_t);
+
+  auto better = [](const std::pair<int32_t, float>& a, const std::pair<int32_t, float>& b) {
+    return a.second > b.second || (a.second == b.second && a.first < b.first);
+  };
+  const bool need_sorted = p.top_p < 1.0f;
+  if (p.top_k > 0 && p.top_k < static_cast<int>(candidates_.size())) {
+    std::partial_sort(candidates_.begin(), candidates_.begin() + p.top_k, candidates_.end(), better);
+    candidates_.resize(static_cast<size_t>(p.top_k));
+  } else if (need_sorted) {
+    std::sort(candidates_.begin(), candidates_.end(), better);
+  }
+
+  // Softmax over the survivors (in double for a stable cumulative sum).
+  double total = 0;
+  for (auto& c : candidates_) {
+    c.second = static_cast<float>(std::exp(static_cast<double>(c.second)));
+    total += c.second;
+  }
+  for (auto& c : candidates_) c.second = static_cast<float>(c.second / total);
+
+  if (need_sorted) {
+    double cum = 0;
+    size_t keep = candidates_.size();
+    for (size_t i = 0; i < candidates_.size(); ++i) {
+      cum += candidates_[i].second;
+      if (cum >= p.top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+    candidates_.resize(keep);
+  }
+  if (p.min_p > 0.0f) {
+    float top = 0;
+    for (const auto& c : candidates_) top = std::max(top, c.second);
+    const float threshold = p.min_p * top;
+    candidates_.erase(std::remove_if(candidates_.begin(), candidates_.end(),
+                                     [&](const auto& c) { return c.second < threshold; }),
+                      candidates_.end());
+  }
+  total = 0;
+  for (const auto& c : candidates_) total += c.second;
+  for (auto& c : candidates_) c.second = static_cast<float>(c.second / total);
+
+  const double u = rng.uniform();
+  double cum = 0;
+  for (const auto& c : candidates_) {
+    cum += c.second;
+    if (u < cum) return c.first;
+  }
+  return candidates_.back().first;
+}
+
+int32_t Sampler::sample(const float* logits, const SampleContext& ctx, TokenLogprob* logprob) {
+  const SamplingParams& p = *ctx.params;
+  std::copy(logits, logits + vocab_, scratch_.begin());
+  apply_penalties_and_masks(ctx);
+  int32_t token;
+  if (p.temperature < 1e-5f) {
+    candidates_.clear();
+    token = argmax();
+  } else {
+    token = sample_random(p, *ctx.rng);
+  }
+  if (logprob && p.logprobs >= 0) fill_logprobs(logits, vocab_, token, p.logprobs, logprob);
+  return token;
+}
+
+FinishReason stop_reason(const SamplingParams& params, int32_t token, int num_output_tokens,
+                         int num_tokens, int max_model_len, const std::vector<int32_t>& eos_token_ids) {
+  if (num_output_tokens >= params.min_tokens) {
+    if (!params.ignore_eos && contains(eos_token_ids, token)) return FinishReason::Stop;
+    if (contains(params.stop_token_ids, token)) return FinishReason::Stop;
+  }
+  if (num_output_tokens >= params.max_tokens) return FinishReason::Length;
+  if (num_tokens >= max_model_len) return FinishReason::Length;
+  return FinishReason::None;
+}
+
+void validate_sampling(const SamplingParams& p, int vocab_size) {
+  auto bad = [](const std::string& m) { throw Error("invalid sampling parameter: " + m); };
+  if (!std::isfinite(p.temperature) || p.temperature < 0) bad("temperature must be >= 0");
+  if (p.top_k < 0) bad("top_k must be >= 0 (0 disables it)");
+  if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) bad("top_p must be in (0, 1]");
+  if (!(p.min_p >= 0.0f && p.min_p <= 1.0f)) bad("min_p must be in [0, 1]");
+  if (!std::isfinite(p.repetition_penalty) || p.repetition_penalty <= 0) bad("repetition_penalty must be > 0");
+  if (!std::isfinite(p.presence_penalty) || p.presence_penalty < -2 || p.presence_penalty > 2)
+    bad("presence_penalty must be in [-2, 2]");
+  if (!std::isfinite(p.frequency_penalty) || p.frequency_penalty < -2 || p.frequency_penalty > 2)
+    bad("frequency_penalty must be in [-2, 2]");
+  if (p.max_tokens < 0) bad("max_tokens must be >= 0");
+  if (p.min_tokens < 0) bad("min_tokens must be >= 0");
+  if (p.min_tokens > p.max_tokens) bad("min_tokens must be <= max_tokens");
+  if (p.logprobs < -1 || p.logprobs > kMaxLogprobs) bad("logprobs must be between 0 and 20");
+  for (const auto& [t, bias] : p.logit_bias) {
+    if (t < 0 || t >= vocab_size)
+      bad("logit_bias token " + std::to_string(t) + " is outside the vocabulary (size " + std::to_string(vocab_size) + ")");
+    if (!std::isfinite(bias) || bias < -100 || bias > 100) bad("logit_bias values must be in [-100, 100]");
+  }
+  for (int32_t t : p.stop_token_ids)
+    if (t < 0 || t >= vocab_size)
+      bad("stop token " + std::to_string(t) + " is outside the vocabulary (size " + std::to_string(vocab_size) + ")");
+}
+
+}  // namespace llm

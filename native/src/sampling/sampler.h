@@ -1,0 +1,64 @@
+// Picks the next token of one sequence from its logits row.
+//
+// Order (vLLM semantics): logprobs are taken from the model's raw distribution (log-softmax of
+// the unprocessed logits); then repetition penalty (prompt + output tokens), frequency and
+// presence penalties (output tokens), logit_bias, min_tokens (EOS and stop ids masked until
+// min_tokens are generated); then greedy argmax when temperature == 0, else temperature, top_k,
+// top_p, min_p and one draw from the sequence's own Rng (so a seed gives the same tokens
+// whatever else is in the batch).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "llm/engine.h"
+#include "sampling/rng.h"
+
+namespace llm {
+
+struct SampleContext {
+  const SamplingParams* params = nullptr;
+  const int32_t* tokens = nullptr;  // prompt then generated tokens so far
+  int num_tokens = 0;
+  int num_prompt_tokens = 0;
+  const std::vector<int32_t>* eos_token_ids = nullptr;
+  Rng* rng = nullptr;
+};
+
+constexpr int kMaxLogprobs = 20;
+
+class Sampler {
+ public:
+  explicit Sampler(int vocab_size);
+
+  // Returns the token; fills *logprob when params->logprobs >= 0 and logprob != nullptr.
+  int32_t sample(const float* logits, const SampleContext& ctx, TokenLogprob* logprob);
+
+  // The processed logits of the last sample() call (after penalties, bias and masks; before
+  // temperature). For tests.
+  const std::vector<float>& processed() const { return scratch_; }
+  // The token ids that survived top_k / top_p / min_p in the last non-greedy sample(), with
+  // their renormalised probabilities, best first. For tests.
+  const std::vector<std::pair<int32_t, float>>& candidates() const { return candidates_; }
+
+ private:
+  void apply_penalties_and_masks(const SampleContext& ctx);
+  int32_t argmax() const;
+  int32_t sample_random(const SamplingParams& p, Rng& rng);
+
+  int vocab_;
+  std::vector<float> scratch_;
+  std::vector<int32_t> counts_;
+  std::vector<int32_t> touched_;
+  std::vector<std::pair<int32_t, float>> candidates_;
+  std::vector<int32_t> index_;
+};
+
+// Why the sequence stops after `token` was appended (None: it goes on).
+FinishReason stop_reason(const SamplingParams& params, int32_t token, int num_output_tokens,
+                         int num_tokens, int max_model_len, const std::vector<int32_t>& eos_token_ids);
+
+// Validates sampling parameters against the vocabulary; throws llm::Error with a clear message.
+void validate_sampling(const SamplingParams& params, int vocab_size);
+
+}  // namespace llm
