@@ -1,0 +1,94 @@
+// The CUDA backend: bf16 weights on one GPU, f32 residual stream, bf16 paged KV cache
+// ([block, slot, kv_head, head_dim] per layer), fused QKV and gate/up projections.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <cuda_runtime_api.h>
+
+#include "backend/backend.h"
+#include "backend/cuda/gemm.h"
+#include "backend/cuda/ops.h"
+
+namespace llm {
+namespace cuda {
+
+class CudaBackend : public Backend {
+ public:
+  CudaBackend(std::shared_ptr<const Model> model, int device);
+  ~CudaBackend() override;
+
+  std::string name() const override { return "cuda"; }
+  size_t kv_block_bytes(int block_size) const override;
+  size_t available_kv_bytes(double fraction) const override;
+  void init_kv_cache(int num_blocks, int block_size) override;
+  void forward(const ForwardBatch& batch, float* logits) override;
+
+  // For tests and the benchmark.
+  const std::string& describe() const { return description_; }
+  size_t weight_bytes() const { return weight_bytes_; }
+  int num_kv_blocks() const { return num_blocks_; }
+  cudaStream_t stream() const { return stream_; }
+  Gemm& gemm() { return gemm_; }
+
+ private:
+  struct Layer {
+    bf16_t* attn_norm = nullptr;
+    bf16_t* wqkv = nullptr;     // [(H + 2 KH) D, hidden]
+    bf16_t* wo = nullptr;       // [hidden, H D]
+    bf16_t* mlp_norm = nullptr;
+    bf16_t* w_gate_up = nullptr;  // [2 F, hidden]
+    bf16_t* w_down = nullptr;   // [hidden, F]
+    bf16_t* k_cache = nullptr;
+    bf16_t* v_cache = nullptr;
+  };
+
+  void* device_alloc(size_t bytes, const char* what);
+  bf16_t* upload(const std::vector<const TensorView*>& parts, const char* what);
+  void ensure_workspace(int num_tokens);
+  void free_workspace();
+  void validate(const ForwardBatch& batch) const;
+
+  std::shared_ptr<const Model> model_;
+  ModelConfig cfg_;
+  int device_ = 0;
+  cudaStream_t stream_ = nullptr;
+  Gemm gemm_;
+  std::string description_;
+
+  std::vector<void*> weight_allocs_;
+  size_t weight_bytes_ = 0;
+  std::vector<Layer> layers_;
+  bf16_t* embed_ = nullptr;
+  bf16_t* final_norm_ = nullptr;
+  bf16_t* lm_head_ = nullptr;
+  float* inv_freq_ = nullptr;
+
+  int num_blocks_ = 0;
+  int block_size_ = 0;
+  void* kv_alloc_ = nullptr;
+
+  // Workspace for up to cap_tokens_ tokens.
+  int cap_tokens_ = 0;
+  float* resid_ = nullptr;
+  bf16_t* normed_ = nullptr;
+  float* qkv_ = nullptr;
+  float* q_ = nullptr;
+  bf16_t* attn_ = nullptr;
+  float* proj_ = nullptr;
+  float* gate_up_ = nullptr;
+  bf16_t* act_ = nullptr;
+  bf16_t* rows_ = nullptr;      // gathered final-norm rows [logit_chunk, hidden]
+  float* logits_dev_ = nullptr; // [logit_chunk, vocab]
+  float* scratch_ = nullptr;
+  size_t scratch_floats_ = 0;
+  int32_t* meta_dev_ = nullptr;
+  int32_t* meta_host_ = nullptr;  // pinned
+  size_t meta_cap_ = 0;           // int32 entries
+};
+
+}  // namespace cuda
+}  // namespace llm

@@ -1,0 +1,277 @@
+// bf16 GEMMs: a bandwidth-bound kernel for decode-sized M, a tensor-core (WMMA) tiled kernel,
+// and cuBLAS loaded with dlopen() at run time when present (no build-time dependency).
+#include "backend/cuda/gemm.h"
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+#include <library_types.h>
+#include <mma.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "llm/error.h"
+
+namespace llm {
+namespace cuda {
+
+namespace {
+
+// ---- skinny: each warp computes one output column n for all m < M ---------------------------
+constexpr int kSkinnyWarps = 8;
+
+__device__ __forceinline__ void bf16x8_to_float(const uint4& raw, float* f) {
+  const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    f[2 * i] = __uint_as_float(w[i] << 16);
+    f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+  }
+}
+
+template <int M, bool VEC>
+__global__ void __launch_bounds__(kSkinnyWarps * 32)
+gemm_skinny_kernel(const bf16_t* __restrict__ x, const bf16_t* __restrict__ w, float* __restrict__ y,
+                   int n_total, int k) {
+  const int lane = threadIdx.x % 32;
+  const int n = blockIdx.x * kSkinnyWarps + threadIdx.x / 32;
+  if (n >= n_total) return;
+  const bf16_t* wrow = w + static_cast<size_t>(n) * k;
+  float acc[M];
+#pragma unroll
+  for (int m = 0; m < M; ++m) acc[m] = 0.f;
+  if (VEC) {
+#pragma unroll 4
+    for (int k0 = lane * 8; k0 < k; k0 += 32 * 8) {
+      float wf[8];
+      bf16x8_to_float(__ldg(reinterpret_cast<const uint4*>(wrow + k0)), wf);
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        float xf[8];
+        bf16x8_to_float(__ldg(reinterpret_cast<const uint4*>(x + static_cast<size_t>(m) * k + k0)), xf);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) acc[m] += wf[i] * xf[i];
+      }
+    }
+  } else {
+    for (int kk = lane; kk < k; kk += 32) {
+      const float wf = __uint_as_float(static_cast<uint32_t>(wrow[kk]) << 16);
+#pragma unroll
+      for (int m = 0; m < M; ++m)
+        acc[m] += wf * __uint_as_float(static_cast<uint32_t>(x[static_cast<size_t>(m) * k + kk]) << 16);
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < M; ++m) {
+    float v = acc[m];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (lane == 0) y[static_cast<size_t>(m) * n_total + n] = v;
+  }
+}
+
+template <int M>
+void launch_skinny(const bf16_t* x, const bf16_t* w, float* y, int n, int k, cudaStream_t stream) {
+  const int blocks = (n + kSkinnyWarps - 1) / kSkinnyWarps;
+  const bool vec = k % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
+                   reinterpret_cast<uintptr_t>(w) % 16 == 0;
+  if (vec)
+    gemm_skinny_kernel<M, true><<<blocks, kSkinnyWarps * 32, 0, stream>>>(x, w, y, n, k);
+  else
+    gemm_skinny_kernel<M, false><<<blocks, kSkinnyWarps * 32, 0, stream>>>(x, w, y, n, k);
+}
+
+// ---- tiled tensor-core kernel: 64x64 tile, 4 warps of 32x32, K step 32 ---------------------
+constexpr int kTile = 64, kTileK = 32, kPad = 8;
+
+__global__ void __launch_bounds__(128)
+gemm_tiled_kernel(const bf16_t* __restrict__ x, const bf16_t* __restrict__ w, float* __restrict__ y,
+                  int m_total, int n_total, int k) {
+  using namespace nvcuda;
+  __shared__ __align__(32) __nv_bfloat16 a_s[kTile][kTileK + kPad];
+  __shared__ __align__(32) __nv_bfloat16 b_s[kTile][kTileK + kPad];
+  __shared__ __align__(32) float c_s[kTile][kTile + 4];
+  const int m0 = blockIdx.y * kTile, n0 = blockIdx.x * kTile;
+  const int warp = threadIdx.x / 32;
+  const int wm = (warp / 2) * 32, wn = (warp % 2) * 32;
+
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> c[2][2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) wmma::fill_fragment(c[i][j], 0.f);
+
+  const __nv_bfloat16* xb = reinterpret_cast<const __nv_bfloat16*>(x);
+  const __nv_bfloat16* wb = reinterpret_cast<const __nv_bfloat16*>(w);
+  for (int k0 = 0; k0 < k; k0 += kTileK) {
+    for (int e = threadIdx.x; e < kTile * kTileK; e += 128) {
+      const int r = e / kTileK, cc = e % kTileK;
+      const int kk = k0 + cc;
+      const int gm = m0 + r, gn = n0 + r;
+      a_s[r][cc] = (gm < m_total && kk < k) ? xb[static_cast<size_t>(gm) * k + kk] : __float2bfloat16(0.f);
+      b_s[r][cc] = (gn < n_total && kk < k) ? wb[static_cast<size_t>(gn) * k + kk] : __float2bfloat16(0.f);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kTileK; kk += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> af[2];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> bfr[2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(af[i], &a_s[wm + i * 16][kk], kTileK + kPad);
+#pragma unroll
+      for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(bfr[j], &b_s[wn + j * 16][kk], kTileK + kPad);
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) wmma::mma_sync(c[i][j], af[i], bfr[j], c[i][j]);
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+      wmma::store_matrix_sync(&c_s[wm + i * 16][wn + j * 16], c[i][j], kTile + 4, wmma::mem_row_major);
+  __syncthreads();
+  for (int e = threadIdx.x; e < kTile * kTile; e += 128) {
+    const int r = e / kTile, cc = e % kTile;
+    const int gm = m0 + r, gn = n0 + cc;
+    if (gm < m_total && gn < n_total) y[static_cast<size_t>(gm) * n_total + gn] = c_s[r][cc];
+  }
+}
+
+// ---- cuBLAS through dlopen ------------------------------------------------------------------
+using CublasCreate = int (*)(void**);
+using CublasDestroy = int (*)(void*);
+using CublasSetStream = int (*)(void*, cudaStream_t);
+using CublasGemmEx = int (*)(void*, int, int, int, int, int, const void*, const void*, int, int,
+                             const void*, int, int, const void*, void*, int, int, int, int);
+constexpr int kOpN = 0, kOpT = 1, kCompute32F = 68, kGemmDefault = -1;
+
+struct CublasApi {
+  void* lib = nullptr;
+  CublasCreate create = nullptr;
+  CublasDestroy destroy = nullptr;
+  CublasSetStream set_stream = nullptr;
+  CublasGemmEx gemm_ex = nullptr;
+  std::string status;
+};
+
+const CublasApi& cublas_api() {
+  static CublasApi api;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (const char* off = std::getenv("LLM_CUDA_NO_CUBLAS"); off && *off && std::string(off) != "0") {
+      api.status = "disabled by LLM_CUDA_NO_CUBLAS";
+      return;
+    }
+    std::vector<std::string> candidates;
+    if (const char* env = std::getenv("LLM_CUBLAS_LIBRARY"); env && *env) candidates.push_back(env);
+#ifdef LLM_CUBLAS_HINT
+    candidates.push_back(LLM_CUBLAS_HINT);
+#endif
+    candidates.push_back("libcublas.so.13");
+    candidates.push_back("libcublas.so.12");
+    candidates.push_back("libcublas.so");
+    std::string tried;
+    for (const std::string& c : candidates) {
+      void* lib = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!lib) {
+        const char* e = dlerror();
+        tried += "\n  " + c + ": " + (e ? e : "not found");
+        continue;
+      }
+      api.create = reinterpret_cast<CublasCreate>(dlsym(lib, "cublasCreate_v2"));
+      api.destroy = reinterpret_cast<CublasDestroy>(dlsym(lib, "cublasDestroy_v2"));
+      api.set_stream = reinterpret_cast<CublasSetStream>(dlsym(lib, "cublasSetStream_v2"));
+      api.gemm_ex = reinterpret_cast<CublasGemmEx>(dlsym(lib, "cublasGemmEx"));
+      if (api.create && api.destroy && api.set_stream && api.gemm_ex) {
+        api.lib = lib;
+        api.status = "cuBLAS loaded from " + c;
+        return;
+      }
+      tried += "\n  " + c + ": missing symbols";
+      dlclose(lib);
+    }
+    api.status = "cuBLAS not found, using our GEMM kernels; tried:" + tried;
+  });
+  return api;
+}
+
+}  // namespace
+
+void gemm_skinny(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, cudaStream_t stream) {
+  if (m <= 0 || n <= 0) return;
+  for (int m0 = 0; m0 < m; m0 += kSkinnyMaxM) {
+    const int mm = std::min(kSkinnyMaxM, m - m0);
+    const bf16_t* xm = x + static_cast<size_t>(m0) * k;
+    float* ym = y + static_cast<size_t>(m0) * n;
+    switch (mm) {
+      case 1: launch_skinny<1>(xm, w, ym, n, k, stream); break;
+      case 2: launch_skinny<2>(xm, w, ym, n, k, stream); break;
+      case 3: launch_skinny<3>(xm, w, ym, n, k, stream); break;
+      case 4: launch_skinny<4>(xm, w, ym, n, k, stream); break;
+      case 5: launch_skinny<5>(xm, w, ym, n, k, stream); break;
+      case 6: launch_skinny<6>(xm, w, ym, n, k, stream); break;
+      case 7: launch_skinny<7>(xm, w, ym, n, k, stream); break;
+      default: launch_skinny<8>(xm, w, ym, n, k, stream); break;
+    }
+    check_last("gemm_skinny");
+  }
+}
+
+void gemm_tiled(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, cudaStream_t stream) {
+  if (m <= 0 || n <= 0) return;
+  dim3 grid((n + kTile - 1) / kTile, (m + kTile - 1) / kTile);
+  gemm_tiled_kernel<<<grid, 128, 0, stream>>>(x, w, y, m, n, k);
+  check_last("gemm_tiled");
+}
+
+Gemm::Gemm() = default;
+
+Gemm::~Gemm() {
+  if (handle_) cublas_api().destroy(handle_);
+}
+
+void Gemm::init(cudaStream_t stream) {
+  stream_ = stream;
+  const CublasApi& api = cublas_api();
+  cublas_status_ = api.status;
+  if (!api.lib) return;
+  void* h = nullptr;
+  int st = api.create(&h);
+  if (st != 0 || !h) {
+    cublas_status_ = "cublasCreate failed (status " + std::to_string(st) + "), using our GEMM kernels";
+    return;
+  }
+  st = api.set_stream(h, stream);
+  if (st != 0) {
+    api.destroy(h);
+    cublas_status_ = "cublasSetStream failed (status " + std::to_string(st) + "), using our GEMM kernels";
+    return;
+  }
+  handle_ = h;
+}
+
+void Gemm::run(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, GemmPath path) {
+  if (m <= 0 || n <= 0) return;
+  if (path == GemmPath::Auto) path = m <= kSkinnyMaxM ? GemmPath::Skinny : (handle_ ? GemmPath::Cublas : GemmPath::Tiled);
+  if (path == GemmPath::Cublas && !handle_) path = GemmPath::Tiled;
+  switch (path) {
+    case GemmPath::Skinny: gemm_skinny(x, w, y, m, n, k, stream_); return;
+    case GemmPath::Tiled: gemm_tiled(x, w, y, m, n, k, stream_); return;
+    default: break;
+  }
+  // Column-major view: Y^T [N x M] = W [K x N]^T * X^T [K x M].
+  const float alpha = 1.f, beta = 0.f;
+  const int st = cublas_api().gemm_ex(handle_, kOpT, kOpN, n, m, k, &alpha, w, CUDA_R_16BF, k, x,
+                                      CUDA_R_16BF, k, &beta, y, CUDA_R_32F, n, kCompute32F, kGemmDefault);
+  if (st != 0)
+    throw Error("cublasGemmEx failed with status " + std::to_string(st) + " (m=" + std::to_string(m) +
+                " n=" + std::to_string(n) + " k=" + std::to_string(k) + ")");
+}
+
+}  // namespace cuda
+}  // namespace llm
