@@ -1,0 +1,162 @@
+/**
+ * Every setting the platform reads from the environment, with its type, default and
+ * documentation. `config/.env.example` documents exactly these variables (a unit test
+ * checks that the two agree). To add a setting: add an entry here and to the example file.
+ */
+export type ConfigValueType = 'string' | 'int' | 'float' | 'bool' | 'enum' | 'url';
+
+export interface ConfigVariable {
+  readonly name: string;
+  readonly type: ConfigValueType;
+  readonly description: string;
+  /** Default as it would appear in the environment; undefined = optional, no default. */
+  readonly default?: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly values?: readonly string[];
+  /** Accepted URL protocols for type 'url'. */
+  readonly protocols?: readonly string[];
+  /** Custom check returning an error text, or null when the value is fine. */
+  readonly check?: (value: string) => string | null;
+  /** Never print the value (logs, errors). */
+  readonly secret?: boolean;
+}
+
+const RATE_LIMIT_FORMAT = /^\d+(\/(second|minute|hour|day))?$/;
+
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
+  { name: 'HOST', type: 'string', default: '0.0.0.0', description: 'Interface the HTTP server binds to.' },
+  {
+    name: 'PORT',
+    type: 'int',
+    default: '8000',
+    min: 0,
+    max: 65535,
+    description: 'HTTP port (0 = any free port).',
+  },
+  {
+    name: 'LOG_LEVEL',
+    type: 'enum',
+    default: 'info',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    description: 'Minimum level of the JSON logs written to stdout.',
+  },
+  {
+    name: 'DATA_DIR',
+    type: 'string',
+    default: '.data',
+    description: 'Directory for local state: embedded Postgres, generated secrets, the default model.',
+  },
+  {
+    name: 'DATABASE_URL',
+    type: 'url',
+    protocols: ['postgres:', 'postgresql:'],
+    secret: true,
+    description:
+      'Postgres connection URL. Unset: an embedded Postgres is started with its data under DATA_DIR.',
+  },
+  {
+    name: 'EMBEDDED_POSTGRES_PORT',
+    type: 'int',
+    default: '0',
+    min: 0,
+    max: 65535,
+    description:
+      'Port of the embedded Postgres (0 = pick a free port). Only used when DATABASE_URL is unset.',
+  },
+  {
+    name: 'DATABASE_POOL_SIZE',
+    type: 'int',
+    default: '10',
+    min: 1,
+    max: 1000,
+    description: 'Maximum number of Postgres connections of this process.',
+  },
+  {
+    name: 'REDIS_URL',
+    type: 'url',
+    protocols: ['redis:', 'rediss:'],
+    secret: true,
+    description: 'Redis URL for limits shared between replicas. Unset: in-memory counters (one replica).',
+  },
+  {
+    name: 'ADMIN_JWT_SECRET',
+    type: 'string',
+    secret: true,
+    check: (v) => (v.length >= 32 ? null : 'must be at least 32 characters long'),
+    description:
+      'HMAC secret of the admin JWTs. Unset: generated once into DATA_DIR/admin-jwt-secret (embedded defaults).',
+  },
+  {
+    name: 'MODEL_PATH',
+    type: 'string',
+    description:
+      'Hugging Face Llama model directory. Unset: a tiny test model is generated into DATA_DIR/models/tiny-llama.',
+  },
+  {
+    name: 'MODEL_NAME',
+    type: 'string',
+    description: 'Model id served by the API. Unset: the basename of MODEL_PATH.',
+  },
+  {
+    name: 'GPU_MEMORY_UTILIZATION',
+    type: 'float',
+    default: '0.9',
+    min: 0.05,
+    max: 1,
+    description: 'Fraction of GPU memory the engine may use (weights + KV cache).',
+  },
+  {
+    name: 'MAX_MODEL_LENGTH',
+    type: 'int',
+    min: 16,
+    max: 1048576,
+    description: "Maximum context length (prompt + output tokens). Unset: the model's own limit.",
+  },
+  {
+    name: 'MAX_NUM_SEQS',
+    type: 'int',
+    default: '64',
+    min: 1,
+    max: 4096,
+    description: 'Maximum number of sequences the engine runs in one batch.',
+  },
+  {
+    name: 'RATE_LIMIT',
+    type: 'string',
+    default: '600/minute',
+    check: (v) => (RATE_LIMIT_FORMAT.test(v) ? null : 'must look like "N" or "N/second|minute|hour|day"'),
+    description: 'Default per-tenant request rate limit, e.g. 600/minute.',
+  },
+  {
+    name: 'BODY_LIMIT_BYTES',
+    type: 'int',
+    default: '1048576',
+    min: 1024,
+    max: 104857600,
+    description: 'Largest accepted request body in bytes (larger: 413).',
+  },
+  {
+    name: 'SHUTDOWN_TIMEOUT_MS',
+    type: 'int',
+    default: '10000',
+    min: 0,
+    max: 600000,
+    description:
+      'On SIGTERM/SIGINT: how long in-flight requests may take to finish before connections are closed.',
+  },
+  {
+    name: 'API_KEY_CACHE_TTL_MS',
+    type: 'int',
+    default: '2000',
+    min: 0,
+    max: 5000,
+    description: 'How long a verified API key is cached in memory (a revoke is visible after at most this).',
+  },
+  {
+    name: 'DOCS_ENABLED',
+    type: 'bool',
+    default: 'true',
+    description: 'Serve the OpenAPI documentation at /docs.',
+  },
+];
