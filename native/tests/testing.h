@@ -18,9 +18,13 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <iterator>
+#include <ostream>
+#include <utility>
 #include <sstream>
 #include <string>
 #include <sys/stat.h>
+#include <type_traits>
 #include <vector>
 
 namespace testing {
@@ -54,18 +58,34 @@ inline void report_failure(const char* file, int line, const std::string& what) 
   ++current_failures();
 }
 
+template <typename T, typename = void>
+struct is_streamable : std::false_type {};
+template <typename T>
+struct is_streamable<T, std::void_t<decltype(std::declval<std::ostream&>() << std::declval<const T&>())>>
+    : std::true_type {};
+template <typename T, typename = void>
+struct is_iterable : std::false_type {};
+template <typename T>
+struct is_iterable<T, std::void_t<decltype(std::begin(std::declval<const T&>()))>> : std::true_type {};
+
 template <typename T>
 std::string to_string_any(const T& v) {
   std::ostringstream os;
-  os << v;
-  return os.str();
-}
-template <typename T>
-std::string to_string_any(const std::vector<T>& v) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
-  os << "]";
+  if constexpr (std::is_enum_v<T>) {
+    os << static_cast<long long>(v);
+  } else if constexpr (is_streamable<T>::value) {
+    os << v;
+  } else if constexpr (is_iterable<T>::value) {
+    os << "[";
+    bool first = true;
+    for (const auto& x : v) {
+      os << (first ? "" : ", ") << to_string_any(x);
+      first = false;
+    }
+    os << "]";
+  } else {
+    os << "<value>";
+  }
   return os.str();
 }
 

@@ -1,0 +1,220 @@
+// Sampler: greedy, fixed-seed distributions, top-k/top-p/min-p masks, penalties, bias, min
+// tokens, logprobs, stop conditions and parameter validation.
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "sampling/sampler.h"
+#include "testing.h"
+
+using namespace llm;
+
+namespace {
+struct Ctx {
+  SamplingParams p;
+  std::vector<int32_t> tokens{0};
+  int num_prompt = 1;
+  std::vector<int32_t> eos{3};
+  Rng rng{1234};
+  SampleContext get() {
+    SampleContext c;
+    c.params = &p;
+    c.tokens = tokens.data();
+    c.num_tokens = static_cast<int>(tokens.size());
+    c.num_prompt_tokens = num_prompt;
+    c.eos_token_ids = &eos;
+    c.rng = &rng;
+    return c;
+  }
+};
+
+std::vector<double> softmax(const std::vector<float>& x, float t) {
+  std::vector<double> p(x.size());
+  double mx = -1e30, sum = 0;
+  for (float v : x) mx = std::max(mx, double(v) / t);
+  for (size_t i = 0; i < x.size(); ++i) sum += p[i] = std::exp(double(x[i]) / t - mx);
+  for (double& v : p) v /= sum;
+  return p;
+}
+
+std::vector<double> frequencies(Sampler& s, const std::vector<float>& logits, Ctx& c, int n) {
+  std::vector<double> f(logits.size(), 0.0);
+  for (int i = 0; i < n; ++i) f[s.sample(logits.data(), c.get(), nullptr)] += 1.0 / n;
+  return f;
+}
+}  // namespace
+
+TEST(greedy_picks_argmax_lowest_index_on_ties) {
+  Sampler s(5);
+  Ctx c;
+  c.p.temperature = 0;
+  std::vector<float> l{0.1f, 2.0f, -1.0f, 2.0f, 0.5f};
+  EXPECT_EQ(s.sample(l.data(), c.get(), nullptr), 1);
+}
+
+TEST(temperature_sampling_matches_softmax_with_fixed_seed) {
+  Sampler s(4);
+  Ctx c;
+  c.p.temperature = 0.7f;
+  std::vector<float> l{1.0f, 0.5f, -0.5f, 0.0f};
+  const int n = 40000;
+  auto f = frequencies(s, l, c, n);
+  auto p = softmax(l, 0.7f);
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(f[i], p[i], 4 * std::sqrt(p[i] * (1 - p[i]) / n) + 1e-3);
+}
+
+TEST(same_seed_same_draws_other_seed_other_draws) {
+  std::vector<float> l(50);
+  for (int i = 0; i < 50; ++i) l[i] = std::sin(i * 1.7f);
+  auto run = [&](uint64_t seed) {
+    Sampler s(50);
+    Ctx c;
+    c.rng.reseed(seed);
+    std::vector<int32_t> out;
+    for (int i = 0; i < 30; ++i) out.push_back(s.sample(l.data(), c.get(), nullptr));
+    return out;
+  };
+  EXPECT_EQ(run(7), run(7));
+  EXPECT(run(7) != run(8));
+}
+
+TEST(top_k_keeps_exactly_k_best) {
+  Sampler s(6);
+  Ctx c;
+  c.p.top_k = 2;
+  std::vector<float> l{0.0f, 3.0f, 1.0f, 2.5f, -1.0f, 0.5f};
+  s.sample(l.data(), c.get(), nullptr);
+  std::set<int32_t> kept;
+  for (auto& [t, p] : s.candidates()) kept.insert(t);
+  EXPECT_EQ(kept, (std::set<int32_t>{1, 3}));
+  auto f = frequencies(s, l, c, 20000);
+  EXPECT_EQ(f[0] + f[2] + f[4] + f[5], 0.0);
+  const double p1 = 1 / (1 + std::exp(-0.5));
+  EXPECT_NEAR(f[1], p1, 0.02);
+}
+
+TEST(top_p_keeps_the_smallest_nucleus) {
+  Sampler s(4);
+  Ctx c;
+  c.p.top_p = 0.75f;
+  // probabilities 0.5, 0.3, 0.15, 0.05 (temperature 1)
+  std::vector<float> l{std::log(0.5f), std::log(0.3f), std::log(0.15f), std::log(0.05f)};
+  s.sample(l.data(), c.get(), nullptr);
+  CHECK_EQ(s.candidates().size(), size_t{2});
+  EXPECT_NEAR(s.candidates()[0].second, 0.5 / 0.8, 1e-5);
+  EXPECT_NEAR(s.candidates()[1].second, 0.3 / 0.8, 1e-5);
+  c.p.top_p = 0.81f;
+  s.sample(l.data(), c.get(), nullptr);
+  EXPECT_EQ(s.candidates().size(), size_t{3});
+  auto f = frequencies(s, l, c, 20000);
+  EXPECT_EQ(f[3], 0.0);
+  EXPECT_NEAR(f[0], 0.5 / 0.95, 0.02);
+}
+
+TEST(min_p_drops_unlikely_tokens) {
+  Sampler s(4);
+  Ctx c;
+  c.p.min_p = 0.2f;  // threshold 0.2 * 0.5 = 0.1: drops 0.05
+  std::vector<float> l{std::log(0.5f), std::log(0.3f), std::log(0.15f), std::log(0.05f)};
+  s.sample(l.data(), c.get(), nullptr);
+  EXPECT_EQ(s.candidates().size(), size_t{3});
+}
+
+TEST(penalties_and_bias_shape_the_logits) {
+  Sampler s(6);
+  Ctx c;
+  c.p.temperature = 0;
+  c.tokens = {1, 2, 2, 4, 4, 4};  // prompt {1}, output {2, 2, 4, 4, 4}
+  c.num_prompt = 1;
+  c.p.repetition_penalty = 2.0f;
+  c.p.frequency_penalty = 0.5f;
+  c.p.presence_penalty = 0.25f;
+  c.p.logit_bias = {{5, -3.0f}, {0, 1.0f}};
+  std::vector<float> l{1.0f, 2.0f, -1.0f, 0.0f, 4.0f, 1.0f};
+  s.sample(l.data(), c.get(), nullptr);
+  const auto& x = s.processed();
+  EXPECT_NEAR(x[0], 2.0, 1e-6);                           // bias only
+  EXPECT_NEAR(x[1], 1.0, 1e-6);                           // prompt token: repetition only
+  EXPECT_NEAR(x[2], -2.0 - 2 * 0.5 - 0.25, 1e-6);         // negative: * penalty
+  EXPECT_NEAR(x[3], 0.0, 1e-6);
+  EXPECT_NEAR(x[4], 2.0 - 3 * 0.5 - 0.25, 1e-6);
+  EXPECT_NEAR(x[5], -2.0, 1e-6);
+}
+
+TEST(min_tokens_masks_eos_and_stop_ids) {
+  Sampler s(5);
+  Ctx c;
+  c.p.temperature = 0;
+  c.p.min_tokens = 2;
+  c.p.stop_token_ids = {4};
+  std::vector<float> l{0.0f, 0.0f, 0.0f, 9.0f, 8.0f};  // eos 3 and stop 4 are the best
+  EXPECT_EQ(s.sample(l.data(), c.get(), nullptr), 0);
+  c.tokens = {0, 1, 1};  // two outputs generated: no mask
+  EXPECT_EQ(s.sample(l.data(), c.get(), nullptr), 3);
+}
+
+TEST(logprobs_come_from_the_raw_distribution) {
+  Sampler s(4);
+  Ctx c;
+  c.p.temperature = 0;
+  c.p.logprobs = 2;
+  c.p.logit_bias = {{2, 10.0f}};  // changes the choice, not the reported logprobs
+  std::vector<float> l{1.0f, 2.0f, 0.0f, -1.0f};
+  TokenLogprob lp;
+  const int32_t t = s.sample(l.data(), c.get(), &lp);
+  EXPECT_EQ(t, 2);
+  const double lse = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(0.0) + std::exp(-1.0));
+  EXPECT_EQ(lp.token, 2);
+  EXPECT_NEAR(lp.logprob, 0.0 - lse, 1e-5);
+  CHECK_EQ(lp.top.size(), size_t{2});
+  EXPECT_EQ(lp.top[0].first, 1);
+  EXPECT_NEAR(lp.top[0].second, 2.0 - lse, 1e-5);
+  EXPECT_EQ(lp.top[1].first, 0);
+}
+
+TEST(all_masked_falls_back_without_nan) {
+  Sampler s(3);
+  Ctx c;
+  c.p.logit_bias = {{0, -100.0f}, {1, -100.0f}, {2, -100.0f}};
+  std::vector<float> l{-std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                       -std::numeric_limits<float>::infinity()};
+  const int32_t t = s.sample(l.data(), c.get(), nullptr);
+  EXPECT(t >= 0 && t < 3);
+}
+
+TEST(stop_reasons) {
+  SamplingParams p;
+  p.max_tokens = 3;
+  std::vector<int32_t> eos{3};
+  EXPECT(stop_reason(p, 3, 1, 10, 100, eos) == FinishReason::Stop);
+  EXPECT(stop_reason(p, 5, 1, 10, 100, eos) == FinishReason::None);
+  EXPECT(stop_reason(p, 5, 3, 10, 100, eos) == FinishReason::Length);
+  EXPECT(stop_reason(p, 5, 1, 100, 100, eos) == FinishReason::Length);
+  p.ignore_eos = true;
+  EXPECT(stop_reason(p, 3, 1, 10, 100, eos) == FinishReason::None);
+  p.stop_token_ids = {7};
+  EXPECT(stop_reason(p, 7, 1, 10, 100, eos) == FinishReason::Stop);
+}
+
+TEST(validation_messages) {
+  SamplingParams p;
+  p.max_tokens = -1;
+  EXPECT_THROWS(validate_sampling(p, 10), "max_tokens");
+  p = {};
+  p.logprobs = 21;
+  EXPECT_THROWS(validate_sampling(p, 10), "logprobs");
+  p = {};
+  p.top_p = 0;
+  EXPECT_THROWS(validate_sampling(p, 10), "top_p");
+  p = {};
+  p.temperature = -1;
+  EXPECT_THROWS(validate_sampling(p, 10), "temperature");
+  p = {};
+  p.logit_bias = {{10, 1.0f}};
+  EXPECT_THROWS(validate_sampling(p, 10), "outside the vocabulary");
+  p = {};
+  p.stop_token_ids = {-1};
+  EXPECT_THROWS(validate_sampling(p, 10), "stop token");
+  p = {};
+  validate_sampling(p, 10);
+}
