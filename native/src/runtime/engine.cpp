@@ -393,16 +393,4 @@ std::unique_ptr<Engine> create_engine(std::shared_ptr<const Model> model, std::u
                                       std::move(log), sizing);
 }
 
-std::unique_ptr<Engine> Engine::create(const EngineOptions& options, EventSink events, LogSink log) {
-  if (options.model_path.empty()) throw Error("modelPath is required");
-  auto model = Model::load(options.model_path);
-  BackendOptions bo;
-  bo.device = options.device;
-  bo.threads = options.threads;
-  std::string backend_log;
-  auto backend = make_backend(model, bo, &backend_log);
-  if (log && !backend_log.empty()) log(backend_log);
-  return create_engine(std::move(model), std::move(backend), options, std::move(events), std::move(log));
-}
-
 }  // namespace llm

@@ -35,17 +35,4 @@ std::vector<float> prompt_logits(const ModelConfig& config, Backend& backend, co
   return logits;
 }
 
-std::vector<float> compute_prompt_logits(const std::string& model_path, const std::vector<int32_t>& tokens,
-                                         const std::string& device, int threads, int* vocab_size) {
-  if (model_path.empty()) throw Error("modelPath is required");
-  if (threads < 0) throw Error("threads must be >= 0");
-  auto model = Model::load(model_path);
-  BackendOptions bo;
-  bo.device = device;
-  bo.threads = threads;
-  auto backend = make_backend(model, bo, nullptr);
-  if (vocab_size) *vocab_size = model->config().vocab_size;
-  return prompt_logits(model->config(), *backend, tokens);
-}
-
 }  // namespace llm
