@@ -1,0 +1,49 @@
+// Step-level measurements straight through a Backend (no scheduler): prompt throughput, TTFT of
+// one long prompt, decode step time per batch size, and the memory-bandwidth floor on CUDA.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+
+namespace bench {
+
+struct DecodePoint {
+  int batch = 0;
+  int context = 0;             // tokens in each sequence's cache during the timed steps
+  double step_ms = 0;          // median
+  double tok_per_s = 0;        // batch / step time
+  double floor_ms = 0;         // bytes read per step / measured copy bandwidth (CUDA only)
+  double kv_bytes = 0;
+};
+
+struct BackendResults {
+  std::string backend, description;
+  double weight_bytes = 0;
+  double copy_bw_gbs = 0;      // device-to-device (read + write) on CUDA; 0 on CPU
+  double prompt_tok_s = 0;     // 128-token prompt, median
+  int prompt_len = 0;
+  double ttft_ms = 0;          // one forward over a `ttft_len`-token prompt, median
+  int ttft_len = 0;
+  std::vector<DecodePoint> decode;
+  double peak_mem_bytes = 0;   // device memory in use (CUDA) or max RSS (CPU)
+};
+
+struct BackendBenchOptions {
+  int prompt_len = 128;
+  int ttft_len = 512;
+  std::vector<int> batch_sizes;
+  int decode_steps = 16;
+  int repeats = 3;
+};
+
+BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backend& backend,
+                             const BackendBenchOptions& opt);
+
+// Runs one prefill over `tokens` and returns the logits of every position (tokens x vocab).
+std::vector<float> prompt_logits(std::shared_ptr<const llm::Model> model, llm::Backend& backend,
+                                 const std::vector<int32_t>& tokens);
+
+}  // namespace bench

@@ -1,0 +1,79 @@
+#include "bench_offline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <vector>
+
+#include "llm/engine.h"
+
+namespace bench {
+
+OfflineResults bench_offline(const OfflineOptions& opt) {
+  OfflineResults r;
+  std::mutex mu;
+  std::condition_variable cv;
+  int finished = 0;
+  std::vector<double> ttft;
+  llm::EngineOptions eo;
+  eo.model_path = opt.model_dir;
+  eo.device = opt.device;
+  eo.threads = opt.threads;
+  eo.max_num_seqs = opt.max_num_seqs;
+  eo.max_num_batched_tokens = opt.max_num_batched_tokens;
+  eo.kv_cache_fraction = opt.kv_cache_fraction;
+  eo.max_model_len = opt.input_len + opt.output_len + 16;
+  eo.enable_prefix_caching = false;  // random prompts; measure compute, not cache hits
+  auto engine = llm::Engine::create(
+      eo,
+      [&](std::vector<llm::RequestEvent>&& events) {
+        std::lock_guard<std::mutex> lock(mu);
+        for (const auto& e : events) {
+          r.generated += static_cast<long>(e.new_tokens.size());
+          if (!e.finished) continue;
+          ++finished;
+          if (e.reason == llm::FinishReason::Error) {
+            ++r.errors;
+            if (r.first_error.empty()) r.first_error = e.error;
+          }
+          if (e.timings.first_token_ms > 0 && e.timings.queued_ms > 0)
+            ttft.push_back(e.timings.first_token_ms - e.timings.queued_ms);
+        }
+        cv.notify_all();
+      },
+      [](const std::string& line) { std::fprintf(stderr, "  [engine] %s\n", line.c_str()); });
+  r.backend = engine->info().backend;
+  const int vocab = engine->info().vocab_size;
+  std::mt19937 rng(99);
+  std::uniform_int_distribution<int> tok(0, std::min(vocab, 120000) - 1);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < opt.num_prompts; ++i) {
+    llm::RequestSpec req;
+    req.id = "bench-" + std::to_string(i);
+    req.prompt_tokens.resize(opt.input_len);
+    for (auto& t : req.prompt_tokens) t = tok(rng);
+    req.sampling.temperature = 0.0f;
+    req.sampling.max_tokens = opt.output_len;
+    req.sampling.ignore_eos = true;
+    engine->add(std::move(req));
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return finished >= opt.num_prompts; });
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  engine->close();
+  r.output_tok_s = r.generated / r.seconds;
+  r.total_tok_s = (r.generated + static_cast<double>(opt.num_prompts) * opt.input_len) / r.seconds;
+  r.requests_s = opt.num_prompts / r.seconds;
+  if (!ttft.empty()) {
+    std::sort(ttft.begin(), ttft.end());
+    r.ttft_median_ms = ttft[ttft.size() / 2];
+  }
+  return r;
+}
+
+}  // namespace bench

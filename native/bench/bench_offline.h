@@ -1,0 +1,26 @@
+// Offline throughput through the real Engine (scheduler, continuous batching, sampling):
+// N requests of I random prompt tokens and O generated tokens each (ignore_eos, greedy).
+#pragma once
+
+#include <string>
+
+namespace bench {
+
+struct OfflineOptions {
+  std::string model_dir, device = "auto";
+  int threads = 0, num_prompts = 100, input_len = 512, output_len = 128;
+  int max_num_seqs = 256, max_num_batched_tokens = 4096;
+  double kv_cache_fraction = 0.9;
+};
+
+struct OfflineResults {
+  double seconds = 0, output_tok_s = 0, total_tok_s = 0, requests_s = 0;
+  double ttft_median_ms = 0;
+  long generated = 0;
+  int errors = 0;
+  std::string backend, first_error;
+};
+
+OfflineResults bench_offline(const OfflineOptions& opt);
+
+}  // namespace bench
