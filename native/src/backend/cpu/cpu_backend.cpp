@@ -1,0 +1,305 @@
+#include "backend/cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <new>
+#include <sstream>
+#include <thread>
+
+#include "llm/error.h"
+
+namespace llm {
+namespace cpu {
+
+namespace {
+
+int default_threads(int threads) {
+  if (threads > 0) return threads;
+  unsigned hc = std::thread::hardware_concurrency();
+  return hc ? static_cast<int>(hc) : 1;
+}
+
+size_t mem_available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("MemAvailable:", 0) == 0) {
+      std::istringstream ss(line.substr(13));
+      unsigned long long kb = 0;
+      ss >> kb;
+      return static_cast<size_t>(kb) * 1024;
+    }
+  }
+  return size_t{1} << 30;  // unknown: assume 1 GiB
+}
+
+}  // namespace
+
+CpuBackend::CpuBackend(std::shared_ptr<const Model> model, int threads)
+    : model_(std::move(model)), cfg_(model_->config()), kern_(kernels()), pool_(default_threads(threads)) {
+  const ModelWeights& w = model_->weights();
+  auto norm = [&](const TensorView& t) {
+    std::vector<float> v(static_cast<size_t>(t.numel()));
+    kern_.to_f32(t.dtype, t.data, v.data(), t.numel());
+    return v;
+  };
+  for (const LayerWeights& lw : w.layers) {
+    Layer l;
+    l.attn_norm = norm(lw.attn_norm);
+    l.mlp_norm = norm(lw.mlp_norm);
+    l.wq = weight(lw.wq);
+    l.wk = weight(lw.wk);
+    l.wv = weight(lw.wv);
+    l.wo = weight(lw.wo);
+    l.w_gate = weight(lw.w_gate);
+    l.w_up = weight(lw.w_up);
+    l.w_down = weight(lw.w_down);
+    layers_.push_back(std::move(l));
+  }
+  embed_ = weight(w.embed);
+  lm_head_ = w.lm_head.data == w.embed.data ? embed_ : weight(w.lm_head);
+  final_norm_ = norm(w.final_norm);
+  inv_freq_ = rope_inv_freq(cfg_);
+}
+
+WeightMatrix CpuBackend::weight(const TensorView& t) {
+  WeightMatrix m;
+  m.dtype = t.dtype;
+  m.rows = t.shape.at(0);
+  m.cols = t.shape.size() > 1 ? t.shape[1] : 1;
+  m.data = t.data;
+  if (reinterpret_cast<uintptr_t>(t.data) % dtype_size(t.dtype) != 0) {  // keep loads aligned
+    owned_.emplace_back((t.nbytes() + 3) / 4);
+    std::memcpy(owned_.back().data(), t.data, t.nbytes());
+    m.data = owned_.back().data();
+  }
+  return m;
+}
+
+size_t CpuBackend::kv_block_bytes(int block_size) const {
+  return size_t{2} * cfg_.num_layers * block_size * cfg_.num_kv_heads * cfg_.head_dim * sizeof(float);
+}
+
+size_t CpuBackend::available_kv_bytes(double fraction) const {
+  if (!(fraction > 0)) return 0;
+  fraction = std::min(fraction, 1.0);
+  // Activations for a 2048-token step, and the weights' pages (mmapped: counted as available).
+  const size_t act = size_t{2048} *
+                     (size_t{6} * cfg_.hidden_size + size_t{3} * cfg_.num_heads * cfg_.head_dim +
+                      size_t{3} * cfg_.intermediate_size) *
+                     sizeof(float);
+  size_t weights = 0;
+  const ModelWeights& w = model_->weights();
+  weights += w.embed.nbytes() + (w.lm_head.data != w.embed.data ? w.lm_head.nbytes() : 0);
+  for (const LayerWeights& l : w.layers)
+    weights += l.wq.nbytes() + l.wk.nbytes() + l.wv.nbytes() + l.wo.nbytes() + l.w_gate.nbytes() +
+               l.w_up.nbytes() + l.w_down.nbytes();
+  const double avail = static_cast<double>(mem_available_bytes()) * fraction - static_cast<double>(act + weights);
+  return avail > 0 ? static_cast<size_t>(avail) : 0;
+}
+
+void CpuBackend::init_kv_cache(int num_blocks, int block_size) {
+  if (num_blocks <= 0 || block_size <= 0) throw Error("cpu backend: KV cache needs num_blocks > 0 and block_size > 0");
+  const size_t per_layer = static_cast<size_t>(num_blocks) * block_size * cfg_.num_kv_heads * cfg_.head_dim;
+  k_cache_.clear();
+  v_cache_.clear();
+  try {
+    for (int l = 0; l < cfg_.num_layers; ++l) {
+      k_cache_.emplace_back(new float[per_layer]);
+      v_cache_.emplace_back(new float[per_layer]);
+    }
+  } catch (const std::bad_alloc&) {
+    k_cache_.clear();
+    v_cache_.clear();
+    throw Error("cpu backend: cannot allocate the KV cache (" + std::to_string(num_blocks) + " blocks of " +
+                std::to_string(kv_block_bytes(block_size)) + " bytes)");
+  }
+  num_blocks_ = num_blocks;
+  block_size_ = block_size;
+}
+
+void CpuBackend::validate(const ForwardBatch& b) const {
+  auto fail = [](const std::string& m) { throw Error("cpu backend: invalid batch: " + m); };
+  if (num_blocks_ == 0) fail("init_kv_cache was not called");
+  const int T = b.num_tokens(), S = b.num_seqs();
+  if (T == 0 || S == 0) fail("no tokens");
+  if (b.positions.size() != static_cast<size_t>(T) || b.slot_mapping.size() != static_cast<size_t>(T))
+    fail("positions/slot_mapping sizes differ from token_ids");
+  if (b.query_start_loc.size() != static_cast<size_t>(S) + 1 || b.query_start_loc[0] != 0 ||
+      b.query_start_loc[S] != T)
+    fail("query_start_loc must have num_seqs + 1 entries from 0 to num_tokens");
+  if (b.block_size != block_size_) fail("block_size differs from the KV cache's");
+  if (b.max_blocks_per_seq <= 0 ||
+      b.block_tables.size() != static_cast<size_t>(S) * static_cast<size_t>(b.max_blocks_per_seq))
+    fail("block_tables must be num_seqs x max_blocks_per_seq");
+  const int64_t slots = static_cast<int64_t>(num_blocks_) * block_size_;
+  for (int s = 0; s < S; ++s) {
+    const int q0 = b.query_start_loc[s], q1 = b.query_start_loc[s + 1];
+    if (q1 <= q0) fail("sequence " + std::to_string(s) + " has no tokens");
+    const int len = b.seq_lens[s];
+    if (len <= 0 || (len + block_size_ - 1) / block_size_ > b.max_blocks_per_seq)
+      fail("seq_lens[" + std::to_string(s) + "] does not fit its block table");
+    for (int i = 0; i < (len + block_size_ - 1) / block_size_; ++i) {
+      const int32_t blk = b.block_tables[static_cast<size_t>(s) * b.max_blocks_per_seq + i];
+      if (blk < 0 || blk >= num_blocks_) fail("block table entry out of range in sequence " + std::to_string(s));
+    }
+    for (int t = q0; t < q1; ++t) {
+      if (b.positions[t] < 0 || b.positions[t] >= len)
+        fail("position " + std::to_string(b.positions[t]) + " outside its sequence length " + std::to_string(len));
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    if (b.token_ids[t] < 0 || b.token_ids[t] >= cfg_.vocab_size)
+      fail("token id " + std::to_string(b.token_ids[t]) + " out of vocabulary");
+    if (b.slot_mapping[t] < 0 || b.slot_mapping[t] >= slots) fail("slot " + std::to_string(b.slot_mapping[t]) + " out of range");
+  }
+  for (int32_t r : b.logits_indices)
+    if (r < 0 || r >= T) fail("logits index " + std::to_string(r) + " out of range");
+}
+
+void CpuBackend::ensure_scratch(int tokens, int logit_rows) {
+  if (tokens > cap_tokens_) {
+    const size_t T = static_cast<size_t>(tokens);
+    const size_t hidden = cfg_.hidden_size, qd = static_cast<size_t>(cfg_.num_heads) * cfg_.head_dim;
+    const size_t kvd = static_cast<size_t>(cfg_.num_kv_heads) * cfg_.head_dim, ffn = cfg_.intermediate_size;
+    x_.resize(T * hidden);
+    h_.resize(T * hidden);
+    tmp_.resize(T * hidden);
+    q_.resize(T * qd);
+    attn_.resize(T * qd);
+    k_.resize(T * kvd);
+    v_.resize(T * kvd);
+    gate_.resize(T * ffn);
+    up_.resize(T * ffn);
+    cos_.resize(T * (cfg_.head_dim / 2));
+    sin_.resize(T * (cfg_.head_dim / 2));
+    token_seq_.resize(T);
+    cap_tokens_ = tokens;
+  }
+  if (logit_rows > cap_logit_rows_) {
+    hl_.resize(static_cast<size_t>(logit_rows) * cfg_.hidden_size);
+    cap_logit_rows_ = logit_rows;
+  }
+}
+
+void CpuBackend::rmsnorm(const float* x, const float* w, float* y, int rows) {
+  const int n = cfg_.hidden_size;
+  const float eps = cfg_.rms_norm_eps;
+  for (int r = 0; r < rows; ++r) {
+    const float* xr = x + static_cast<int64_t>(r) * n;
+    float* yr = y + static_cast<int64_t>(r) * n;
+    double ss = 0;
+    for (int i = 0; i < n; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    const float scale = 1.0f / std::sqrt(static_cast<float>(ss / n) + eps);
+    for (int i = 0; i < n; ++i) yr[i] = w[i] * (xr[i] * scale);
+  }
+}
+
+// Hugging Face rotate_half: pairs (i, i + head_dim / 2).
+void CpuBackend::rope(float* x, int rows, int heads) {
+  const int hd = cfg_.head_dim, half = hd / 2;
+  for (int t = 0; t < rows; ++t) {
+    const float* c = cos_.data() + static_cast<int64_t>(t) * half;
+    const float* s = sin_.data() + static_cast<int64_t>(t) * half;
+    for (int h = 0; h < heads; ++h) {
+      float* v = x + (static_cast<int64_t>(t) * heads + h) * hd;
+      for (int i = 0; i < half; ++i) {
+        const float a = v[i], b = v[i + half];
+        v[i] = a * c[i] - b * s[i];
+        v[i + half] = b * c[i] + a * s[i];
+      }
+    }
+  }
+}
+
+void CpuBackend::matmul(const float* x, int rows, int64_t ldx, std::initializer_list<MatJob> jobs) {
+  int64_t total = 0;
+  for (const MatJob& j : jobs) total += j.w->rows;
+  const GemmFn gemm = kern_.gemm;
+  pool_.run([&](int i, int n) {
+    // Row ranges in multiples of 16 so that cache blocks line up.
+    const int64_t units = (total + 15) / 16;
+    int64_t lo = std::min(total, units * i / n * 16), hi = std::min(total, units * (i + 1) / n * 16);
+    int64_t base = 0;
+    for (const MatJob& j : jobs) {
+      const int64_t r0 = std::max(lo, base), r1 = std::min(hi, base + j.w->rows);
+      if (r0 < r1) gemm(x, rows, ldx, *j.w, r0 - base, r1 - base, j.y + (r0 - base), j.w->rows);
+      base += j.w->rows;
+    }
+  });
+}
+
+void CpuBackend::forward(const ForwardBatch& b, float* logits) {
+  validate(b);
+  const int T = b.num_tokens();
+  const int L = static_cast<int>(b.logits_indices.size());
+  ensure_scratch(T, L);
+  const int hidden = cfg_.hidden_size, H = cfg_.num_heads, KV = cfg_.num_kv_heads, hd = cfg_.head_dim;
+  const int64_t qd = static_cast<int64_t>(H) * hd, kvd = static_cast<int64_t>(KV) * hd;
+  const int64_t ffn = cfg_.intermediate_size;
+
+  for (int s = 0; s < b.num_seqs(); ++s)
+    for (int t = b.query_start_loc[s]; t < b.query_start_loc[s + 1]; ++t) token_seq_[t] = s;
+
+  // Embeddings.
+  const size_t esz = dtype_size(embed_.dtype);
+  for (int t = 0; t < T; ++t)
+    kern_.to_f32(embed_.dtype, static_cast<const char*>(embed_.data) + static_cast<size_t>(b.token_ids[t]) * hidden * esz,
+                 x_.data() + static_cast<int64_t>(t) * hidden, hidden);
+
+  // RoPE angles, shared by all layers: float32 position * inv_freq, as Hugging Face computes them.
+  const int half = hd / 2;
+  for (int t = 0; t < T; ++t) {
+    for (int i = 0; i < half; ++i) {
+      const float angle = static_cast<float>(b.positions[t]) * inv_freq_[i];
+      cos_[static_cast<size_t>(t) * half + i] = static_cast<float>(std::cos(static_cast<double>(angle)));
+      sin_[static_cast<size_t>(t) * half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
+    }
+  }
+
+  AttentionShape shape{H, KV, hd, 1.0f / std::sqrt(static_cast<float>(hd))};
+  for (int l = 0; l < cfg_.num_layers; ++l) {
+    const Layer& w = layers_[l];
+    rmsnorm(x_.data(), w.attn_norm.data(), h_.data(), T);
+    matmul(h_.data(), T, hidden, {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}});
+    rope(q_.data(), T, H);
+    rope(k_.data(), T, KV);
+    float* kc = k_cache_[l].get();
+    float* vc = v_cache_[l].get();
+    for (int t = 0; t < T; ++t) {
+      const int64_t slot = b.slot_mapping[t];
+      std::memcpy(kc + slot * kvd, k_.data() + t * kvd, sizeof(float) * kvd);
+      std::memcpy(vc + slot * kvd, v_.data() + t * kvd, sizeof(float) * kvd);
+    }
+    paged_attention(b, token_seq_, shape, KvLayerView{kc, vc}, q_.data(), attn_.data(), kern_, pool_, attn_scratch_);
+    matmul(attn_.data(), T, qd, {{&w.wo, tmp_.data()}});
+    for (int64_t i = 0; i < static_cast<int64_t>(T) * hidden; ++i) x_[i] += tmp_[i];
+
+    rmsnorm(x_.data(), w.mlp_norm.data(), h_.data(), T);
+    matmul(h_.data(), T, hidden, {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}});
+    for (int64_t i = 0; i < static_cast<int64_t>(T) * ffn; ++i) {
+      const float g = gate_[i];
+      gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];
+    }
+    matmul(gate_.data(), T, ffn, {{&w.w_down, tmp_.data()}});
+    for (int64_t i = 0; i < static_cast<int64_t>(T) * hidden; ++i) x_[i] += tmp_[i];
+  }
+
+  if (L == 0) return;
+  for (int j = 0; j < L; ++j)
+    rmsnorm(x_.data() + static_cast<int64_t>(b.logits_indices[j]) * hidden, final_norm_.data(),
+            hl_.data() + static_cast<int64_t>(j) * hidden, 1);
+  matmul(hl_.data(), L, hidden, {{&lm_head_, logits}});
+}
+
+}  // namespace cpu
+
+std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads) {
+  if (!model) throw Error("make_cpu_backend: no model");
+  return std::make_unique<cpu::CpuBackend>(std::move(model), threads);
+}
+
+}  // namespace llm

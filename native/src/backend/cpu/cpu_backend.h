@@ -1,0 +1,72 @@
+// The reference CPU backend: Llama forward over a flattened batch with a paged f32 KV cache.
+// Weights stay in their stored dtype (bf16/f16/f32, memory-mapped) and are widened in registers;
+// every weight is applied to all tokens of the step in one GEMM; f32 accumulation throughout.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cpu/attention.h"
+#include "backend/cpu/kernels.h"
+#include "backend/cpu/thread_pool.h"
+
+namespace llm {
+namespace cpu {
+
+class CpuBackend : public Backend {
+ public:
+  CpuBackend(std::shared_ptr<const Model> model, int threads);
+
+  std::string name() const override { return "cpu"; }
+  size_t kv_block_bytes(int block_size) const override;
+  size_t available_kv_bytes(double fraction) const override;
+  void init_kv_cache(int num_blocks, int block_size) override;
+  void forward(const ForwardBatch& batch, float* logits) override;
+
+  int threads() const { return pool_.size(); }
+  const char* isa() const { return kern_.isa; }
+
+ private:
+  struct Layer {
+    std::vector<float> attn_norm, mlp_norm;
+    WeightMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
+  };
+
+  WeightMatrix weight(const TensorView& t);
+  void validate(const ForwardBatch& b) const;
+  void ensure_scratch(int tokens, int logit_rows);
+  void rmsnorm(const float* x, const float* w, float* y, int rows);
+  void rope(float* x, int rows, int heads);
+  // One parallel region for several weights applied to the same input.
+  struct MatJob {
+    const WeightMatrix* w;
+    float* y;
+  };
+  void matmul(const float* x, int rows, int64_t ldx, std::initializer_list<MatJob> jobs);
+
+  std::shared_ptr<const Model> model_;
+  const ModelConfig& cfg_;
+  const Kernels& kern_;
+  ThreadPool pool_;
+  std::vector<std::vector<float>> owned_;  // copies of misaligned weights
+  std::vector<Layer> layers_;
+  WeightMatrix embed_, lm_head_;
+  std::vector<float> final_norm_;
+  std::vector<float> inv_freq_;
+
+  // KV cache: per layer [num_blocks * block_size][num_kv_heads * head_dim].
+  int num_blocks_ = 0;
+  int block_size_ = 0;
+  std::vector<std::unique_ptr<float[]>> k_cache_, v_cache_;
+
+  // Scratch, grown on demand and reused across steps.
+  int cap_tokens_ = 0, cap_logit_rows_ = 0;
+  std::vector<float> x_, h_, q_, k_, v_, attn_, tmp_, gate_, up_, cos_, sin_, hl_;
+  std::vector<int32_t> token_seq_;
+  std::vector<std::vector<float>> attn_scratch_;
+};
+
+}  // namespace cpu
+}  // namespace llm

@@ -1,0 +1,43 @@
+// Compute kernels of the CPU backend behind a per-ISA dispatch table (scalar fallback, AVX2+FMA,
+// AVX-512), chosen once at runtime from the CPU's features (env LLM_CPU_ISA=scalar|avx2|avx512
+// forces one). Every output element is computed with one accumulation order whatever the batch
+// size or tiling, so a token's results do not depend on what else is in the batch.
+#pragma once
+
+#include <cstdint>
+
+#include "model/tensor.h"
+
+namespace llm {
+namespace cpu {
+
+// A Linear weight [rows = out_features][cols = in_features], row-major, in its stored dtype.
+struct WeightMatrix {
+  DType dtype = DType::F32;
+  const void* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
+// Y[t * ldy + (o - o_begin)] = sum_k X[t * ldx + k] * W[o][k] for t in [0, T), o in [o_begin, o_end).
+using GemmFn = void (*)(const float* X, int64_t T, int64_t ldx, const WeightMatrix& W, int64_t o_begin,
+                        int64_t o_end, float* Y, int64_t ldy);
+
+struct Kernels {
+  const char* isa;
+  GemmFn gemm;
+  float (*dot)(const float* a, const float* b, int64_t n);
+  void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a * x
+  void (*to_f32)(DType dtype, const void* src, float* dst, int64_t n);
+};
+
+const Kernels& kernels();  // the best for this CPU
+const Kernels& scalar_kernels();
+const Kernels* avx2_kernels();    // nullptr when the CPU lacks AVX2/FMA/F16C
+const Kernels* avx512_kernels();  // nullptr when the CPU lacks AVX-512F/BW
+
+float bf16_to_f32(uint16_t bits);
+float f16_to_f32(uint16_t bits);
+
+}  // namespace cpu
+}  // namespace llm

@@ -1,0 +1,69 @@
+// AVX2 + FMA + F16C kernels (8 floats per vector), compiled for that target only and used when
+// the CPU reports the features at runtime.
+#include <cstdint>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#include "backend/cpu/kernels.h"
+#include "backend/cpu/weight_types.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define LLM_HAVE_X86_KERNELS 1
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+
+namespace llm {
+namespace cpu {
+namespace avx2 {
+
+struct V {
+  using reg = __m256;
+  static constexpr int kWidth = 8;
+  static reg zero() { return _mm256_setzero_ps(); }
+  static reg loadu(const float* p) { return _mm256_loadu_ps(p); }
+  static void storeu(float* p, reg v) { _mm256_storeu_ps(p, v); }
+  static reg set1(float a) { return _mm256_set1_ps(a); }
+  static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static float hsum(reg v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static reg load_bf16(const uint16_t* p) {
+    __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+  }
+  static reg load_f16(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+};
+
+#include "backend/cpu/kernels_simd.inc"
+
+const Kernels kKernels = {"avx2", gemm_simd, dot_simd, axpy_simd, to_f32_simd};
+
+}  // namespace avx2
+}  // namespace cpu
+}  // namespace llm
+
+#pragma GCC pop_options
+#endif
+
+namespace llm {
+namespace cpu {
+
+const Kernels* avx2_kernels() {
+#ifdef LLM_HAVE_X86_KERNELS
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+    return &avx2::kKernels;
+#endif
+  return nullptr;
+}
+
+}  // namespace cpu
+}  // namespace llm

@@ -1,0 +1,79 @@
+// AVX-512F/BW kernels (16 floats per vector), compiled for that target only and used when the
+// CPU reports the features at runtime.
+// GCC 12 warns about its own intrinsics (`__m512 __Y = __Y;` in _mm512_undefined_*).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#include "backend/cpu/kernels.h"
+#include "backend/cpu/weight_types.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define LLM_HAVE_AVX512_KERNELS 1
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx2,fma,f16c")
+
+namespace llm {
+namespace cpu {
+namespace avx512 {
+
+struct V {
+  using reg = __m512;
+  static constexpr int kWidth = 16;
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg loadu(const float* p) { return _mm512_loadu_ps(p); }
+  static void storeu(float* p, reg v) { _mm512_storeu_ps(p, v); }
+  static reg set1(float a) { return _mm512_set1_ps(a); }
+  static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static float hsum(reg v) {
+    __m256 lo = _mm512_castps512_ps256(v);
+    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    __m256 s8 = _mm256_add_ps(lo, hi);
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static reg load_bf16(const uint16_t* p) {
+    __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+  }
+  static reg load_f16(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+};
+
+#include "backend/cpu/kernels_simd.inc"
+
+const Kernels kKernels = {"avx512", gemm_simd, dot_simd, axpy_simd, to_f32_simd};
+
+}  // namespace avx512
+}  // namespace cpu
+}  // namespace llm
+
+#pragma GCC pop_options
+#endif
+
+namespace llm {
+namespace cpu {
+
+const Kernels* avx512_kernels() {
+#ifdef LLM_HAVE_AVX512_KERNELS
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+    return &avx512::kKernels;
+#endif
+  return nullptr;
+}
+
+}  // namespace cpu
+}  // namespace llm
