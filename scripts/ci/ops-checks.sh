@@ -120,7 +120,12 @@ nginx_sse_settings() {
   done
   return $missing
 }
-if [ -n "$NGINX" ]; then run "nginx -t infrastructure/nginx/llm-api.conf" nginx_test; else fail "nginx not available"; fi
+if [ -n "$NGINX" ]; then
+  run "nginx -t infrastructure/nginx/llm-api.conf" nginx_test
+  run "nginx proxies SSE unbuffered, passes X-Request-Id, enforces body limit" timeout 60 node scripts/ci/nginx-sse-check.mjs "$NGINX"
+else
+  fail "nginx not available"
+fi
 run "nginx config has the SSE settings" nginx_sse_settings
 
 # ------------------------------------------------------------------ Terraform
@@ -163,7 +168,7 @@ if command -v systemd-analyze >/dev/null; then
 else
   skip "systemd-analyze verify (not installed)"
 fi
-run "bash -n on the ops scripts" bash -c 'for f in scripts/ci/*.sh; do bash -n "$f" || exit 1; done'
+run "bash -n on the ops scripts" bash -c 'for f in scripts/ci/ops-checks.sh scripts/ci/prometheus-scrape-check.sh; do bash -n "$f" || exit 1; done'
 
 echo "${SKIPPED} skipped"
 echo "${PASSED} passed, ${FAILED} failed"
