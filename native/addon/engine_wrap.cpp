@@ -1,0 +1,115 @@
+#include "engine_wrap.h"
+
+#include <cstdio>
+
+#include "convert.h"
+
+namespace addon {
+
+Napi::Function EngineWrap::Init(Napi::Env env) {
+  return DefineClass(env, "Engine",
+                     {InstanceMethod("add", &EngineWrap::Add), InstanceMethod("abort", &EngineWrap::Abort),
+                      InstanceMethod("stats", &EngineWrap::Stats), InstanceMethod("info", &EngineWrap::Info),
+                      InstanceMethod("close", &EngineWrap::Close)});
+}
+
+EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
+  Napi::Env env = info.Env();
+  if (!info.IsConstructCall()) throw Napi::TypeError::New(env, "Engine must be called with new");
+  if (info.Length() < 2 || !info[1].IsFunction())
+    throw Napi::TypeError::New(env, "new Engine(options, onEvents): onEvents must be a function");
+  llm::EngineOptions options = engine_options_from_js(info[0]);
+
+  tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "llm-engine-events", 0, 1);
+  released_ = false;
+  tsfn_.Unref(env);
+  Napi::ThreadSafeFunction tsfn = tsfn_;
+  llm::EventSink sink = [this, tsfn](std::vector<llm::RequestEvent>&& events) mutable {
+    auto* data = new std::vector<llm::RequestEvent>(std::move(events));
+    napi_status st = tsfn.NonBlockingCall(data, [this](Napi::Env env, Napi::Function cb, std::vector<llm::RequestEvent>* d) {
+      deliver(env, cb, d);
+    });
+    if (st != napi_ok) delete data;  // the JS side is gone (closing)
+  };
+  llm::LogSink log = [](const std::string& line) { std::fprintf(stderr, "[llm-engine] %s\n", line.c_str()); };
+  try {
+    engine_ = llm::Engine::create(options, std::move(sink), std::move(log));
+  } catch (const std::exception& e) {
+    tsfn_.Release();
+    released_ = true;
+    throw_engine_error(env, e);
+  }
+}
+
+EngineWrap::~EngineWrap() { shutdown(); }
+
+void EngineWrap::shutdown() {
+  if (engine_) engine_->close();  // joins the engine thread: no more sink calls after this
+  if (!released_) {
+    released_ = true;
+    tsfn_.Release();  // queued event batches are still delivered
+  }
+}
+
+void EngineWrap::deliver(Napi::Env env, Napi::Function callback, std::vector<llm::RequestEvent>* data) {
+  std::unique_ptr<std::vector<llm::RequestEvent>> events(data);
+  if (!env || !callback) return;  // environment tearing down
+  for (const auto& e : *events)
+    if (e.finished) in_flight_.erase(e.id);
+  if (in_flight_.empty() && referenced_ && !released_) {
+    tsfn_.Unref(env);
+    referenced_ = false;
+  }
+  Napi::Array arr = events_to_js(env, *events);
+  try {
+    callback.Call({arr});
+  } catch (const Napi::Error& err) {
+    // An exception in the user's callback must not take the engine down; report it as Node would.
+    napi_fatal_exception(env, err.Value());
+  }
+}
+
+Napi::Value EngineWrap::Add(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!engine_ || released_) throw Napi::Error::New(env, "engine is closed");
+  if (info.Length() < 1) throw Napi::TypeError::New(env, "add(request): request is required");
+  llm::RequestSpec spec = request_from_js(info[0]);
+  const std::string id = spec.id;
+  try {
+    engine_->add(std::move(spec));
+  } catch (const std::exception& e) {
+    throw_engine_error(env, e);
+  }
+  in_flight_.insert(id);
+  if (!referenced_) {
+    tsfn_.Ref(env);
+    referenced_ = true;
+  }
+  return env.Undefined();
+}
+
+Napi::Value EngineWrap::Abort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "abort(id): id must be a string");
+  if (engine_) engine_->abort(info[0].As<Napi::String>().Utf8Value());
+  return env.Undefined();
+}
+
+Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!engine_) throw Napi::Error::New(env, "engine is closed");
+  return stats_to_js(env, engine_->stats());
+}
+
+Napi::Value EngineWrap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!engine_) throw Napi::Error::New(env, "engine is closed");
+  return info_to_js(env, engine_->info());
+}
+
+Napi::Value EngineWrap::Close(const Napi::CallbackInfo& info) {
+  shutdown();
+  return info.Env().Undefined();
+}
+
+}  // namespace addon

@@ -1,0 +1,60 @@
+// The llm_engine.node module: Engine (see engine_wrap.h), computeLogits, cudaAvailable.
+#include <napi.h>
+
+#include "convert.h"
+#include "engine_wrap.h"
+#include "backend/backend.h"
+
+namespace addon {
+namespace {
+
+// computeLogits({ modelPath, tokens, device?, threads? }) -> Float32Array(tokens.length * vocab)
+Napi::Value ComputeLogits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject())
+    throw Napi::TypeError::New(env, "computeLogits({ modelPath, tokens, device?, threads? }): an object is required");
+  Fields f(env, info[0].As<Napi::Object>(), "");
+  const std::string path = f.string("modelPath", "", true);
+  if (!f.has("tokens")) throw Napi::TypeError::New(env, "tokens is required (an array of token ids)");
+  std::vector<int32_t> tokens = tokens_from_js(env, f.get("tokens"), "tokens");
+  const std::string device = f.string("device", "cpu");
+  if (device != "auto" && device != "cpu" && device != "cuda")
+    throw Napi::RangeError::New(env, "device must be 'auto', 'cpu' or 'cuda' (got '" + device + "')");
+  const int threads = f.integer("threads", 0, 0, 4096);
+  std::vector<float> logits;
+  try {
+    logits = llm::compute_prompt_logits(path, tokens, device, threads, nullptr);
+  } catch (const std::exception& e) {
+    throw_engine_error(env, e);
+  }
+  Napi::Float32Array out = Napi::Float32Array::New(env, logits.size());
+  std::copy(logits.begin(), logits.end(), out.Data());
+  return out;
+}
+
+Napi::Value CudaAvailable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string reason;
+  bool ok = false;
+  try {
+    ok = llm::cuda_device_available(&reason);
+  } catch (const std::exception& e) {
+    reason = e.what();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("available", ok);
+  o.Set("reason", reason);
+  return o;
+}
+
+}  // namespace
+}  // namespace addon
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("Engine", addon::EngineWrap::Init(env));
+  exports.Set("computeLogits", Napi::Function::New(env, addon::ComputeLogits, "computeLogits"));
+  exports.Set("cudaAvailable", Napi::Function::New(env, addon::CudaAvailable, "cudaAvailable"));
+  return exports;
+}
+
+NODE_API_MODULE(llm_engine, InitModule)
