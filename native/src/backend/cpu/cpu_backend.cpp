@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "backend/cpu/ops.h"
 #include "llm/error.h"
 
 namespace llm {
@@ -185,36 +186,6 @@ void CpuBackend::ensure_scratch(int tokens, int logit_rows) {
   }
 }
 
-void CpuBackend::rmsnorm(const float* x, const float* w, float* y, int rows) {
-  const int n = cfg_.hidden_size;
-  const float eps = cfg_.rms_norm_eps;
-  for (int r = 0; r < rows; ++r) {
-    const float* xr = x + static_cast<int64_t>(r) * n;
-    float* yr = y + static_cast<int64_t>(r) * n;
-    double ss = 0;
-    for (int i = 0; i < n; ++i) ss += static_cast<double>(xr[i]) * xr[i];
-    const float scale = 1.0f / std::sqrt(static_cast<float>(ss / n) + eps);
-    for (int i = 0; i < n; ++i) yr[i] = w[i] * (xr[i] * scale);
-  }
-}
-
-// Hugging Face rotate_half: pairs (i, i + head_dim / 2).
-void CpuBackend::rope(float* x, int rows, int heads) {
-  const int hd = cfg_.head_dim, half = hd / 2;
-  for (int t = 0; t < rows; ++t) {
-    const float* c = cos_.data() + static_cast<int64_t>(t) * half;
-    const float* s = sin_.data() + static_cast<int64_t>(t) * half;
-    for (int h = 0; h < heads; ++h) {
-      float* v = x + (static_cast<int64_t>(t) * heads + h) * hd;
-      for (int i = 0; i < half; ++i) {
-        const float a = v[i], b = v[i + half];
-        v[i] = a * c[i] - b * s[i];
-        v[i + half] = b * c[i] + a * s[i];
-      }
-    }
-  }
-}
-
 void CpuBackend::matmul(const float* x, int rows, int64_t ldx, std::initializer_list<MatJob> jobs) {
   int64_t total = 0;
   for (const MatJob& j : jobs) total += j.w->rows;
@@ -251,22 +222,16 @@ void CpuBackend::forward(const ForwardBatch& b, float* logits) {
                  x_.data() + static_cast<int64_t>(t) * hidden, hidden);
 
   // RoPE angles, shared by all layers: float32 position * inv_freq, as Hugging Face computes them.
-  const int half = hd / 2;
-  for (int t = 0; t < T; ++t) {
-    for (int i = 0; i < half; ++i) {
-      const float angle = static_cast<float>(b.positions[t]) * inv_freq_[i];
-      cos_[static_cast<size_t>(t) * half + i] = static_cast<float>(std::cos(static_cast<double>(angle)));
-      sin_[static_cast<size_t>(t) * half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
-    }
-  }
+  rope_tables(b.positions.data(), T, inv_freq_.data(), hd / 2, cos_.data(), sin_.data());
 
+  const float eps = cfg_.rms_norm_eps;
   AttentionShape shape{H, KV, hd, 1.0f / std::sqrt(static_cast<float>(hd))};
   for (int l = 0; l < cfg_.num_layers; ++l) {
     const Layer& w = layers_[l];
-    rmsnorm(x_.data(), w.attn_norm.data(), h_.data(), T);
+    rmsnorm_rows(x_.data(), w.attn_norm.data(), h_.data(), T, hidden, eps);
     matmul(h_.data(), T, hidden, {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}});
-    rope(q_.data(), T, H);
-    rope(k_.data(), T, KV);
+    apply_rope(q_.data(), T, H, hd, cos_.data(), sin_.data());
+    apply_rope(k_.data(), T, KV, hd, cos_.data(), sin_.data());
     float* kc = k_cache_[l].get();
     float* vc = v_cache_[l].get();
     for (int t = 0; t < T; ++t) {
@@ -276,22 +241,19 @@ void CpuBackend::forward(const ForwardBatch& b, float* logits) {
     }
     paged_attention(b, token_seq_, shape, KvLayerView{kc, vc}, q_.data(), attn_.data(), kern_, pool_, attn_scratch_);
     matmul(attn_.data(), T, qd, {{&w.wo, tmp_.data()}});
-    for (int64_t i = 0; i < static_cast<int64_t>(T) * hidden; ++i) x_[i] += tmp_[i];
+    add_inplace(x_.data(), tmp_.data(), static_cast<int64_t>(T) * hidden);
 
-    rmsnorm(x_.data(), w.mlp_norm.data(), h_.data(), T);
+    rmsnorm_rows(x_.data(), w.mlp_norm.data(), h_.data(), T, hidden, eps);
     matmul(h_.data(), T, hidden, {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}});
-    for (int64_t i = 0; i < static_cast<int64_t>(T) * ffn; ++i) {
-      const float g = gate_[i];
-      gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];
-    }
+    swiglu(gate_.data(), up_.data(), static_cast<int64_t>(T) * ffn);
     matmul(gate_.data(), T, ffn, {{&w.w_down, tmp_.data()}});
-    for (int64_t i = 0; i < static_cast<int64_t>(T) * hidden; ++i) x_[i] += tmp_[i];
+    add_inplace(x_.data(), tmp_.data(), static_cast<int64_t>(T) * hidden);
   }
 
   if (L == 0) return;
   for (int j = 0; j < L; ++j)
-    rmsnorm(x_.data() + static_cast<int64_t>(b.logits_indices[j]) * hidden, final_norm_.data(),
-            hl_.data() + static_cast<int64_t>(j) * hidden, 1);
+    rmsnorm_rows(x_.data() + static_cast<int64_t>(b.logits_indices[j]) * hidden, final_norm_.data(),
+                 hl_.data() + static_cast<int64_t>(j) * hidden, 1, hidden, eps);
   matmul(hl_.data(), L, hidden, {{&lm_head_, logits}});
 }
 

@@ -37,8 +37,6 @@ class CpuBackend : public Backend {
   WeightMatrix weight(const TensorView& t);
   void validate(const ForwardBatch& b) const;
   void ensure_scratch(int tokens, int logit_rows);
-  void rmsnorm(const float* x, const float* w, float* y, int rows);
-  void rope(float* x, int rows, int heads);
   // One parallel region for several weights applied to the same input.
   struct MatJob {
     const WeightMatrix* w;
