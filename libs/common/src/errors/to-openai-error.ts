@@ -43,12 +43,28 @@ function messageOf(response: unknown, fallback: string): string {
   return fallback;
 }
 
+function fastifyError(err: unknown): RenderedError | null {
+  const e = (err ?? {}) as ErrorLike;
+  const known = typeof e.code === 'string' ? FASTIFY_ERRORS[e.code] : undefined;
+  if (!known) return null;
+  const message = known.message ?? (typeof e.message === 'string' ? e.message : 'Bad request.');
+  return {
+    status: known.status,
+    body: openAIErrorBody(known.status, message, { code: known.code }),
+    headers: {},
+    internal: false,
+  };
+}
+
 /** Maps any thrown value to an HTTP status and an OpenAI-shaped error body. */
 export function toOpenAIError(err: unknown): RenderedError {
   if (err instanceof ApiError) {
     return { status: err.getStatus(), body: err.body, headers: err.headers, internal: false };
   }
   if (err instanceof HttpException) {
+    // Fastify's errors (body parsing, limits) arrive wrapped by Nest, the original as cause.
+    const cause = fastifyError(err.cause);
+    if (cause) return cause;
     const status = err.getStatus();
     const message = messageOf(err.getResponse(), err.message);
     return {

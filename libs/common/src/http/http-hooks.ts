@@ -1,6 +1,5 @@
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
-import { toOpenAIError } from '../errors/to-openai-error';
 import { REQUEST_ID_HEADER } from './request-id';
 
 /** Counts requests in flight, so a shutdown can wait for them. */
@@ -32,20 +31,29 @@ export class InFlightTracker {
 }
 
 const started = Symbol('startedAt');
-type Timed = FastifyRequest & { [started]?: bigint };
+const active = Symbol('inFlight');
+type Timed = FastifyRequest & { [started]?: bigint; [active]?: boolean };
+
+function finishOnce(request: Timed, tracker: InFlightTracker): void {
+  if (!request[active]) return;
+  request[active] = false;
+  tracker.finish();
+}
 
 /**
  * Fastify-level hooks: x-request-id echoed on every response, one JSON log line per request,
- * in-flight counting, and OpenAI-shaped errors for failures Nest never sees (body parsing, size).
+ * in-flight counting. (Fastify's own errors - body parsing, size - reach Nest's exception
+ * handler and so the OpenAIExceptionFilter.)
  */
 export function installHttpHooks(fastify: FastifyInstance, logger: Logger, tracker: InFlightTracker): void {
   fastify.addHook('onRequest', async (request: Timed, reply: FastifyReply) => {
     request[started] = process.hrtime.bigint();
+    request[active] = true;
     tracker.start();
     reply.header(REQUEST_ID_HEADER, request.id);
   });
   fastify.addHook('onResponse', async (request: Timed, reply: FastifyReply) => {
-    tracker.finish();
+    finishOnce(request, tracker);
     const ms = request[started] ? Number(process.hrtime.bigint() - request[started]) / 1e6 : undefined;
     const level = reply.statusCode >= 500 ? 'error' : 'info';
     logger[level]({
@@ -57,14 +65,8 @@ export function installHttpHooks(fastify: FastifyInstance, logger: Logger, track
       durationMs: ms === undefined ? undefined : Math.round(ms * 100) / 100,
     });
   });
-  fastify.addHook('onRequestAbort', async () => {
-    // onResponse does not run for aborted requests.
-    tracker.finish();
-  });
-  fastify.setErrorHandler((error, request, reply) => {
-    const rendered = toOpenAIError(error);
-    if (rendered.internal) logger.error({ err: error, requestId: request.id }, 'unhandled error');
-    for (const [name, value] of Object.entries(rendered.headers)) void reply.header(name, value);
-    void reply.status(rendered.status).send(rendered.body);
+  fastify.addHook('onRequestAbort', async (request: Timed) => {
+    // onResponse may not run for requests the client aborted.
+    finishOnce(request, tracker);
   });
 }

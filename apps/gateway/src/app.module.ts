@@ -1,0 +1,35 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AdminModule } from '@app/admin';
+import { AppConfig, CommonModule, ConfigModule } from '@app/common';
+import { DatabaseModule } from '@app/database';
+import { InferenceModule } from '@app/inference';
+import { ShutdownState } from './boot/shutdown-state';
+import { HealthController } from './health/health.controller';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  databaseUrl: string;
+  /** Extra modules (e.g. the engine) composed into the gateway. */
+  imports?: DynamicModule['imports'];
+}
+
+/** The gateway: composes the libraries into one HTTP application. */
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(options.config),
+        CommonModule,
+        DatabaseModule.forRoot({ url: options.databaseUrl, poolSize: options.config.databasePoolSize }),
+        AdminModule,
+        InferenceModule,
+        ...(options.imports ?? []),
+      ],
+      controllers: [HealthController],
+      providers: [ShutdownState],
+      exports: [ShutdownState],
+    };
+  }
+}

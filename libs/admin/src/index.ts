@@ -1,0 +1,3 @@
+export * from './admin.module';
+export * from './serializers';
+export * from './dto/clean-name';

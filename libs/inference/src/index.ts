@@ -1,0 +1,2 @@
+export * from './inference.module';
+export * from './models/model-catalog';

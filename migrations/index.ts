@@ -1,0 +1,7 @@
+/**
+ * Every migration, in order. The schema changes only through these (run at boot and by
+ * `npm run migration:run`; never `synchronize`). Add new ones at the end.
+ */
+import { TenantsApiKeysAudit1764190000000 } from './1764190000000-TenantsApiKeysAudit';
+
+export const MIGRATIONS = [TenantsApiKeysAudit1764190000000];
