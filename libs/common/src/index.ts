@@ -14,3 +14,4 @@ export * from './clock/clock';
 export * from './readiness/readiness.registry';
 export * from './http/request-id';
 export * from './http/http-hooks';
+export * from './lanes';
