@@ -55,7 +55,8 @@ void write_text(const std::string& path, const std::string& text) {
 }  // namespace
 
 size_t write_random_model(const ModelShape& s, const std::string& dir, int threads, uint64_t seed) {
-  ::mkdir(dir.c_str(), 0755);
+  for (size_t i = 1; i <= dir.size(); ++i)  // mkdir -p
+    if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0755);
   const int hd = s.hidden / s.heads;
   std::vector<Spec> specs;
   const float w = 0.02f;
