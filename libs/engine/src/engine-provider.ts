@@ -1,0 +1,23 @@
+import { EngineEvent, EngineInfo, EngineRequest, EngineStats } from './engine.types';
+
+/** Injection token of the EngineProvider the platform runs on. */
+export const ENGINE_PROVIDER = Symbol('ENGINE_PROVIDER');
+
+/**
+ * An inference engine: token ids in, a stream of token events out. Implementations: the native
+ * in-process engine (NativeEngineProvider); remote upstreams later.
+ */
+export interface EngineProvider {
+  /** True once the model is loaded and requests are accepted. */
+  readonly ready: boolean;
+  /**
+   * Queues a request and streams its events; the last one has finished = true. Bad arguments
+   * throw synchronously (TypeError / RangeError / Error). Aborting `signal` (or leaving the
+   * loop early) aborts the request and frees its KV cache blocks.
+   */
+  generate(request: EngineRequest, signal?: AbortSignal): AsyncIterable<EngineEvent>;
+  stats(): EngineStats;
+  info(): EngineInfo;
+  /** Aborts everything in flight and releases the engine. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,80 @@
+import {
+  DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  OnApplicationShutdown,
+  OnModuleInit,
+  Optional,
+} from '@nestjs/common';
+import { APP_CONFIG, AppConfig, ReadinessRegistry } from '@app/common';
+import { ENGINE_PROVIDER, EngineProvider } from './engine-provider';
+import { NativeEngineOptions } from './engine.types';
+import { NativeEngineProvider } from './native-engine.provider';
+
+/** Registers the engine with GET /ready and closes it on shutdown. */
+@Injectable()
+export class EngineLifecycle implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(ENGINE_PROVIDER) private readonly engine: EngineProvider,
+    @Optional() private readonly readiness?: ReadinessRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    this.readiness?.register({
+      name: 'engine',
+      check: async () =>
+        this.engine.ready
+          ? { ok: true, status: 'up', detail: `${this.engine.info().backend}: ${this.engine.info().path}` }
+          : { ok: false, status: 'closed' },
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.engine.close();
+  }
+}
+
+/** Maps the validated AppConfig to native engine options (MODEL_PATH must be resolved by then). */
+export function engineOptionsFromConfig(config: AppConfig): NativeEngineOptions {
+  if (!config.modelPath) throw new Error('MODEL_PATH is not set: the engine needs a model directory');
+  return {
+    modelPath: config.modelPath,
+    maxNumSeqs: config.maxNumSeqs,
+    maxModelLen: config.maxModelLength,
+    kvCacheFraction: config.gpuMemoryUtilization,
+  };
+}
+
+/** Provides ENGINE_PROVIDER: the native in-process engine. */
+@Global()
+@Module({})
+export class EngineModule {
+  static forRoot(options: NativeEngineOptions): DynamicModule {
+    return {
+      module: EngineModule,
+      providers: [
+        { provide: ENGINE_PROVIDER, useFactory: () => new NativeEngineProvider(options) },
+        EngineLifecycle,
+      ],
+      exports: [ENGINE_PROVIDER],
+    };
+  }
+
+  /** Reads MODEL_PATH, MAX_NUM_SEQS, MAX_MODEL_LENGTH, GPU_MEMORY_UTILIZATION from APP_CONFIG. */
+  static fromConfig(): DynamicModule {
+    return {
+      module: EngineModule,
+      providers: [
+        {
+          provide: ENGINE_PROVIDER,
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => new NativeEngineProvider(engineOptionsFromConfig(config)),
+        },
+        EngineLifecycle,
+      ],
+      exports: [ENGINE_PROVIDER],
+    };
+  }
+}

@@ -1,0 +1,103 @@
+/** Sampling parameters of one request (camelCase mirror of native/include/llm/engine.h). */
+export interface SamplingOptions {
+  /** 0 = greedy. Default 1. */
+  temperature?: number;
+  /** 0 disables. */
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** token id -> bias, or [tokenId, bias] pairs. */
+  logitBias?: Record<number, number> | Array<[number, number]>;
+  /** Same seed, same output, whatever else is in the batch. */
+  seed?: number;
+  stopTokenIds?: number[];
+  /** Default 16. */
+  maxTokens?: number;
+  minTokens?: number;
+  ignoreEos?: boolean;
+  /** Number of top alternatives (0..20) besides the sampled token's logprob; unset: none. */
+  logprobs?: number;
+}
+
+export interface EngineRequest {
+  /** Unique among in-flight requests; generated when omitted. */
+  id?: string;
+  promptTokens: number[] | Int32Array;
+  /** Lower runs first. Default 0. */
+  priority?: number;
+  /** Isolates prefix-cache entries (e.g. per tenant). */
+  cacheSalt?: string;
+  sampling?: SamplingOptions;
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
+
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+  top: Array<{ token: number; logprob: number }>;
+}
+
+export interface RequestTimings {
+  /** Milliseconds since the Unix epoch; 0 when it did not happen. */
+  queuedMs: number;
+  scheduledMs: number;
+  firstTokenMs: number;
+  finishedMs: number;
+}
+
+/** One step's output for one request. The finishing event carries the totals and timings. */
+export interface EngineEvent {
+  id: string;
+  newTokens: number[];
+  logprobs?: TokenLogprob[];
+  finished: boolean;
+  reason?: FinishReason;
+  error?: string;
+  promptTokens?: number;
+  cachedPromptTokens?: number;
+  generatedTokens?: number;
+  timings?: RequestTimings;
+}
+
+export interface EngineStats {
+  running: number;
+  waiting: number;
+  kvBlocksUsed: number;
+  kvBlocksTotal: number;
+  prefixCacheQueries: number;
+  prefixCacheHits: number;
+  preemptions: number;
+  steps: number;
+  promptTokens: number;
+  generationTokens: number;
+  lastStepMs: number;
+}
+
+export interface EngineInfo {
+  path: string;
+  backend: string;
+  vocabSize: number;
+  maxModelLen: number;
+  bosTokenId: number;
+  eosTokenIds: number[];
+  hiddenSize: number;
+  numLayers: number;
+}
+
+/** Options of the native engine (see native/include/llm/engine.h). */
+export interface NativeEngineOptions {
+  modelPath: string;
+  maxNumSeqs?: number;
+  maxNumBatchedTokens?: number;
+  maxModelLen?: number;
+  blockSize?: number;
+  kvCacheBytes?: number;
+  kvCacheFraction?: number;
+  threads?: number;
+  device?: 'auto' | 'cpu' | 'cuda';
+  enablePrefixCaching?: boolean;
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { EngineProvider } from './engine-provider';
+import { EngineEvent, EngineInfo, EngineRequest, EngineStats, NativeEngineOptions } from './engine.types';
+import { EventQueue } from './event-queue';
+import { NativeAddon, NativeEngine, loadAddon } from './native-addon';
+
+/**
+ * The in-process native engine. The addon delivers each engine step's events on the JS thread
+ * (one ThreadSafeFunction call per step); they are routed to per-request async queues.
+ */
+export class NativeEngineProvider implements EngineProvider {
+  private engine: NativeEngine | null;
+  private readonly queues = new Map<string, EventQueue<EngineEvent>>();
+  private readonly infoCache: EngineInfo;
+  private closed = false;
+
+  constructor(options: NativeEngineOptions, addon: NativeAddon = loadAddon()) {
+    this.engine = new addon.Engine(options, (events) => this.route(events));
+    this.infoCache = this.engine.info();
+  }
+
+  get ready(): boolean {
+    return this.engine !== null && !this.closed;
+  }
+
+  generate(request: EngineRequest, signal?: AbortSignal): AsyncIterable<EngineEvent> {
+    if (!this.engine || this.closed) throw new Error('engine is closed');
+    const id = request.id ?? randomUUID();
+    if (this.queues.has(id)) throw new Error(`duplicate request id '${id}'`);
+    const queue = new EventQueue<EngineEvent>();
+    if (signal?.aborted) {
+      queue.push({
+        id,
+        newTokens: [],
+        finished: true,
+        reason: 'abort',
+        promptTokens: request.promptTokens.length,
+        cachedPromptTokens: 0,
+        generatedTokens: 0,
+      });
+      queue.end();
+      return queue;
+    }
+    this.engine.add({ ...request, id }); // throws on bad arguments, before anything is queued
+    this.queues.set(id, queue);
+    const engine = this.engine;
+    const onAbort = (): void => engine.abort(id);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return this.stream(id, queue, () => signal?.removeEventListener('abort', onAbort));
+  }
+
+  private async *stream(
+    id: string,
+    queue: EventQueue<EngineEvent>,
+    cleanup: () => void,
+  ): AsyncGenerator<EngineEvent> {
+    let finished = false;
+    try {
+      for await (const event of queue) {
+        if (event.finished) finished = true;
+        yield event;
+        if (finished) return;
+      }
+    } finally {
+      cleanup();
+      if (!finished) this.engine?.abort(id); // the consumer left early: free its KV blocks
+    }
+  }
+
+  private route(events: EngineEvent[]): void {
+    for (const event of events) {
+      const queue = this.queues.get(event.id);
+      if (!queue) continue;
+      queue.push(event);
+      if (event.finished) {
+        this.queues.delete(event.id);
+        queue.end();
+      }
+    }
+  }
+
+  stats(): EngineStats {
+    if (!this.engine) throw new Error('engine is closed');
+    return this.engine.stats();
+  }
+
+  info(): EngineInfo {
+    return this.infoCache;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.engine?.close(); // aborts everything; the abort events arrive asynchronously
+    // Let the queued abort events reach their streams before resolving.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const [id, queue] of this.queues) {
+      queue.push({ id, newTokens: [], finished: true, reason: 'abort' });
+      queue.end();
+    }
+    this.queues.clear();
+  }
+}
