@@ -2,6 +2,8 @@
 // with random bf16 weights of a named shape, using all cores. Deterministic for a given seed.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 

@@ -53,8 +53,10 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 CUBLAS_LIB=${LLM_CUBLAS_LIBRARY:-}
 if [ -z "$CUBLAS_LIB" ]; then
   NV_DIRS=$($PY -c "import nvidia, os; print(' '.join(nvidia.__path__))" 2>/dev/null || true)
-  CUBLAS_LIB=$(find $NV_DIRS /usr/local/cuda/lib64 /usr/local/cuda/targets/*/lib -maxdepth 3 -name 'libcublas.so*' 2>/dev/null \
-               | grep -v cublasLt | sort | tail -1)
+  for d in $NV_DIRS /usr/local/cuda/lib64 /usr/local/cuda/targets/*/lib; do
+    CUBLAS_LIB=$(find "$d" -maxdepth 3 -name 'libcublas.so*' 2>/dev/null | grep -v -e cublasLt -e stubs | sort | tail -1)
+    [ -n "$CUBLAS_LIB" ] && break
+  done
 fi
 echo "cuBLAS: ${CUBLAS_LIB:-none (our GEMM kernels)}"
 
