@@ -20,6 +20,7 @@ const esmPackages = [
   'uint8array-extras',
   '@borewit',
   '@huggingface',
+  'content-disposition',
 ];
 
 module.exports = {

@@ -27,13 +27,11 @@ export class HealthController {
   async ready(@Res() reply: Reply) {
     const { ready, checks } = await this.readiness.check();
     if (this.shutdown.draining) {
-      reply
-        .status(HttpStatus.SERVICE_UNAVAILABLE)
-        .send({
-          ...openAIErrorBody(503, 'Shutting down.', { code: 'shutting_down' }),
-          status: 'draining',
-          checks,
-        });
+      reply.status(HttpStatus.SERVICE_UNAVAILABLE).send({
+        ...openAIErrorBody(503, 'Shutting down.', { code: 'shutting_down' }),
+        status: 'draining',
+        checks,
+      });
     } else if (!ready) {
       const failing = Object.entries(checks)
         .filter(([, c]) => !c.ok)

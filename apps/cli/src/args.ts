@@ -1,0 +1,31 @@
+/** Minimal `--flag value` / `--flag=value` parser for the CLI. */
+export interface ParsedArgs {
+  positional: string[];
+  flags: Record<string, string | true>;
+}
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      if (eq > 0) flags[arg.slice(2, eq)] = arg.slice(eq + 1);
+      else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) flags[arg.slice(2)] = argv[++i];
+      else flags[arg.slice(2)] = true;
+    } else {
+      positional.push(arg);
+    }
+  }
+  return { positional, flags };
+}
+
+export class UsageError extends Error {}
+
+export function stringFlag(args: ParsedArgs, name: string, required = false): string | undefined {
+  const value = args.flags[name];
+  if (value === true) throw new UsageError(`--${name} needs a value`);
+  if (required && value === undefined) throw new UsageError(`--${name} is required`);
+  return value;
+}

@@ -1,0 +1,37 @@
+import { parseArgs, UsageError } from './args';
+import { adminToken } from './commands/admin-token';
+import { dbMigrate } from './commands/db-migrate';
+import { keysCommand, tenantsCommand } from './commands/tenants-keys';
+
+const USAGE = `llm-inference <command>
+
+  admin token --sub NAME [--role admin|tenant_admin] [--tenant TENANT_ID] [--ttl 1h] [--secret S]
+      Mint an admin JWT with the configured secret (ADMIN_JWT_SECRET or .data/admin-jwt-secret).
+  tenants create --name NAME | list [--limit N --offset N] | suspend --tenant ID | activate --tenant ID
+  keys create --tenant ID [--name N] [--scopes a,b] [--expires-at ISO] | list --tenant ID
+       | revoke --tenant ID --key KEY_ID | rotate --tenant ID --key KEY_ID [--grace-seconds N]
+      Server commands take --url (default http://127.0.0.1:$PORT) and --token (default: a
+      short-lived admin token minted with the local secret).
+  db migrate
+      Apply pending database migrations.
+`;
+
+async function run(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const [command, sub] = args.positional;
+  let output: unknown;
+  if (command === 'admin' && sub === 'token') output = adminToken(args);
+  else if (command === 'tenants') output = await tenantsCommand(args);
+  else if (command === 'keys') output = await keysCommand(args);
+  else if (command === 'db' && sub === 'migrate') output = await dbMigrate();
+  else if (!command || command === 'help' || args.flags.help) {
+    process.stdout.write(USAGE);
+    return;
+  } else throw new UsageError(`unknown command: ${args.positional.join(' ')}\n\n${USAGE}`);
+  process.stdout.write((typeof output === 'string' ? output : JSON.stringify(output, null, 2)) + '\n');
+}
+
+run(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`llm-inference: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(err instanceof UsageError ? 2 : 1);
+});
