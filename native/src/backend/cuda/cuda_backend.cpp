@@ -186,20 +186,21 @@ void CudaBackend::ensure_workspace(int num_tokens) {
     return p;
   };
   resid_ = static_cast<float*>(alloc(T * h * 4, "residual"));
-  normed_ = static_cast<bf16_t*>(alloc(T * h * 2, "normed"));
+  normed_ = static_cast<float*>(alloc(T * h * 4, "normed"));
   qkv_ = static_cast<float*>(alloc(T * qkv * 4, "qkv"));
   q_ = static_cast<float*>(alloc(T * qd * 4, "q"));
-  attn_ = static_cast<bf16_t*>(alloc(T * qd * 2, "attn"));
+  attn_ = static_cast<float*>(alloc(T * qd * 4, "attn"));
   proj_ = static_cast<float*>(alloc(T * h * 4, "proj"));
   gate_up_ = static_cast<float*>(alloc(T * 2 * f * 4, "gate_up"));
-  act_ = static_cast<bf16_t*>(alloc(T * f * 2, "act"));
-  rows_ = static_cast<bf16_t*>(alloc(static_cast<size_t>(kLogitChunk) * h * 2, "logit rows"));
+  act_ = static_cast<float*>(alloc(T * f * 4, "act"));
+  rows_ = static_cast<float*>(alloc(static_cast<size_t>(kLogitChunk) * h * 4, "logit rows"));
   logits_dev_ = static_cast<float*>(alloc(static_cast<size_t>(kLogitChunk) * c.vocab_size * 4, "logits"));
   scratch_floats_ = kScratchBytes / 4;
   scratch_ = static_cast<float*>(alloc(kScratchBytes, "attention scratch"));
   meta_cap_ = static_cast<size_t>(T) * 8 + 4096;
   meta_dev_ = static_cast<int32_t*>(alloc(meta_cap_ * 4, "step metadata"));
   check(cudaMallocHost(&meta_host_, meta_cap_ * 4), "cudaMallocHost step metadata");
+  gemm_.reserve(static_cast<size_t>(T) * std::max({h, qd, f}));
   cap_tokens_ = T;
 }
 

@@ -1,4 +1,5 @@
-// The CUDA backend: bf16 weights on one GPU, f32 residual stream, bf16 paged KV cache
+// The CUDA backend: bf16 weights on one GPU, f32 activations (GEMM inputs split into bf16 hi + lo),
+// bf16 paged KV cache
 // ([block, slot, kv_head, head_dim] per layer), fused QKV and gate/up projections.
 #pragma once
 
@@ -74,14 +75,14 @@ class CudaBackend : public Backend {
   // Workspace for up to cap_tokens_ tokens.
   int cap_tokens_ = 0;
   float* resid_ = nullptr;
-  bf16_t* normed_ = nullptr;
+  float* normed_ = nullptr;
   float* qkv_ = nullptr;
   float* q_ = nullptr;
-  bf16_t* attn_ = nullptr;
+  float* attn_ = nullptr;
   float* proj_ = nullptr;
   float* gate_up_ = nullptr;
-  bf16_t* act_ = nullptr;
-  bf16_t* rows_ = nullptr;      // gathered final-norm rows [logit_chunk, hidden]
+  float* act_ = nullptr;
+  float* rows_ = nullptr;       // gathered final-norm rows [logit_chunk, hidden]
   float* logits_dev_ = nullptr; // [logit_chunk, vocab]
   float* scratch_ = nullptr;
   size_t scratch_floats_ = 0;

@@ -20,8 +20,9 @@ namespace cuda {
 
 namespace {
 
-// ---- skinny: each warp computes one output column n for all m < M ---------------------------
+// ---- skinny: each warp computes kRowsPerWarp output columns for all m < M ----------------
 constexpr int kSkinnyWarps = 8;
+constexpr int kRowsPerWarp = 2;
 
 __device__ __forceinline__ void bf16x8_to_float(const uint4& raw, float* f) {
   const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
@@ -34,47 +35,68 @@ __device__ __forceinline__ void bf16x8_to_float(const uint4& raw, float* f) {
 
 template <int M, bool VEC>
 __global__ void __launch_bounds__(kSkinnyWarps * 32)
-gemm_skinny_kernel(const bf16_t* __restrict__ x, const bf16_t* __restrict__ w, float* __restrict__ y,
+gemm_skinny_kernel(const float* __restrict__ x, const bf16_t* __restrict__ w, float* __restrict__ y,
                    int n_total, int k) {
   const int lane = threadIdx.x % 32;
-  const int n = blockIdx.x * kSkinnyWarps + threadIdx.x / 32;
-  if (n >= n_total) return;
-  const bf16_t* wrow = w + static_cast<size_t>(n) * k;
-  float acc[M];
+  const int n0 = (blockIdx.x * kSkinnyWarps + threadIdx.x / 32) * kRowsPerWarp;
+  if (n0 >= n_total) return;
+  const bf16_t* wrow[kRowsPerWarp];
+  bool valid[kRowsPerWarp];
 #pragma unroll
-  for (int m = 0; m < M; ++m) acc[m] = 0.f;
+  for (int r = 0; r < kRowsPerWarp; ++r) {
+    valid[r] = n0 + r < n_total;
+    wrow[r] = w + static_cast<size_t>(valid[r] ? n0 + r : n0) * k;
+  }
+  float acc[kRowsPerWarp][M];
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m) acc[r][m] = 0.f;
   if (VEC) {
-#pragma unroll 4
+#pragma unroll 2
     for (int k0 = lane * 8; k0 < k; k0 += 32 * 8) {
-      float wf[8];
-      bf16x8_to_float(__ldg(reinterpret_cast<const uint4*>(wrow + k0)), wf);
+      float wf[kRowsPerWarp][8];
+#pragma unroll
+      for (int r = 0; r < kRowsPerWarp; ++r)
+        bf16x8_to_float(__ldg(reinterpret_cast<const uint4*>(wrow[r] + k0)), wf[r]);
 #pragma unroll
       for (int m = 0; m < M; ++m) {
-        float xf[8];
-        bf16x8_to_float(__ldg(reinterpret_cast<const uint4*>(x + static_cast<size_t>(m) * k + k0)), xf);
+        const float4* xp = reinterpret_cast<const float4*>(x + static_cast<size_t>(m) * k + k0);
+        const float4 a = __ldg(xp), b = __ldg(xp + 1);
+        const float xf[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
 #pragma unroll
-        for (int i = 0; i < 8; ++i) acc[m] += wf[i] * xf[i];
+        for (int r = 0; r < kRowsPerWarp; ++r)
+#pragma unroll
+          for (int i = 0; i < 8; ++i) acc[r][m] += wf[r][i] * xf[i];
       }
     }
   } else {
     for (int kk = lane; kk < k; kk += 32) {
-      const float wf = __uint_as_float(static_cast<uint32_t>(wrow[kk]) << 16);
+      float wf[kRowsPerWarp];
 #pragma unroll
-      for (int m = 0; m < M; ++m)
-        acc[m] += wf * __uint_as_float(static_cast<uint32_t>(x[static_cast<size_t>(m) * k + kk]) << 16);
+      for (int r = 0; r < kRowsPerWarp; ++r) wf[r] = __uint_as_float(static_cast<uint32_t>(wrow[r][kk]) << 16);
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        const float xv = x[static_cast<size_t>(m) * k + kk];
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; ++r) acc[r][m] += wf[r] * xv;
+      }
     }
   }
 #pragma unroll
-  for (int m = 0; m < M; ++m) {
-    float v = acc[m];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (lane == 0) y[static_cast<size_t>(m) * n_total + n] = v;
-  }
+  for (int r = 0; r < kRowsPerWarp; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      float v = acc[r][m];
+      for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+      if (lane == 0 && valid[r]) y[static_cast<size_t>(m) * n_total + n0 + r] = v;
+    }
 }
 
 template <int M>
-void launch_skinny(const bf16_t* x, const bf16_t* w, float* y, int n, int k, cudaStream_t stream) {
-  const int blocks = (n + kSkinnyWarps - 1) / kSkinnyWarps;
+void launch_skinny(const float* x, const bf16_t* w, float* y, int n, int k, cudaStream_t stream) {
+  const int per_block = kSkinnyWarps * kRowsPerWarp;
+  const int blocks = (n + per_block - 1) / per_block;
   const bool vec = k % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
                    reinterpret_cast<uintptr_t>(w) % 16 == 0;
   if (vec)
@@ -88,7 +110,7 @@ constexpr int kTile = 64, kTileK = 32, kPad = 8;
 
 __global__ void __launch_bounds__(128)
 gemm_tiled_kernel(const bf16_t* __restrict__ x, const bf16_t* __restrict__ w, float* __restrict__ y,
-                  int m_total, int n_total, int k) {
+                  int m_total, int n_total, int k, bool accumulate) {
   using namespace nvcuda;
   __shared__ __align__(32) __nv_bfloat16 a_s[kTile][kTileK + kPad];
   __shared__ __align__(32) __nv_bfloat16 b_s[kTile][kTileK + kPad];
@@ -138,7 +160,10 @@ gemm_tiled_kernel(const bf16_t* __restrict__ x, const bf16_t* __restrict__ w, fl
   for (int e = threadIdx.x; e < kTile * kTile; e += 128) {
     const int r = e / kTile, cc = e % kTile;
     const int gm = m0 + r, gn = n0 + cc;
-    if (gm < m_total && gn < n_total) y[static_cast<size_t>(gm) * n_total + gn] = c_s[r][cc];
+    if (gm < m_total && gn < n_total) {
+      float* dst = y + static_cast<size_t>(gm) * n_total + gn;
+      *dst = accumulate ? *dst + c_s[r][cc] : c_s[r][cc];
+    }
   }
 }
 
@@ -202,11 +227,11 @@ const CublasApi& cublas_api() {
 
 }  // namespace
 
-void gemm_skinny(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, cudaStream_t stream) {
+void gemm_skinny(const float* x, const bf16_t* w, float* y, int m, int n, int k, cudaStream_t stream) {
   if (m <= 0 || n <= 0) return;
   for (int m0 = 0; m0 < m; m0 += kSkinnyMaxM) {
     const int mm = std::min(kSkinnyMaxM, m - m0);
-    const bf16_t* xm = x + static_cast<size_t>(m0) * k;
+    const float* xm = x + static_cast<size_t>(m0) * k;
     float* ym = y + static_cast<size_t>(m0) * n;
     switch (mm) {
       case 1: launch_skinny<1>(xm, w, ym, n, k, stream); break;
@@ -222,10 +247,11 @@ void gemm_skinny(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k
   }
 }
 
-void gemm_tiled(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, cudaStream_t stream) {
+void gemm_tiled(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, bool accumulate,
+                cudaStream_t stream) {
   if (m <= 0 || n <= 0) return;
   dim3 grid((n + kTile - 1) / kTile, (m + kTile - 1) / kTile);
-  gemm_tiled_kernel<<<grid, 128, 0, stream>>>(x, w, y, m, n, k);
+  gemm_tiled_kernel<<<grid, 128, 0, stream>>>(x, w, y, m, n, k, accumulate);
   check_last("gemm_tiled");
 }
 
@@ -233,6 +259,7 @@ Gemm::Gemm() = default;
 
 Gemm::~Gemm() {
   if (handle_) cublas_api().destroy(handle_);
+  if (split_) cudaFree(split_);
 }
 
 void Gemm::init(cudaStream_t stream) {
@@ -255,22 +282,53 @@ void Gemm::init(cudaStream_t stream) {
   handle_ = h;
 }
 
-void Gemm::run(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, GemmPath path) {
-  if (m <= 0 || n <= 0) return;
-  if (path == GemmPath::Auto) path = m <= kSkinnyMaxM ? GemmPath::Skinny : (handle_ ? GemmPath::Cublas : GemmPath::Tiled);
-  if (path == GemmPath::Cublas && !handle_) path = GemmPath::Tiled;
-  switch (path) {
-    case GemmPath::Skinny: gemm_skinny(x, w, y, m, n, k, stream_); return;
-    case GemmPath::Tiled: gemm_tiled(x, w, y, m, n, k, stream_); return;
-    default: break;
+void Gemm::bf16_gemm(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, bool accumulate,
+                     bool cublas) {
+  if (!cublas) {
+    gemm_tiled(x, w, y, m, n, k, accumulate, stream_);
+    return;
   }
   // Column-major view: Y^T [N x M] = W [K x N]^T * X^T [K x M].
-  const float alpha = 1.f, beta = 0.f;
+  const float alpha = 1.f, beta = accumulate ? 1.f : 0.f;
   const int st = cublas_api().gemm_ex(handle_, kOpT, kOpN, n, m, k, &alpha, w, CUDA_R_16BF, k, x,
                                       CUDA_R_16BF, k, &beta, y, CUDA_R_32F, n, kCompute32F, kGemmDefault);
   if (st != 0)
     throw Error("cublasGemmEx failed with status " + std::to_string(st) + " (m=" + std::to_string(m) +
                 " n=" + std::to_string(n) + " k=" + std::to_string(k) + ")");
+}
+
+void Gemm::reserve(size_t elems) {
+  if (2 * elems <= split_cap_) return;
+  if (split_) {
+    check(cudaStreamSynchronize(stream_), "gemm split buffer");
+    cudaFree(split_);
+    split_ = nullptr;
+    split_cap_ = 0;
+  }
+  check(cudaMalloc(reinterpret_cast<void**>(&split_), 2 * elems * sizeof(bf16_t)), "cudaMalloc gemm split buffer");
+  split_cap_ = 2 * elems;
+}
+
+void Gemm::run(const float* x, const bf16_t* w, float* y, int m, int n, int k, GemmPath path) {
+  if (m <= 0 || n <= 0) return;
+  if (path == GemmPath::Auto) path = m <= kSkinnyMaxM ? GemmPath::Skinny : (handle_ ? GemmPath::Cublas : GemmPath::Tiled);
+  if (path == GemmPath::Cublas && !handle_) path = GemmPath::Tiled;
+  if (path == GemmPath::Skinny) {
+    gemm_skinny(x, w, y, m, n, k, stream_);
+    return;
+  }
+  const size_t elems = static_cast<size_t>(m) * k;
+  reserve(elems);
+  split_hi_lo(x, split_, split_ + elems, elems, stream_);
+    if (split_) {
+      check(cudaStreamSynchronize(stream_), "gemm split buffer");
+      cudaFree(split_);
+      split_ = nullptr;
+      split_cap_ = 0;
+    }
+  const bool cublas = path == GemmPath::Cublas;
+  bf16_gemm(split_, w, y, m, n, k, false, cublas);
+  bf16_gemm(split_ + elems, w, y, m, n, k, true, cublas);
 }
 
 }  // namespace cuda

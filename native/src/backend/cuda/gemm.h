@@ -1,6 +1,8 @@
-// Y[M, N] (f32) = X[M, K] (bf16, row-major) * W[N, K]^T (bf16, row-major: a PyTorch Linear weight).
-// Small M (decode) uses our bandwidth-bound kernel (each weight row read once for all M rows);
-// larger M uses cuBLAS when it could be loaded at run time, else our tensor-core tiled kernel.
+// Y[M, N] (f32) = X[M, K] (f32, row-major) * W[N, K]^T (bf16, row-major: a PyTorch Linear weight).
+// Small M (decode) uses our bandwidth-bound kernel (f32 activations, each weight row read once
+// for all M rows); larger M splits X into bf16 hi + lo parts and runs two bf16 GEMMs (cuBLAS when
+// it could be loaded at run time, else our tensor-core tiled kernel), so the activations keep
+// ~16 mantissa bits instead of bf16's 8.
 #pragma once
 
 #include <string>
@@ -24,12 +26,19 @@ class Gemm {
   bool has_cublas() const { return handle_ != nullptr; }
   const std::string& cublas_status() const { return cublas_status_; }
 
-  void run(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k,
+  // Pre-allocates the hi/lo split buffer for GEMMs of up to `elems` = M * K activations.
+  void reserve(size_t elems);
+
+  void run(const float* x, const bf16_t* w, float* y, int m, int n, int k,
            GemmPath path = GemmPath::Auto);
 
  private:
+  void bf16_gemm(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, bool accumulate, bool cublas);
+
   cudaStream_t stream_ = nullptr;
   void* handle_ = nullptr;
+  bf16_t* split_ = nullptr;  // [2, M, K] hi/lo parts
+  size_t split_cap_ = 0;
   std::string cublas_status_ = "not initialised";
 };
 
@@ -37,8 +46,10 @@ class Gemm {
 constexpr int kSkinnyMaxM = 8;
 
 // The raw kernels, for tests.
-void gemm_skinny(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, cudaStream_t stream);
-void gemm_tiled(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, cudaStream_t stream);
+void gemm_skinny(const float* x, const bf16_t* w, float* y, int m, int n, int k, cudaStream_t stream);
+// y = x w^T, or y += x w^T when accumulate.
+void gemm_tiled(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, bool accumulate,
+                cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace llm

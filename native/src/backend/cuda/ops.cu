@@ -73,7 +73,7 @@ __global__ void embedding_kernel(const bf16_t* __restrict__ embed, const int32_t
 constexpr int kNormThreads = 256;
 
 __global__ void add_rmsnorm_kernel(float* __restrict__ residual, const float* __restrict__ delta,
-                                   const bf16_t* __restrict__ weight, bf16_t* __restrict__ out,
+                                   const bf16_t* __restrict__ weight, float* __restrict__ out,
                                    int hidden, float eps) {
   __shared__ float red[kNormThreads / 32];
   const size_t base = static_cast<size_t>(blockIdx.x) * hidden;
@@ -89,13 +89,13 @@ __global__ void add_rmsnorm_kernel(float* __restrict__ residual, const float* __
   const float total = block_sum<kNormThreads>(ss, red);
   const float inv = rsqrtf(total / static_cast<float>(hidden) + eps);
   for (int i = threadIdx.x; i < hidden; i += kNormThreads)
-    out[base + i] = to_bf(residual[base + i] * inv * bf(weight[i]));
+    out[base + i] = residual[base + i] * inv * bf(weight[i]);
 }
 
-__global__ void gather_rows_kernel(const bf16_t* __restrict__ in, const int32_t* __restrict__ rows,
-                                   bf16_t* __restrict__ out, int width) {
-  const bf16_t* src = in + static_cast<size_t>(rows[blockIdx.x]) * width;
-  bf16_t* dst = out + static_cast<size_t>(blockIdx.x) * width;
+__global__ void gather_rows_kernel(const float* __restrict__ in, const int32_t* __restrict__ rows,
+                                   float* __restrict__ out, int width) {
+  const float* src = in + static_cast<size_t>(rows[blockIdx.x]) * width;
+  float* dst = out + static_cast<size_t>(blockIdx.x) * width;
   for (int i = threadIdx.x; i < width; i += blockDim.x) dst[i] = src[i];
 }
 
@@ -268,7 +268,7 @@ paged_attention_kernel(AttentionArgs a, int group, int partition, int max_splits
       const int g = e / D, d = e % D;
       const int h = kh * group + g;
       if (nsplit == 1) {
-        a.out[static_cast<size_t>(t) * hd + h * D + d] = to_bf(acc[jj] / l_s[g]);
+        a.out[static_cast<size_t>(t) * hd + h * D + d] = acc[jj] / l_s[g];
       } else {
         const size_t idx = (static_cast<size_t>(t) * a.num_heads + h) * max_splits + z;
         a.scratch[idx * D + d] = acc[jj];
@@ -297,17 +297,17 @@ __global__ void attention_combine_kernel(AttentionArgs a, int partition, int max
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     float o = 0.f;
     for (int z = 0; z < nsplit; ++z) o += a.scratch[(base + z) * D + d] * __expf(ml[(base + z) * 2] - m);
-    a.out[(static_cast<size_t>(t) * a.num_heads + h) * D + d] = to_bf(o * inv_l);
+    a.out[(static_cast<size_t>(t) * a.num_heads + h) * D + d] = o * inv_l;
   }
 }
 
-__global__ void swiglu_kernel(const float* __restrict__ gate_up, bf16_t* __restrict__ out, int ffn) {
+__global__ void swiglu_kernel(const float* __restrict__ gate_up, float* __restrict__ out, int ffn) {
   const size_t t = blockIdx.y;
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= ffn) return;
   const float g = gate_up[t * 2 * ffn + i];
   const float u = gate_up[t * 2 * ffn + ffn + i];
-  out[t * ffn + i] = to_bf(g / (1.f + __expf(-g)) * u);
+  out[t * ffn + i] = g / (1.f + expf(-g)) * u;
 }
 
 __global__ void f32_to_bf16_kernel(const float* __restrict__ in, bf16_t* __restrict__ out, size_t n) {
@@ -316,7 +316,25 @@ __global__ void f32_to_bf16_kernel(const float* __restrict__ in, bf16_t* __restr
     out[i] = to_bf(in[i]);
 }
 
+__global__ void split_hi_lo_kernel(const float* __restrict__ in, bf16_t* __restrict__ hi,
+                                   bf16_t* __restrict__ lo, size_t n) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const float x = in[i];
+    const bf16_t h = to_bf(x);
+    hi[i] = h;
+    lo[i] = to_bf(x - bf(h));
+  }
+}
+
 }  // namespace
+
+void split_hi_lo(const float* in, bf16_t* hi, bf16_t* lo, size_t n, cudaStream_t stream) {
+  if (n == 0) return;
+  const int blocks = static_cast<int>(std::min<size_t>((n + 255) / 256, 8192));
+  split_hi_lo_kernel<<<blocks, 256, 0, stream>>>(in, hi, lo, n);
+  check_last("split_hi_lo");
+}
 
 void embedding(const bf16_t* embed, const int32_t* ids, float* out, int num_tokens, int hidden,
                int vocab, cudaStream_t stream) {
@@ -325,14 +343,14 @@ void embedding(const bf16_t* embed, const int32_t* ids, float* out, int num_toke
   check_last("embedding");
 }
 
-void add_rmsnorm(float* residual, const float* delta, const bf16_t* weight, bf16_t* out,
+void add_rmsnorm(float* residual, const float* delta, const bf16_t* weight, float* out,
                  int num_tokens, int hidden, float eps, cudaStream_t stream) {
   if (num_tokens <= 0) return;
   add_rmsnorm_kernel<<<num_tokens, kNormThreads, 0, stream>>>(residual, delta, weight, out, hidden, eps);
   check_last("add_rmsnorm");
 }
 
-void gather_rows(const bf16_t* in, const int32_t* rows, bf16_t* out, int num_rows, int width,
+void gather_rows(const float* in, const int32_t* rows, float* out, int num_rows, int width,
                  cudaStream_t stream) {
   if (num_rows <= 0) return;
   gather_rows_kernel<<<num_rows, 256, 0, stream>>>(in, rows, out, width);
@@ -384,7 +402,7 @@ void paged_attention(const AttentionArgs& a, cudaStream_t stream) {
   }
 }
 
-void swiglu(const float* gate_up, bf16_t* out, int num_tokens, int ffn, cudaStream_t stream) {
+void swiglu(const float* gate_up, float* out, int num_tokens, int ffn, cudaStream_t stream) {
   if (num_tokens <= 0) return;
   dim3 grid((ffn + 255) / 256, num_tokens);
   swiglu_kernel<<<grid, 256, 0, stream>>>(gate_up, out, ffn);

@@ -24,12 +24,13 @@ void embedding(const bf16_t* embed, const int32_t* ids, float* out, int num_toke
                cudaStream_t stream);
 
 // If delta != nullptr: residual[t] += delta[t] (f32, in place). Then
-// out[t] = bf16(residual[t] * rsqrt(mean(residual[t]^2) + eps) * weight).
-void add_rmsnorm(float* residual, const float* delta, const bf16_t* weight, bf16_t* out,
+// out[t] = residual[t] * rsqrt(mean(residual[t]^2) + eps) * weight (f32: GEMM inputs stay f32
+// and are split into bf16 hi + lo parts by the GEMM, so activations lose no precision).
+void add_rmsnorm(float* residual, const float* delta, const bf16_t* weight, float* out,
                  int num_tokens, int hidden, float eps, cudaStream_t stream);
 
-// Copies rows: out[i, :] = in[rows[i], :] (bf16, `width` elements per row).
-void gather_rows(const bf16_t* in, const int32_t* rows, bf16_t* out, int num_rows, int width,
+// Copies rows: out[i, :] = in[rows[i], :] (f32, `width` elements per row).
+void gather_rows(const float* in, const int32_t* rows, float* out, int num_rows, int width,
                  cudaStream_t stream);
 
 // qkv: [T, (H + 2*KH) * D] f32 (q | k | v per token). Rotates q and k (rotate_half pairs
@@ -43,7 +44,7 @@ void rope_kv_write(const float* qkv, const int32_t* positions, const int32_t* sl
 
 // Paged causal attention. For each token t of sequence s = token_seq[t] at position p, its query
 // heads attend to positions 0..p of s through block_tables[s, :] (block_size slots per block).
-// q: [T, H*D] f32; out: [T, H*D] bf16 (the o_proj input). GQA: head h reads kv head h / (H/KH).
+// q: [T, H*D] f32; out: [T, H*D] f32 (the o_proj input). GQA: head h reads kv head h / (H/KH).
 // Long contexts are split over `num_splits` partitions (scratch: see attention_scratch_floats).
 struct AttentionArgs {
   const float* q = nullptr;
@@ -52,7 +53,7 @@ struct AttentionArgs {
   const int32_t* token_seq = nullptr;
   const int32_t* positions = nullptr;
   const int32_t* block_tables = nullptr;
-  bf16_t* out = nullptr;
+  float* out = nullptr;
   float* scratch = nullptr;  // partial results for splits; may be null when max_splits == 1
   int num_tokens = 0;
   int num_heads = 0;
@@ -67,11 +68,13 @@ struct AttentionArgs {
 size_t attention_scratch_floats(int num_tokens, int num_heads, int head_dim, int max_splits);
 void paged_attention(const AttentionArgs& args, cudaStream_t stream);
 
-// gate_up: [T, 2*F] f32 (gate | up). out[t, i] = bf16(silu(gate) * up).
-void swiglu(const float* gate_up, bf16_t* out, int num_tokens, int ffn, cudaStream_t stream);
+// gate_up: [T, 2*F] f32 (gate | up). out[t, i] = silu(gate) * up (f32).
+void swiglu(const float* gate_up, float* out, int num_tokens, int ffn, cudaStream_t stream);
 
 // f32 -> bf16 elementwise (n elements).
 void f32_to_bf16(const float* in, bf16_t* out, size_t n, cudaStream_t stream);
+// x = hi + lo with hi = bf16(x), lo = bf16(x - hi): two bf16 GEMMs then give ~16 mantissa bits.
+void split_hi_lo(const float* in, bf16_t* hi, bf16_t* lo, size_t n, cudaStream_t stream);
 
 // Host helpers.
 bf16_t float_to_bf16_host(float f);  // round to nearest even, NaN kept
