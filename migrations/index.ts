@@ -3,5 +3,11 @@
  * `npm run migration:run`; never `synchronize`). Add new ones at the end.
  */
 import { TenantsApiKeysAudit1764190000000 } from './1764190000000-TenantsApiKeysAudit';
+import { QuotaPolicies1764200000000 } from './1764200000000-QuotaPolicies';
+import { UsageEvents1764200100000 } from './1764200100000-UsageEvents';
 
-export const MIGRATIONS = [TenantsApiKeysAudit1764190000000];
+export const MIGRATIONS = [
+  TenantsApiKeysAudit1764190000000,
+  QuotaPolicies1764200000000,
+  UsageEvents1764200100000,
+];

@@ -1,0 +1,11 @@
+export * from './metering.module';
+export * from './metering.service';
+export * from './usage-event';
+export * from './usage-totals';
+export * from './usage-writer';
+export * from './journal/usage-journal';
+export * from './reports/usage-query';
+export * from './reports/usage-report.service';
+export * from './reports/usage-csv';
+export * from './retention.service';
+export { sendUsageReport } from './usage.controller';

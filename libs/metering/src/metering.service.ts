@@ -1,0 +1,221 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { isAbsolute, join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/common';
+import { JournalSegment, UsageJournal } from './journal/usage-journal';
+import { toUsageRecord, UsageEventInput, UsageEventRecord } from './usage-event';
+import { UsageWriter } from './usage-writer';
+
+export interface MeteringStats {
+  recorded: number;
+  written: number;
+  duplicates: number;
+  invalid: number;
+  failedFlushes: number;
+  pendingSegments: number;
+  buffered: number;
+  databaseUp: boolean;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Usage events off the hot path. record() validates, appends the event to the local journal
+ * (write-ahead; survives kill -9) and buffers it. A flush every METERING_FLUSH_INTERVAL_MS (or
+ * once METERING_BATCH_SIZE events are buffered) closes the journal segment and writes its events
+ * with INSERT ... ON CONFLICT DO NOTHING plus the rollup; the segment is deleted only after the
+ * commit. While Postgres is unreachable segments stay on disk and are replayed with backoff; at
+ * startup leftover segments (crash, earlier outage) are replayed. Shutdown flushes.
+ */
+@Injectable()
+export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(MeteringService.name);
+  private readonly writer: UsageWriter;
+  private readonly journal: UsageJournal;
+  private readonly enabled: boolean;
+  private readonly flushIntervalMs: number;
+  private readonly batchSize: number;
+  private buffer: UsageEventRecord[] = [];
+  /** Events of closed segments still held in memory (saves re-reading the file). */
+  private readonly segmentEvents = new Map<string, UsageEventRecord[]>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private flushRequested = false;
+  private retryAt = 0;
+  private backoffMs = 0;
+  private opened = false;
+  private closing = false;
+  private readonly stats: MeteringStats = {
+    recorded: 0,
+    written: 0,
+    duplicates: 0,
+    invalid: 0,
+    failedFlushes: 0,
+    pendingSegments: 0,
+    buffered: 0,
+    databaseUp: true,
+  };
+
+  constructor(
+    @InjectDataSource() dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.writer = new UsageWriter(dataSource);
+    const raw = config.raw ?? {};
+    this.enabled = raw.METERING_ENABLED !== false;
+    this.flushIntervalMs = typeof raw.METERING_FLUSH_INTERVAL_MS === 'number' ? raw.METERING_FLUSH_INTERVAL_MS : 1000;
+    this.batchSize = typeof raw.METERING_BATCH_SIZE === 'number' ? raw.METERING_BATCH_SIZE : 500;
+    const dataDir = isAbsolute(config.dataDir) ? config.dataDir : join(process.cwd(), config.dataDir);
+    this.journal = new UsageJournal(join(dataDir, 'metering-journal'));
+  }
+
+  get journalDir(): string {
+    return this.journal.dir;
+  }
+
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  /** Opens the journal, replays what earlier runs left and starts the flush timer (idempotent). */
+  start(): void {
+    if (this.opened || !this.enabled) return;
+    this.journal.open();
+    this.opened = true;
+    this.timer = setInterval(() => this.kick(), this.flushIntervalMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Enqueues one usage event. Synchronous and never throws (a bad event is logged and dropped). */
+  record(event: UsageEventInput): void {
+    if (!this.enabled) return;
+    try {
+      const record = toUsageRecord(event);
+      if (typeof record === 'string') {
+        this.stats.invalid += 1;
+        this.logger.error(`usage event dropped: ${record}`);
+        return;
+      }
+      if (!this.opened) this.start();
+      this.buffer.push(record);
+      this.stats.recorded += 1;
+      try {
+        this.journal.append(record);
+      } catch (err) {
+        // Disk full or similar: the event stays in memory and is still written by the next flush.
+        this.logger.error(`usage journal append failed: ${(err as Error).message}`);
+      }
+      if (this.buffer.length >= this.batchSize) this.kick();
+    } catch (err) {
+      this.logger.error(`usage event not recorded: ${(err as Error).message}`);
+    }
+  }
+
+  /** Writes everything recorded so far (tests, shutdown). Resolves when done or failed. */
+  async flush(): Promise<void> {
+    this.retryAt = 0;
+    this.flushRequested = true;
+    while (this.running) await this.running;
+    await this.runOnce(true);
+  }
+
+  getStats(): MeteringStats {
+    return { ...this.stats, buffered: this.buffer.length, pendingSegments: this.journal.pending().length };
+  }
+
+  private kick(): void {
+    if (this.running) {
+      this.flushRequested = true;
+      return;
+    }
+    this.running = this.runOnce(false).finally(() => {
+      this.running = null;
+      if (this.flushRequested && !this.closing) {
+        this.flushRequested = false;
+        if (this.buffer.length >= this.batchSize) setImmediate(() => this.kick());
+      }
+    });
+  }
+
+  private async runOnce(force: boolean): Promise<void> {
+    if (!this.opened) return;
+    try {
+      const closed = await this.journal.rotate();
+      if (closed) {
+        this.segmentEvents.set(closed.name, this.buffer);
+        this.buffer = [];
+      }
+      if (!force && Date.now() < this.retryAt) return;
+      await this.drain();
+    } catch (err) {
+      this.logger.error(`usage flush failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Writes every pending segment, oldest first; stops at the first database error. */
+  private async drain(): Promise<void> {
+    for (const segment of this.journal.pending()) {
+      const events = this.segmentEvents.get(segment.name) ?? this.readSegment(segment);
+      try {
+        for (let i = 0; i < events.length; i += this.batchSize) {
+          const chunk = events.slice(i, i + this.batchSize);
+          const inserted = await this.writer.write(chunk);
+          this.stats.written += inserted;
+          this.stats.duplicates += chunk.length - inserted;
+        }
+      } catch (err) {
+        this.onDatabaseError(err as Error);
+        // Keep at most the newest segments in memory during a long outage; the rest is on disk.
+        if (this.segmentEvents.size > 50) this.segmentEvents.delete(this.segmentEvents.keys().next().value!);
+        return;
+      }
+      this.journal.remove(segment);
+      this.segmentEvents.delete(segment.name);
+      if (!this.stats.databaseUp) this.logger.log('usage database reachable again: journal replayed');
+      this.stats.databaseUp = true;
+      this.backoffMs = 0;
+      this.retryAt = 0;
+    }
+  }
+
+  private readSegment(segment: JournalSegment): UsageEventRecord[] {
+    const { events, skipped } = this.journal.read(segment);
+    if (skipped > 0) this.logger.warn(`usage journal ${segment.name}: ${skipped} unreadable line(s) skipped`);
+    return events;
+  }
+
+  private onDatabaseError(err: Error): void {
+    this.stats.failedFlushes += 1;
+    this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(this.flushIntervalMs, this.backoffMs * 2));
+    this.retryAt = Date.now() + this.backoffMs;
+    if (this.stats.databaseUp) {
+      this.logger.warn(`usage events kept in the local journal, database write failed: ${err.message}`);
+    }
+    this.stats.databaseUp = false;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (!this.opened) return;
+    this.closing = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    while (this.running) await this.running;
+    const closed = await this.journal.close();
+    if (closed) {
+      this.segmentEvents.set(closed.name, this.buffer);
+      this.buffer = [];
+    }
+    this.opened = false;
+    try {
+      await Promise.race([this.drainClosed(), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    } catch (err) {
+      this.logger.warn(`final usage flush failed (kept in the journal): ${(err as Error).message}`);
+    }
+  }
+
+  private async drainClosed(): Promise<void> {
+    await this.drain();
+  }
+}

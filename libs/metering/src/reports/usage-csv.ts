@@ -1,0 +1,33 @@
+import { UsageReport, UsageReportRow } from './usage-report.service';
+
+/** Stable CSV columns for billing imports (ungrouped dimensions are empty). */
+export const USAGE_CSV_COLUMNS: readonly (keyof UsageReportRow)[] = [
+  'tenant_id',
+  'day',
+  'model',
+  'api_key_id',
+  'lane',
+  'requests',
+  'completed',
+  'aborted',
+  'errored',
+  'rejected',
+  'prompt_tokens',
+  'cached_tokens',
+  'completion_tokens',
+  'total_tokens',
+];
+
+/** RFC 4180 quoting; a leading = + - @ is prefixed with ' so spreadsheets do not run it. */
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function usageReportCsv(report: UsageReport): string {
+  const lines = [USAGE_CSV_COLUMNS.join(',')];
+  for (const row of report.data) lines.push(USAGE_CSV_COLUMNS.map((c) => cell(row[c])).join(','));
+  return lines.join('\r\n') + '\r\n';
+}

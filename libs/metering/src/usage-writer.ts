@@ -1,0 +1,73 @@
+import { DataSource } from 'typeorm';
+import { UsageEventRecord } from './usage-event';
+
+/**
+ * One statement (so one transaction): insert the events, skipping request ids already stored,
+ * and add exactly the rows actually inserted to the daily rollup. Replaying a batch therefore
+ * never double counts. Rows are ordered so concurrent writers lock in the same order.
+ */
+const INSERT_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::varchar[], $2::uuid[], $3::uuid[], $4::varchar[], $5::varchar[], $6::int[],
+                       $7::int[], $8::int[], $9::varchar[], $10::int[], $11::int[], $12::timestamptz[],
+                       $13::timestamptz[])
+    AS t(request_id, tenant_id, api_key_id, model, lane, prompt_tokens, cached_tokens, completion_tokens,
+         status, ttft_ms, duration_ms, started_at, ended_at)
+), ins AS (
+  INSERT INTO usage_events (request_id, tenant_id, api_key_id, model, lane, prompt_tokens, cached_tokens,
+                            completion_tokens, status, ttft_ms, duration_ms, started_at, ended_at)
+  SELECT DISTINCT ON (request_id) * FROM input ORDER BY request_id
+  ON CONFLICT (request_id) DO NOTHING
+  RETURNING *
+), agg AS (
+  SELECT (started_at AT TIME ZONE 'UTC')::date AS day, tenant_id, api_key_id, model, lane,
+         count(*) AS requests,
+         count(*) FILTER (WHERE status = 'completed') AS completed,
+         count(*) FILTER (WHERE status = 'aborted') AS aborted,
+         count(*) FILTER (WHERE status = 'error') AS errored,
+         count(*) FILTER (WHERE status = 'rejected') AS rejected,
+         sum(prompt_tokens) AS prompt_tokens, sum(cached_tokens) AS cached_tokens,
+         sum(completion_tokens) AS completion_tokens
+    FROM ins GROUP BY 1, 2, 3, 4, 5
+), up AS (
+  INSERT INTO usage_daily AS d (day, tenant_id, api_key_id, model, lane, requests, completed, aborted, errored,
+                                rejected, prompt_tokens, cached_tokens, completion_tokens)
+  SELECT * FROM agg ORDER BY tenant_id, day, api_key_id, model, lane
+  ON CONFLICT (tenant_id, day, api_key_id, model, lane) DO UPDATE SET
+    requests = d.requests + EXCLUDED.requests,
+    completed = d.completed + EXCLUDED.completed,
+    aborted = d.aborted + EXCLUDED.aborted,
+    errored = d.errored + EXCLUDED.errored,
+    rejected = d.rejected + EXCLUDED.rejected,
+    prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens,
+    cached_tokens = d.cached_tokens + EXCLUDED.cached_tokens,
+    completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM up)::int AS rollups`;
+
+export class UsageWriter {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Writes the events; returns how many were new (the rest were already stored). */
+  async write(events: UsageEventRecord[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const col = <K extends keyof UsageEventRecord>(k: K) => events.map((e) => e[k]);
+    const rows: { inserted: number }[] = await this.dataSource.query(INSERT_SQL, [
+      col('requestId'),
+      col('tenantId'),
+      col('apiKeyId'),
+      col('model'),
+      col('lane'),
+      col('promptTokens'),
+      col('cachedTokens'),
+      col('completionTokens'),
+      col('status'),
+      col('ttftMs'),
+      col('durationMs'),
+      col('startedAt'),
+      col('endedAt'),
+    ]);
+    return Number(rows[0]?.inserted ?? 0);
+  }
+}

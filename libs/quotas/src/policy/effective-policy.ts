@@ -1,0 +1,124 @@
+import { AppConfig, Lane, LANES } from '@app/common';
+
+/** The limits that apply to one request of a tenant's key. `null` budget/cap = unlimited. */
+export interface EffectivePolicy {
+  requestsPerMinute: number;
+  tokensPerMinute: number;
+  maxConcurrent: number;
+  dailyTokenBudget: number | null;
+  monthlyTokenBudget: number | null;
+  maxTokensCap: number | null;
+  allowedLanes: Lane[];
+  defaultLane: Lane;
+}
+
+/** One stored policy row (tenant level or key override). `null`/absent field = inherit. */
+export interface PolicyFields {
+  requestsPerMinute?: number | null;
+  tokensPerMinute?: number | null;
+  maxConcurrent?: number | null;
+  dailyTokenBudget?: number | null;
+  monthlyTokenBudget?: number | null;
+  maxTokensCap?: number | null;
+  allowedLanes?: Lane[] | null;
+  defaultLane?: Lane | null;
+}
+
+export const POLICY_FIELDS = [
+  'requestsPerMinute',
+  'tokensPerMinute',
+  'maxConcurrent',
+  'dailyTokenBudget',
+  'monthlyTokenBudget',
+  'maxTokensCap',
+  'allowedLanes',
+  'defaultLane',
+] as const satisfies readonly (keyof PolicyFields)[];
+
+/** The numeric limits that are enforced with counters (tenant-wide and, when overridden, per key). */
+export const COUNTED_LIMITS = [
+  'requestsPerMinute',
+  'tokensPerMinute',
+  'maxConcurrent',
+  'dailyTokenBudget',
+  'monthlyTokenBudget',
+] as const;
+export type CountedLimit = (typeof COUNTED_LIMITS)[number];
+
+/**
+ * The policy of a request in two layers: the tenant's limits (config defaults overridden by the
+ * tenant row) apply to the tenant as a whole; a key's overrides add limits on that key's own
+ * counters. `effective` is what the caller sees (the tighter of both for counted limits).
+ */
+export interface ResolvedPolicy {
+  tenantId: string;
+  apiKeyId: string;
+  tenant: EffectivePolicy;
+  keyOverrides: PolicyFields;
+  effective: EffectivePolicy;
+}
+
+const PER_MINUTE: Record<string, number> = { second: 60, minute: 1, hour: 1 / 60, day: 1 / 1440 };
+
+/** RATE_LIMIT ("N" or "N/second|minute|hour|day") as requests per minute (at least 1). */
+export function requestsPerMinuteOf(rateLimit: string): number {
+  const match = /^(\d+)(?:\/(second|minute|hour|day))?$/.exec(rateLimit.trim());
+  if (!match) throw new Error(`RATE_LIMIT must look like "N" or "N/minute" (got "${rateLimit}")`);
+  return Math.max(1, Math.ceil(Number(match[1]) * PER_MINUTE[match[2] ?? 'minute']));
+}
+
+function optionalInt(config: AppConfig, name: string): number | null {
+  const v = config.raw?.[name];
+  return typeof v === 'number' ? v : null;
+}
+
+/** The platform defaults (from the configuration). */
+export function defaultPolicy(config: AppConfig): EffectivePolicy {
+  return {
+    requestsPerMinute: requestsPerMinuteOf(config.rateLimit),
+    tokensPerMinute: optionalInt(config, 'QUOTA_TOKENS_PER_MINUTE') ?? 1_000_000,
+    maxConcurrent: optionalInt(config, 'QUOTA_MAX_CONCURRENT') ?? 64,
+    dailyTokenBudget: optionalInt(config, 'QUOTA_DAILY_TOKEN_BUDGET'),
+    monthlyTokenBudget: optionalInt(config, 'QUOTA_MONTHLY_TOKEN_BUDGET'),
+    maxTokensCap: optionalInt(config, 'QUOTA_MAX_TOKENS_CAP'),
+    allowedLanes: [...LANES],
+    defaultLane: 'standard',
+  };
+}
+
+/** `base` with every non-null field of `override` applied. */
+export function applyOverrides(base: EffectivePolicy, override: PolicyFields): EffectivePolicy {
+  const out: EffectivePolicy = { ...base, allowedLanes: [...base.allowedLanes] };
+  for (const field of POLICY_FIELDS) {
+    const value = override[field];
+    if (value !== null && value !== undefined) (out as unknown as Record<string, unknown>)[field] = value;
+  }
+  if (!out.allowedLanes.includes(out.defaultLane)) out.defaultLane = out.allowedLanes[0] ?? out.defaultLane;
+  return out;
+}
+
+function tighter(a: number | null, b: number | null | undefined): number | null {
+  if (b === null || b === undefined) return a;
+  if (a === null) return b;
+  return Math.min(a, b);
+}
+
+/** Tenant limits + key overrides: counted limits take the tighter value; cap/lanes the key's. */
+export function resolvePolicy(
+  tenantId: string,
+  apiKeyId: string,
+  tenant: EffectivePolicy,
+  keyOverrides: PolicyFields,
+): ResolvedPolicy {
+  const effective = applyOverrides(tenant, {
+    maxTokensCap: keyOverrides.maxTokensCap,
+    allowedLanes: keyOverrides.allowedLanes,
+    defaultLane: keyOverrides.defaultLane,
+  });
+  effective.requestsPerMinute = tighter(tenant.requestsPerMinute, keyOverrides.requestsPerMinute)!;
+  effective.tokensPerMinute = tighter(tenant.tokensPerMinute, keyOverrides.tokensPerMinute)!;
+  effective.maxConcurrent = tighter(tenant.maxConcurrent, keyOverrides.maxConcurrent)!;
+  effective.dailyTokenBudget = tighter(tenant.dailyTokenBudget, keyOverrides.dailyTokenBudget);
+  effective.monthlyTokenBudget = tighter(tenant.monthlyTokenBudget, keyOverrides.monthlyTokenBudget);
+  return { tenantId, apiKeyId, tenant, keyOverrides, effective };
+}

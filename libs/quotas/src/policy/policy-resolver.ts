@@ -1,0 +1,71 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/common';
+import { applyOverrides, defaultPolicy, EffectivePolicy, ResolvedPolicy, resolvePolicy } from './effective-policy';
+import { QuotaPolicyRepository } from './quota-policy.repository';
+
+/** How long a resolved policy is cached (a PUT on another replica is visible after this). */
+export const POLICY_CACHE_TTL_MS = 5_000;
+const MAX_ENTRIES = 10_000;
+
+interface Entry {
+  policy: ResolvedPolicy;
+  fetchedAt: number;
+}
+
+/**
+ * Resolves the policy of (tenant, key): config defaults ← tenant row ← key overrides. Cached
+ * briefly; concurrent misses share one query; when Postgres is unreachable a stale entry is served.
+ */
+@Injectable()
+export class PolicyResolver {
+  private readonly logger = new Logger(PolicyResolver.name);
+  private readonly cache = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<ResolvedPolicy>>();
+  readonly defaults: EffectivePolicy;
+
+  constructor(
+    private readonly repository: QuotaPolicyRepository,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.defaults = defaultPolicy(config);
+  }
+
+  async resolve(tenantId: string, apiKeyId: string): Promise<ResolvedPolicy> {
+    const cacheKey = `${tenantId}:${apiKeyId}`;
+    const cached = this.cache.get(cacheKey);
+    if (cached && Date.now() - cached.fetchedAt < POLICY_CACHE_TTL_MS) return cached.policy;
+    let pending = this.inflight.get(cacheKey);
+    if (!pending) {
+      pending = this.fetch(tenantId, apiKeyId).finally(() => this.inflight.delete(cacheKey));
+      this.inflight.set(cacheKey, pending);
+    }
+    try {
+      const policy = await pending;
+      if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(cacheKey, { policy, fetchedAt: Date.now() });
+      return policy;
+    } catch (err) {
+      if (cached) {
+        this.logger.warn(`quota policy lookup failed, using the cached one: ${(err as Error).message}`);
+        return cached.policy;
+      }
+      throw err;
+    }
+  }
+
+  /** The tenant-level policy (defaults ← tenant row). */
+  async tenantPolicy(tenantId: string): Promise<EffectivePolicy> {
+    const rows = await this.repository.load(tenantId, null);
+    return applyOverrides(this.defaults, rows.tenant);
+  }
+
+  /** Forget cached policies of a tenant (after a change in this process). */
+  invalidate(tenantId: string): void {
+    for (const key of this.cache.keys()) if (key.startsWith(`${tenantId}:`)) this.cache.delete(key);
+  }
+
+  private async fetch(tenantId: string, apiKeyId: string): Promise<ResolvedPolicy> {
+    const rows = await this.repository.load(tenantId, apiKeyId);
+    return resolvePolicy(tenantId, apiKeyId, applyOverrides(this.defaults, rows.tenant), rows.key);
+  }
+}
