@@ -128,7 +128,8 @@ BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backe
   const int bs = 16;
   int max_batch = 1;
   for (int b : opt.batch_sizes) max_batch = std::max(max_batch, b);
-  const int ctx_needed = std::max(opt.ttft_len, opt.prompt_len + opt.decode_steps + 2);
+  const int dctx = opt.decode_context > 0 ? opt.decode_context : opt.prompt_len;
+  const int ctx_needed = std::max({opt.ttft_len, opt.prompt_len, dctx + opt.decode_steps + 2});
   const int bps = (ctx_needed + bs - 1) / bs;
   backend.init_kv_cache(max_batch * bps, bs);
   std::mt19937 rng(7);
@@ -163,16 +164,16 @@ BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backe
   const double kv_per_token = static_cast<double>(backend.kv_block_bytes(bs)) / bs;
   for (int B : opt.batch_sizes) {
     // Fill each sequence's cache with a prompt (in chunks that keep the step under ~2048 tokens).
-    const int per_step = std::max(1, 2048 / opt.prompt_len);
+    const int per_step = std::max(1, 2048 / dctx);
     for (int s0 = 0; s0 < B; s0 += per_step) {
       std::vector<int> start, count;
       for (int s = s0; s < std::min(B, s0 + per_step); ++s) {
         start.push_back(0);
-        count.push_back(opt.prompt_len);
+        count.push_back(dctx);
       }
       // Sequences s0.. use blocks of sequence index s: shift by building with a padded start list.
       std::vector<int> st(B, 0), ct(B, 0);
-      for (size_t i = 0; i < start.size(); ++i) ct[s0 + i] = opt.prompt_len;
+      for (size_t i = 0; i < start.size(); ++i) ct[s0 + i] = dctx;
       llm::ForwardBatch b;
       {
         llm::ForwardBatch full = make_batch(st, ct, bps, bs, c.vocab_size, rng, false);
@@ -196,7 +197,7 @@ BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backe
     }
     std::vector<double> steps;
     for (int i = 0; i < opt.decode_steps; ++i) {
-      std::vector<int> st(B, opt.prompt_len + i), ct(B, 1);
+      std::vector<int> st(B, dctx + i), ct(B, 1);
       llm::ForwardBatch b = make_batch(st, ct, bps, bs, c.vocab_size, rng, false);
       const double t0 = now_ms();
       backend.forward(b, logits.data());
@@ -204,7 +205,7 @@ BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backe
     }
     DecodePoint p;
     p.batch = B;
-    p.context = opt.prompt_len + opt.decode_steps / 2;
+    p.context = dctx + opt.decode_steps / 2;
     p.step_ms = median(steps);
     p.tok_per_s = B / (p.step_ms * 1e-3);
     p.kv_bytes = kv_per_token * B * p.context;

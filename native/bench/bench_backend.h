@@ -33,6 +33,7 @@ struct BackendResults {
 
 struct BackendBenchOptions {
   int prompt_len = 128;
+  int decode_context = 0;  // tokens cached per sequence before the decode steps (0: prompt_len)
   int ttft_len = 512;
   std::vector<int> batch_sizes;
   int decode_steps = 16;

@@ -26,6 +26,7 @@ const char* kUsage =
     "  --device auto|cpu|cuda      (auto)      --threads N (0 = all cores)\n"
     "  --batch-sizes 1,8,64,256    decode batch sizes (default: cuda 1,8,64,256; cpu 1,4,8,16)\n"
     "  --prompt-len 128  --ttft-len 512  --decode-steps 16  --repeats 3\n"
+    "  --decode-context N          tokens cached per sequence before decode steps (default: prompt-len)\n"
     "  --num-prompts N             offline requests through the Engine (0 skips; default 100)\n"
     "  --input-len 512 --output-len 128 --max-num-seqs 256 --max-num-batched-tokens 4096\n"
     "  --kv-cache-fraction 0.9\n"
@@ -56,7 +57,7 @@ std::string fmt(double v, int prec = 1) {
 
 int main(int argc, char** argv) {
   std::string model_dir, random_shape, out_dir, device = "auto", batch_list, output, label, dump;
-  int threads = 0, prompt_len = 128, ttft_len = 512, decode_steps = 16, repeats = 3, dump_tokens = 24;
+  int threads = 0, decode_context = 0, prompt_len = 128, ttft_len = 512, decode_steps = 16, repeats = 3, dump_tokens = 24;
   bench::OfflineOptions off;
   bool write_only = false;
   try {
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
       else if (a == "--threads") threads = std::atoi(next().c_str());
       else if (a == "--batch-sizes") batch_list = next();
       else if (a == "--prompt-len") prompt_len = std::atoi(next().c_str());
+      else if (a == "--decode-context") decode_context = std::atoi(next().c_str());
       else if (a == "--ttft-len") ttft_len = std::atoi(next().c_str());
       else if (a == "--decode-steps") decode_steps = std::atoi(next().c_str());
       else if (a == "--repeats") repeats = std::atoi(next().c_str());
@@ -132,6 +134,7 @@ int main(int argc, char** argv) {
     bench::BackendBenchOptions bbo;
     bbo.prompt_len = prompt_len;
     bbo.ttft_len = ttft_len;
+    bbo.decode_context = decode_context;
     bbo.decode_steps = decode_steps;
     bbo.repeats = repeats;
     bbo.batch_sizes = !batch_list.empty() ? parse_list(batch_list)
