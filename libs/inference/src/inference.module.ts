@@ -1,13 +1,20 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@app/auth';
+import { accountingProvider } from './generation/accounting.provider';
+import { InferenceService } from './generation/inference.service';
+import { ChatController } from './http/chat.controller';
+import { CompletionsController } from './http/completions.controller';
+import { TokenizeController } from './http/tokenize.controller';
+import { laneSchedulerProvider } from './lanes/lane-scheduler.provider';
 import { ModelCatalog } from './models/model-catalog';
 import { ModelsController } from './models/models.controller';
+import { ModelTextProvider } from './text/model-text.provider';
 
 /** OpenAI-compatible endpoints for tenants' clients (API key required). */
 @Module({
   imports: [AuthModule],
-  controllers: [ModelsController],
-  providers: [ModelCatalog],
-  exports: [ModelCatalog],
+  controllers: [ModelsController, ChatController, CompletionsController, TokenizeController],
+  providers: [ModelCatalog, ModelTextProvider, laneSchedulerProvider, accountingProvider, InferenceService],
+  exports: [ModelCatalog, InferenceService],
 })
 export class InferenceModule {}

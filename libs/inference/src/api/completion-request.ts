@@ -1,0 +1,83 @@
+import { checkNumber, checkString, invalid, ParamReader, typeName } from './param-reader';
+import { COMMON_PARAMS, LIMITS, readSampling, SamplingRequest } from './sampling-params';
+
+/** A prompt as text (tokenized with BOS) or as token ids (used as given). */
+export type PromptInput = { text: string } | { tokens: number[] };
+
+export interface CompletionRequest {
+  model: string;
+  prompts: PromptInput[];
+  sampling: SamplingRequest;
+  /** vLLM's extension: logprobs tokens as "token_id:<id>" (used by the remote provider). */
+  tokensAsIds: boolean;
+}
+
+const MAX_PROMPTS = 16;
+const ALLOWED = new Set([...COMMON_PARAMS, 'prompt', 'echo', 'best_of', 'return_tokens_as_token_ids']);
+const UNSUPPORTED: Record<string, string> = {
+  suffix: 'is not supported: this model has no fill-in-the-middle mode.',
+  max_completion_tokens: "is not supported on completions; use 'max_tokens'.",
+  top_logprobs: "is not supported on completions; use 'logprobs' (an integer).",
+};
+
+function tokenList(v: unknown[], at: string, vocabSize: number): number[] {
+  if (v.length === 0) throw invalid(at, `'${at}' must not be an empty token list.`);
+  return v.map((t) => checkNumber(at, t, { int: true, min: 0, max: vocabSize - 1 }));
+}
+
+function readPrompts(r: ParamReader, vocabSize: number): PromptInput[] {
+  if (!r.has('prompt'))
+    throw invalid('prompt', "Missing required parameter: 'prompt'.", 'missing_required_parameter');
+  const v = r.raw('prompt');
+  if (typeof v === 'string') return [{ text: checkString('prompt', v) }];
+  if (!Array.isArray(v)) {
+    throw invalid(
+      'prompt',
+      `'prompt' must be a string, an array of strings or token ids, got ${typeName(v)}.`,
+      'invalid_type',
+    );
+  }
+  if (v.length === 0) throw invalid('prompt', "'prompt' must not be an empty array.");
+  if (v.every((x) => typeof x === 'number')) return [{ tokens: tokenList(v, 'prompt', vocabSize) }];
+  if (v.length > MAX_PROMPTS) throw invalid('prompt', `'prompt' may hold at most ${MAX_PROMPTS} prompts.`);
+  return v.map((x: unknown, i) => {
+    if (typeof x === 'string') return { text: checkString(`prompt[${i}]`, x) };
+    if (Array.isArray(x)) return { tokens: tokenList(x, `prompt[${i}]`, vocabSize) };
+    throw invalid(
+      `prompt[${i}]`,
+      `'prompt[${i}]' must be a string or an array of token ids, got ${typeName(x)}.`,
+      'invalid_type',
+    );
+  });
+}
+
+/** Validates a POST /v1/completions body with OpenAI's rules. */
+export function parseCompletionRequest(body: unknown, vocabSize: number): CompletionRequest {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw invalid('body', 'The request body must be a JSON object.', 'invalid_type');
+  }
+  const r = new ParamReader(body as Record<string, unknown>);
+  r.onlyKnown(ALLOWED, UNSUPPORTED);
+  if (!r.has('model'))
+    throw invalid('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
+  const model = r.string('model', { maxLength: 256 }) as string;
+  const prompts = readPrompts(r, vocabSize);
+  if (r.bool('echo'))
+    throw invalid('echo', "Unsupported parameter: 'echo' is not supported.", 'unsupported_parameter');
+  const logprobs = r.number('logprobs', { int: true, min: 0, max: LIMITS.maxLogprobsCompletion }) ?? null;
+  const sampling = readSampling(r, vocabSize, logprobs);
+  const bestOf = r.number('best_of', { int: true, min: 1, max: LIMITS.maxN });
+  if (bestOf !== undefined && bestOf !== sampling.n) {
+    throw invalid(
+      'best_of',
+      "Unsupported parameter: 'best_of' other than 'n' is not supported.",
+      'unsupported_parameter',
+    );
+  }
+  if (prompts.length * sampling.n > LIMITS.maxN) {
+    throw invalid('n', `'n' times the number of prompts may be at most ${LIMITS.maxN}.`);
+  }
+  if (sampling.maxTokens === undefined) sampling.maxTokens = 16; // OpenAI's default for completions
+  const tokensAsIds = r.bool('return_tokens_as_token_ids') ?? false;
+  return { model, prompts, sampling, tokensAsIds };
+}

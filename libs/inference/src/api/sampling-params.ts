@@ -1,0 +1,171 @@
+import { checkNumber, checkString, invalid, ParamReader } from './param-reader';
+
+export type ServiceTier = 'auto' | 'default' | 'flex' | 'priority';
+export const SERVICE_TIERS: readonly ServiceTier[] = ['auto', 'default', 'flex', 'priority'];
+
+export const LIMITS = {
+  maxN: 16,
+  maxStop: 4,
+  maxStopLength: 256,
+  maxStopTokenIds: 64,
+  maxLogitBias: 300,
+  maxTopLogprobsChat: 20,
+  maxLogprobsCompletion: 5,
+  maxSeed: Number.MAX_SAFE_INTEGER,
+  maxUserLength: 256,
+};
+
+/** Sampling and output options common to chat and text completions, validated. */
+export interface SamplingRequest {
+  maxTokens?: number;
+  maxTokensParam: string;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  n: number;
+  stop: string[];
+  stopTokenIds: number[];
+  seed?: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+  repetitionPenalty?: number;
+  logitBias: [number, number][];
+  /** Number of top alternatives per token; null = no logprobs. */
+  logprobs: number | null;
+  stream: boolean;
+  includeUsage: boolean;
+  user?: string;
+  serviceTier?: ServiceTier;
+  ignoreEos: boolean;
+  minTokens: number;
+}
+
+export const COMMON_PARAMS = [
+  'model',
+  'max_tokens',
+  'temperature',
+  'top_p',
+  'top_k',
+  'min_p',
+  'n',
+  'stop',
+  'stop_token_ids',
+  'seed',
+  'presence_penalty',
+  'frequency_penalty',
+  'repetition_penalty',
+  'logit_bias',
+  'logprobs',
+  'stream',
+  'stream_options',
+  'user',
+  'service_tier',
+  'ignore_eos',
+  'min_tokens',
+];
+
+function readStop(r: ParamReader): string[] {
+  if (!r.has('stop')) return [];
+  const v = r.raw('stop');
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list))
+    throw invalid('stop', "'stop' must be a string or an array of strings.", 'invalid_type');
+  if (list.length > LIMITS.maxStop)
+    throw invalid('stop', `'stop' may hold at most ${LIMITS.maxStop} sequences.`);
+  return list.map((s) => {
+    const text = checkString('stop', s, { maxLength: LIMITS.maxStopLength });
+    if (text.length === 0) throw invalid('stop', "'stop' sequences must not be empty.");
+    return text;
+  });
+}
+
+function readTokenIdList(r: ParamReader, name: string, vocabSize: number): number[] {
+  if (!r.has(name)) return [];
+  const v = r.raw(name);
+  if (!Array.isArray(v)) throw invalid(name, `'${name}' must be an array of token ids.`, 'invalid_type');
+  if (v.length > LIMITS.maxStopTokenIds)
+    throw invalid(name, `'${name}' may hold at most ${LIMITS.maxStopTokenIds} ids.`);
+  return v.map((id) => checkNumber(name, id, { int: true, min: 0, max: vocabSize - 1 }));
+}
+
+function readLogitBias(r: ParamReader, vocabSize: number): [number, number][] {
+  const obj = r.object('logit_bias');
+  if (!obj) return [];
+  const entries = Object.entries(obj);
+  if (entries.length > LIMITS.maxLogitBias) {
+    throw invalid('logit_bias', `'logit_bias' may hold at most ${LIMITS.maxLogitBias} entries.`);
+  }
+  return entries.map(([key, bias]) => {
+    if (!/^\d+$/.test(key) || Number(key) >= vocabSize) {
+      throw invalid(
+        'logit_bias',
+        `Invalid key in 'logit_bias': '${key.slice(0, 40)}' is not a token id below ${vocabSize}.`,
+      );
+    }
+    return [Number(key), checkNumber('logit_bias', bias, { min: -100, max: 100 })] as [number, number];
+  });
+}
+
+function readStreamOptions(r: ParamReader, stream: boolean): boolean {
+  const opts = r.object('stream_options');
+  if (!opts) return false;
+  if (!stream) throw invalid('stream_options', "'stream_options' is only allowed when 'stream' is true.");
+  for (const key of Object.keys(opts)) {
+    if (key !== 'include_usage') {
+      throw invalid(`stream_options.${key}`, `Unrecognized stream option: ${key}`, 'unsupported_parameter');
+    }
+  }
+  const v = opts.include_usage;
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') {
+    throw invalid(
+      'stream_options.include_usage',
+      "'stream_options.include_usage' must be a boolean.",
+      'invalid_type',
+    );
+  }
+  return v;
+}
+
+/** Reads the sampling parameters shared by both endpoints (logprobs are endpoint specific). */
+export function readSampling(r: ParamReader, vocabSize: number, logprobs: number | null): SamplingRequest {
+  const stream = r.bool('stream') ?? false;
+  let maxTokens = r.number('max_tokens', { int: true, min: 1 });
+  let maxTokensParam = 'max_tokens';
+  if (r.has('max_completion_tokens')) {
+    maxTokens = r.number('max_completion_tokens', { int: true, min: 1 });
+    maxTokensParam = 'max_completion_tokens';
+  }
+  const minTokens = r.number('min_tokens', { int: true, min: 0 }) ?? 0;
+  if (maxTokens !== undefined && minTokens > maxTokens) {
+    throw invalid(
+      'min_tokens',
+      `'min_tokens' (${minTokens}) must not exceed '${maxTokensParam}' (${maxTokens}).`,
+    );
+  }
+  const user = r.string('user', { maxLength: LIMITS.maxUserLength });
+  return {
+    maxTokens,
+    maxTokensParam,
+    temperature: r.number('temperature', { min: 0, max: 2 }),
+    topP: r.number('top_p', { min: 0, max: 1 }),
+    topK: r.number('top_k', { int: true, min: -1, max: vocabSize }),
+    minP: r.number('min_p', { min: 0, max: 1 }),
+    n: r.number('n', { int: true, min: 1, max: LIMITS.maxN }) ?? 1,
+    stop: readStop(r),
+    stopTokenIds: readTokenIdList(r, 'stop_token_ids', vocabSize),
+    seed: r.number('seed', { int: true, min: -LIMITS.maxSeed, max: LIMITS.maxSeed }),
+    presencePenalty: r.number('presence_penalty', { min: -2, max: 2 }) ?? 0,
+    frequencyPenalty: r.number('frequency_penalty', { min: -2, max: 2 }) ?? 0,
+    repetitionPenalty: r.number('repetition_penalty', { min: 0.01, max: 10 }),
+    logitBias: readLogitBias(r, vocabSize),
+    logprobs,
+    stream,
+    includeUsage: readStreamOptions(r, stream),
+    user,
+    serviceTier: r.string('service_tier', { values: SERVICE_TIERS }) as ServiceTier | undefined,
+    ignoreEos: r.bool('ignore_eos') ?? false,
+    minTokens,
+  };
+}

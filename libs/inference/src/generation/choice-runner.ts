@@ -1,0 +1,117 @@
+import { EngineProvider, EngineRequest, FinishReason, TokenLogprob } from '@app/engine';
+import { Admission } from '../lanes/lane-scheduler';
+import { IncrementalDetokenizer } from '../text/incremental-detokenizer';
+import { ModelText } from '../text/model-text';
+import { StopMatcher } from '../text/stop-matcher';
+
+export type OpenAIFinish = 'stop' | 'length';
+
+/** A piece of one choice's output as it is produced. */
+export interface ChoiceDelta {
+  index: number;
+  text: string;
+  /** Logprobs of the tokens produced in this step (when asked for). */
+  logprobs: TokenLogprob[];
+  /** Set on the last delta of the choice. */
+  finishReason?: OpenAIFinish;
+}
+
+export interface ChoiceResult {
+  index: number;
+  text: string;
+  finishReason: OpenAIFinish | 'abort' | 'error';
+  error?: string;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  /** ms since epoch when the first token arrived; null when none did. */
+  firstTokenAt: number | null;
+}
+
+export interface ChoiceSpec {
+  index: number;
+  requestId: string;
+  request: EngineRequest;
+  stop: string[];
+  admission: Admission;
+  signal: AbortSignal;
+}
+
+/**
+ * Runs one choice through the engine: incremental detokenization (no broken UTF-8), stop
+ * strings across token boundaries (never emitted; the engine request ends there), deltas to
+ * `emit`. Always releases the lane admission with the tokens actually used.
+ */
+export async function runChoice(
+  engine: EngineProvider,
+  text: ModelText,
+  spec: ChoiceSpec,
+  emit: (d: ChoiceDelta) => void,
+): Promise<ChoiceResult> {
+  const detok = new IncrementalDetokenizer((ids) => text.decode(ids));
+  const stops = new StopMatcher(spec.stop);
+  const promptTokens = spec.request.promptTokens.length;
+  const result: ChoiceResult = {
+    index: spec.index,
+    text: '',
+    finishReason: 'error',
+    promptTokens,
+    cachedTokens: 0,
+    completionTokens: 0,
+    firstTokenAt: null,
+  };
+  const local = new AbortController();
+  const onAbort = () => local.abort();
+  spec.signal.addEventListener('abort', onAbort, { once: true });
+  if (spec.signal.aborted) local.abort();
+  try {
+    let reason: FinishReason | undefined;
+    for await (const ev of engine.generate(spec.request, local.signal)) {
+      if (ev.newTokens.length > 0) {
+        result.firstTokenAt ??= Date.now();
+        result.completionTokens += ev.newTokens.length;
+      }
+      let piece = detok.push(ev.newTokens);
+      if (ev.finished) {
+        piece += detok.flush();
+        if (ev.cachedPromptTokens !== undefined) result.cachedTokens = ev.cachedPromptTokens;
+        if (ev.generatedTokens !== undefined) result.completionTokens = ev.generatedTokens;
+        reason = ev.reason;
+        if (ev.error) result.error = ev.error;
+      }
+      const out = stops.push(piece);
+      if (out.stopped) {
+        result.text += out.text;
+        result.finishReason = 'stop';
+        emit({ index: spec.index, text: out.text, logprobs: ev.logprobs ?? [], finishReason: 'stop' });
+        local.abort(); // frees the KV blocks now
+        return result;
+      }
+      if (ev.finished) {
+        const tail = out.text + stops.flush();
+        result.text += tail;
+        if (reason === 'stop' || reason === 'length') {
+          result.finishReason = reason;
+          emit({ index: spec.index, text: tail, logprobs: ev.logprobs ?? [], finishReason: reason });
+        } else {
+          result.finishReason = reason === 'abort' ? 'abort' : 'error';
+        }
+        return result;
+      }
+      result.text += out.text;
+      if (out.text || (ev.logprobs && ev.logprobs.length > 0)) {
+        emit({ index: spec.index, text: out.text, logprobs: ev.logprobs ?? [] });
+      }
+    }
+    result.finishReason = spec.signal.aborted ? 'abort' : 'error';
+    result.error ??= 'the engine stream ended without a finish event';
+    return result;
+  } catch (err) {
+    result.finishReason = spec.signal.aborted ? 'abort' : 'error';
+    result.error = err instanceof Error ? err.message : String(err);
+    return result;
+  } finally {
+    spec.signal.removeEventListener('abort', onAbort);
+    spec.admission.release(promptTokens + result.completionTokens);
+  }
+}

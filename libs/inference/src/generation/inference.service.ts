@@ -1,0 +1,289 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { ApiError, APP_CONFIG, AppConfig, Lane, laneForServiceTier } from '@app/common';
+import { ENGINE_PROVIDER, EngineProvider } from '@app/engine';
+import { parseChatRequest } from '../api/chat-request';
+import { parseCompletionRequest, PromptInput } from '../api/completion-request';
+import { invalid } from '../api/param-reader';
+import { SamplingRequest } from '../api/sampling-params';
+import { LaneRejection, QueueAbortedError } from '../lanes/lane-rejection';
+import { Admission, LaneScheduler } from '../lanes/lane-scheduler';
+import { ModelCatalog } from '../models/model-catalog';
+import { ModelTextProvider } from '../text/model-text.provider';
+import { ModelText } from '../text/model-text';
+import { Accounting, ACCOUNTING, Caller, UsageStatus } from './accounting';
+import { ChoiceDelta, ChoiceResult, runChoice } from './choice-runner';
+import { engineSampling } from './engine-sampling';
+import { PreparedRequest } from './prepared-request';
+
+export type RequestKind = 'chat' | 'completion';
+
+function newId(prefix: string): string {
+  return `${prefix}-${randomBytes(12).toString('base64url')}`;
+}
+
+/**
+ * The inference request path: template → tokens → quota reservation → lane admission →
+ * engine → text; and on every exit: reservation commit/release and one usage event.
+ */
+@Injectable()
+export class InferenceService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly catalog: ModelCatalog,
+    private readonly texts: ModelTextProvider,
+    private readonly lanes: LaneScheduler,
+    @Inject(ACCOUNTING) private readonly accounting: Accounting,
+    @Optional() @Inject(ENGINE_PROVIDER) private readonly engine?: EngineProvider,
+  ) {}
+
+  get text(): ModelText {
+    return this.texts.get().text;
+  }
+
+  private requireEngine(): EngineProvider {
+    if (!this.engine || !this.engine.ready) {
+      throw ApiError.unavailable('The inference engine is not available.', 'engine_unavailable');
+    }
+    return this.engine;
+  }
+
+  private maxModelLen(engine: EngineProvider): number {
+    const own = engine.info().maxModelLen;
+    return this.config.maxModelLength ? Math.min(this.config.maxModelLength, own) : own;
+  }
+
+  async prepareChat(body: unknown, caller: Caller, requestId: string): Promise<PreparedRequest> {
+    const { text } = this.texts.get();
+    const req = parseChatRequest(body, text.vocabSize);
+    this.checkModel(req.model);
+    if (!text.hasChatTemplate)
+      throw invalid('messages', 'This model has no chat template; use /v1/completions.');
+    const prompt = text.encode(text.renderChat(req.messages), false);
+    return this.prepare('chat', req.model, [prompt], req.sampling, caller, requestId, 'messages', false);
+  }
+
+  async prepareCompletion(body: unknown, caller: Caller, requestId: string): Promise<PreparedRequest> {
+    const { text } = this.texts.get();
+    const req = parseCompletionRequest(body, text.vocabSize);
+    this.checkModel(req.model);
+    const prompts = req.prompts.map((p: PromptInput) =>
+      'tokens' in p ? p.tokens : text.encode(p.text, true),
+    );
+    return this.prepare(
+      'completion',
+      req.model,
+      prompts,
+      req.sampling,
+      caller,
+      requestId,
+      'prompt',
+      req.tokensAsIds,
+    );
+  }
+
+  private checkModel(model: string): void {
+    if (model !== this.catalog.modelId) {
+      throw ApiError.notFound(`The model '${model}' does not exist.`, 'model_not_found', 'model');
+    }
+  }
+
+  private async chooseLane(sampling: SamplingRequest, caller: Caller): Promise<Lane> {
+    const { allowed, defaultLane } = await this.accounting.allowedLanes(caller);
+    const asked = sampling.serviceTier === undefined ? defaultLane : laneForServiceTier(sampling.serviceTier);
+    if (asked && allowed.includes(asked)) return asked;
+    // Capped by what the tenant may use: the best allowed lane not above the asked one.
+    const order: Lane[] = ['interactive', 'standard', 'batch'];
+    const from = asked ? order.indexOf(asked) : 1;
+    return order.slice(from).find((l) => allowed.includes(l)) ?? allowed[allowed.length - 1] ?? 'batch';
+  }
+
+  private async prepare(
+    kind: RequestKind,
+    model: string,
+    prompts: number[][],
+    sampling: SamplingRequest,
+    caller: Caller,
+    requestId: string,
+    promptParam: string,
+    tokensAsIds: boolean,
+  ): Promise<PreparedRequest> {
+    const engine = this.requireEngine();
+    const { files } = this.texts.get();
+    const limit = this.maxModelLen(engine);
+    const longest = Math.max(...prompts.map((p) => p.length));
+    if (longest >= limit) {
+      throw invalid(
+        promptParam,
+        `This model's maximum context length is ${limit} tokens. However, your prompt has ${longest} tokens.`,
+        'context_length_exceeded',
+      );
+    }
+    if (sampling.maxTokens !== undefined && longest + sampling.maxTokens > limit) {
+      throw invalid(
+        sampling.maxTokensParam,
+        `This model's maximum context length is ${limit} tokens. However, you requested ${longest + sampling.maxTokens} tokens (${longest} in the prompt, ${sampling.maxTokens} in the completion).`,
+        'context_length_exceeded',
+      );
+    }
+    const total = prompts.length * sampling.n;
+    if (total > this.lanes.capacity) {
+      throw invalid(
+        'n',
+        `'n' (${total} sequences in all) exceeds this server's batch capacity of ${this.lanes.capacity}.`,
+      );
+    }
+    const maxTokens = sampling.maxTokens ?? limit - longest;
+    const lane = await this.chooseLane(sampling, caller);
+    const promptTokens = prompts.reduce((s, p) => s + p.length, 0);
+    const startedAt = new Date();
+    const base = { requestId, tenantId: caller.tenantId, apiKeyId: caller.apiKeyId, model, lane, startedAt };
+    const reservation = await this.accounting
+      .reserve({
+        requestId,
+        tenantId: caller.tenantId,
+        apiKeyId: caller.apiKeyId,
+        lane,
+        promptTokens,
+        maxTokens: maxTokens * total,
+      })
+      .catch((err: unknown) => {
+        this.recordRejected(base);
+        throw err;
+      });
+    const abort = new AbortController();
+    const admissions: Admission[] = [];
+    try {
+      const wanted = prompts.flatMap((p) =>
+        Array.from({ length: sampling.n }, () =>
+          this.lanes.acquire({
+            tenantId: caller.tenantId,
+            lane,
+            cost: p.length + maxTokens,
+            signal: abort.signal,
+          }),
+        ),
+      );
+      const settled = await Promise.allSettled(wanted);
+      for (const s of settled) if (s.status === 'fulfilled') admissions.push(s.value);
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+    } catch (err) {
+      for (const a of admissions) a.release(0);
+      await reservation.release();
+      this.recordRejected(base);
+      if (err instanceof LaneRejection) {
+        throw new ApiError(err.status, err.message, {
+          code: err.status === 429 ? 'rate_limit_exceeded' : 'server_overloaded',
+          type: err.status === 429 ? 'rate_limit_error' : 'server_error',
+          headers: { 'retry-after': String(err.retryAfterS) },
+        });
+      }
+      if (err instanceof QueueAbortedError) throw ApiError.unavailable('The request was aborted.', 'aborted');
+      throw err;
+    }
+    const choices = admissions.map((admission, i) => {
+      const promptIdx = Math.floor(i / sampling.n);
+      return {
+        index: i,
+        requestId: `${requestId}-${i}`,
+        stop: sampling.stop,
+        admission,
+        signal: abort.signal,
+        request: {
+          id: `${requestId}-${i}`,
+          promptTokens: prompts[promptIdx],
+          priority: admission.priority,
+          cacheSalt: caller.tenantId,
+          sampling: engineSampling(sampling, files.generation, maxTokens, i % sampling.n),
+        },
+      };
+    });
+    return {
+      id: newId(kind === 'chat' ? 'chatcmpl' : 'cmpl'),
+      requestId,
+      created: Math.floor(Date.now() / 1000),
+      model,
+      lane,
+      caller,
+      sampling,
+      tokensAsIds,
+      prompts,
+      choices,
+      reservation,
+      startedAt,
+      abort,
+    };
+  }
+
+  /** Runs every choice; deltas go to `emit` as they come. Accounting is settled before it resolves. */
+  async execute(p: PreparedRequest, emit: (d: ChoiceDelta) => void): Promise<ChoiceResult[]> {
+    const engine = this.requireEngine();
+    let results: ChoiceResult[] = [];
+    try {
+      results = await Promise.all(p.choices.map((c) => runChoice(engine, this.text, c, emit)));
+    } finally {
+      await this.settle(p, results);
+    }
+    return results;
+  }
+
+  /** Cached prompt tokens: per prompt, its first choice's figure. */
+  promptTotals(p: PreparedRequest, results: ChoiceResult[]): { prompt: number; cached: number } {
+    const prompt = p.prompts.reduce((s, t) => s + t.length, 0);
+    let cached = 0;
+    for (let i = 0; i < results.length; i += p.sampling.n) cached += results[i].cachedTokens;
+    return { prompt, cached };
+  }
+
+  private async settle(p: PreparedRequest, results: ChoiceResult[]): Promise<void> {
+    const completion = results.reduce((s, r) => s + r.completionTokens, 0);
+    const { prompt, cached } = this.promptTotals(p, results);
+    let status: UsageStatus = 'completed';
+    if (p.abort.signal.aborted || results.some((r) => r.finishReason === 'abort')) status = 'aborted';
+    else if (results.length === 0 || results.some((r) => r.finishReason === 'error')) status = 'error';
+    try {
+      await p.reservation.commit(prompt + completion);
+    } catch {
+      // Accounting problems never fail a finished generation.
+    }
+    const firsts = results.map((r) => r.firstTokenAt).filter((t): t is number => t !== null);
+    const endedAt = new Date();
+    this.accounting.record({
+      requestId: p.requestId,
+      tenantId: p.caller.tenantId,
+      apiKeyId: p.caller.apiKeyId,
+      model: p.model,
+      lane: p.lane,
+      promptTokens: prompt,
+      cachedTokens: cached,
+      completionTokens: completion,
+      status,
+      ttftMs: firsts.length ? Math.min(...firsts) - p.startedAt.getTime() : null,
+      durationMs: endedAt.getTime() - p.startedAt.getTime(),
+      startedAt: p.startedAt,
+      endedAt,
+    });
+  }
+
+  private recordRejected(b: {
+    requestId: string;
+    tenantId: string;
+    apiKeyId: string;
+    model: string;
+    lane: Lane;
+    startedAt: Date;
+  }): void {
+    const endedAt = new Date();
+    this.accounting.record({
+      ...b,
+      promptTokens: 0,
+      cachedTokens: 0,
+      completionTokens: 0,
+      status: 'rejected',
+      ttftMs: null,
+      durationMs: endedAt.getTime() - b.startedAt.getTime(),
+      endedAt,
+    });
+  }
+}

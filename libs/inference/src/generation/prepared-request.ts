@@ -1,0 +1,24 @@
+import { Lane } from '@app/common';
+import { SamplingRequest } from '../api/sampling-params';
+import { Caller, ReservationHandle } from './accounting';
+import { ChoiceSpec } from './choice-runner';
+
+/** A validated, tokenized, admitted request ready to run on the engine. */
+export interface PreparedRequest {
+  id: string;
+  requestId: string;
+  created: number;
+  model: string;
+  lane: Lane;
+  caller: Caller;
+  sampling: SamplingRequest;
+  /** Completions only: logprobs tokens as "token_id:<id>". */
+  tokensAsIds: boolean;
+  /** Token ids of each prompt (chat: one). */
+  prompts: number[][];
+  choices: ChoiceSpec[];
+  reservation: ReservationHandle;
+  startedAt: Date;
+  /** Aborts every choice (client disconnect). */
+  abort: AbortController;
+}

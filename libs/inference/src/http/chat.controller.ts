@@ -1,0 +1,120 @@
+import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiKeyGuard, CurrentKey } from '@app/auth';
+import { serviceTierForLane } from '@app/common';
+import { TokenLogprob } from '@app/engine';
+import { VerifiedKey } from '@app/tenants';
+import { InferenceService } from '../generation/inference.service';
+import { chatLogprobs, usageOf } from '../generation/openai-shapes';
+import { ChoiceDelta, ChoiceResult } from '../generation/choice-runner';
+import { PreparedRequest } from '../generation/prepared-request';
+import { collectLogprobs, failIfNoOutput, streamErrorBody } from './failures';
+import { onClientGone, SseWriter } from './sse';
+
+@ApiTags('openai')
+@ApiBearerAuth()
+@Controller('v1/chat/completions')
+@UseGuards(ApiKeyGuard)
+export class ChatController {
+  constructor(private readonly inference: InferenceService) {}
+
+  @Post()
+  @HttpCode(200)
+  async create(
+    @Body() body: unknown,
+    @CurrentKey() key: VerifiedKey,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const p = await this.inference.prepareChat(
+      body,
+      { tenantId: key.tenantId, apiKeyId: key.keyId },
+      String(req.id),
+    );
+    onClientGone(reply, () => p.abort.abort());
+    if (p.sampling.stream) return this.stream(p, reply);
+    const lps = collectLogprobs();
+    const results = await this.inference.execute(p, lps.add);
+    failIfNoOutput(results, p);
+    const { prompt, cached } = this.inference.promptTotals(p, results);
+    void reply.headers(p.reservation.headers()).send({
+      id: p.id,
+      object: 'chat.completion',
+      created: p.created,
+      model: p.model,
+      choices: results.map((r) => this.choice(p, r, lps.of(r.index))),
+      usage: usageOf(prompt, cached, results),
+      service_tier: serviceTierForLane(p.lane),
+      system_fingerprint: null,
+    });
+  }
+
+  private choice(p: PreparedRequest, r: ChoiceResult, lps: TokenLogprob[]) {
+    const top = p.sampling.logprobs;
+    return {
+      index: r.index,
+      message: { role: 'assistant', content: r.text, refusal: null },
+      logprobs: top === null ? null : { content: chatLogprobs(this.inference.text, lps, top), refusal: null },
+      finish_reason: r.finishReason,
+    };
+  }
+
+  private async stream(p: PreparedRequest, reply: FastifyReply): Promise<void> {
+    const sse = new SseWriter(reply, p.reservation.headers());
+    const top = p.sampling.logprobs ?? 0;
+    const base = {
+      id: p.id,
+      object: 'chat.completion.chunk',
+      created: p.created,
+      model: p.model,
+      service_tier: serviceTierForLane(p.lane),
+      system_fingerprint: null,
+    };
+    const usageField = p.sampling.includeUsage ? { usage: null } : {};
+    for (const c of p.choices) {
+      sse.data({
+        ...base,
+        choices: [
+          { index: c.index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
+        ],
+        ...usageField,
+      });
+    }
+    const emit = (d: ChoiceDelta) => {
+      const logprobs =
+        p.sampling.logprobs === null
+          ? null
+          : { content: chatLogprobs(this.inference.text, d.logprobs, top), refusal: null };
+      if (d.text || (logprobs && logprobs.content.length > 0)) {
+        sse.data({
+          ...base,
+          choices: [{ index: d.index, delta: { content: d.text }, logprobs, finish_reason: null }],
+          ...usageField,
+        });
+      }
+      if (d.finishReason) {
+        sse.data({
+          ...base,
+          choices: [{ index: d.index, delta: {}, logprobs: null, finish_reason: d.finishReason }],
+          ...usageField,
+        });
+      }
+    };
+    let results: ChoiceResult[];
+    try {
+      results = await this.inference.execute(p, emit);
+    } catch (err) {
+      sse.data(streamErrorBody(err));
+      sse.end();
+      return;
+    }
+    const failed = results.find((r) => r.finishReason === 'error');
+    if (failed) sse.data(streamErrorBody(new Error(failed.error ?? 'engine error')));
+    else if (p.sampling.includeUsage) {
+      const { prompt, cached } = this.inference.promptTotals(p, results);
+      sse.data({ ...base, choices: [], usage: usageOf(prompt, cached, results) });
+    }
+    sse.end();
+  }
+}

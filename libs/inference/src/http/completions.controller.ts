@@ -1,0 +1,100 @@
+import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiKeyGuard, CurrentKey } from '@app/auth';
+import { serviceTierForLane } from '@app/common';
+import { VerifiedKey } from '@app/tenants';
+import { ChoiceDelta, ChoiceResult } from '../generation/choice-runner';
+import { InferenceService } from '../generation/inference.service';
+import { completionLogprobs, usageOf } from '../generation/openai-shapes';
+import { PreparedRequest } from '../generation/prepared-request';
+import { collectLogprobs, failIfNoOutput, streamErrorBody } from './failures';
+import { onClientGone, SseWriter } from './sse';
+
+@ApiTags('openai')
+@ApiBearerAuth()
+@Controller('v1/completions')
+@UseGuards(ApiKeyGuard)
+export class CompletionsController {
+  constructor(private readonly inference: InferenceService) {}
+
+  @Post()
+  @HttpCode(200)
+  async create(
+    @Body() body: unknown,
+    @CurrentKey() key: VerifiedKey,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const p = await this.inference.prepareCompletion(
+      body,
+      { tenantId: key.tenantId, apiKeyId: key.keyId },
+      String(req.id),
+    );
+    onClientGone(reply, () => p.abort.abort());
+    if (p.sampling.stream) return this.stream(p, reply);
+    const lps = collectLogprobs();
+    const results = await this.inference.execute(p, lps.add);
+    failIfNoOutput(results, p);
+    const { prompt, cached } = this.inference.promptTotals(p, results);
+    const top = p.sampling.logprobs;
+    void reply.headers(p.reservation.headers()).send({
+      id: p.id,
+      object: 'text_completion',
+      created: p.created,
+      model: p.model,
+      choices: results.map((r: ChoiceResult) => ({
+        index: r.index,
+        text: r.text,
+        logprobs:
+          top === null
+            ? null
+            : completionLogprobs(this.inference.text, lps.of(r.index), top, 0, p.tokensAsIds),
+        finish_reason: r.finishReason,
+      })),
+      usage: usageOf(prompt, cached, results),
+      service_tier: serviceTierForLane(p.lane),
+      system_fingerprint: null,
+    });
+  }
+
+  private async stream(p: PreparedRequest, reply: FastifyReply): Promise<void> {
+    const sse = new SseWriter(reply, p.reservation.headers());
+    const top = p.sampling.logprobs;
+    const base = {
+      id: p.id,
+      object: 'text_completion',
+      created: p.created,
+      model: p.model,
+      system_fingerprint: null,
+    };
+    const usageField = p.sampling.includeUsage ? { usage: null } : {};
+    const offsets = new Map<number, number>();
+    const emit = (d: ChoiceDelta) => {
+      const start = offsets.get(d.index) ?? 0;
+      offsets.set(d.index, start + d.text.length);
+      const logprobs =
+        top === null ? null : completionLogprobs(this.inference.text, d.logprobs, top, start, p.tokensAsIds);
+      sse.data({
+        ...base,
+        choices: [{ index: d.index, text: d.text, logprobs, finish_reason: d.finishReason ?? null }],
+        ...usageField,
+      });
+    };
+    let results: ChoiceResult[];
+    try {
+      results = await this.inference.execute(p, emit);
+    } catch (err) {
+      sse.data(streamErrorBody(err));
+      sse.end();
+      return;
+    }
+    const failed = results.find((r) => r.finishReason === 'error');
+    if (failed) sse.data(streamErrorBody(new Error(failed.error ?? 'engine error')));
+    else if (p.sampling.includeUsage) {
+      const { prompt, cached } = this.inference.promptTotals(p, results);
+      sse.data({ ...base, choices: [], usage: usageOf(prompt, cached, results) });
+    }
+    sse.end();
+  }
+}

@@ -1,0 +1,90 @@
+import { Template } from '@huggingface/jinja';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { byteLevelBytes } from './byte-level';
+import { ModelFiles } from './model-files';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'developer';
+  content: string;
+  name?: string;
+}
+
+function tokenString(config: Record<string, unknown>, key: string): string {
+  const v = config[key];
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') {
+    return (v as { content: string }).content;
+  }
+  return '';
+}
+
+/**
+ * The model's own text handling: tokenizer.json (@huggingface/tokenizers) and the
+ * chat_template of tokenizer_config.json (@huggingface/jinja).
+ */
+export class ModelText {
+  private readonly tokenizer: Tokenizer;
+  private readonly template: Template | null;
+  private readonly bosToken: string;
+  private readonly eosToken: string;
+  private readonly specialIds: Set<number>;
+  readonly vocabSize: number;
+
+  constructor(files: ModelFiles) {
+    this.tokenizer = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
+    const source = files.tokenizerConfig.chat_template;
+    const text = Array.isArray(source)
+      ? (source as { name?: string; template?: string }[]).find((t) => t.name === 'default')?.template
+      : source;
+    this.template = typeof text === 'string' ? new Template(text) : null;
+    this.bosToken = tokenString(files.tokenizerConfig, 'bos_token');
+    this.eosToken = tokenString(files.tokenizerConfig, 'eos_token');
+    this.specialIds = new Set(this.tokenizer.get_added_tokens_decoder().keys());
+    this.vocabSize = this.tokenizer.get_vocab(true).size;
+  }
+
+  get hasChatTemplate(): boolean {
+    return this.template !== null;
+  }
+
+  /** Renders the chat template; the result already holds BOS when the template adds it. */
+  renderChat(messages: ChatMessage[], addGenerationPrompt = true): string {
+    if (!this.template) throw new Error('the model has no chat_template');
+    return this.template.render({
+      messages,
+      add_generation_prompt: addGenerationPrompt,
+      bos_token: this.bosToken,
+      eos_token: this.eosToken,
+    });
+  }
+
+  /** Token ids of a text; addSpecialTokens adds BOS the way the tokenizer's post-processor does. */
+  encode(text: string, addSpecialTokens: boolean): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  }
+
+  decode(ids: readonly number[], skipSpecialTokens = true): string {
+    if (ids.length === 0) return '';
+    return this.tokenizer.decode(ids as number[], {
+      skip_special_tokens: skipSpecialTokens,
+      clean_up_tokenization_spaces: false,
+    });
+  }
+
+  isSpecial(id: number): boolean {
+    return this.specialIds.has(id);
+  }
+
+  /** The token's text as OpenAI's logprobs show it, and its raw bytes. */
+  tokenInfo(id: number): { token: string; bytes: number[] } {
+    const piece = this.tokenizer.id_to_token(id);
+    if (piece === undefined) return { token: '', bytes: [] };
+    if (this.specialIds.has(id)) return { token: piece, bytes: [...Buffer.from(piece, 'utf8')] };
+    const bytes = byteLevelBytes(piece);
+    if (!bytes) {
+      const text = this.decode([id], false);
+      return { token: text, bytes: [...Buffer.from(text, 'utf8')] };
+    }
+    return { token: Buffer.from(bytes).toString('utf8'), bytes };
+  }
+}

@@ -1,0 +1,247 @@
+import OpenAI from 'openai';
+import { InferenceApp, startInferenceApp } from './support/inference-app';
+
+// The official openai client against the real gateway, real Postgres, real native engine, tiny model.
+describe('inference API (openai client, tiny model)', () => {
+  let app: InferenceApp;
+  let client: OpenAI;
+  const model = 'tiny-llama';
+  const messages = [{ role: 'user' as const, content: 'Hello there' }];
+
+  beforeAll(async () => {
+    app = await startInferenceApp('inference');
+    client = new OpenAI({ apiKey: app.apiKey, baseURL: `${app.baseUrl}/v1`, maxRetries: 0 });
+  }, 120_000);
+  afterAll(() => app?.close());
+
+  async function tokenize(body: object): Promise<number[]> {
+    const r = await app.request('POST', '/tokenize', { apiKey: app.apiKey, body });
+    expect(r.status).toBe(200);
+    return r.body.tokens as number[];
+  }
+
+  it('lists the model and requires an API key', async () => {
+    const list = await client.models.list();
+    expect(list.data.map((m) => m.id)).toEqual([model]);
+    const anon = await app.request('POST', '/v1/chat/completions', { body: { model, messages } });
+    expect(anon.status).toBe(401);
+  });
+
+  it('chat completion: OpenAI shape, usage equal to the real token counts, finish_reason length', async () => {
+    const res = await client.chat.completions.create({
+      model,
+      messages,
+      max_tokens: 8,
+      temperature: 0,
+      ignore_eos: true,
+    } as never);
+    expect(res).toMatchObject({ object: 'chat.completion', model, id: expect.stringMatching(/^chatcmpl-/) });
+    expect(typeof res.created).toBe('number');
+    const choice = res.choices[0];
+    expect(choice).toMatchObject({
+      index: 0,
+      finish_reason: 'length',
+      message: { role: 'assistant' },
+      logprobs: null,
+    });
+    const promptIds = await tokenize({ messages });
+    expect(res.usage).toEqual({
+      prompt_tokens: promptIds.length,
+      completion_tokens: 8,
+      total_tokens: promptIds.length + 8,
+      prompt_tokens_details: { cached_tokens: expect.any(Number) },
+    });
+    // The text is exactly the detokenized completion tokens (as a completion with the same ids shows).
+    const viaIds = await client.completions.create({
+      model,
+      prompt: promptIds as never,
+      max_tokens: 8,
+      temperature: 0,
+      ignore_eos: true,
+    } as never);
+    expect(viaIds.choices[0].text).toBe(choice.message.content);
+    expect(viaIds.usage?.prompt_tokens).toBe(promptIds.length);
+  });
+
+  it('chat streaming: role delta first, content deltas, finish_reason, usage chunk, [DONE]', async () => {
+    const stream = (await client.chat.completions.create({
+      model,
+      messages,
+      max_tokens: 6,
+      temperature: 0,
+      ignore_eos: true,
+      stream: true,
+      stream_options: { include_usage: true },
+    } as never)) as unknown as AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>;
+    const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const c of stream) chunks.push(c);
+    expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
+    expect(chunks.every((c) => c.object === 'chat.completion.chunk')).toBe(true);
+    const finish = chunks.filter((c) => c.choices[0]?.finish_reason);
+    expect(finish).toHaveLength(1);
+    expect(finish[0].choices[0].finish_reason).toBe('length');
+    const last = chunks[chunks.length - 1];
+    expect(last.choices).toEqual([]);
+    expect(last.usage).toMatchObject({ completion_tokens: 6 });
+    const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+    const whole = await client.chat.completions.create({
+      model,
+      messages,
+      max_tokens: 6,
+      temperature: 0,
+      ignore_eos: true,
+    } as never);
+    expect(text).toBe(whole.choices[0].message.content);
+    // The raw wire format ends with data: [DONE].
+    const raw = await fetch(`${app.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages, max_tokens: 2, stream: true }),
+    });
+    expect(raw.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect((await raw.text()).trimEnd().endsWith('data: [DONE]')).toBe(true);
+  });
+
+  it('completions, streamed and not, agree; usage counts the prompt with BOS', async () => {
+    const prompt = 'Once upon a time';
+    const res = await client.completions.create({
+      model,
+      prompt,
+      max_tokens: 7,
+      temperature: 0,
+      ignore_eos: true,
+    } as never);
+    expect(res).toMatchObject({ object: 'text_completion', id: expect.stringMatching(/^cmpl-/) });
+    const ids = await tokenize({ prompt });
+    expect(res.usage).toMatchObject({
+      prompt_tokens: ids.length,
+      completion_tokens: 7,
+      total_tokens: ids.length + 7,
+    });
+    expect(res.choices[0].finish_reason).toBe('length');
+    const stream = (await client.completions.create({
+      model,
+      prompt,
+      max_tokens: 7,
+      temperature: 0,
+      ignore_eos: true,
+      stream: true,
+    } as never)) as unknown as AsyncIterable<OpenAI.Completions.Completion>;
+    let text = '';
+    const reasons: (string | null)[] = [];
+    for await (const c of stream) {
+      text += c.choices[0]?.text ?? '';
+      reasons.push(c.choices[0]?.finish_reason ?? null);
+    }
+    expect(text).toBe(res.choices[0].text);
+    expect(reasons.filter(Boolean)).toEqual(['length']);
+  });
+
+  it('stop strings end the output before the stop string, also across token boundaries', async () => {
+    const base = await client.completions.create({
+      model,
+      prompt: 'abc',
+      max_tokens: 24,
+      temperature: 0,
+      ignore_eos: true,
+    } as never);
+    const full = base.choices[0].text;
+    expect(full.length).toBeGreaterThan(4);
+    // A two-character stop string taken from the middle of the output: byte-level tokens, so it spans tokens.
+    const at = Math.floor(full.length / 2);
+    const stop = full.slice(at, at + 2);
+    const cut = full.indexOf(stop);
+    for (const stream of [false, true]) {
+      const res = await app.request('POST', '/v1/completions', {
+        apiKey: app.apiKey,
+        body: {
+          model,
+          prompt: 'abc',
+          max_tokens: 24,
+          temperature: 0,
+          ignore_eos: true,
+          stop: [stop],
+          stream,
+        },
+      });
+      expect(res.status).toBe(200);
+      const text = stream
+        ? res.text
+            .split('\n')
+            .filter((l) => l.startsWith('data: {'))
+            .map((l) => JSON.parse(l.slice(6)).choices[0]?.text ?? '')
+            .join('')
+        : res.body.choices[0].text;
+      expect(text).toBe(full.slice(0, cut));
+      expect(text.includes(stop)).toBe(false);
+      if (!stream) expect(res.body.choices[0].finish_reason).toBe('stop');
+    }
+  });
+
+  it('n > 1 gives n choices; the same seed gives the same text', async () => {
+    const req = { model, messages, max_tokens: 10, temperature: 1, seed: 1234, n: 3, ignore_eos: true };
+    const a = await client.chat.completions.create(req as never);
+    const b = await client.chat.completions.create(req as never);
+    expect(a.choices.map((c) => c.index)).toEqual([0, 1, 2]);
+    expect(a.choices.map((c) => c.message.content)).toEqual(b.choices.map((c) => c.message.content));
+    expect(new Set(a.choices.map((c) => c.message.content)).size).toBeGreaterThan(1);
+    expect(a.usage?.completion_tokens).toBe(30);
+    const promptIds = await tokenize({ messages });
+    expect(a.usage?.prompt_tokens).toBe(promptIds.length);
+    const other = await client.chat.completions.create({ ...req, seed: 99, n: 1 } as never);
+    expect(other.choices[0].message.content).not.toBe(a.choices[0].message.content);
+  });
+
+  it('logprobs have OpenAI shapes (chat and completions)', async () => {
+    const chat = await client.chat.completions.create({
+      model,
+      messages,
+      max_tokens: 4,
+      logprobs: true,
+      top_logprobs: 3,
+      ignore_eos: true,
+    } as never);
+    const content = chat.choices[0].logprobs?.content ?? [];
+    expect(content).toHaveLength(4);
+    for (const e of content) {
+      expect(e).toEqual({
+        token: expect.any(String),
+        logprob: expect.any(Number),
+        bytes: expect.any(Array),
+        top_logprobs: expect.any(Array),
+      });
+      expect(e.logprob).toBeLessThanOrEqual(0);
+      expect(e.top_logprobs).toHaveLength(3);
+      expect(e.top_logprobs[0].logprob).toBeGreaterThanOrEqual(e.top_logprobs[2].logprob);
+    }
+    const comp = await client.completions.create({
+      model,
+      prompt: 'hi',
+      max_tokens: 3,
+      logprobs: 2,
+      ignore_eos: true,
+    } as never);
+    const lp = comp.choices[0].logprobs!;
+    expect(lp.tokens).toHaveLength(3);
+    expect(lp.token_logprobs).toHaveLength(3);
+    expect(lp.text_offset).toHaveLength(3);
+    expect(lp.top_logprobs?.every((t) => Object.keys(t).length >= 1 && Object.keys(t).length <= 2)).toBe(
+      true,
+    );
+  });
+
+  it('prompt + max_tokens beyond the context is a 400 naming both numbers; tokenize/detokenize round-trip', async () => {
+    const r = await app.request('POST', '/v1/chat/completions', {
+      apiKey: app.apiKey,
+      body: { model, messages, max_tokens: 5000 },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.error.param).toBe('max_tokens');
+    expect(r.body.error.message).toMatch(/2048/);
+    expect(r.body.error.message).toMatch(/5000/);
+    const text = 'héllo 😀 世界\r\n';
+    const ids = await tokenize({ prompt: text, add_special_tokens: false });
+    const d = await app.request('POST', '/detokenize', { apiKey: app.apiKey, body: { tokens: ids } });
+    expect(d.body).toEqual({ prompt: text });
+  });
+});
