@@ -318,17 +318,12 @@ void Gemm::run(const float* x, const bf16_t* w, float* y, int m, int n, int k, G
     return;
   }
   const size_t elems = static_cast<size_t>(m) * k;
-  reserve(elems);
-  split_hi_lo(x, split_, split_ + elems, elems, stream_);
-    if (split_) {
-      check(cudaStreamSynchronize(stream_), "gemm split buffer");
-      cudaFree(split_);
-      split_ = nullptr;
-      split_cap_ = 0;
-    }
+  const size_t lo_offset = (elems + 7) / 8 * 8;  // keep the lo part 16-byte aligned
+  reserve(lo_offset);
+  split_hi_lo(x, split_, split_ + lo_offset, elems, stream_);
   const bool cublas = path == GemmPath::Cublas;
   bf16_gemm(split_, w, y, m, n, k, false, cublas);
-  bf16_gemm(split_ + elems, w, y, m, n, k, true, cublas);
+  bf16_gemm(split_ + lo_offset, w, y, m, n, k, true, cublas);
 }
 
 }  // namespace cuda
