@@ -1,12 +1,22 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@app/auth';
+import { MeteringModule } from '@app/metering';
+import { QuotasModule } from '@app/quotas';
 import { AuditAdminController } from './audit/audit-admin.controller';
 import { KeysAdminController } from './keys/keys-admin.controller';
+import { QuotaAdminController } from './quota-admin.controller';
 import { TenantsAdminController } from './tenants/tenants-admin.controller';
+import { UsageAdminController } from './usage-admin.controller';
 
 /** Operators' REST API under /admin (JWT-guarded). */
 @Module({
-  imports: [AuthModule],
-  controllers: [TenantsAdminController, KeysAdminController, AuditAdminController],
+  imports: [AuthModule, QuotasModule, MeteringModule],
+  controllers: [
+    TenantsAdminController,
+    KeysAdminController,
+    AuditAdminController,
+    QuotaAdminController,
+    UsageAdminController,
+  ],
 })
 export class AdminModule {}

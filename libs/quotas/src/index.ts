@@ -12,3 +12,5 @@ export * from './store/redis-counter-store';
 export * from './store/redis-client';
 export * from './store/quota-store.module';
 export * from './throttler/request-rate.guard';
+export * from './policy/policy-input';
+export * from './policy/quota-policy.service';

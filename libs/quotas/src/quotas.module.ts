@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { MeteringModule } from '@app/metering';
+import { TenantsModule } from '@app/tenants';
 import { PolicyResolver } from './policy/policy-resolver';
 import { QuotaPolicyRepository } from './policy/quota-policy.repository';
+import { QuotaPolicyService } from './policy/quota-policy.service';
 import { QuotaService } from './quota.service';
 import { COUNTER_STORE, CounterStore } from './store/counter-store';
 import { QuotaStoreModule } from './store/quota-store.module';
@@ -17,6 +19,7 @@ import { KEY_THROTTLER, RequestRateGuard, RPM_WINDOW_MS, TENANT_THROTTLER } from
 @Module({
   imports: [
     MeteringModule,
+    TenantsModule,
     QuotaStoreModule,
     ThrottlerModule.forRootAsync({
       imports: [QuotaStoreModule],
@@ -31,7 +34,7 @@ import { KEY_THROTTLER, RequestRateGuard, RPM_WINDOW_MS, TENANT_THROTTLER } from
       }),
     }),
   ],
-  providers: [QuotaPolicyRepository, PolicyResolver, QuotaService, RequestRateGuard],
-  exports: [QuotaService, PolicyResolver, QuotaPolicyRepository, RequestRateGuard, ThrottlerModule, QuotaStoreModule, MeteringModule],
+  providers: [QuotaPolicyRepository, PolicyResolver, QuotaPolicyService, QuotaService, RequestRateGuard],
+  exports: [QuotaService, QuotaPolicyService, PolicyResolver, QuotaPolicyRepository, RequestRateGuard, ThrottlerModule, QuotaStoreModule, MeteringModule],
 })
 export class QuotasModule {}

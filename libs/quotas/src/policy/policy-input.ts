@@ -1,0 +1,71 @@
+import { ApiError, isLane, Lane } from '@app/common';
+import { EffectivePolicy, PolicyFields } from './effective-policy';
+
+/** snake_case names of the REST API. */
+export const SNAKE: Record<keyof PolicyFields, string> = {
+  requestsPerMinute: 'requests_per_minute',
+  tokensPerMinute: 'tokens_per_minute',
+  maxConcurrent: 'max_concurrent',
+  dailyTokenBudget: 'daily_token_budget',
+  monthlyTokenBudget: 'monthly_token_budget',
+  maxTokensCap: 'max_tokens_cap',
+  allowedLanes: 'allowed_lanes',
+  defaultLane: 'default_lane',
+};
+
+const INTS: { field: keyof PolicyFields; min: number; max: number }[] = [
+  { field: 'requestsPerMinute', min: 1, max: 100_000_000 },
+  { field: 'tokensPerMinute', min: 1, max: 2_000_000_000 },
+  { field: 'maxConcurrent', min: 1, max: 1_000_000 },
+  { field: 'dailyTokenBudget', min: 0, max: Number.MAX_SAFE_INTEGER },
+  { field: 'monthlyTokenBudget', min: 0, max: Number.MAX_SAFE_INTEGER },
+  { field: 'maxTokensCap', min: 1, max: 10_000_000 },
+];
+
+/**
+ * Parses a PUT body: every field optional, `null` or absent = inherit (the tenant's value for a
+ * key override, the configured default for a tenant). Unknown fields are rejected.
+ */
+export function parsePolicyInput(body: unknown): PolicyFields {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw ApiError.badRequest('The body must be a JSON object of quota fields.');
+  const input = body as Record<string, unknown>;
+  const known = new Set(Object.values(SNAKE));
+  for (const name of Object.keys(input)) {
+    if (!known.has(name)) throw ApiError.badRequest(`Unknown quota field "${name}". Known: ${[...known].join(', ')}.`, name);
+  }
+  const out: PolicyFields = {};
+  for (const { field, min, max } of INTS) {
+    const name = SNAKE[field];
+    const v = input[name];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw ApiError.badRequest(`${name} must be an integer between ${min} and ${max}, or null to inherit.`, name);
+    (out as Record<string, number>)[field] = v;
+  }
+  const lanes = input.allowed_lanes;
+  if (lanes !== undefined && lanes !== null) {
+    if (!Array.isArray(lanes) || lanes.length === 0 || !lanes.every(isLane))
+      throw ApiError.badRequest('allowed_lanes must be a non-empty array of interactive, standard, batch.', 'allowed_lanes');
+    out.allowedLanes = [...new Set(lanes as Lane[])];
+  }
+  const lane = input.default_lane;
+  if (lane !== undefined && lane !== null) {
+    if (!isLane(lane)) throw ApiError.badRequest('default_lane must be interactive, standard or batch.', 'default_lane');
+    out.defaultLane = lane;
+  }
+  if (out.defaultLane && out.allowedLanes && !out.allowedLanes.includes(out.defaultLane))
+    throw ApiError.badRequest('default_lane must be one of allowed_lanes.', 'default_lane');
+  return out;
+}
+
+/** PolicyFields → snake_case object with every field (null = inherit). */
+export function policyFieldsView(f: PolicyFields): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, name] of Object.entries(SNAKE)) out[name] = f[field as keyof PolicyFields] ?? null;
+  return out;
+}
+
+export function effectivePolicyView(p: EffectivePolicy): Record<string, unknown> {
+  return policyFieldsView(p);
+}
