@@ -1,0 +1,301 @@
+#!/usr/bin/env node
+// `npm run bench:engine`: our CPU engine vs llama.cpp on the same random Llama-3.2-1B-shape
+// weights, same thread count, alternating engines in each repeat. Generates the model once under
+// .data/bench/ (engine-bench --random-model, bf16 safetensors) and the same weights as GGUF BF16
+// and F16 (bench/engine/gguf16.mjs). Prints medians over repeats and ours/llama.cpp ratios, and
+// writes JSON.
+//
+//   npm run bench:engine -- [--batch-sizes 1,4,8,16] [--threads 2] [--repeats 3] [--output results.json]
+//     [--prompt-len 128] [--decode-context 32] [--decode-steps 8] [--peers bf16,f16]
+//     [--num-prompts N]  (N > 0: also N requests through our real Engine once; ours only)
+//     [--shape llama-3.2-1b] [--engine-bench PATH]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { writeGguf16 } from './gguf16.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const argv = process.argv.slice(2);
+const known = new Set([
+  '--batch-sizes',
+  '--threads',
+  '--repeats',
+  '--output',
+  '--prompt-len',
+  '--decode-context',
+  '--decode-steps',
+  '--peers',
+  '--num-prompts',
+  '--shape',
+  '--engine-bench',
+]);
+const opts = {};
+for (let i = 0; i < argv.length; i++) {
+  if (!known.has(argv[i]) || i + 1 >= argv.length) {
+    console.error(
+      `bench:engine: unknown option or missing value: ${argv[i]} (see the header of bench/engine/run.mjs)`,
+    );
+    process.exit(2);
+  }
+  opts[argv[i].slice(2)] = argv[++i];
+}
+const int = (name, dflt) => {
+  const v = opts[name] === undefined ? dflt : Number(opts[name]);
+  if (!Number.isInteger(v) || v < 0) {
+    console.error(`bench:engine: --${name} must be a non-negative integer`);
+    process.exit(2);
+  }
+  return v;
+};
+const batchSizes = (opts['batch-sizes'] ?? '1,4,8,16').split(',').map(Number);
+if (batchSizes.some((b) => !Number.isInteger(b) || b <= 0)) {
+  console.error('bench:engine: --batch-sizes must be positive integers, e.g. 1,4,8,16');
+  process.exit(2);
+}
+const threads = int('threads', 2) || 2;
+const repeats = int('repeats', 3) || 1;
+const promptLen = int('prompt-len', 128);
+const decodeContext = int('decode-context', 32);
+const decodeSteps = Math.max(3, int('decode-steps', 8));
+const numPrompts = int('num-prompts', 0);
+const peers = (opts.peers ?? 'bf16,f16').split(',').filter(Boolean);
+if (peers.some((p) => p !== 'bf16' && p !== 'f16')) {
+  console.error('bench:engine: --peers takes bf16 and/or f16');
+  process.exit(2);
+}
+const shape = opts.shape ?? 'llama-3.2-1b';
+const output = opts.output ? resolve(opts.output) : null;
+
+function sh(cmd, args, what) {
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr ?? '');
+    throw new Error(`${what} failed (exit ${r.status})`);
+  }
+  return r;
+}
+
+// 1. Tools and data.
+const benchBin = resolve(
+  opts['engine-bench'] ??
+    [join(root, 'native/build-perf/bench/engine-bench'), join(root, 'native/build/bench/engine-bench')].find(
+      existsSync,
+    ) ??
+    join(root, 'native/build-perf/bench/engine-bench'),
+);
+if (!existsSync(benchBin)) {
+  console.log('bench:engine: building engine-bench (CPU only) in native/build-perf');
+  sh(
+    'cmake',
+    [
+      '-S',
+      'native',
+      '-B',
+      'native/build-perf',
+      '-DCMAKE_BUILD_TYPE=Release',
+      '-DLLM_BUILD_TESTS=OFF',
+      '-DLLM_WITH_CUDA=OFF',
+    ],
+    'cmake configure',
+  );
+  sh('cmake', ['--build', 'native/build-perf', '--target', 'engine-bench', '-j', '2'], 'engine-bench build');
+}
+if (peers.length) sh('bash', [join(root, 'test/oracle/install.sh')], 'llama.cpp (node-llama-cpp) install');
+
+const dataDir = join(root, '.data', 'bench');
+const modelDir = join(dataDir, shape);
+mkdirSync(dataDir, { recursive: true });
+if (!existsSync(join(modelDir, 'model.safetensors'))) {
+  console.log(`bench:engine: writing random ${shape} weights to ${modelDir}`);
+  sh(
+    benchBin,
+    ['--random-model', shape, '--out', modelDir, '--write-only', '--threads', String(threads)],
+    'random model',
+  );
+}
+const ggufs = {};
+for (const p of peers) {
+  ggufs[p] = join(dataDir, `${shape}-${p}.gguf`);
+  if (
+    !existsSync(ggufs[p]) ||
+    statSync(ggufs[p]).mtimeMs < statSync(join(modelDir, 'model.safetensors')).mtimeMs
+  ) {
+    console.log(`bench:engine: writing ${ggufs[p]}`);
+    writeGguf16(modelDir, ggufs[p], p);
+  }
+}
+
+// 2. Alternating runs.
+function runOurs() {
+  const tmp = join(dataDir, `ours-${process.pid}.json`);
+  sh(
+    benchBin,
+    [
+      '--model',
+      modelDir,
+      '--device',
+      'cpu',
+      '--threads',
+      String(threads),
+      '--prompt-len',
+      String(promptLen),
+      '--decode-context',
+      String(decodeContext),
+      '--decode-steps',
+      String(decodeSteps),
+      '--repeats',
+      '1',
+      '--ttft-len',
+      '0',
+      '--num-prompts',
+      '0',
+      '--batch-sizes',
+      batchSizes.join(','),
+      '--output',
+      tmp,
+    ],
+    'engine-bench',
+  );
+  const j = JSON.parse(readFileSync(tmp, 'utf8'));
+  return { prompt_tok_s: j.prompt_tok_s, decode: j.decode, peak_memory_bytes: j.peak_memory_bytes };
+}
+function runPeer(kind) {
+  const req = { gguf: ggufs[kind], threads, promptLen, decodeContext, decodeSteps, batchSizes };
+  const r = sh(
+    process.execPath,
+    [join(root, 'bench/engine/llama-peer.mjs'), JSON.stringify(req)],
+    `llama.cpp ${kind}`,
+  );
+  return JSON.parse(r.stdout);
+}
+
+const engines = ['ours', ...peers.map((p) => `llama.cpp-${p}`)];
+const samples = Object.fromEntries(engines.map((e) => [e, []]));
+const started = Date.now();
+for (let r = 0; r < repeats; r++) {
+  // Alternate the order between repeats so that neither engine always runs first.
+  const order = r % 2 === 0 ? engines : [...engines].reverse();
+  for (const e of order) {
+    const t0 = Date.now();
+    const s = e === 'ours' ? runOurs() : runPeer(e.slice('llama.cpp-'.length));
+    samples[e].push(s);
+    const d = s.decode.map((p) => `${p.batch}:${p.tok_s.toFixed(1)}`).join(' ');
+    console.log(
+      `repeat ${r + 1}/${repeats} ${e.padEnd(15)} prompt ${s.prompt_tok_s.toFixed(1)} tok/s, decode ${d} tok/s ` +
+        `(${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
+  }
+}
+
+let offline = null;
+if (numPrompts > 0) {
+  const tmp = join(dataDir, `offline-${process.pid}.json`);
+  sh(
+    benchBin,
+    [
+      '--model',
+      modelDir,
+      '--device',
+      'cpu',
+      '--threads',
+      String(threads),
+      '--batch-sizes',
+      '1',
+      '--decode-steps',
+      '3',
+      '--repeats',
+      '1',
+      '--ttft-len',
+      '0',
+      '--num-prompts',
+      String(numPrompts),
+      '--input-len',
+      String(promptLen),
+      '--output-len',
+      '16',
+      '--max-num-seqs',
+      '16',
+      '--output',
+      tmp,
+    ],
+    'engine-bench offline',
+  );
+  offline = JSON.parse(readFileSync(tmp, 'utf8')).offline;
+}
+
+// 3. Medians, ratios, table, JSON.
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const metrics = [{ key: 'prompt', label: `prompt ${promptLen} tok (tok/s)`, get: (s) => s.prompt_tok_s }];
+for (const B of batchSizes)
+  metrics.push({
+    key: `decode_${B}`,
+    label: B === 1 ? 'decode 1 seq (tok/s)' : `decode ${B} seqs aggregate (tok/s)`,
+    get: (s) => s.decode.find((p) => p.batch === B).tok_s,
+  });
+metrics.push({
+  key: 'peak_rss_gb',
+  label: 'peak RSS (GB)',
+  get: (s) => s.peak_memory_bytes / 1e9,
+  lowerIsBetter: true,
+});
+
+const result = {
+  machine: { cpu: cpus()[0]?.model, cpus: cpus().length, memory_gb: +(totalmem() / 1e9).toFixed(1) },
+  settings: {
+    shape,
+    threads,
+    repeats,
+    prompt_len: promptLen,
+    decode_context: decodeContext,
+    decode_steps: decodeSteps,
+    batch_sizes: batchSizes,
+  },
+  medians: {},
+  ratios: {},
+  samples,
+  offline,
+  seconds: (Date.now() - started) / 1000,
+};
+for (const e of engines)
+  result.medians[e] = Object.fromEntries(metrics.map((m) => [m.key, median(samples[e].map(m.get))]));
+for (const p of peers)
+  result.ratios[`ours/llama.cpp-${p}`] = Object.fromEntries(
+    metrics.map((m) => [m.key, result.medians.ours[m.key] / result.medians[`llama.cpp-${p}`][m.key]]),
+  );
+
+const cols = ['metric', ...engines, ...peers.map((p) => `ours/${p}`)];
+const rows = metrics.map((m) => [
+  m.label,
+  ...engines.map((e) => result.medians[e][m.key].toFixed(m.key === 'peak_rss_gb' ? 2 : 1)),
+  ...peers.map((p) => `${result.ratios[`ours/llama.cpp-${p}`][m.key].toFixed(2)}x`),
+]);
+const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
+const line = (r) => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+console.log(`\n== CPU engine vs llama.cpp: ${shape} bf16, ${threads} threads, median of ${repeats} ==`);
+console.log(
+  `machine: ${result.machine.cpu}, ${result.machine.cpus} CPUs; decode context ${decodeContext}+ tokens, ${decodeSteps} steps`,
+);
+console.log(line(cols));
+console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+for (const r of rows) console.log(line(r));
+if (offline)
+  console.log(
+    `ours, ${numPrompts} requests through the Engine: ${offline.output_tok_s.toFixed(1)} output tok/s, ` +
+      `${offline.total_tok_s.toFixed(1)} total tok/s, ${offline.errors} errors`,
+  );
+console.log(`(${result.seconds.toFixed(0)} s)`);
+if (output) {
+  writeFileSync(output, JSON.stringify(result, null, 2) + '\n');
+  console.log(`wrote ${output}`);
+}
