@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@app/auth';
+import { QuotasModule } from '@app/quotas';
 import { accountingProvider } from './generation/accounting.provider';
 import { InferenceService } from './generation/inference.service';
 import { ChatController } from './http/chat.controller';
@@ -12,7 +13,7 @@ import { ModelTextProvider } from './text/model-text.provider';
 
 /** OpenAI-compatible endpoints for tenants' clients (API key required). */
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, QuotasModule],
   controllers: [ModelsController, ChatController, CompletionsController, TokenizeController],
   providers: [ModelCatalog, ModelTextProvider, laneSchedulerProvider, accountingProvider, InferenceService],
   exports: [ModelCatalog, InferenceService],

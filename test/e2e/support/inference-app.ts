@@ -5,21 +5,18 @@ import { EngineModule } from '@app/engine';
 import { startTestApp, TestApp } from '../../helpers';
 
 export const ROOT = join(__dirname, '..', '..', '..');
-export const TINY_MODEL = join(ROOT, '.data', 'models', 'tiny-llama');
+export type FixtureModel = 'tiny-llama' | 'mid-llama';
 
-/** The tiny model fixture (deterministic), generated when missing. */
-export function ensureTinyModel(): string {
-  if (!existsSync(join(TINY_MODEL, 'config.json'))) {
-    const r = spawnSync(
-      process.execPath,
-      [join(ROOT, 'test', 'fixtures', 'make-tiny-model.mjs'), '--out', TINY_MODEL],
-      {
-        stdio: 'inherit',
-      },
-    );
+/** A fixture model (deterministic; tiny or mid), generated when missing. */
+export function ensureModel(name: FixtureModel = 'tiny-llama'): string {
+  const dir = join(ROOT, '.data', 'models', name);
+  if (!existsSync(join(dir, 'config.json'))) {
+    const size = name === 'mid-llama' ? 'mid' : 'tiny';
+    const script = join(ROOT, 'test', 'fixtures', 'make-tiny-model.mjs');
+    const r = spawnSync(process.execPath, [script, '--out', dir, '--size', size], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error('make-tiny-model failed');
   }
-  return TINY_MODEL;
+  return dir;
 }
 
 export interface InferenceApp extends TestApp {
@@ -32,13 +29,14 @@ export interface InferenceApp extends TestApp {
 export async function startInferenceApp(
   label: string,
   env: Record<string, string> = {},
-  engine: { maxNumSeqs?: number; kvCacheBytes?: number } = {},
+  engine: { maxNumSeqs?: number; kvCacheBytes?: number; model?: FixtureModel } = {},
 ): Promise<InferenceApp> {
-  const modelPath = ensureTinyModel();
+  const modelName = engine.model ?? 'tiny-llama';
+  const modelPath = ensureModel(modelName);
   const maxNumSeqs = engine.maxNumSeqs ?? 16;
   const app = await startTestApp({
     label,
-    env: { MODEL_PATH: modelPath, MAX_NUM_SEQS: String(maxNumSeqs), ...env },
+    env: { MODEL_PATH: modelPath, MODEL_NAME: modelName, MAX_NUM_SEQS: String(maxNumSeqs), ...env },
     imports: [
       EngineModule.forRoot({
         modelPath,
@@ -62,4 +60,26 @@ export async function startInferenceApp(
   };
   const apiKey = await newTenantKey(`${label}-main`);
   return Object.assign(app, { apiKey, newTenantKey });
+}
+
+/** The usage event metering wrote for a request id (polls: metering writes in batches). */
+export async function usageRow(
+  app: TestApp,
+  requestId: string,
+  timeoutMs = 5000,
+): Promise<Record<string, unknown>> {
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: app.db.url });
+  await client.connect();
+  try {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await client.query('SELECT * FROM usage_events WHERE request_id = $1', [requestId]);
+      if (r.rows.length > 0) return r.rows[0] as Record<string, unknown>;
+      if (Date.now() > until) throw new Error(`no usage event for ${requestId}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  } finally {
+    await client.end();
+  }
 }

@@ -122,6 +122,52 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'Maximum number of sequences the engine runs in one batch.',
   },
   {
+    name: 'ENGINE_PROVIDER',
+    type: 'enum',
+    default: 'native',
+    values: ['native', 'remote'],
+    description: 'Engine: native (in-process, MODEL_PATH) or remote (OpenAI-compatible REMOTE_UPSTREAMS).',
+  },
+  {
+    name: 'REMOTE_UPSTREAMS',
+    type: 'string',
+    check: (v) =>
+      v.split(',').every((u) => /^https?:\/\/[^\s,]+$/.test(u.trim()))
+        ? null
+        : 'must be a comma-separated list of http(s) URLs',
+    description: 'ENGINE_PROVIDER=remote: comma-separated base URLs of OpenAI-compatible upstreams.',
+  },
+  {
+    name: 'REMOTE_API_KEY',
+    type: 'string',
+    secret: true,
+    description: 'ENGINE_PROVIDER=remote: bearer token sent to the upstreams.',
+  },
+  {
+    name: 'LANE_QUEUE_DEPTH',
+    type: 'int',
+    default: '256',
+    min: 1,
+    max: 100000,
+    description: 'Most requests waiting per priority lane; past it: 429 (tenant over its share) or 503.',
+  },
+  {
+    name: 'LANE_MAX_WAIT_MS',
+    type: 'int',
+    default: '30000',
+    min: 10,
+    max: 3600000,
+    description: 'Longest queue wait in the interactive/standard lanes (batch: 4x); past it: 503/429.',
+  },
+  {
+    name: 'LANE_AGING_MS',
+    type: 'int',
+    default: '10000',
+    min: 10,
+    max: 3600000,
+    description: 'Each period a request waits promotes it one lane (so batch never starves).',
+  },
+  {
     name: 'RATE_LIMIT',
     type: 'string',
     default: '600/minute',

@@ -1,16 +1,28 @@
-import { Provider } from '@nestjs/common';
-import { LANES } from '@app/common';
-import { Accounting, ACCOUNTING } from './accounting';
+import { Injectable, Provider } from '@nestjs/common';
+import { MeteringService } from '@app/metering';
+import { QuotaService } from '@app/quotas';
+import { Accounting, ACCOUNTING, Caller, UsageRecord } from './accounting';
 
-/** Used until @app/quotas and @app/metering are composed in: every lane, no limits, nothing recorded. */
-export class OpenAccounting implements Accounting {
-  async allowedLanes() {
-    return { allowed: [...LANES], defaultLane: 'standard' as const };
+/** The request path's accounting: QuotaService (lanes, reservations) and MeteringService (usage events). */
+@Injectable()
+export class QuotaAccounting implements Accounting {
+  constructor(
+    private readonly quotas: QuotaService,
+    private readonly metering: MeteringService,
+  ) {}
+
+  async allowedLanes(caller: Caller) {
+    const policy = await this.quotas.policyFor(caller.tenantId, caller.apiKeyId);
+    return { allowed: policy.allowedLanes, defaultLane: policy.defaultLane };
   }
-  async reserve() {
-    return { commit: async () => undefined, release: async () => undefined, headers: () => ({}) };
+
+  reserve(ctx: Parameters<Accounting['reserve']>[0]) {
+    return this.quotas.reserve(ctx);
   }
-  record(): void {}
+
+  record(event: UsageRecord): void {
+    this.metering.record(event);
+  }
 }
 
-export const accountingProvider: Provider = { provide: ACCOUNTING, useClass: OpenAccounting };
+export const accountingProvider: Provider = { provide: ACCOUNTING, useClass: QuotaAccounting };

@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/c
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard, CurrentKey } from '@app/auth';
+import { RequestRateGuard } from '@app/quotas';
 import { serviceTierForLane } from '@app/common';
 import { TokenLogprob } from '@app/engine';
 import { VerifiedKey } from '@app/tenants';
@@ -15,7 +16,7 @@ import { onClientGone, SseWriter } from './sse';
 @ApiTags('openai')
 @ApiBearerAuth()
 @Controller('v1/chat/completions')
-@UseGuards(ApiKeyGuard)
+@UseGuards(ApiKeyGuard, RequestRateGuard)
 export class ChatController {
   constructor(private readonly inference: InferenceService) {}
 

@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/c
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard, CurrentKey } from '@app/auth';
+import { RequestRateGuard } from '@app/quotas';
 import { serviceTierForLane } from '@app/common';
 import { VerifiedKey } from '@app/tenants';
 import { ChoiceDelta, ChoiceResult } from '../generation/choice-runner';
@@ -14,7 +15,7 @@ import { onClientGone, SseWriter } from './sse';
 @ApiTags('openai')
 @ApiBearerAuth()
 @Controller('v1/completions')
-@UseGuards(ApiKeyGuard)
+@UseGuards(ApiKeyGuard, RequestRateGuard)
 export class CompletionsController {
   constructor(private readonly inference: InferenceService) {}
 

@@ -10,7 +10,10 @@ export class SseWriter {
   ) {
     reply.hijack();
     const raw = reply.raw;
+    const set: Record<string, string> = {};
+    for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) set[k] = String(v);
     raw.writeHead(200, {
+      ...set,
       ...headers,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',

@@ -1,5 +1,7 @@
 import { Provider } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/common';
+import { Metrics } from '@app/observability';
+import { observeLanes } from './lane-metrics';
 import { LaneScheduler } from './lane-scheduler';
 
 function int(config: AppConfig, name: string, fallback: number): number {
@@ -10,16 +12,19 @@ function int(config: AppConfig, name: string, fallback: number): number {
 /** One LaneScheduler per process, sized to the engine (MAX_NUM_SEQS) and the LANE_* settings. */
 export const laneSchedulerProvider: Provider = {
   provide: LaneScheduler,
-  inject: [APP_CONFIG],
-  useFactory: (config: AppConfig) =>
-    new LaneScheduler({
-      capacity: config.maxNumSeqs,
-      maxQueueDepth: int(config, 'LANE_QUEUE_DEPTH', 256),
-      maxWaitMs: {
-        interactive: int(config, 'LANE_MAX_WAIT_MS', 30_000),
-        standard: int(config, 'LANE_MAX_WAIT_MS', 30_000),
-        batch: int(config, 'LANE_MAX_WAIT_MS', 30_000) * 4,
-      },
-      agingMs: int(config, 'LANE_AGING_MS', 10_000),
-    }),
+  inject: [APP_CONFIG, { token: Metrics, optional: true }],
+  useFactory: (config: AppConfig, metrics?: Metrics) =>
+    observeLanes(
+      new LaneScheduler({
+        capacity: config.maxNumSeqs,
+        maxQueueDepth: int(config, 'LANE_QUEUE_DEPTH', 256),
+        maxWaitMs: {
+          interactive: int(config, 'LANE_MAX_WAIT_MS', 30_000),
+          standard: int(config, 'LANE_MAX_WAIT_MS', 30_000),
+          batch: int(config, 'LANE_MAX_WAIT_MS', 30_000) * 4,
+        },
+        agingMs: int(config, 'LANE_AGING_MS', 10_000),
+      }),
+      metrics,
+    ),
 };

@@ -1,0 +1,34 @@
+import { LANES } from '@app/common';
+import { LaneShedReason, Metrics } from '@app/observability';
+import { LaneRejection } from './lane-rejection';
+import { LaneScheduler } from './lane-scheduler';
+
+/** LaneRejection reasons → llm_lane_shed_total's `reason` (docs/metrics.md). */
+function shedReason(err: LaneRejection): LaneShedReason {
+  return err.reason === 'queue_timeout' ? 'queue_timeout' : 'queue_full';
+}
+
+/**
+ * Feeds the lane series (llm_lane_*) from a LaneScheduler: every acquire() is an offered request,
+ * admitted (wait time) or shed (reason); queue depths are read from stats() before each scrape.
+ */
+export function observeLanes(scheduler: LaneScheduler, metrics: Metrics | undefined): LaneScheduler {
+  if (!metrics) return scheduler;
+  metrics.onRefresh(() => {
+    const { queued } = scheduler.stats();
+    for (const lane of LANES) metrics.laneQueueDepth(lane, queued[lane]);
+  });
+  const acquire = scheduler.acquire.bind(scheduler);
+  scheduler.acquire = (req) => {
+    metrics.laneOffered(req.lane);
+    const admission = acquire(req);
+    admission.then(
+      (a) => metrics.laneAdmitted(req.lane, a.waitedMs),
+      (err: unknown) => {
+        if (err instanceof LaneRejection) metrics.laneShedded(req.lane, shedReason(err));
+      },
+    );
+    return admission;
+  };
+  return scheduler;
+}
