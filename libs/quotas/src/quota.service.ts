@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ApiError, Lane } from '@app/common';
 import { UsageTotals } from '@app/metering';
+import { Metrics } from '@app/observability';
 import { EffectivePolicy, ResolvedPolicy } from './policy/effective-policy';
 import { PolicyResolver } from './policy/policy-resolver';
 import { quotaExceeded } from './quota-errors';
@@ -22,6 +23,13 @@ export const SLOT_LEASE_MS = 15 * 60_000;
 const HOUR_MS = 3_600_000;
 
 type Kind = 'tpm' | 'daily' | 'monthly' | 'concurrency';
+/** llm_quota_rejections_total's `reason` per limit kind (docs/metrics.md). */
+const REJECTION_REASON = {
+  tpm: 'tpm',
+  daily: 'daily_budget',
+  monthly: 'monthly_budget',
+  concurrency: 'concurrency',
+} as const;
 
 interface Planned {
   kind: Kind;
@@ -49,6 +57,7 @@ export class QuotaService {
     private readonly policies: PolicyResolver,
     private readonly totals: UsageTotals,
     @Inject(COUNTER_STORE) private readonly store: CounterStore,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   get storeKind(): 'memory' | 'redis' {
@@ -69,12 +78,14 @@ export class QuotaService {
     const resolved = await this.policies.resolve(ctx.tenantId, ctx.apiKeyId);
     const policy = resolved.effective;
     if (!policy.allowedLanes.includes(ctx.lane)) {
+      this.metrics?.quotaRejected('lane_not_allowed');
       throw new ApiError(403, `The ${ctx.lane} lane is not allowed for this API key (allowed: ${policy.allowedLanes.join(', ')}).`, {
         code: 'lane_not_allowed',
         param: 'service_tier',
       });
     }
     if (policy.maxTokensCap !== null && maxTokens > policy.maxTokensCap) {
+      this.metrics?.quotaRejected('max_tokens');
       throw ApiError.badRequest(
         `max_tokens is ${maxTokens}, above this key's limit of ${policy.maxTokensCap}.`,
         'max_tokens',
@@ -183,6 +194,7 @@ export class QuotaService {
   private rejection(p: Planned, amount: number, current: number, now: number): ApiError {
     const who = p.scope === 'tenant' ? 'this organization' : 'this API key';
     const waitMs = p.resetAtMs - now;
+    this.metrics?.quotaRejected(REJECTION_REASON[p.kind]);
     switch (p.kind) {
       case 'tpm': {
         const headers = {

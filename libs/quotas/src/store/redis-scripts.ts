@@ -47,7 +47,7 @@ for j = 1, ns do
   local key = KEYS[nc + j]
   local lease = tonumber(ARGV[sbase + (j - 1) * 3 + 3])
   redis.call('ZADD', key, now + lease, ARGV[sbase + (j - 1) * 3 + 2])
-  redis.call('PEXPIRE', key, lease)
+  if redis.call('PTTL', key) < lease then redis.call('PEXPIRE', key, lease) end
 end
 local out = {1}
 for i = 1, nc do out[i + 1] = values[i] end

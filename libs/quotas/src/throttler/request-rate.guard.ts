@@ -9,6 +9,7 @@ import {
 } from '@nestjs/throttler';
 import { randomUUID } from 'node:crypto';
 import { MeteringService } from '@app/metering';
+import { Metrics } from '@app/observability';
 import { quotaExceeded } from '../quota-errors';
 import { QuotaService } from '../quota.service';
 import { formatReset } from '../windows';
@@ -49,6 +50,7 @@ export class RequestRateGuard extends ThrottlerGuard {
     reflector: Reflector,
     @Inject(QuotaService) private readonly quotas: QuotaService,
     @Optional() @Inject(MeteringService) private readonly metering?: MeteringService,
+    @Optional() private readonly metrics?: Metrics,
   ) {
     super(options, storage, reflector);
   }
@@ -90,6 +92,7 @@ export class RequestRateGuard extends ThrottlerGuard {
   }
 
   private recordRejection(req: RateRequest, key: { tenantId: string; keyId: string }): void {
+    this.metrics?.quotaRejected('rpm');
     if (!this.metering) return;
     const body = (req.body ?? {}) as { model?: unknown };
     const now = new Date();
