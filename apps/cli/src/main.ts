@@ -2,6 +2,7 @@ import { parseArgs, UsageError } from './args';
 import { adminToken } from './commands/admin-token';
 import { dbMigrate } from './commands/db-migrate';
 import { keysCommand, tenantsCommand } from './commands/tenants-keys';
+import { usageCommand } from './commands/usage-report';
 
 const USAGE = `llm-inference <command>
 
@@ -12,6 +13,8 @@ const USAGE = `llm-inference <command>
        | revoke --tenant ID --key KEY_ID | rotate --tenant ID --key KEY_ID [--grace-seconds N]
       Server commands take --url (default http://127.0.0.1:$PORT) and --token (default: a
       short-lived admin token minted with the local secret).
+  usage report [--tenant ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by day,model,key,lane] [--format json|csv]
+      Usage report from GET /admin/usage (inclusive UTC days; CSV has a stable header row).
   db migrate
       Apply pending database migrations.
 `;
@@ -24,6 +27,7 @@ async function run(argv: string[]): Promise<void> {
   else if (command === 'tenants') output = await tenantsCommand(args);
   else if (command === 'keys') output = await keysCommand(args);
   else if (command === 'db' && sub === 'migrate') output = await dbMigrate();
+  else if (command === 'usage') output = await usageCommand(args);
   else if (!command || command === 'help' || args.flags.help) {
     process.stdout.write(USAGE);
     return;
