@@ -8,6 +8,7 @@ import {
   AppConfig,
 } from '@app/common';
 import { resolveDatabase } from '@app/database';
+import { EngineModule } from '@app/engine';
 import { createGatewayApp } from './boot/create-app';
 import { installSignalHandlers } from './boot/graceful-shutdown';
 import { ensureAdminSecret, ensureDefaultModel } from './boot/local-defaults';
@@ -36,7 +37,12 @@ async function main(): Promise<void> {
   const db = await resolveDatabase(config, log);
   let gateway;
   try {
-    gateway = await createGatewayApp({ config, databaseUrl: db.url, logger });
+    gateway = await createGatewayApp({
+      config,
+      databaseUrl: db.url,
+      logger,
+      imports: [EngineModule.fromConfig()],
+    });
   } catch (err) {
     await db.stop();
     throw err;

@@ -12,6 +12,7 @@ import { APP_CONFIG, AppConfig, ReadinessRegistry } from '@app/common';
 import { ENGINE_PROVIDER, EngineProvider } from './engine-provider';
 import { NativeEngineOptions } from './engine.types';
 import { NativeEngineProvider } from './native-engine.provider';
+import { remoteEngineFromConfig } from './remote';
 
 /** Registers the engine with GET /ready and closes it on shutdown. */
 @Injectable()
@@ -70,7 +71,10 @@ export class EngineModule {
         {
           provide: ENGINE_PROVIDER,
           inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => new NativeEngineProvider(engineOptionsFromConfig(config)),
+          useFactory: (config: AppConfig): EngineProvider =>
+            config.raw.ENGINE_PROVIDER === 'remote'
+              ? remoteEngineFromConfig(config)
+              : new NativeEngineProvider(engineOptionsFromConfig(config)),
         },
         EngineLifecycle,
       ],

@@ -4,3 +4,4 @@ export * from './event-queue';
 export * from './native-addon';
 export * from './native-engine.provider';
 export * from './engine.module';
+export * from './remote';

@@ -1,10 +1,13 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyInstance } from 'fastify';
 import { AuthModule } from '@app/auth';
 import { QuotasModule } from '@app/quotas';
 import { accountingProvider } from './generation/accounting.provider';
 import { InferenceService } from './generation/inference.service';
 import { ChatController } from './http/chat.controller';
 import { CompletionsController } from './http/completions.controller';
+import { installStrictJsonParser } from './http/strict-json';
 import { TokenizeController } from './http/tokenize.controller';
 import { laneSchedulerProvider } from './lanes/lane-scheduler.provider';
 import { ModelCatalog } from './models/model-catalog';
@@ -18,4 +21,11 @@ import { ModelTextProvider } from './text/model-text.provider';
   providers: [ModelCatalog, ModelTextProvider, laneSchedulerProvider, accountingProvider, InferenceService],
   exports: [ModelCatalog, InferenceService],
 })
-export class InferenceModule {}
+export class InferenceModule implements OnModuleInit {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
+    if (fastify && typeof fastify.addContentTypeParser === 'function') installStrictJsonParser(fastify);
+  }
+}

@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto';
+import { EngineProvider } from '../engine-provider';
+import {
+  EngineEvent,
+  EngineInfo,
+  EngineRequest,
+  EngineStats,
+  FinishReason,
+  TokenLogprob,
+} from '../engine.types';
+import { completionBody, tokenIdOf } from './remote-request';
+import { sseData } from './sse-lines';
+import { Upstream, UpstreamPool, UpstreamPoolOptions, UpstreamStatus } from './upstream-pool';
+
+export interface RemoteEngineOptions extends Omit<
+  UpstreamPoolOptions,
+  'healthIntervalMs' | 'failureThreshold' | 'cooldownMs'
+> {
+  /** Model id to ask the upstreams for (default: what each upstream lists first). */
+  model?: string;
+  /** Context length the gateway enforces (the upstreams have the same model). */
+  maxModelLen: number;
+  vocabSize?: number;
+  healthIntervalMs?: number;
+  failureThreshold?: number;
+  cooldownMs?: number;
+}
+
+interface Chunk {
+  choices?: {
+    text?: string;
+    finish_reason?: string | null;
+    logprobs?: {
+      tokens?: string[];
+      token_logprobs?: number[];
+      top_logprobs?: Record<string, number>[] | null;
+    } | null;
+  }[];
+  usage?: {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    prompt_tokens_details?: { cached_tokens?: number };
+  } | null;
+  error?: { message?: string };
+}
+
+class UpstreamError extends Error {}
+
+/**
+ * EngineProvider over a pool of OpenAI-compatible upstreams (our own gateways or vLLM):
+ * streamed /v1/completions with token ids in and out, least-outstanding-requests routing,
+ * health checks, and a circuit breaker per upstream. A request that fails before its first token
+ * is retried on another upstream; once tokens flowed, a failure ends it with an error event.
+ */
+export class RemoteEngineProvider implements EngineProvider {
+  readonly pool: UpstreamPool;
+  private closed = false;
+  private readonly inflight = new Set<AbortController>();
+  private generated = 0;
+  private prompted = 0;
+
+  constructor(private readonly options: RemoteEngineOptions) {
+    this.pool = new UpstreamPool({
+      urls: options.urls,
+      apiKey: options.apiKey,
+      fetchTimeoutMs: options.fetchTimeoutMs,
+      healthIntervalMs: options.healthIntervalMs ?? 2000,
+      failureThreshold: options.failureThreshold ?? 3,
+      cooldownMs: options.cooldownMs ?? 5000,
+    });
+    this.pool.start();
+  }
+
+  get ready(): boolean {
+    return !this.closed;
+  }
+
+  upstreams(): UpstreamStatus[] {
+    return this.pool.status();
+  }
+
+  info(): EngineInfo {
+    return {
+      path: this.pool.upstreams.map((u) => u.url).join(','),
+      backend: 'remote',
+      vocabSize: this.options.vocabSize ?? 0,
+      maxModelLen: this.options.maxModelLen,
+      bosTokenId: -1,
+      eosTokenIds: [],
+      hiddenSize: 0,
+      numLayers: 0,
+    };
+  }
+
+  stats(): EngineStats {
+    const running = this.pool.upstreams.reduce((s, u) => s + u.outstanding, 0);
+    return {
+      running,
+      waiting: 0,
+      kvBlocksUsed: 0,
+      kvBlocksTotal: 0,
+      prefixCacheQueries: 0,
+      prefixCacheHits: 0,
+      preemptions: 0,
+      steps: 0,
+      promptTokens: this.prompted,
+      generationTokens: this.generated,
+      lastStepMs: 0,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.pool.stop();
+    for (const c of this.inflight) c.abort();
+  }
+
+  generate(request: EngineRequest, signal?: AbortSignal): AsyncIterable<EngineEvent> {
+    if (this.closed) throw new Error('engine is closed');
+    if (!request.promptTokens || request.promptTokens.length === 0)
+      throw new RangeError('promptTokens must not be empty');
+    return this.run({ ...request, id: request.id ?? randomUUID() }, signal);
+  }
+
+  private async *run(
+    request: EngineRequest & { id: string },
+    signal?: AbortSignal,
+  ): AsyncGenerator<EngineEvent> {
+    const tried = new Set<Upstream>();
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.inflight.add(controller);
+    const started = Date.now();
+    try {
+      for (;;) {
+        if (controller.signal.aborted) {
+          yield this.final(request.id, 'abort', 0, 0, 0, started);
+          return;
+        }
+        const upstream = this.pool.pick(tried);
+        if (!upstream) {
+          yield {
+            ...this.final(request.id, 'error', 0, 0, 0, started),
+            error: 'no healthy upstream available',
+          };
+          return;
+        }
+        tried.add(upstream);
+        let sawTokens = false;
+        upstream.outstanding++;
+        upstream.breaker.begin();
+        try {
+          for await (const ev of this.stream(upstream, request, controller.signal, started)) {
+            if (ev.newTokens.length > 0) sawTokens = true;
+            yield ev;
+          }
+          upstream.breaker.success();
+          return;
+        } catch (err) {
+          if (controller.signal.aborted) {
+            upstream.breaker.success();
+            yield this.final(request.id, 'abort', 0, 0, 0, started);
+            return;
+          }
+          upstream.breaker.failure();
+          if (!(err instanceof UpstreamError) || sawTokens) {
+            yield {
+              ...this.final(request.id, 'error', 0, 0, 0, started),
+              error: `upstream ${upstream.url}: ${(err as Error).message}`,
+            };
+            return;
+          }
+          // Nothing was produced yet: try another upstream.
+        } finally {
+          upstream.outstanding--;
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.inflight.delete(controller);
+      controller.abort();
+    }
+  }
+
+  private final(
+    id: string,
+    reason: FinishReason,
+    prompt: number,
+    cached: number,
+    generated: number,
+    started: number,
+  ): EngineEvent {
+    const now = Date.now();
+    return {
+      id,
+      newTokens: [],
+      finished: true,
+      reason,
+      promptTokens: prompt,
+      cachedPromptTokens: cached,
+      generatedTokens: generated,
+      timings: { queuedMs: started, scheduledMs: started, firstTokenMs: 0, finishedMs: now },
+    };
+  }
+
+  private async *stream(
+    u: Upstream,
+    request: EngineRequest & { id: string },
+    signal: AbortSignal,
+    started: number,
+  ): AsyncGenerator<EngineEvent> {
+    const model = this.options.model ?? u.model;
+    if (!model) throw new UpstreamError('upstream model unknown (health check has not answered yet)');
+    let res: Response;
+    try {
+      res = await fetch(`${u.url}/v1/completions`, {
+        method: 'POST',
+        headers: { ...this.pool.headers(u), 'content-type': 'application/json', 'x-request-id': request.id },
+        body: JSON.stringify(completionBody(model, request)),
+        signal,
+      });
+    } catch (err) {
+      throw new UpstreamError((err as Error).message);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text().catch(() => '');
+      // 4xx other than 429 is the request's fault: no retry elsewhere would help.
+      if (res.status >= 400 && res.status < 500 && res.status !== 429)
+        throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
+      throw new UpstreamError(`HTTP ${res.status}`);
+    }
+    const wantTop = request.sampling?.logprobs;
+    let reason: FinishReason | undefined;
+    let generated = 0;
+    let usage: Chunk['usage'];
+    try {
+      for await (const data of sseData(res.body)) {
+        if (data === '[DONE]') break;
+        const chunk = JSON.parse(data) as Chunk;
+        if (chunk.error) throw new Error(chunk.error.message ?? 'upstream error');
+        if (chunk.usage) usage = chunk.usage;
+        const choice = chunk.choices?.[0];
+        if (!choice) continue;
+        const lp = choice.logprobs;
+        const ids = (lp?.tokens ?? []).map(tokenIdOf).filter((t) => Number.isInteger(t));
+        if (ids.length > 0) {
+          generated += ids.length;
+          const ev: EngineEvent = { id: request.id, newTokens: ids, finished: false };
+          if (wantTop !== undefined) ev.logprobs = ids.map((token, i) => toLogprob(token, lp!, i));
+          yield ev;
+        }
+        if (choice.finish_reason) reason = choice.finish_reason === 'length' ? 'length' : 'stop';
+      }
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new Error((err as Error).message, { cause: err });
+    }
+    if (!reason) throw new Error('upstream stream ended without a finish_reason');
+    this.generated += generated;
+    this.prompted += usage?.prompt_tokens ?? request.promptTokens.length;
+    yield this.final(
+      request.id,
+      reason,
+      usage?.prompt_tokens ?? request.promptTokens.length,
+      usage?.prompt_tokens_details?.cached_tokens ?? 0,
+      usage?.completion_tokens ?? generated,
+      started,
+    );
+  }
+}
+
+function toLogprob(
+  token: number,
+  lp: NonNullable<NonNullable<Chunk['choices']>[number]['logprobs']>,
+  i: number,
+): TokenLogprob {
+  const top = Object.entries(lp.top_logprobs?.[i] ?? {})
+    .map(([name, logprob]) => ({ token: tokenIdOf(name), logprob }))
+    .filter((t) => Number.isInteger(t.token))
+    .sort((a, b) => b.logprob - a.logprob);
+  return { token, logprob: lp.token_logprobs?.[i] ?? 0, top };
+}

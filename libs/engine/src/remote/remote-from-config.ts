@@ -1,0 +1,34 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppConfig } from '@app/common';
+import { RemoteEngineProvider } from './remote-engine.provider';
+
+/** ENGINE_PROVIDER=remote: REMOTE_UPSTREAMS, REMOTE_API_KEY (one, or one per upstream), context length from MODEL_PATH's config.json. */
+export function remoteEngineFromConfig(config: AppConfig): RemoteEngineProvider {
+  const urls = String(config.raw.REMOTE_UPSTREAMS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (urls.length === 0) throw new Error('ENGINE_PROVIDER=remote needs REMOTE_UPSTREAMS');
+  let maxModelLen = config.maxModelLength;
+  let vocabSize: number | undefined;
+  const cfgPath = config.modelPath ? join(config.modelPath, 'config.json') : undefined;
+  if (cfgPath && existsSync(cfgPath)) {
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as {
+      max_position_embeddings?: number;
+      vocab_size?: number;
+    };
+    maxModelLen ??= cfg.max_position_embeddings;
+    vocabSize = cfg.vocab_size;
+  }
+  const keys =
+    typeof config.raw.REMOTE_API_KEY === 'string'
+      ? config.raw.REMOTE_API_KEY.split(',').map((k) => k.trim())
+      : [];
+  return new RemoteEngineProvider({
+    urls,
+    apiKey: keys.length > 1 ? keys : keys[0],
+    maxModelLen: maxModelLen ?? 8192,
+    vocabSize,
+  });
+}

@@ -1,0 +1,114 @@
+import OpenAI from 'openai';
+import { EngineModule, ENGINE_PROVIDER, RemoteEngineProvider } from '@app/engine';
+import { startTestApp, TestApp } from '../helpers';
+import { ensureModel, InferenceApp, startInferenceApp } from './support/inference-app';
+
+// ENGINE_PROVIDER=remote: a gateway whose engine is two other real gateways (native engine, tiny model).
+describe('remote engine provider', () => {
+  let up: InferenceApp[] = [];
+  let front: TestApp;
+  let frontKey: string;
+  let client: OpenAI;
+  const model = 'tiny-llama';
+
+  beforeAll(async () => {
+    up = [await startInferenceApp('upstream-a'), await startInferenceApp('upstream-b')];
+    front = await startTestApp({
+      label: 'remote-front',
+      env: {
+        MODEL_PATH: ensureModel('tiny-llama'),
+        ENGINE_PROVIDER: 'remote',
+        REMOTE_UPSTREAMS: up.map((u) => u.baseUrl).join(','),
+        REMOTE_API_KEY: up.map((u) => u.apiKey).join(','),
+        MAX_NUM_SEQS: '16',
+      },
+      imports: [EngineModule.fromConfig()],
+    });
+    const admin = front.token('admin');
+    const t = await front.request('POST', '/admin/tenants', {
+      token: admin,
+      body: { name: 'remote-client' },
+    });
+    const k = await front.request('POST', `/admin/tenants/${t.body.id}/keys`, {
+      token: admin,
+      body: { name: 'k' },
+    });
+    frontKey = k.body.key;
+    client = new OpenAI({ apiKey: frontKey, baseURL: `${front.baseUrl}/v1`, maxRetries: 0 });
+    const remote = front.app.get<RemoteEngineProvider>(ENGINE_PROVIDER);
+    await remote.pool.checkAll();
+  }, 180_000);
+
+  afterAll(async () => {
+    await front?.close();
+    for (const u of up) await u.close();
+  });
+
+  it('gives the same text as the native engine, streamed and not, with exact usage', async () => {
+    const req = {
+      model,
+      messages: [{ role: 'user' as const, content: 'hi' }],
+      max_tokens: 12,
+      temperature: 0,
+      ignore_eos: true,
+    };
+    const direct = new OpenAI({ apiKey: up[0].apiKey, baseURL: `${up[0].baseUrl}/v1`, maxRetries: 0 });
+    const want = await direct.chat.completions.create(req as never);
+    const got = await client.chat.completions.create(req as never);
+    expect(got.choices[0].message.content).toBe(want.choices[0].message.content);
+    expect(got.usage?.prompt_tokens).toBe(want.usage?.prompt_tokens);
+    expect(got.usage?.completion_tokens).toBe(12);
+    const stream = (await client.chat.completions.create({
+      ...req,
+      stream: true,
+    } as never)) as unknown as AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>;
+    let text = '';
+    for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
+    expect(text).toBe(want.choices[0].message.content);
+    const lp = await client.chat.completions.create({
+      ...req,
+      max_tokens: 3,
+      logprobs: true,
+      top_logprobs: 2,
+    } as never);
+    expect(lp.choices[0].logprobs?.content).toHaveLength(3);
+    expect(lp.choices[0].logprobs?.content?.[0].top_logprobs).toHaveLength(2);
+  });
+
+  it('keeps serving through the other upstream when one is killed mid-test', async () => {
+    const remote = front.app.get<RemoteEngineProvider>(ENGINE_PROVIDER);
+    const statuses: number[] = [];
+    const served = new Set<string>();
+    const one = async (i: number) => {
+      const r = await front.request('POST', '/v1/completions', {
+        apiKey: frontKey,
+        body: { model, prompt: `request ${i}`, max_tokens: 40, temperature: 0, ignore_eos: true },
+      });
+      statuses.push(r.status);
+    };
+    // Both upstreams take load (least outstanding requests).
+    const seen = new Set<number>();
+    const watch = setInterval(
+      () => remote.upstreams().forEach((u, i) => u.outstanding > 0 && seen.add(i)),
+      1,
+    );
+    await Promise.all(Array.from({ length: 8 }, (_, i) => one(i)));
+    clearInterval(watch);
+    expect(seen).toEqual(new Set([0, 1]));
+    served.add('both');
+    // Kill upstream B while requests are flowing.
+    const workers = Array.from({ length: 4 }, async (_, w) => {
+      for (let i = 0; i < 8; i++) await one(100 + w * 10 + i);
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    await up[1].close();
+    await Promise.all(workers);
+    expect(statuses).toHaveLength(8 + 32);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    const b = remote.upstreams()[1];
+    expect(b.healthy === false || b.circuit !== 'closed').toBe(true);
+    // Still serving afterwards.
+    const after = await client.completions.create({ model, prompt: 'after', max_tokens: 3 } as never);
+    expect(after.choices[0].finish_reason).toBeDefined();
+  }, 60_000);
+});
