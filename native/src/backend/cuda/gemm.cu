@@ -264,6 +264,7 @@ Gemm::~Gemm() {
 
 void Gemm::init(cudaStream_t stream) {
   stream_ = stream;
+  if (const char* v = std::getenv("LLM_CUDA_SPLIT_ACTIVATIONS"); v && std::string(v) == "0") split_activations_ = false;
   const CublasApi& api = cublas_api();
   cublas_status_ = api.status;
   if (!api.lib) return;
@@ -320,8 +321,13 @@ void Gemm::run(const float* x, const bf16_t* w, float* y, int m, int n, int k, G
   const size_t elems = static_cast<size_t>(m) * k;
   const size_t lo_offset = (elems + 7) / 8 * 8;  // keep the lo part 16-byte aligned
   reserve(lo_offset);
-  split_hi_lo(x, split_, split_ + lo_offset, elems, stream_);
   const bool cublas = path == GemmPath::Cublas;
+  if (!split_activations_) {  // one pass over bf16-rounded activations (faster prefill, ~1e-2 logits error)
+    f32_to_bf16(x, split_, elems, stream_);
+    bf16_gemm(split_, w, y, m, n, k, false, cublas);
+    return;
+  }
+  split_hi_lo(x, split_, split_ + lo_offset, elems, stream_);
   bf16_gemm(split_, w, y, m, n, k, false, cublas);
   bf16_gemm(split_ + lo_offset, w, y, m, n, k, true, cublas);
 }

@@ -2,7 +2,7 @@
 // Small M (decode) uses our bandwidth-bound kernel (f32 activations, each weight row read once
 // for all M rows); larger M splits X into bf16 hi + lo parts and runs two bf16 GEMMs (cuBLAS when
 // it could be loaded at run time, else our tensor-core tiled kernel), so the activations keep
-// ~16 mantissa bits instead of bf16's 8.
+// ~16 mantissa bits instead of bf16's 8 (LLM_CUDA_SPLIT_ACTIVATIONS=0 trades that for one pass).
 #pragma once
 
 #include <string>
@@ -38,6 +38,7 @@ class Gemm {
   cudaStream_t stream_ = nullptr;
   void* handle_ = nullptr;
   bf16_t* split_ = nullptr;  // [2, M, K] hi/lo parts
+  bool split_activations_ = true;  // LLM_CUDA_SPLIT_ACTIVATIONS=0: single bf16 pass
   size_t split_cap_ = 0;
   std::string cublas_status_ = "not initialised";
 };
