@@ -64,6 +64,11 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
     cluster = await Cluster.create('metering');
     direct = await cluster.replica();
     tenant = await cluster.tenantWithKey(direct.baseUrl, 'metered');
+    const put = await http(direct.baseUrl, 'PUT', `/admin/tenants/${tenant.tenantId}/quota`, {
+      auth: cluster.adminToken(),
+      body: { requests_per_minute: 1_000_000, max_concurrent: 1000 },
+    });
+    expect(put.status).toBe(200);
     proxy = new TcpProxy('127.0.0.1', Number(new URL(cluster.db.url).port || 5432));
     await proxy.start();
   });

@@ -61,9 +61,9 @@ describe('quotas across two replicas (real Postgres + Redis)', () => {
     expect(cap.status).toBe(400);
     expect(cap.body.error.param).toBe('max_tokens');
     // The key's own daily budget (300) binds before the tenant's (5000).
-    const first = await probe(b, t.key, { prompt_tokens: 100, max_tokens: 50 });
+    const first = await probe(b, t.key, { prompt_tokens: 150, max_tokens: 50 });
     expect(first.status).toBe(200);
-    const second = await probe(a, t.key, { prompt_tokens: 100, max_tokens: 50 });
+    const second = await probe(a, t.key, { prompt_tokens: 150, max_tokens: 50 });
     expect(second.status).toBe(429);
     expect(second.body.error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThan(0);
