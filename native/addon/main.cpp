@@ -3,6 +3,7 @@
 
 #include "convert.h"
 #include "engine_wrap.h"
+#include "gpu_stats.h"
 #include "backend/backend.h"
 
 namespace addon {
@@ -54,6 +55,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", addon::EngineWrap::Init(env));
   exports.Set("computeLogits", Napi::Function::New(env, addon::ComputeLogits, "computeLogits"));
   exports.Set("cudaAvailable", Napi::Function::New(env, addon::CudaAvailable, "cudaAvailable"));
+  exports.Set("gpuStats", Napi::Function::New(env, addon::GpuStats, "gpuStats"));
+  exports.Set("gpuInfo", Napi::Function::New(env, addon::GpuInfo, "gpuInfo"));
   return exports;
 }
 

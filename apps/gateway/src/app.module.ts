@@ -2,7 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from '@app/admin';
 import { AppConfig, CommonModule, ConfigModule } from '@app/common';
 import { DatabaseModule } from '@app/database';
+import { ENGINE_PROVIDER, loadAddon } from '@app/engine';
 import { InferenceModule } from '@app/inference';
+import { gpuStatsFromAddon, MetricsModule } from '@app/observability';
 import { ShutdownState } from './boot/shutdown-state';
 import { HealthController } from './health/health.controller';
 
@@ -25,6 +27,10 @@ export class AppModule {
         DatabaseModule.forRoot({ url: options.databaseUrl, poolSize: options.config.databasePoolSize }),
         AdminModule,
         InferenceModule,
+        MetricsModule.forRoot({
+          engineToken: ENGINE_PROVIDER,
+          gpuStats: gpuStatsFromAddon(() => loadAddon()),
+        }),
         ...(options.imports ?? []),
       ],
       controllers: [HealthController],

@@ -1,8 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isAbsolute, join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common';
+import { Metrics } from '@app/observability';
+import { meteringGauges } from './metering-metrics';
 import { JournalSegment, UsageJournal } from './journal/usage-journal';
 import { toUsageRecord, UsageEventInput, UsageEventRecord } from './usage-event';
 import { UsageWriter } from './usage-writer';
@@ -60,6 +62,7 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
   constructor(
     @InjectDataSource() dataSource: DataSource,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Optional() private readonly metrics?: Metrics,
   ) {
     this.writer = new UsageWriter(dataSource);
     const raw = config.raw ?? {};
@@ -68,6 +71,7 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
     this.batchSize = typeof raw.METERING_BATCH_SIZE === 'number' ? raw.METERING_BATCH_SIZE : 500;
     const dataDir = isAbsolute(config.dataDir) ? config.dataDir : join(process.cwd(), config.dataDir);
     this.journal = new UsageJournal(join(dataDir, 'metering-journal'));
+    metrics?.onRefresh(() => meteringGauges(metrics, this.buffer, this.segmentEvents, this.journal));
   }
 
   get journalDir(): string {
@@ -101,6 +105,7 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
       if (!this.opened) this.start();
       this.buffer.push(record);
       this.stats.recorded += 1;
+      this.metrics?.tenantUsage(event.tenantId, event.promptTokens, event.completionTokens);
       try {
         this.journal.append(record);
       } catch (err) {
@@ -161,7 +166,12 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
       try {
         for (let i = 0; i < events.length; i += this.batchSize) {
           const chunk = events.slice(i, i + this.batchSize);
-          const inserted = await this.writer.write(chunk);
+          const started = performance.now();
+          const inserted = await this.writer.write(chunk).catch((err: unknown) => {
+            this.metrics?.meteringFlushed(performance.now() - started, false);
+            throw err;
+          });
+          this.metrics?.meteringFlushed(performance.now() - started, true);
           this.stats.written += inserted;
           this.stats.duplicates += chunk.length - inserted;
         }

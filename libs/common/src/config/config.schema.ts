@@ -267,4 +267,29 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     max: 36500,
     description: 'Raw usage events older than this are pruned daily (rollups are kept). 0 = keep forever.',
   },
+  {
+    name: 'METRICS_BEARER_TOKEN',
+    type: 'string',
+    secret: true,
+    description: 'When set, GET /metrics requires "Authorization: Bearer <token>". Unset: /metrics is open.',
+  },
+  {
+    name: 'METRICS_TENANT_LABELS',
+    type: 'bool',
+    default: 'true',
+    description:
+      'Export per-tenant token counters (llm_tenant_tokens_total); false removes them (cardinality).',
+  },
+  {
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    type: 'url',
+    protocols: ['http:', 'https:'],
+    description: 'OTLP/HTTP collector base URL (traces go to <url>/v1/traces). Unset: tracing is off.',
+  },
+  {
+    name: 'OTEL_SERVICE_NAME',
+    type: 'string',
+    default: 'llm-inference',
+    description: 'service.name of the exported traces.',
+  },
 ];

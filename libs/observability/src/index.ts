@@ -1,0 +1,10 @@
+export * from './metrics.module';
+export * from './metrics/metrics';
+export * from './metrics/metrics.settings';
+export * from './metrics/engine-metrics';
+export * from './metrics/observed-engine';
+export * from './metrics/http-metrics';
+export * from './gpu/gpu-metrics';
+export * from './tracing/tracing';
+export { tracesUrl } from './tracing/otel';
+export * from './metrics/prom-text';

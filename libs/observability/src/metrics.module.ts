@@ -1,0 +1,92 @@
+import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { FastifyInstance } from 'fastify';
+import { APP_CONFIG, AppConfig } from '@app/common';
+import { installHttpMetrics } from './metrics/http-metrics';
+import { Metrics } from './metrics/metrics';
+import { MetricsCollector } from './metrics/metrics.collector';
+import { MetricsController } from './metrics/metrics.controller';
+import {
+  METRICS_OPTIONS,
+  METRICS_SETTINGS,
+  MetricsModuleOptions,
+  metricsSettingsFrom,
+  ResolvedMetricsSettings,
+} from './metrics/metrics.settings';
+import { ObservedEngine } from './metrics/observed-engine';
+import { installHttpTracing } from './tracing/http-tracing';
+import { Tracing } from './tracing/tracing';
+
+const ENGINE = Symbol('OBSERVED_ENGINE');
+const HTTP_HOOKS = Symbol('OBSERVABILITY_HTTP_HOOKS');
+
+/**
+ * GET /metrics (docs/metrics.md), HTTP series from Fastify hooks, engine and GPU series, the
+ * `Metrics` facade for lanes/quotas/metering/tenants and `Tracing` (OpenTelemetry when
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set). Global: libraries inject `Metrics`/`Tracing` with
+ * @Optional() and work without this module.
+ */
+@Global()
+@Module({})
+export class MetricsModule {
+  static forRoot(options: MetricsModuleOptions = {}): DynamicModule {
+    const engineProvider: Provider = options.engineToken
+      ? {
+          provide: ENGINE,
+          inject: [{ token: options.engineToken, optional: true }],
+          useFactory: (engine?: ObservedEngine) => engine ?? null,
+        }
+      : { provide: ENGINE, useValue: null };
+    return {
+      module: MetricsModule,
+      imports: [
+        PrometheusModule.register({ controller: MetricsController, defaultMetrics: { enabled: false } }),
+      ],
+      providers: [
+        { provide: METRICS_OPTIONS, useValue: options },
+        {
+          provide: METRICS_SETTINGS,
+          inject: [APP_CONFIG],
+          useFactory: (c: AppConfig) => metricsSettingsFrom(c),
+        },
+        {
+          provide: Metrics,
+          inject: [METRICS_SETTINGS],
+          useFactory: (s: ResolvedMetricsSettings) => new Metrics({ tenantLabels: s.tenantLabels }),
+        },
+        {
+          provide: Tracing,
+          inject: [METRICS_SETTINGS],
+          useFactory: (s: ResolvedMetricsSettings) => new Tracing(s.otlpEndpoint, s.serviceName),
+        },
+        engineProvider,
+        {
+          provide: MetricsCollector,
+          inject: [METRICS_SETTINGS, METRICS_OPTIONS, ENGINE, Tracing, Metrics],
+          useFactory: (
+            s: ResolvedMetricsSettings,
+            o: MetricsModuleOptions,
+            e: ObservedEngine | null,
+            t: Tracing,
+            m: Metrics,
+          ) => new MetricsCollector(s, o, e, t, m),
+        },
+        {
+          // Fastify hooks must exist before Nest registers the routes (app.init()).
+          provide: HTTP_HOOKS,
+          inject: [HttpAdapterHost, Tracing],
+          useFactory: (host: HttpAdapterHost, tracing: Tracing) => {
+            const fastify = host.httpAdapter?.getInstance<FastifyInstance>();
+            if (!fastify) return false;
+            installHttpMetrics(fastify);
+            installHttpTracing(fastify, tracing);
+            return true;
+          },
+        },
+      ],
+      // METRICS_SETTINGS and MetricsCollector: for MetricsController, which lives in PrometheusModule.
+      exports: [Metrics, Tracing, METRICS_SETTINGS, MetricsCollector],
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { collectDefaultMetrics, register } from 'prom-client';
+import { GpuMetrics } from '../gpu/gpu-metrics';
+import { EngineMetrics } from './engine-metrics';
+import { MetricsModuleOptions, ResolvedMetricsSettings } from './metrics.settings';
+import { ObservedEngine } from './observed-engine';
+import { Tracing } from '../tracing/tracing';
+import { Metrics } from './metrics';
+
+/** Polls the engine and the GPUs into their series; also refreshed right before each scrape. */
+export class MetricsCollector implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Metrics');
+  readonly engineMetrics: EngineMetrics | null;
+  private readonly gpuMetrics: GpuMetrics | null;
+  private timer: NodeJS.Timeout | null = null;
+  private restoreEngine: (() => void) | null = null;
+
+  constructor(
+    settings: ResolvedMetricsSettings,
+    private readonly options: MetricsModuleOptions,
+    engine: ObservedEngine | null,
+    tracing?: Tracing,
+    private readonly metrics?: Metrics,
+  ) {
+    // prom-client's process_* and nodejs_* metrics, once per process.
+    if (!register.getSingleMetric('process_resident_memory_bytes')) collectDefaultMetrics();
+    this.engineMetrics = engine
+      ? new EngineMetrics(
+          engine,
+          {
+            modelName: settings.modelName,
+            provider: options.engineProvider ?? 'native',
+            blockSize: options.engineBlockSize ?? 16,
+          },
+          tracing,
+        )
+      : null;
+    this.gpuMetrics = options.gpuStats ? new GpuMetrics(options.gpuStats) : null;
+  }
+
+  onModuleInit(): void {
+    this.restoreEngine = this.engineMetrics?.instrument() ?? null;
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), this.options.pollIntervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  refresh(): void {
+    this.metrics?.refresh();
+    this.engineMetrics?.refresh();
+    const gpuError = this.gpuMetrics?.refresh();
+    if (gpuError) this.logger.warn(`GPU metrics disabled: ${gpuError.message}`);
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    // A last reading: llm_engine_up goes to 0 once the engine is closed.
+    this.engineMetrics?.refresh();
+    this.restoreEngine?.();
+  }
+}
