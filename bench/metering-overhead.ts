@@ -22,7 +22,10 @@ async function drive(baseUrl: string, key: string, seconds: number, concurrency:
   const worker = async () => {
     while (Date.now() < until) {
       const t0 = performance.now();
-      const r = await http(baseUrl, 'POST', '/test/quota-probe', { auth: key, body: { prompt_tokens: 20, max_tokens: 16 } });
+      const r = await http(baseUrl, 'POST', '/test/quota-probe', {
+        auth: key,
+        body: { prompt_tokens: 20, max_tokens: 16 },
+      });
       latencies.push(performance.now() - t0);
       if (r.status === 200) ok += 1;
       else failed += 1;
@@ -59,12 +62,32 @@ async function main() {
     const off = await cluster.replica({ METERING_ENABLED: 'false' });
     await drive(on.baseUrl, tenant.key, 2, concurrency); // warm-up
     await drive(off.baseUrl, tenant.key, 2, concurrency);
-    const runs: { metering: 'on' | 'off'; rps: number; ok: number; failed: number; p50_ms: number; p99_ms: number }[] = [];
+    const runs: {
+      metering: 'on' | 'off';
+      rps: number;
+      ok: number;
+      failed: number;
+      p50_ms: number;
+      p99_ms: number;
+    }[] = [];
     for (let i = 0; i < rounds; i++) {
-      const order = i % 2 ? ([['off', off], ['on', on]] as const) : ([['on', on], ['off', off]] as const);
-      for (const [label, replica] of order) runs.push({ metering: label, ...(await drive(replica.baseUrl, tenant.key, seconds, concurrency)) });
+      const order =
+        i % 2
+          ? ([
+              ['off', off],
+              ['on', on],
+            ] as const)
+          : ([
+              ['on', on],
+              ['off', off],
+            ] as const);
+      for (const [label, replica] of order)
+        runs.push({ metering: label, ...(await drive(replica.baseUrl, tenant.key, seconds, concurrency)) });
     }
-    const [events] = await cluster.query<{ n: string }>('SELECT count(*) AS n FROM usage_events WHERE tenant_id = $1', [tenant.tenantId]);
+    const [events] = await cluster.query<{ n: string }>(
+      'SELECT count(*) AS n FROM usage_events WHERE tenant_id = $1',
+      [tenant.tenantId],
+    );
     const onRps = median(runs.filter((r) => r.metering === 'on').map((r) => r.rps));
     const offRps = median(runs.filter((r) => r.metering === 'off').map((r) => r.rps));
     process.stdout.write(
@@ -74,7 +97,12 @@ async function main() {
           seconds,
           rounds,
           concurrency,
-          runs: runs.map((r) => ({ ...r, rps: Math.round(r.rps), p50_ms: +r.p50_ms.toFixed(2), p99_ms: +r.p99_ms.toFixed(2) })),
+          runs: runs.map((r) => ({
+            ...r,
+            rps: Math.round(r.rps),
+            p50_ms: +r.p50_ms.toFixed(2),
+            p99_ms: +r.p99_ms.toFixed(2),
+          })),
           median_rps: { on: Math.round(onRps), off: Math.round(offRps) },
           overhead_pct: +(((offRps - onRps) / offRps) * 100).toFixed(2),
           usage_events_written: Number(events.n),

@@ -19,7 +19,12 @@ function load(replica: () => Replica, key: string, concurrency: number) {
   const worker = async () => {
     while (running) {
       n += 1;
-      const body = { prompt_tokens: 5 + (n % 7), max_tokens: 16, completion_tokens: 1 + (n % 16), hold_ms: 5 };
+      const body = {
+        prompt_tokens: 5 + (n % 7),
+        max_tokens: 16,
+        completion_tokens: 1 + (n % 16),
+        hold_ms: 5,
+      };
       try {
         const r = await http(replica().baseUrl, 'POST', '/test/quota-probe', { auth: key, body });
         if (r.status === 200) {
@@ -78,10 +83,14 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
   });
 
   async function eventsOf(tenantId: string) {
-    return cluster.query<{ request_id: string; status: string; prompt_tokens: number; completion_tokens: number }>(
-      'SELECT request_id, status, prompt_tokens, completion_tokens FROM usage_events WHERE tenant_id = $1',
-      [tenantId],
-    );
+    return cluster.query<{
+      request_id: string;
+      status: string;
+      prompt_tokens: number;
+      completion_tokens: number;
+    }>('SELECT request_id, status, prompt_tokens, completion_tokens FROM usage_events WHERE tenant_id = $1', [
+      tenantId,
+    ]);
   }
 
   async function waitForEvents(tenantId: string, count: number, timeoutMs = 30_000) {
@@ -104,7 +113,10 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
     const url = new URL(cluster.db.url);
     url.host = `127.0.0.1:${proxy.port}`;
     const dataDir = cluster.dataDir();
-    const viaProxy = await cluster.replica({ DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: '4' }, dataDir);
+    const viaProxy = await cluster.replica(
+      { DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: '4' },
+      dataDir,
+    );
     const run = load(() => viaProxy, tenant.key, 6);
     await sleep(2_000);
     proxy.cutOff();
@@ -125,7 +137,9 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(new Set(ids)).toEqual(totals.ids);
     expect(await viaProxy.stop()).toBe(0);
-    process.stdout.write(`db-outage: ${seen.ids.size} completed (${okBeforeCut} before the cut), ${seen.failed} failed while cut, ${rows.length} events\n`);
+    process.stdout.write(
+      `db-outage: ${seen.ids.size} completed (${okBeforeCut} before the cut), ${seen.failed} failed while cut, ${rows.length} events\n`,
+    );
   });
 
   it('kill -9 of a replica with unflushed events: the journal is replayed at the next start', async () => {
@@ -151,7 +165,9 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
     expect(rows.length - totals.ids.size).toBeLessThanOrEqual(seen.failed);
     for (const id of ids) if (!totals.ids.has(id)) totals.ids.add(id);
     await successor.stop();
-    process.stdout.write(`kill-9: ${seen.ids.size} completed before the kill, ${seen.failed} cut off, ${rows.length} events after replay\n`);
+    process.stdout.write(
+      `kill-9: ${seen.ids.size} completed before the kill, ${seen.failed} cut off, ${rows.length} events after replay\n`,
+    );
   });
 
   it('usage_daily equals the sum of the events', async () => {
@@ -179,22 +195,36 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
     const q = `from=${today}&to=${today}&group_by=day,model,key,lane`;
     const json = await http(replica.baseUrl, 'GET', `/v1/usage?${q}`, { auth: tenant.key });
     expect(json.status).toBe(200);
-    expect(json.body.totals).toMatchObject({ prompt_tokens: Number(events.p), completion_tokens: Number(events.c), requests: totals.ids.size });
+    expect(json.body.totals).toMatchObject({
+      prompt_tokens: Number(events.p),
+      completion_tokens: Number(events.c),
+      requests: totals.ids.size,
+    });
     expect(json.body.data).toHaveLength(1);
-    expect(json.body.data[0]).toMatchObject({ tenant_id: tenant.tenantId, day: today, model: 'tiny-llama', api_key_id: tenant.keyId, lane: 'standard' });
+    expect(json.body.data[0]).toMatchObject({
+      tenant_id: tenant.tenantId,
+      day: today,
+      model: 'tiny-llama',
+      api_key_id: tenant.keyId,
+      lane: 'standard',
+    });
 
     const csv = await http(replica.baseUrl, 'GET', `/v1/usage?${q}&format=csv`, { auth: tenant.key });
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const [header, ...lines] = csv.text.trim().split('\r\n');
-    expect(header).toBe('tenant_id,day,model,api_key_id,lane,requests,completed,aborted,errored,rejected,prompt_tokens,cached_tokens,completion_tokens,total_tokens');
+    expect(header).toBe(
+      'tenant_id,day,model,api_key_id,lane,requests,completed,aborted,errored,rejected,prompt_tokens,cached_tokens,completion_tokens,total_tokens',
+    );
     const cols = header.split(',');
     const sum = (name: string) => lines.reduce((s, l) => s + Number(l.split(',')[cols.indexOf(name)]), 0);
     expect(sum('prompt_tokens')).toBe(Number(events.p));
     expect(sum('completion_tokens')).toBe(Number(events.c));
     expect(sum('total_tokens')).toBe(Number(events.p) + Number(events.c));
 
-    const adminReport = await http(replica.baseUrl, 'GET', `/admin/usage?tenant_id=${tenant.tenantId}&${q}`, { auth: cluster.adminToken() });
+    const adminReport = await http(replica.baseUrl, 'GET', `/admin/usage?tenant_id=${tenant.tenantId}&${q}`, {
+      auth: cluster.adminToken(),
+    });
     expect(adminReport.body.totals).toEqual(json.body.totals);
     const bad = await http(replica.baseUrl, 'GET', '/v1/usage?group_by=week', { auth: tenant.key });
     expect(bad.status).toBe(400);

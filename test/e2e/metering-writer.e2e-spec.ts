@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@app/common';
 import { createDataSource, runMigrations } from '@app/database';
-import { MeteringService, UsageEventRecord, UsageJournal, UsageRetentionService, UsageWriter } from '@app/metering';
+import {
+  MeteringService,
+  UsageEventRecord,
+  UsageJournal,
+  UsageRetentionService,
+  UsageWriter,
+} from '@app/metering';
 import { createTestDatabase, TestDatabase } from '../helpers';
 
 /** The usage writer, journal and retention on a real Postgres database. */
@@ -87,14 +93,21 @@ describe('usage writer, journal, retention (real Postgres)', () => {
     const config = loadConfig({ DATA_DIR: dataDir, METERING_FLUSH_INTERVAL_MS: '60000' });
     const metering = new MeteringService(ds, config);
     metering.start();
-    for (let i = 0; i < 7; i++) metering.record({ ...event(3000 + i), startedAt: new Date(), endedAt: new Date() } as never);
+    for (let i = 0; i < 7; i++)
+      metering.record({ ...event(3000 + i), startedAt: new Date(), endedAt: new Date() } as never);
     metering.record({ requestId: '', tenantId: 'x' } as never); // invalid: dropped with a log, never thrown
     await metering.flush();
-    const [r] = await ds.query(`SELECT count(*)::int AS n FROM usage_events WHERE request_id ~ '^w-[23][0-9]{3}$'`);
+    const [r] = await ds.query(
+      `SELECT count(*)::int AS n FROM usage_events WHERE request_id ~ '^w-[23][0-9]{3}$'`,
+    );
     expect(r.n).toBe(12);
     expect(metering.getStats()).toMatchObject({ invalid: 1, pendingSegments: 0, databaseUp: true });
     await metering.onModuleDestroy();
-    expect(readdirSync(join(dataDir, 'metering-journal')).filter((f) => !f.includes(String(process.pid)) || f.includes('closed'))).toEqual([]);
+    expect(
+      readdirSync(join(dataDir, 'metering-journal')).filter(
+        (f) => !f.includes(String(process.pid)) || f.includes('closed'),
+      ),
+    ).toEqual([]);
   });
 
   it('retention prunes raw events but keeps the rollups', async () => {
@@ -104,7 +117,9 @@ describe('usage writer, journal, retention (real Postgres)', () => {
     const retention = new UsageRetentionService(ds, loadConfig({ USAGE_RETENTION_DAYS: '90' }));
     expect(await retention.prune()).toBe(2);
     expect(await daily()).toEqual(before);
-    const [r] = await ds.query(`SELECT count(*)::int AS n FROM usage_events WHERE request_id IN ('w-9000', 'w-9001')`);
+    const [r] = await ds.query(
+      `SELECT count(*)::int AS n FROM usage_events WHERE request_id IN ('w-9000', 'w-9001')`,
+    );
     expect(r.n).toBe(0);
   });
 });

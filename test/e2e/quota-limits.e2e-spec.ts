@@ -29,27 +29,56 @@ describe('quotas across two replicas (real Postgres + Redis)', () => {
     const got = await http(a.baseUrl, 'GET', `/admin/tenants/${t.tenantId}/quota`, { auth: admin });
     expect(got.status).toBe(200);
     expect(got.body.policy.requests_per_minute).toBeNull();
-    expect(got.body.effective).toMatchObject({ requests_per_minute: 600, max_concurrent: 64, daily_token_budget: null, default_lane: 'standard' });
+    expect(got.body.effective).toMatchObject({
+      requests_per_minute: 600,
+      max_concurrent: 64,
+      daily_token_budget: null,
+      default_lane: 'standard',
+    });
 
-    const bad = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, { auth: admin, body: { daily_token_budget: -5 } });
+    const bad = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, {
+      auth: admin,
+      body: { daily_token_budget: -5 },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ param: 'daily_token_budget' });
-    const unknown = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, { auth: admin, body: { rpm: 5 } });
+    const unknown = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, {
+      auth: admin,
+      body: { rpm: 5 },
+    });
     expect(unknown.status).toBe(400);
-    const lanes = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, { auth: admin, body: { allowed_lanes: ['batch'], default_lane: 'interactive' } });
+    const lanes = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, {
+      auth: admin,
+      body: { allowed_lanes: ['batch'], default_lane: 'interactive' },
+    });
     expect(lanes.status).toBe(400);
 
     const put = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, {
       auth: admin,
-      body: { requests_per_minute: 100, daily_token_budget: 5000, allowed_lanes: ['standard', 'batch'], max_tokens_cap: 50 },
+      body: {
+        requests_per_minute: 100,
+        daily_token_budget: 5000,
+        allowed_lanes: ['standard', 'batch'],
+        max_tokens_cap: 50,
+      },
     });
     expect(put.status).toBe(200);
-    expect(put.body.effective).toMatchObject({ requests_per_minute: 100, daily_token_budget: 5000, allowed_lanes: ['standard', 'batch'], max_tokens_cap: 50 });
-    const keyPut = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/keys/${t.keyId}/quota`, { auth: admin, body: { daily_token_budget: 300 } });
+    expect(put.body.effective).toMatchObject({
+      requests_per_minute: 100,
+      daily_token_budget: 5000,
+      allowed_lanes: ['standard', 'batch'],
+      max_tokens_cap: 50,
+    });
+    const keyPut = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/keys/${t.keyId}/quota`, {
+      auth: admin,
+      body: { daily_token_budget: 300 },
+    });
     expect(keyPut.status).toBe(200);
     expect(keyPut.body.effective).toMatchObject({ daily_token_budget: 300, requests_per_minute: 100 });
 
-    const audit = await http(a.baseUrl, 'GET', `/admin/audit?tenant_id=${t.tenantId}&action=quota.update`, { auth: admin });
+    const audit = await http(a.baseUrl, 'GET', `/admin/audit?tenant_id=${t.tenantId}&action=quota.update`, {
+      auth: admin,
+    });
     expect(audit.body.data).toHaveLength(2);
 
     // The other replica sees the policy (after its cache TTL): lane and max_tokens rules apply.
@@ -68,7 +97,10 @@ describe('quotas across two replicas (real Postgres + Redis)', () => {
     expect(second.body.error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThan(0);
 
-    const forbidden = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, { auth: 'nope', body: {} });
+    const forbidden = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, {
+      auth: 'nope',
+      body: {},
+    });
     expect(forbidden.status).toBe(401);
   });
 
@@ -78,13 +110,23 @@ describe('quotas across two replicas (real Postgres + Redis)', () => {
     const budget = 250 * perRequest;
     const put = await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, {
       auth: admin,
-      body: { daily_token_budget: budget, requests_per_minute: 100_000, max_concurrent: 1000, tokens_per_minute: 100_000_000 },
+      body: {
+        daily_token_budget: budget,
+        requests_per_minute: 100_000,
+        max_concurrent: 1000,
+        tokens_per_minute: 100_000_000,
+      },
     });
     expect(put.status).toBe(200);
     await new Promise((r) => setTimeout(r, 5_200)); // replica b's policy cache
     const results = await Promise.all(
       Array.from({ length: 500 }, (_, i) =>
-        probe(i % 2 ? a : b, t.key, { prompt_tokens: 20, max_tokens: 80, completion_tokens: 40 + (i % 41), hold_ms: 20 }),
+        probe(i % 2 ? a : b, t.key, {
+          prompt_tokens: 20,
+          max_tokens: 80,
+          completion_tokens: 40 + (i % 41),
+          hold_ms: 20,
+        }),
       ),
     );
     const ok = results.filter((r) => r.status === 200);
@@ -96,12 +138,17 @@ describe('quotas across two replicas (real Postgres + Redis)', () => {
     expect(granted).toBeLessThanOrEqual(budget);
     expect(ok.length).toBeGreaterThanOrEqual(250);
     expect(rejected.length).toBeGreaterThan(0);
-    process.stdout.write(`no-overspend: ${ok.length} granted, ${rejected.length} rejected, ${granted}/${budget} tokens\n`);
+    process.stdout.write(
+      `no-overspend: ${ok.length} granted, ${rejected.length} rejected, ${granted}/${budget} tokens\n`,
+    );
   });
 
   it('requests/min holds across both replicas (throttler with Redis storage)', async () => {
     const t = await cluster.tenantWithKey(a.baseUrl, 'rpm');
-    await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, { auth: admin, body: { requests_per_minute: 30 } });
+    await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, {
+      auth: admin,
+      body: { requests_per_minute: 30 },
+    });
     await new Promise((r) => setTimeout(r, 5_200));
     const results = await Promise.all(Array.from({ length: 80 }, (_, i) => probe(i % 2 ? a : b, t.key, {})));
     const ok = results.filter((r) => r.status === 200);
@@ -126,7 +173,10 @@ describe('quotas across two replicas (real Postgres + Redis)', () => {
 
   it('tokens/min and concurrency slots (released on success and on error)', async () => {
     const t = await cluster.tenantWithKey(a.baseUrl, 'tpm');
-    await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, { auth: admin, body: { tokens_per_minute: 1000, max_concurrent: 2 } });
+    await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, {
+      auth: admin,
+      body: { tokens_per_minute: 1000, max_concurrent: 2 },
+    });
     await new Promise((r) => setTimeout(r, 5_200));
     const tooBig = await probe(a, t.key, { prompt_tokens: 900, max_tokens: 200 });
     expect(tooBig.status).toBe(429);
@@ -155,10 +205,16 @@ describe('quotas across two replicas (real Postgres + Redis)', () => {
        VALUES ($1, $2, $3, 'tiny-llama', 'standard', 9, 9, 500, 400)`,
       [today, t.tenantId, t.keyId],
     );
-    await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, { auth: admin, body: { daily_token_budget: 1000 } });
+    await http(a.baseUrl, 'PUT', `/admin/tenants/${t.tenantId}/quota`, {
+      auth: admin,
+      body: { daily_token_budget: 1000 },
+    });
     await new Promise((r) => setTimeout(r, 5_200));
     // Both replicas race to seed; the counter starts at 900 once (not 1800).
-    const first = await Promise.all([probe(a, t.key, { prompt_tokens: 10, max_tokens: 40 }), probe(b, t.key, { prompt_tokens: 10, max_tokens: 40 })]);
+    const first = await Promise.all([
+      probe(a, t.key, { prompt_tokens: 10, max_tokens: 40 }),
+      probe(b, t.key, { prompt_tokens: 10, max_tokens: 40 }),
+    ]);
     expect(first.map((r) => r.status).sort()).toEqual([200, 200]);
     const over = await probe(a, t.key, { prompt_tokens: 10, max_tokens: 40 });
     // 900 + 50 + 50 = 1000: the budget is used up exactly.

@@ -43,13 +43,29 @@ class QuotaProbeController {
     const maxTokens = body.max_tokens ?? 10;
     const completion = Math.min(body.completion_tokens ?? maxTokens, maxTokens);
     const lane = isLane(body.lane) ? body.lane : 'standard';
-    const base = { requestId, tenantId: key.tenantId, apiKeyId: key.keyId, model: 'tiny-llama', lane, startedAt };
+    const base = {
+      requestId,
+      tenantId: key.tenantId,
+      apiKeyId: key.keyId,
+      model: 'tiny-llama',
+      lane,
+      startedAt,
+    };
     let reservation;
     try {
       reservation = await this.quotas.reserve({ ...base, promptTokens: prompt, maxTokens });
     } catch (err) {
       const now = new Date();
-      this.metering.record({ ...base, promptTokens: 0, cachedTokens: 0, completionTokens: 0, status: 'rejected', ttftMs: null, durationMs: 0, endedAt: now });
+      this.metering.record({
+        ...base,
+        promptTokens: 0,
+        cachedTokens: 0,
+        completionTokens: 0,
+        status: 'rejected',
+        ttftMs: null,
+        durationMs: 0,
+        endedAt: now,
+      });
       throw err;
     }
     try {
@@ -71,8 +87,12 @@ class QuotaProbeController {
       durationMs: endedAt.getTime() - startedAt.getTime(),
       endedAt,
     });
-    for (const [n, v] of Object.entries({ ...requestRateHeaders(req), ...reservation.headers() })) reply.header(n, v);
-    return { id: requestId, usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } };
+    for (const [n, v] of Object.entries({ ...requestRateHeaders(req), ...reservation.headers() }))
+      reply.header(n, v);
+    return {
+      id: requestId,
+      usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    };
   }
 }
 

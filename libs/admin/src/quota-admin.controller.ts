@@ -54,6 +54,11 @@ export class QuotaAdminController {
     @Param('keyId', UuidPipe) keyId: string,
     @Body() body: unknown,
   ) {
-    return this.policies.put(actorOf(admin, req), tenantId.toLowerCase(), keyId.toLowerCase(), parsePolicyInput(body));
+    return this.policies.put(
+      actorOf(admin, req),
+      tenantId.toLowerCase(),
+      keyId.toLowerCase(),
+      parsePolicyInput(body),
+    );
   }
 }

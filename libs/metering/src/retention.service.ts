@@ -23,7 +23,8 @@ export class UsageRetentionService implements OnApplicationBootstrap, OnModuleDe
 
   onApplicationBootstrap(): void {
     if (this.days <= 0) return;
-    const run = () => this.prune().catch((err: Error) => this.logger.warn(`usage retention failed: ${err.message}`));
+    const run = () =>
+      this.prune().catch((err: Error) => this.logger.warn(`usage retention failed: ${err.message}`));
     this.timer = setInterval(run, EVERY_MS);
     this.timer.unref();
     setTimeout(run, 60_000).unref();

@@ -8,7 +8,12 @@ export class UsageTotals {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** prompt + completion tokens of a tenant (or one key) for days in [fromDay, toDay). */
-  async tokensUsed(tenantId: string, apiKeyId: string | null, fromDay: string, toDay: string): Promise<number> {
+  async tokensUsed(
+    tenantId: string,
+    apiKeyId: string | null,
+    fromDay: string,
+    toDay: string,
+  ): Promise<number> {
     const params: unknown[] = [tenantId, fromDay, toDay];
     let sql = `SELECT coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint AS total
                  FROM usage_daily WHERE tenant_id = $1 AND day >= $2::date AND day < $3::date`;

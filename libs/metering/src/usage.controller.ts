@@ -11,7 +11,11 @@ interface HeaderReply {
 }
 
 /** Sends a report as JSON or CSV (text/csv with a header row). */
-export function sendUsageReport(report: UsageReport, format: 'json' | 'csv', reply: HeaderReply): UsageReport | string {
+export function sendUsageReport(
+  report: UsageReport,
+  format: 'json' | 'csv',
+  reply: HeaderReply,
+): UsageReport | string {
   if (format === 'json') return report;
   reply.header('content-type', 'text/csv; charset=utf-8');
   reply.header('content-disposition', `attachment; filename="usage-${report.from}-${report.to}.csv"`);

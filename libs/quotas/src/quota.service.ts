@@ -41,7 +41,8 @@ interface Planned {
 
 function nonNegativeInt(value: unknown, name: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw ApiError.badRequest(`${name} must be a non-negative integer.`, name);
+  if (!Number.isFinite(n) || n < 0)
+    throw ApiError.badRequest(`${name} must be a non-negative integer.`, name);
   return Math.ceil(n);
 }
 
@@ -79,10 +80,14 @@ export class QuotaService {
     const policy = resolved.effective;
     if (!policy.allowedLanes.includes(ctx.lane)) {
       this.metrics?.quotaRejected('lane_not_allowed');
-      throw new ApiError(403, `The ${ctx.lane} lane is not allowed for this API key (allowed: ${policy.allowedLanes.join(', ')}).`, {
-        code: 'lane_not_allowed',
-        param: 'service_tier',
-      });
+      throw new ApiError(
+        403,
+        `The ${ctx.lane} lane is not allowed for this API key (allowed: ${policy.allowedLanes.join(', ')}).`,
+        {
+          code: 'lane_not_allowed',
+          param: 'service_tier',
+        },
+      );
     }
     if (policy.maxTokensCap !== null && maxTokens > policy.maxTokensCap) {
       this.metrics?.quotaRejected('max_tokens');
@@ -102,11 +107,17 @@ export class QuotaService {
     for (const p of planned) {
       const scopeId = p.scope === 'tenant' ? `t:${ctx.tenantId}` : `k:${ctx.apiKeyId}`;
       if (p.kind === 'concurrency') {
-        slots.push({ key: `${KEY_PREFIX}conc:${scopeId}`, limit: p.limit!, member: ctx.requestId, leaseMs: SLOT_LEASE_MS });
+        slots.push({
+          key: `${KEY_PREFIX}conc:${scopeId}`,
+          limit: p.limit!,
+          member: ctx.requestId,
+          leaseMs: SLOT_LEASE_MS,
+        });
         slotPlans.push(p);
         continue;
       }
-      const window = p.kind === 'tpm' ? minuteWindow(now) : p.kind === 'daily' ? dayWindow(now) : monthWindow(now);
+      const window =
+        p.kind === 'tpm' ? minuteWindow(now) : p.kind === 'daily' ? dayWindow(now) : monthWindow(now);
       counters.push({
         key: `${KEY_PREFIX}${p.kind}:${scopeId}:${window.id}`,
         limit: p.limit,
@@ -118,11 +129,15 @@ export class QuotaService {
     }
     const outcome = await this.reserveWithSeeding(counters, counterPlans, slots, now);
     if (!outcome.ok) {
-      const p = outcome.index < counters.length ? counterPlans[outcome.index] : slotPlans[outcome.index - counters.length];
+      const p =
+        outcome.index < counters.length
+          ? counterPlans[outcome.index]
+          : slotPlans[outcome.index - counters.length];
       throw this.rejection(p, amount, outcome.current, now);
     }
     const tpmIndex = counterPlans.findIndex((p) => p.kind === 'tpm' && p.scope === 'tenant');
-    const remaining = tpmIndex >= 0 ? Math.max(0, (counters[tpmIndex].limit ?? 0) - outcome.values[tpmIndex]) : 0;
+    const remaining =
+      tpmIndex >= 0 ? Math.max(0, (counters[tpmIndex].limit ?? 0) - outcome.values[tpmIndex]) : 0;
     const headers = {
       'x-ratelimit-limit-tokens': String(policy.tokensPerMinute),
       'x-ratelimit-remaining-tokens': String(Math.min(remaining, policy.tokensPerMinute)),
@@ -150,7 +165,8 @@ export class QuotaService {
     ];
     for (const { scope, p } of layers) {
       const keyId = scope === 'key' ? resolved.apiKeyId : null;
-      if (p.tokensPerMinute != null) out.push({ kind: 'tpm', scope, limit: p.tokensPerMinute, resetAtMs: minuteWindow(now).endMs });
+      if (p.tokensPerMinute != null)
+        out.push({ kind: 'tpm', scope, limit: p.tokensPerMinute, resetAtMs: minuteWindow(now).endMs });
       if (p.dailyTokenBudget != null)
         out.push({
           kind: 'daily',
@@ -165,26 +181,38 @@ export class QuotaService {
           scope,
           limit: p.monthlyTokenBudget,
           resetAtMs: month.endMs,
-          seedFrom: () => this.totals.tokensUsed(resolved.tenantId, keyId, iso(month.startMs), iso(month.endMs)),
+          seedFrom: () =>
+            this.totals.tokensUsed(resolved.tenantId, keyId, iso(month.startMs), iso(month.endMs)),
         });
-      if (p.maxConcurrent != null) out.push({ kind: 'concurrency', scope, limit: p.maxConcurrent, resetAtMs: now + 1000 });
+      if (p.maxConcurrent != null)
+        out.push({ kind: 'concurrency', scope, limit: p.maxConcurrent, resetAtMs: now + 1000 });
     }
     return out;
   }
 
   /** Seeded counters (budgets) start from Postgres' rollup, set once (SET NX), then the reservation retries. */
-  private async reserveWithSeeding(counters: CounterSpec[], plans: Planned[], slots: SlotSpec[], now: number) {
+  private async reserveWithSeeding(
+    counters: CounterSpec[],
+    plans: Planned[],
+    slots: SlotSpec[],
+    now: number,
+  ) {
     for (let attempt = 0; ; attempt++) {
       let outcome;
       try {
         outcome = await this.store.reserve(counters, slots, now);
       } catch (err) {
-        throw ApiError.unavailable(`Quota store unavailable: ${(err as Error).message}`, 'quota_store_unavailable', {
-          'retry-after': '1',
-        });
+        throw ApiError.unavailable(
+          `Quota store unavailable: ${(err as Error).message}`,
+          'quota_store_unavailable',
+          {
+            'retry-after': '1',
+          },
+        );
       }
       if (outcome.ok || !('needsSeed' in outcome)) return outcome;
-      if (attempt >= 3) throw ApiError.unavailable('Quota counters could not be initialised.', 'quota_store_unavailable');
+      if (attempt >= 3)
+        throw ApiError.unavailable('Quota counters could not be initialised.', 'quota_store_unavailable');
       const i = outcome.needsSeed;
       const used = await plans[i].seedFrom!();
       await this.store.seed(counters[i].key, used, counters[i].ttlMs);
@@ -202,7 +230,8 @@ export class QuotaService {
           'x-ratelimit-remaining-tokens': String(Math.max(0, (p.limit ?? 0) - current)),
           'x-ratelimit-reset-tokens': formatReset(waitMs),
         };
-        const never = amount > (p.limit ?? 0) ? ' This request alone needs more than the limit; lower max_tokens.' : '';
+        const never =
+          amount > (p.limit ?? 0) ? ' This request alone needs more than the limit; lower max_tokens.' : '';
         return quotaExceeded(
           'rate_limit_exceeded',
           `Rate limit reached for tokens per minute (TPM) of ${who}: limit ${p.limit}, used ${current}, requested ${amount}.${never} Please try again in ${formatReset(waitMs)}.`,

@@ -9,7 +9,12 @@ import { QuotaService } from './quota.service';
 import { COUNTER_STORE, CounterStore } from './store/counter-store';
 import { QuotaStoreModule } from './store/quota-store.module';
 import { CounterThrottlerStorage } from './throttler/counter-throttler-storage';
-import { KEY_THROTTLER, RequestRateGuard, RPM_WINDOW_MS, TENANT_THROTTLER } from './throttler/request-rate.guard';
+import {
+  KEY_THROTTLER,
+  RequestRateGuard,
+  RPM_WINDOW_MS,
+  TENANT_THROTTLER,
+} from './throttler/request-rate.guard';
 
 /**
  * Quota policies, requests/min (throttler, per-tenant limits), token budgets and concurrency by
@@ -35,6 +40,15 @@ import { KEY_THROTTLER, RequestRateGuard, RPM_WINDOW_MS, TENANT_THROTTLER } from
     }),
   ],
   providers: [QuotaPolicyRepository, PolicyResolver, QuotaPolicyService, QuotaService, RequestRateGuard],
-  exports: [QuotaService, QuotaPolicyService, PolicyResolver, QuotaPolicyRepository, RequestRateGuard, ThrottlerModule, QuotaStoreModule, MeteringModule],
+  exports: [
+    QuotaService,
+    QuotaPolicyService,
+    PolicyResolver,
+    QuotaPolicyRepository,
+    RequestRateGuard,
+    ThrottlerModule,
+    QuotaStoreModule,
+    MeteringModule,
+  ],
 })
 export class QuotasModule {}

@@ -17,11 +17,20 @@ export interface Http {
   text: string;
 }
 
-export async function http(baseUrl: string, method: string, path: string, opts: { auth?: string; body?: unknown } = {}): Promise<Http> {
+export async function http(
+  baseUrl: string,
+  method: string,
+  path: string,
+  opts: { auth?: string; body?: unknown } = {},
+): Promise<Http> {
   const headers: Record<string, string> = {};
   if (opts.auth) headers.authorization = `Bearer ${opts.auth}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(baseUrl + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
   const text = await res.text();
   let body: unknown;
   try {

@@ -20,7 +20,14 @@ export async function startReplica(env: Record<string, string>, timeoutMs = 60_0
     ['-r', join(__dirname, 'register-ts.cjs'), join(__dirname, 'gateway-replica.ts')],
     {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'warn', DOCS_ENABLED: 'false', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+        DOCS_ENABLED: 'false',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

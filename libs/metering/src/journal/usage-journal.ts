@@ -1,4 +1,14 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { fsync as fsyncCb, close as closeCb } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +22,11 @@ const close = promisify(closeCb);
 const SEGMENT = /^usage-(.+)-(\d+)-(\d+)-(\d+)\.(active|closed)\.jsonl$/;
 
 function safeHost(): string {
-  return hostname().replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 64) || 'host';
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9_.]/g, '_')
+      .slice(0, 64) || 'host'
+  );
 }
 
 function processAlive(pid: number): boolean {

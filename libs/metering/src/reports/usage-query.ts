@@ -37,7 +37,11 @@ function parseDay(value: string | undefined, name: string, fallback: string): st
  * Parses the report parameters: from/to (inclusive UTC days; default: this month so far),
  * group_by (comma-separated day, model, key, lane; default day), format (json|csv).
  */
-export function parseUsageQuery(q: Record<string, unknown>, opts: { allowTenant: boolean }, now = new Date()): UsageQuery {
+export function parseUsageQuery(
+  q: Record<string, unknown>,
+  opts: { allowTenant: boolean },
+  now = new Date(),
+): UsageQuery {
   const today = now.toISOString().slice(0, 10);
   const from = parseDay(single(q.from, 'from'), 'from', `${today.slice(0, 7)}-01`);
   const to = parseDay(single(q.to, 'to'), 'to', today);
@@ -46,13 +50,20 @@ export function parseUsageQuery(q: Record<string, unknown>, opts: { allowTenant:
     throw ApiError.badRequest(`The range may span at most ${MAX_RANGE_DAYS} days.`, 'to');
   const groupText = single(q.group_by, 'group_by') ?? 'day';
   const groupBy: UsageGroup[] = [];
-  for (const part of groupText.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of groupText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (!(USAGE_GROUPS as readonly string[]).includes(part))
-      throw ApiError.badRequest(`group_by must be a comma-separated list of ${USAGE_GROUPS.join(', ')} (got "${part}").`, 'group_by');
+      throw ApiError.badRequest(
+        `group_by must be a comma-separated list of ${USAGE_GROUPS.join(', ')} (got "${part}").`,
+        'group_by',
+      );
     if (!groupBy.includes(part as UsageGroup)) groupBy.push(part as UsageGroup);
   }
   const format = single(q.format, 'format') ?? 'json';
-  if (format !== 'json' && format !== 'csv') throw ApiError.badRequest('format must be json or csv.', 'format');
+  if (format !== 'json' && format !== 'csv')
+    throw ApiError.badRequest('format must be json or csv.', 'format');
   const query: UsageQuery = { from, to, groupBy: USAGE_GROUPS.filter((g) => groupBy.includes(g)), format };
   const tenant = single(q.tenant_id, 'tenant_id');
   if (tenant !== undefined) {

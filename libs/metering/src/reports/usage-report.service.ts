@@ -39,11 +39,35 @@ const GROUP_COLUMNS: Record<string, string> = {
   key: 'api_key_id::text',
   lane: 'lane',
 };
-const OUTPUT_NAMES: Record<string, keyof UsageReportRow> = { day: 'day', model: 'model', key: 'api_key_id', lane: 'lane' };
-const SUMS = ['requests', 'completed', 'aborted', 'errored', 'rejected', 'prompt_tokens', 'cached_tokens', 'completion_tokens'] as const;
+const OUTPUT_NAMES: Record<string, keyof UsageReportRow> = {
+  day: 'day',
+  model: 'model',
+  key: 'api_key_id',
+  lane: 'lane',
+};
+const SUMS = [
+  'requests',
+  'completed',
+  'aborted',
+  'errored',
+  'rejected',
+  'prompt_tokens',
+  'cached_tokens',
+  'completion_tokens',
+] as const;
 
 function emptyTotals(): UsageTotalsRow {
-  return { requests: 0, completed: 0, aborted: 0, errored: 0, rejected: 0, prompt_tokens: 0, cached_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  return {
+    requests: 0,
+    completed: 0,
+    aborted: 0,
+    errored: 0,
+    rejected: 0,
+    prompt_tokens: 0,
+    cached_tokens: 0,
+    completion_tokens: 0,
+    total_tokens: 0,
+  };
 }
 
 /** Usage reports from the daily rollup (kept when raw events are pruned). */

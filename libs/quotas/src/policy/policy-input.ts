@@ -32,7 +32,8 @@ export function parsePolicyInput(body: unknown): PolicyFields {
   const input = body as Record<string, unknown>;
   const known = new Set(Object.values(SNAKE));
   for (const name of Object.keys(input)) {
-    if (!known.has(name)) throw ApiError.badRequest(`Unknown quota field "${name}". Known: ${[...known].join(', ')}.`, name);
+    if (!known.has(name))
+      throw ApiError.badRequest(`Unknown quota field "${name}". Known: ${[...known].join(', ')}.`, name);
   }
   const out: PolicyFields = {};
   for (const { field, min, max } of INTS) {
@@ -40,18 +41,25 @@ export function parsePolicyInput(body: unknown): PolicyFields {
     const v = input[name];
     if (v === undefined || v === null) continue;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-      throw ApiError.badRequest(`${name} must be an integer between ${min} and ${max}, or null to inherit.`, name);
+      throw ApiError.badRequest(
+        `${name} must be an integer between ${min} and ${max}, or null to inherit.`,
+        name,
+      );
     (out as Record<string, number>)[field] = v;
   }
   const lanes = input.allowed_lanes;
   if (lanes !== undefined && lanes !== null) {
     if (!Array.isArray(lanes) || lanes.length === 0 || !lanes.every(isLane))
-      throw ApiError.badRequest('allowed_lanes must be a non-empty array of interactive, standard, batch.', 'allowed_lanes');
+      throw ApiError.badRequest(
+        'allowed_lanes must be a non-empty array of interactive, standard, batch.',
+        'allowed_lanes',
+      );
     out.allowedLanes = [...new Set(lanes as Lane[])];
   }
   const lane = input.default_lane;
   if (lane !== undefined && lane !== null) {
-    if (!isLane(lane)) throw ApiError.badRequest('default_lane must be interactive, standard or batch.', 'default_lane');
+    if (!isLane(lane))
+      throw ApiError.badRequest('default_lane must be interactive, standard or batch.', 'default_lane');
     out.defaultLane = lane;
   }
   if (out.defaultLane && out.allowedLanes && !out.allowedLanes.includes(out.defaultLane))

@@ -1,6 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/common';
-import { applyOverrides, defaultPolicy, EffectivePolicy, ResolvedPolicy, resolvePolicy } from './effective-policy';
+import {
+  applyOverrides,
+  defaultPolicy,
+  EffectivePolicy,
+  ResolvedPolicy,
+  resolvePolicy,
+} from './effective-policy';
 import { QuotaPolicyRepository } from './quota-policy.repository';
 
 /** How long a resolved policy is cached (a PUT on another replica is visible after this). */

@@ -42,7 +42,10 @@ export class QuotaPolicyRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** The tenant row and the key row (empty fields when absent). */
-  async load(tenantId: string, apiKeyId: string | null): Promise<{ tenant: PolicyFields; key: PolicyFields }> {
+  async load(
+    tenantId: string,
+    apiKeyId: string | null,
+  ): Promise<{ tenant: PolicyFields; key: PolicyFields }> {
     const rows: Row[] = await this.dataSource.query(
       `SELECT * FROM quota_policies WHERE tenant_id = $1 AND (api_key_id IS NULL OR api_key_id = $2)`,
       [tenantId, apiKeyId],
@@ -57,7 +60,9 @@ export class QuotaPolicyRepository {
       `SELECT * FROM quota_policies WHERE tenant_id = $1 AND api_key_id IS NOT DISTINCT FROM $2`,
       [tenantId, apiKeyId],
     );
-    return rows[0] ? { fields: toFields(rows[0]), updatedAt: rows[0].updated_at } : { fields: {}, updatedAt: null };
+    return rows[0]
+      ? { fields: toFields(rows[0]), updatedAt: rows[0].updated_at }
+      : { fields: {}, updatedAt: null };
   }
 
   /** Replaces the row (every field: absent = NULL = inherit). */

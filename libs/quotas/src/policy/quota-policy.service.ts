@@ -32,10 +32,18 @@ export class QuotaPolicyService {
   async get(tenantId: string, apiKeyId: string | null = null): Promise<PolicyView> {
     await this.assertExists(tenantId, apiKeyId);
     const stored = await this.repository.get(tenantId, apiKeyId);
-    return { ...(await this.view(tenantId, apiKeyId, stored.fields)), updated_at: stored.updatedAt?.toISOString() ?? null };
+    return {
+      ...(await this.view(tenantId, apiKeyId, stored.fields)),
+      updated_at: stored.updatedAt?.toISOString() ?? null,
+    };
   }
 
-  async put(actor: Actor, tenantId: string, apiKeyId: string | null, fields: PolicyFields): Promise<PolicyView> {
+  async put(
+    actor: Actor,
+    tenantId: string,
+    apiKeyId: string | null,
+    fields: PolicyFields,
+  ): Promise<PolicyView> {
     await this.assertExists(tenantId, apiKeyId);
     const before = await this.repository.get(tenantId, apiKeyId);
     await this.dataSource.transaction(async (m) => {
@@ -60,13 +68,22 @@ export class QuotaPolicyService {
     let effective: EffectivePolicy;
     if (apiKeyId) effective = (await this.resolver.resolve(tenantId, apiKeyId)).effective;
     else effective = applyOverrides(this.resolver.defaults, fields);
-    return { tenant_id: tenantId, api_key_id: apiKeyId, policy: policyFieldsView(fields), effective: effectivePolicyView(effective) };
+    return {
+      tenant_id: tenantId,
+      api_key_id: apiKeyId,
+      policy: policyFieldsView(fields),
+      effective: effectivePolicyView(effective),
+    };
   }
 
   private async assertExists(tenantId: string, apiKeyId: string | null): Promise<void> {
     await this.tenants.get(tenantId); // 404 when unknown
     if (!apiKeyId) return;
-    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM api_keys WHERE id = $1 AND tenant_id = $2', [apiKeyId, tenantId]);
-    if (rows.length === 0) throw ApiError.notFound(`No API key ${apiKeyId} in tenant ${tenantId}.`, 'key_not_found');
+    const rows: unknown[] = await this.dataSource.query(
+      'SELECT 1 FROM api_keys WHERE id = $1 AND tenant_id = $2',
+      [apiKeyId, tenantId],
+    );
+    if (rows.length === 0)
+      throw ApiError.notFound(`No API key ${apiKeyId} in tenant ${tenantId}.`, 'key_not_found');
   }
 }

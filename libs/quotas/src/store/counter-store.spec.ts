@@ -44,19 +44,30 @@ describe.each(['memory', 'redis'] as const)('%s counter store', (kind) => {
   });
 
   it('never grants more than the limit under concurrency', async () => {
-    const results = await Promise.all(Array.from({ length: 200 }, () => store.reserve([c('conc', 1000, 7)], [], Date.now())));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () => store.reserve([c('conc', 1000, 7)], [], Date.now())),
+    );
     const granted = results.filter((r) => r.ok).length;
     expect(granted).toBe(Math.floor(1000 / 7));
     expect(await store.get(ns + 'conc')).toBe(granted * 7);
   });
 
   it('asks for a seed, and seeding sets once (never adds)', async () => {
-    expect(await store.reserve([c('day', 1000, 10, true)], [], Date.now())).toEqual({ ok: false, needsSeed: 0 });
+    expect(await store.reserve([c('day', 1000, 10, true)], [], Date.now())).toEqual({
+      ok: false,
+      needsSeed: 0,
+    });
     await store.seed(ns + 'day', 900, 60_000);
     await store.seed(ns + 'day', 900, 60_000);
     expect(await store.get(ns + 'day')).toBe(900);
-    expect(await store.reserve([c('day', 1000, 100, true)], [], Date.now())).toEqual({ ok: true, values: [1000] });
-    expect(await store.reserve([c('day', 1000, 1, true)], [], Date.now())).toMatchObject({ ok: false, index: 0 });
+    expect(await store.reserve([c('day', 1000, 100, true)], [], Date.now())).toEqual({
+      ok: true,
+      values: [1000],
+    });
+    expect(await store.reserve([c('day', 1000, 1, true)], [], Date.now())).toMatchObject({
+      ok: false,
+      index: 0,
+    });
   });
 
   it('settles deltas and frees slots; slots of dead holders expire', async () => {
@@ -71,7 +82,13 @@ describe.each(['memory', 'redis'] as const)('%s counter store', (kind) => {
     expect((await store.reserve([], [slot('r4')], now + 100)).ok).toBe(true);
 
     await store.reserve([c('tpm', 1000, 500)], [], now);
-    await store.settle([{ key: ns + 'tpm', delta: -300 }, { key: ns + 'missing', delta: -5 }], []);
+    await store.settle(
+      [
+        { key: ns + 'tpm', delta: -300 },
+        { key: ns + 'missing', delta: -5 },
+      ],
+      [],
+    );
     expect(await store.get(ns + 'tpm')).toBe(200);
     expect(await store.get(ns + 'missing')).toBeNull();
   });

@@ -37,7 +37,7 @@ export class MemoryCounterStore implements CounterStore {
     if (now < this.sweepAt) return;
     this.sweepAt = now + 60_000;
     for (const [key, entry] of this.counters) if (entry.expiresAt <= now) this.counters.delete(key);
-    for (const [key, set] of this.slots) if (this.liveSlots(key, now).size === 0) this.slots.delete(key);
+    for (const key of [...this.slots.keys()]) if (this.liveSlots(key, now).size === 0) this.slots.delete(key);
   }
 
   async reserve(counters: CounterSpec[], slots: SlotSpec[], nowMs: number): Promise<ReserveOutcome> {

@@ -41,7 +41,11 @@ export class RedisCounterStore implements CounterStore {
   async settle(adjustments: CounterAdjustment[], slots: { key: string; member: string }[]): Promise<void> {
     if (adjustments.length === 0 && slots.length === 0) return;
     const keys = [...adjustments.map((a) => a.key), ...slots.map((s) => s.key)];
-    const args = [adjustments.length, ...adjustments.map((a) => Math.trunc(a.delta)), ...slots.map((s) => s.member)];
+    const args = [
+      adjustments.length,
+      ...adjustments.map((a) => Math.trunc(a.delta)),
+      ...slots.map((s) => s.member),
+    ];
     await this.redis.llmqSettle(keys.length, ...keys, ...args);
   }
 

@@ -66,7 +66,13 @@ export class RequestRateGuard extends ThrottlerGuard {
     const limit = isKey ? resolved.keyOverrides.requestsPerMinute : resolved.tenant.requestsPerMinute;
     if (limit === null || limit === undefined) return true;
     const tracker = isKey ? key.keyId : key.tenantId;
-    const record = await this.storageService.increment(tracker, RPM_WINDOW_MS, limit, RPM_WINDOW_MS, props.throttler.name!);
+    const record = await this.storageService.increment(
+      tracker,
+      RPM_WINDOW_MS,
+      limit,
+      RPM_WINDOW_MS,
+      props.throttler.name!,
+    );
     const headers = {
       'x-ratelimit-limit-requests': String(limit),
       'x-ratelimit-remaining-requests': String(Math.max(0, limit - record.totalHits)),
@@ -74,7 +80,10 @@ export class RequestRateGuard extends ThrottlerGuard {
     };
     // Report the tighter of the tenant and key windows.
     const previous = req.rateLimitHeaders;
-    if (!previous || Number(previous['x-ratelimit-remaining-requests']) > Number(headers['x-ratelimit-remaining-requests'])) {
+    if (
+      !previous ||
+      Number(previous['x-ratelimit-remaining-requests']) > Number(headers['x-ratelimit-remaining-requests'])
+    ) {
       req.rateLimitHeaders = headers;
       for (const [name, value] of Object.entries(headers)) reply.header?.(name, value);
     }
