@@ -91,14 +91,16 @@ describe('lanes on a saturated engine', () => {
       { maxNumSeqs: 1, model },
     );
     try {
-      const body = { model, prompt: 'x', max_tokens: 200, ignore_eos: true, temperature: 0 };
+      const body = { model, prompt: 'x', max_tokens: 600, ignore_eos: true, temperature: 0 };
       const flood = Array.from({ length: 12 }, () =>
         shedApp.request('POST', '/v1/completions', { apiKey: shedApp.apiKey, body }),
       );
       const first = await Promise.all(flood);
       const statuses = first.map((r) => r.status);
-      expect(statuses.filter((s) => s === 200)).toHaveLength(5); // 1 running + 4 queued
+      // 1 running + 4 queued succeed (a few more if one finished while the flood was arriving).
+      expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(5);
       const shed = first.filter((r) => r.status !== 200);
+      expect(shed.length).toBeGreaterThanOrEqual(3);
       expect(shed.every((r) => r.status === 503)).toBe(true);
       for (const r of shed) {
         expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
