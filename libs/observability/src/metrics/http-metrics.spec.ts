@@ -21,7 +21,7 @@ describe('installHttpMetrics', () => {
       reply.hijack();
       reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
       reply.raw.write('data: first\n\n');
-      new Promise<void>((resolve) => (release = resolve)).then(() => reply.raw.end('data: [DONE]\n\n'));
+      void new Promise<void>((resolve) => (release = resolve)).then(() => reply.raw.end('data: [DONE]\n\n'));
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
