@@ -6,13 +6,13 @@
 # transformers; no Node, no network. Fixtures must be pre-generated (carried) under
 # $FIXTURES (default .data/models: tiny-llama/, mid-llama/).
 #
-#   native/scripts/gpu-check.sh [RESULTS_DIR]      (default: $OUT if set, else ./gpu-check-results)
+#   native/scripts/gpu-check.sh [RESULTS_DIR]      (default: $OUT if set, else native/build-gpu/gpu-check-results)
 #   env: FIXTURES, BENCH_DIR (random models, default /tmp/llm-bench), NUM_PROMPTS (1000),
 #        ARCH (90), JOBS (nproc), SKIP_3B=1, HF_BUDGET (seconds per transformers mode, 45)
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
-RES=${1:-${OUT:-$ROOT/gpu-check-results}}
+RES=${1:-${OUT:-$ROOT/native/build-gpu/gpu-check-results}}
 mkdir -p "$RES"
 FIXTURES=${FIXTURES:-$ROOT/.data/models}
 BENCH_DIR=${BENCH_DIR:-/tmp/llm-bench}
