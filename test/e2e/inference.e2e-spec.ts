@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { InferenceApp, startInferenceApp } from './support/inference-app';
+import { InferenceApp, startInferenceApp, usageRow } from './support/inference-app';
 
 // The official openai client against the real gateway, real Postgres, real native engine, tiny model.
 describe('inference API (openai client, tiny model)', () => {
@@ -61,6 +61,23 @@ describe('inference API (openai client, tiny model)', () => {
     } as never);
     expect(viaIds.choices[0].text).toBe(choice.message.content);
     expect(viaIds.usage?.prompt_tokens).toBe(promptIds.length);
+  });
+
+  it('records one usage event per request with the real token counts (metering)', async () => {
+    const r = await app.request('POST', '/v1/chat/completions', {
+      apiKey: app.apiKey,
+      headers: { 'x-request-id': 'usage-check-1' },
+      body: { model, messages, max_tokens: 5, ignore_eos: true, n: 2, service_tier: 'flex' },
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-ratelimit-limit-tokens')).not.toBeNull();
+    const row = await usageRow(app, 'usage-check-1');
+    expect(row).toMatchObject({
+      status: 'completed',
+      lane: 'batch',
+      prompt_tokens: r.body.usage.prompt_tokens,
+      completion_tokens: 10,
+    });
   });
 
   it('chat streaming: role delta first, content deltas, finish_reason, usage chunk, [DONE]', async () => {
