@@ -21,6 +21,7 @@ const esmPackages = [
   '@borewit',
   '@huggingface',
   'content-disposition',
+  '@opentelemetry', // dynamic import('http') in the OTLP exporter: compiled to require()
 ];
 
 module.exports = {

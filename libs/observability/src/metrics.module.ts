@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { FastifyInstance } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/common';
@@ -17,6 +17,7 @@ import {
 import { ObservedEngine } from './metrics/observed-engine';
 import { installHttpTracing } from './tracing/http-tracing';
 import { Tracing } from './tracing/tracing';
+import { TracingInterceptor } from './tracing/tracing.interceptor';
 
 const ENGINE = Symbol('OBSERVED_ENGINE');
 const HTTP_HOOKS = Symbol('OBSERVABILITY_HTTP_HOOKS');
@@ -52,8 +53,9 @@ export class MetricsModule {
         },
         {
           provide: Metrics,
-          inject: [METRICS_SETTINGS],
-          useFactory: (s: ResolvedMetricsSettings) => new Metrics({ tenantLabels: s.tenantLabels }),
+          inject: [METRICS_SETTINGS, Tracing],
+          useFactory: (s: ResolvedMetricsSettings, t: Tracing) =>
+            new Metrics({ tenantLabels: s.tenantLabels }, t),
         },
         {
           provide: Tracing,
@@ -61,6 +63,7 @@ export class MetricsModule {
           useFactory: (s: ResolvedMetricsSettings) => new Tracing(s.otlpEndpoint, s.serviceName),
         },
         engineProvider,
+        { provide: APP_INTERCEPTOR, useClass: TracingInterceptor },
         {
           provide: MetricsCollector,
           inject: [METRICS_SETTINGS, METRICS_OPTIONS, ENGINE, Tracing, Metrics],

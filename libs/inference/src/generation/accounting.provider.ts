@@ -1,5 +1,6 @@
-import { Injectable, Provider } from '@nestjs/common';
+import { Injectable, Optional, Provider } from '@nestjs/common';
 import { MeteringService } from '@app/metering';
+import { Metrics, SPAN } from '@app/observability';
 import { QuotaService } from '@app/quotas';
 import { Accounting, ACCOUNTING, Caller, UsageRecord } from './accounting';
 
@@ -9,6 +10,7 @@ export class QuotaAccounting implements Accounting {
   constructor(
     private readonly quotas: QuotaService,
     private readonly metering: MeteringService,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   async allowedLanes(caller: Caller) {
@@ -17,11 +19,15 @@ export class QuotaAccounting implements Accounting {
   }
 
   reserve(ctx: Parameters<Accounting['reserve']>[0]) {
-    return this.quotas.reserve(ctx);
+    return this.metrics
+      ? this.metrics.span(SPAN.quota, () => this.quotas.reserve(ctx))
+      : this.quotas.reserve(ctx);
   }
 
   record(event: UsageRecord): void {
+    const started = Date.now();
     this.metering.record(event);
+    this.metrics?.spanDone(SPAN.metering, started, Date.now(), { 'llm.usage_status': event.status });
   }
 }
 

@@ -1,5 +1,5 @@
 import { LANES } from '@app/common';
-import { LaneShedReason, Metrics } from '@app/observability';
+import { LaneShedReason, Metrics, SPAN } from '@app/observability';
 import { LaneRejection } from './lane-rejection';
 import { LaneScheduler } from './lane-scheduler';
 
@@ -23,7 +23,11 @@ export function observeLanes(scheduler: LaneScheduler, metrics: Metrics | undefi
     metrics.laneOffered(req.lane);
     const admission = acquire(req);
     admission.then(
-      (a) => metrics.laneAdmitted(req.lane, a.waitedMs),
+      (a) => {
+        metrics.laneAdmitted(req.lane, a.waitedMs);
+        const now = Date.now();
+        metrics.spanDone(SPAN.laneWait, now - a.waitedMs, now, { 'llm.lane': req.lane });
+      },
       (err: unknown) => {
         if (err instanceof LaneRejection) metrics.laneShedded(req.lane, shedReason(err));
       },

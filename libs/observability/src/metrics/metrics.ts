@@ -1,4 +1,5 @@
 import { Lane } from '@app/common';
+import { SpanAttributes, Tracing } from '../tracing/tracing';
 import { BUCKETS, counter, gauge, histogram } from './metric-catalog';
 
 export type LaneShedReason = 'queue_full' | 'queue_timeout' | 'engine_unavailable' | 'draining';
@@ -67,7 +68,10 @@ export class Metrics {
 
   private readonly refreshers = new Set<() => void>();
 
-  constructor(private readonly settings: MetricsSettings = { tenantLabels: true }) {
+  constructor(
+    private readonly settings: MetricsSettings = { tenantLabels: true },
+    private readonly tracing: Tracing | null = null,
+  ) {
     // Series that exist from the start, so rate() and absent() work before the first event.
     for (const lane of ['interactive', 'standard', 'batch'] as const) {
       this.laneDepth.set({ lane }, 0);
@@ -96,6 +100,17 @@ export class Metrics {
         // a broken reading never breaks /metrics
       }
     }
+  }
+
+  // ---- tracing (no-ops unless OTEL_EXPORTER_OTLP_ENDPOINT is set) ----
+  /** Runs fn in a span of the current request's trace (see SPAN for the standard names). */
+  span<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
+    if (!this.tracing?.enabled) return Promise.resolve().then(fn);
+    return this.tracing.span(undefined, name, fn);
+  }
+  /** Records a span of the current request's trace that already happened (epoch ms). */
+  spanDone(name: string, startMs: number, endMs: number, attributes?: SpanAttributes): void {
+    if (this.tracing?.enabled) this.tracing.recordSpan(undefined, name, startMs, endMs, attributes);
   }
 
   // ---- lanes (LaneScheduler) ----

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { OtelRuntime, Span, startOtel } from './otel';
 
@@ -30,7 +31,9 @@ export const SPAN = {
 export class Tracing implements OnApplicationShutdown {
   private readonly logger = new Logger('Tracing');
   private readonly otel: OtelRuntime | null;
-  private readonly roots = new Map<string, Span>();
+  private readonly roots = new Map<string, { span: Span; startMs: number }>();
+  /** The request whose handler is running (set by TracingInterceptor). */
+  private readonly current = new AsyncLocalStorage<string>();
   /** Other ids (e.g. an engine request id) that belong to an HTTP request's trace. */
   private readonly aliases = new Map<string, string>();
 
@@ -46,12 +49,32 @@ export class Tracing implements OnApplicationShutdown {
   /** Opens the root span of a request (the HTTP hook does this). */
   startRequest(requestId: string, name: string, attributes: SpanAttributes = {}): SpanHandle {
     if (!this.otel) return NOOP;
-    const span = this.otel.tracer.startSpan(name, { kind: this.otel.api.SpanKind.SERVER, attributes });
-    this.roots.set(requestId, span);
+    const startMs = Date.now();
+    const span = this.otel.tracer.startSpan(name, {
+      kind: this.otel.api.SpanKind.SERVER,
+      attributes,
+      startTime: startMs,
+    });
+    this.roots.set(requestId, { span, startMs });
     return this.handle(span, () => {
       this.roots.delete(requestId);
       for (const [alias, id] of this.aliases) if (id === requestId) this.aliases.delete(alias);
     });
+  }
+
+  /** When the request's root span started (epoch ms); undefined when unknown or tracing is off. */
+  requestStartedAt(requestId: string): number | undefined {
+    return this.roots.get(requestId)?.startMs;
+  }
+
+  /** Runs fn with `requestId` as the current request: spans opened without an id join its trace. */
+  runInRequest<T>(requestId: string, fn: () => T): T {
+    return this.current.run(requestId, fn);
+  }
+
+  /** The request of the current async context (inside a handler), if any. */
+  currentRequestId(): string | undefined {
+    return this.current.getStore();
   }
 
   /** Makes `otherId` (e.g. the engine request id) part of request `requestId`'s trace. */
@@ -115,10 +138,21 @@ export class Tracing implements OnApplicationShutdown {
     startMs?: number,
   ): Span {
     const otel = this.otel!;
-    const id = requestId === undefined ? undefined : (this.aliases.get(requestId) ?? requestId);
-    const root = id === undefined ? undefined : this.roots.get(id);
+    const root = this.rootOf(requestId) ?? this.rootOf(this.current.getStore());
     const ctx = root ? otel.api.trace.setSpan(otel.api.context.active(), root) : otel.api.context.active();
     return otel.tracer.startSpan(name, { attributes, startTime: startMs }, ctx);
+  }
+
+  /**
+   * The root span of a request id, of an id linked to one, or of `<request id>-<n>` (the engine
+   * request ids of the inference path: one per choice).
+   */
+  private rootOf(id: string | undefined): Span | undefined {
+    if (id === undefined) return undefined;
+    const direct = this.roots.get(this.aliases.get(id) ?? id);
+    if (direct) return direct.span;
+    const m = /^(.*)-\d+$/.exec(id);
+    return m ? this.roots.get(m[1])?.span : undefined;
   }
 
   private handle(span: Span, onEnd?: () => void): SpanHandle {
