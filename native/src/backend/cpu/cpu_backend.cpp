@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <new>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "backend/cpu/ops.h"
+#include "backend/cpu/source_pages.h"
 #include "llm/error.h"
 
 namespace llm {
@@ -51,17 +53,17 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, int threads)
     Layer l;
     l.attn_norm = norm(lw.attn_norm);
     l.mlp_norm = norm(lw.mlp_norm);
-    l.wq = weight(lw.wq);
-    l.wk = weight(lw.wk);
-    l.wv = weight(lw.wv);
-    l.wo = weight(lw.wo);
-    l.w_gate = weight(lw.w_gate);
-    l.w_up = weight(lw.w_up);
-    l.w_down = weight(lw.w_down);
+    l.wq = linear(lw.wq);
+    l.wk = linear(lw.wk);
+    l.wv = linear(lw.wv);
+    l.wo = linear(lw.wo);
+    l.w_gate = linear(lw.w_gate);
+    l.w_up = linear(lw.w_up);
+    l.w_down = linear(lw.w_down);
     layers_.push_back(std::move(l));
   }
   embed_ = weight(w.embed);
-  lm_head_ = w.lm_head.data == w.embed.data ? embed_ : weight(w.lm_head);
+  lm_head_ = linear(w.lm_head.data == w.embed.data ? w.embed : w.lm_head);
   final_norm_ = norm(w.final_norm);
   inv_freq_ = rope_inv_freq(cfg_);
 }
@@ -78,6 +80,35 @@ WeightMatrix CpuBackend::weight(const TensorView& t) {
     m.data = owned_.back().data();
   }
   return m;
+}
+
+void CpuBackend::FreeDeleter::operator()(void* p) const { std::free(p); }
+
+CpuBackend::Linear CpuBackend::linear(const TensorView& t) {
+  Linear l;
+  l.w = weight(t);
+  pack(l);
+  return l;
+}
+
+// Repacks a weight into the ISA's panel layout (all threads; panels split evenly).
+void CpuBackend::pack(Linear& l) {
+  static const bool disabled = [] {
+    const char* e = std::getenv("LLM_CPU_PACK");  // LLM_CPU_PACK=0: keep the stored layout (for comparisons)
+    return e && std::string(e) == "0";
+  }();
+  if (disabled || kern_.panel <= 0 || l.w.rows <= 0 || l.w.cols <= 0) return;
+  const size_t bytes = (kern_.packed_bytes(l.w) + 63) / 64 * 64;
+  void* buf = std::aligned_alloc(64, bytes);
+  if (!buf) throw Error("cpu backend: cannot allocate " + std::to_string(bytes) + " bytes for a packed weight");
+  packed_.emplace_back(buf);
+  const int64_t panels = (l.w.rows + kern_.panel - 1) / kern_.panel;
+  const Kernels& k = kern_;
+  const WeightMatrix& w = l.w;
+  pool_.run([&](int i, int n) { k.pack(w, panels * i / n, panels * (i + 1) / n, buf); });
+  l.packed = PackedMatrix{l.w.dtype, buf, l.w.rows, l.w.cols, kern_.panel};
+  // The stored copy is no longer read by the GEMMs (the embedding reads a few rows of it).
+  release_file_pages(l.w.data, static_cast<size_t>(l.w.rows) * l.w.cols * dtype_size(l.w.dtype));
 }
 
 size_t CpuBackend::kv_block_bytes(int block_size) const {
@@ -187,18 +218,26 @@ void CpuBackend::ensure_scratch(int tokens, int logit_rows) {
 }
 
 void CpuBackend::matmul(const float* x, int rows, int64_t ldx, std::initializer_list<MatJob> jobs) {
+  // Work units of one panel (or 16 rows without packing), split evenly over the threads; each
+  // output's accumulation order does not depend on the split.
+  const int64_t unit = kern_.panel > 0 ? kern_.panel : 16;
   int64_t total = 0;
-  for (const MatJob& j : jobs) total += j.w->rows;
-  const GemmFn gemm = kern_.gemm;
+  for (const MatJob& j : jobs) total += (j.w->w.rows + unit - 1) / unit;
+  const Kernels& k = kern_;
   pool_.run([&](int i, int n) {
-    // Row ranges in multiples of 16 so that cache blocks line up.
-    const int64_t units = (total + 15) / 16;
-    int64_t lo = std::min(total, units * i / n * 16), hi = std::min(total, units * (i + 1) / n * 16);
+    const int64_t lo = total * i / n, hi = total * (i + 1) / n;
     int64_t base = 0;
     for (const MatJob& j : jobs) {
-      const int64_t r0 = std::max(lo, base), r1 = std::min(hi, base + j.w->rows);
-      if (r0 < r1) gemm(x, rows, ldx, *j.w, r0 - base, r1 - base, j.y + (r0 - base), j.w->rows);
-      base += j.w->rows;
+      const int64_t out = j.w->w.rows, units = (out + unit - 1) / unit;
+      const int64_t u0 = std::max(lo, base), u1 = std::min(hi, base + units);
+      if (u0 < u1) {
+        const int64_t r0 = (u0 - base) * unit, r1 = std::min(out, (u1 - base) * unit);
+        if (j.w->packed.data)
+          k.gemm_packed(x, rows, ldx, j.w->packed, r0, r1, j.y + r0, out);
+        else
+          k.gemm(x, rows, ldx, j.w->w, r0, r1, j.y + r0, out);
+      }
+      base += units;
     }
   });
 }

@@ -29,17 +29,27 @@ class CpuBackend : public Backend {
   const char* isa() const { return kern_.isa; }
 
  private:
+  // A Linear weight as stored, and repacked for the SIMD GEMM when the ISA has a packed path.
+  struct Linear {
+    WeightMatrix w;
+    PackedMatrix packed;  // packed.data == nullptr: use w
+  };
   struct Layer {
     std::vector<float> attn_norm, mlp_norm;
-    WeightMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
+    Linear wq, wk, wv, wo, w_gate, w_up, w_down;
+  };
+  struct FreeDeleter {
+    void operator()(void* p) const;
   };
 
   WeightMatrix weight(const TensorView& t);
+  Linear linear(const TensorView& t);
+  void pack(Linear& l);
   void validate(const ForwardBatch& b) const;
   void ensure_scratch(int tokens, int logit_rows);
   // One parallel region for several weights applied to the same input.
   struct MatJob {
-    const WeightMatrix* w;
+    const Linear* w;
     float* y;
   };
   void matmul(const float* x, int rows, int64_t ldx, std::initializer_list<MatJob> jobs);
@@ -49,8 +59,10 @@ class CpuBackend : public Backend {
   const Kernels& kern_;
   ThreadPool pool_;
   std::vector<std::vector<float>> owned_;  // copies of misaligned weights
+  std::vector<std::unique_ptr<void, FreeDeleter>> packed_;  // packed weights (64-byte aligned)
   std::vector<Layer> layers_;
-  WeightMatrix embed_, lm_head_;
+  WeightMatrix embed_;
+  Linear lm_head_;
   std::vector<float> final_norm_;
   std::vector<float> inv_freq_;
 

@@ -23,12 +23,34 @@ struct WeightMatrix {
 using GemmFn = void (*)(const float* X, int64_t T, int64_t ldx, const WeightMatrix& W, int64_t o_begin,
                         int64_t o_end, float* Y, int64_t ldy);
 
+// A weight repacked for the SIMD GEMM: panels of `panel` consecutive rows, each panel stored
+// k-major ([cols][panel], 16-bit types interleaved so that one load widens to two vectors), the
+// last panel zero-padded. Each output is then one f32 accumulation over k in order, whatever
+// the tiling or the number of tokens.
+struct PackedMatrix {
+  DType dtype = DType::F32;
+  const void* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int panel = 0;
+};
+
+// Y[t * ldy + (o - o_begin)] = sum_k X[t * ldx + k] * W[o][k]; o_begin a multiple of W.panel.
+using PackedGemmFn = void (*)(const float* X, int64_t T, int64_t ldx, const PackedMatrix& W, int64_t o_begin,
+                              int64_t o_end, float* Y, int64_t ldy);
+
 struct Kernels {
   const char* isa;
   GemmFn gemm;
   float (*dot)(const float* a, const float* b, int64_t n);
   void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a * x
   void (*to_f32)(DType dtype, const void* src, float* dst, int64_t n);
+  // Packed path (panel == 0: none; use gemm). packed_bytes(W) is the buffer size (64-byte aligned
+  // allocation by the caller); pack writes panels [p_begin, p_end) of W into dst.
+  int panel;
+  size_t (*packed_bytes)(const WeightMatrix& W);
+  void (*pack)(const WeightMatrix& W, int64_t p_begin, int64_t p_end, void* dst);
+  PackedGemmFn gemm_packed;
 };
 
 const Kernels& kernels();  // the best for this CPU

@@ -1,7 +1,10 @@
 // AVX2 + FMA + F16C kernels (8 floats per vector), compiled for that target only and used when
 // the CPU reports the features at runtime.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -22,6 +25,7 @@ namespace avx2 {
 struct V {
   using reg = __m256;
   static constexpr int kWidth = 8;
+  static constexpr int kMaxTT = 6;  // token tile of the packed GEMM (12 accumulators of 16 registers)
   static reg zero() { return _mm256_setzero_ps(); }
   static reg loadu(const float* p) { return _mm256_loadu_ps(p); }
   static void storeu(float* p, reg v) { _mm256_storeu_ps(p, v); }
@@ -40,11 +44,18 @@ struct V {
   static reg load_f16(const uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
+  // 2 * kWidth bf16 packed as pairs: lane i = (row i, row kWidth + i).
+  static void load_bf16x2(const uint16_t* p, reg& lo, reg& hi) {
+    const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+    lo = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+    hi = _mm256_castsi256_ps(_mm256_and_si256(w, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+  }
 };
 
 #include "backend/cpu/kernels_simd.inc"
+#include "backend/cpu/kernels_packed.inc"
 
-const Kernels kKernels = {"avx2", gemm_simd, dot_simd, axpy_simd, to_f32_simd};
+const Kernels kKernels = {"avx2", gemm_simd, dot_simd, axpy_simd, to_f32_simd, 2 * V::kWidth, packed_bytes_simd, pack_simd, gemm_packed_simd};
 
 }  // namespace avx2
 }  // namespace cpu

@@ -6,8 +6,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -28,6 +31,7 @@ namespace avx512 {
 struct V {
   using reg = __m512;
   static constexpr int kWidth = 16;
+  static constexpr int kMaxTT = 12;  // token tile of the packed GEMM (24 accumulators of 32 registers)
   static reg zero() { return _mm512_setzero_ps(); }
   static reg loadu(const float* p) { return _mm512_loadu_ps(p); }
   static void storeu(float* p, reg v) { _mm512_storeu_ps(p, v); }
@@ -49,11 +53,18 @@ struct V {
   static reg load_f16(const uint16_t* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   }
+  // 2 * kWidth bf16 packed as pairs: lane i = (row i, row kWidth + i).
+  static void load_bf16x2(const uint16_t* p, reg& lo, reg& hi) {
+    const __m512i w = _mm512_load_si512(p);
+    lo = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+    hi = _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+  }
 };
 
 #include "backend/cpu/kernels_simd.inc"
+#include "backend/cpu/kernels_packed.inc"
 
-const Kernels kKernels = {"avx512", gemm_simd, dot_simd, axpy_simd, to_f32_simd};
+const Kernels kKernels = {"avx512", gemm_simd, dot_simd, axpy_simd, to_f32_simd, 2 * V::kWidth, packed_bytes_simd, pack_simd, gemm_packed_simd};
 
 }  // namespace avx512
 }  // namespace cpu
