@@ -63,21 +63,28 @@ describe('inference API (openai client, tiny model)', () => {
     expect(viaIds.usage?.prompt_tokens).toBe(promptIds.length);
   });
 
-  it('records one usage event per request with the real token counts (metering)', async () => {
-    const r = await app.request('POST', '/v1/chat/completions', {
-      apiKey: app.apiKey,
-      headers: { 'x-request-id': 'usage-check-1' },
-      body: { model, messages, max_tokens: 5, ignore_eos: true, n: 2, service_tier: 'flex' },
-    });
-    expect(r.status).toBe(200);
-    expect(r.headers.get('x-ratelimit-limit-tokens')).not.toBeNull();
-    const row = await usageRow(app, 'usage-check-1');
-    expect(row).toMatchObject({
-      status: 'completed',
-      lane: 'batch',
-      prompt_tokens: r.body.usage.prompt_tokens,
-      completion_tokens: 10,
-    });
+  it('records one usage event per request, keyed by the server-made completion id (metering)', async () => {
+    // The same client x-request-id twice: still two requests, so two usage events.
+    const send = () =>
+      app.request('POST', '/v1/chat/completions', {
+        apiKey: app.apiKey,
+        headers: { 'x-request-id': 'usage-check-1' },
+        body: { model, messages, max_tokens: 5, ignore_eos: true, n: 2, service_tier: 'flex' },
+      });
+    const [first, second] = await Promise.all([send(), send()]);
+    for (const r of [first, second]) {
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-ratelimit-limit-tokens')).not.toBeNull();
+      expect(r.headers.get('x-request-id')).toBe('usage-check-1');
+      const row = await usageRow(app, r.body.id as string);
+      expect(row).toMatchObject({
+        status: 'completed',
+        lane: 'batch',
+        prompt_tokens: r.body.usage.prompt_tokens,
+        completion_tokens: 10,
+      });
+    }
+    expect(first.body.id).not.toBe(second.body.id);
   });
 
   it('chat streaming: role delta first, content deltas, finish_reason, usage chunk, [DONE]', async () => {

@@ -1,5 +1,5 @@
 import { ENGINE_PROVIDER, EngineProvider } from '@app/engine';
-import { InferenceApp, startInferenceApp, usageRow } from './support/inference-app';
+import { InferenceApp, latestUsageRow, startInferenceApp, usageRow } from './support/inference-app';
 
 // Priority lanes, fairness, shedding and disconnects on a saturated real engine (mid fixture model,
 // one engine slot so that the gateway's LaneScheduler decides every admission).
@@ -152,7 +152,9 @@ describe('lanes on a saturated engine', () => {
       }),
     });
     const reader = res.body!.getReader();
-    await reader.read();
+    const firstChunk = new TextDecoder().decode((await reader.read()).value);
+    const completionId = /"id":"([^"]+)"/.exec(firstChunk)?.[1];
+    expect(completionId).toMatch(/^chatcmpl-/);
     await reader.read();
     expect(engine.stats().kvBlocksUsed).toBeGreaterThan(0);
     controller.abort();
@@ -163,12 +165,13 @@ describe('lanes on a saturated engine', () => {
     }
     expect(engine.stats()).toMatchObject({ kvBlocksUsed: 0, running: 0, waiting: 0 });
     expect(Date.now() - t0).toBeLessThan(1000);
-    const row = await usageRow(app, 'disconnect-stream-1');
+    const row = await usageRow(app, completionId!);
     expect(row.status).toBe('aborted');
     expect(Number(row.completion_tokens)).toBeLessThan(4000);
   }, 30_000);
 
   it('a client disconnect on a non-streamed request aborts it too', async () => {
+    const since = new Date();
     const controller = new AbortController();
     const pending = fetch(`${app.baseUrl}/v1/completions`, {
       method: 'POST',
@@ -190,7 +193,7 @@ describe('lanes on a saturated engine', () => {
     while (engine.stats().kvBlocksUsed > 0 && Date.now() - t1 < 1000)
       await new Promise((r) => setTimeout(r, 10));
     expect(engine.stats().kvBlocksUsed).toBe(0);
-    const row = await usageRow(app, 'disconnect-plain-1');
+    const row = await latestUsageRow(app, 'aborted', since);
     expect(row.status).toBe('aborted');
   }, 30_000);
 });

@@ -68,15 +68,44 @@ export async function usageRow(
   requestId: string,
   timeoutMs = 5000,
 ): Promise<Record<string, unknown>> {
+  return pollUsage(app, 'request_id = $1', [requestId], `request ${requestId}`, timeoutMs);
+}
+
+/** The newest usage event with `status` that started at or after `since`. */
+export async function latestUsageRow(
+  app: TestApp,
+  status: string,
+  since: Date,
+  timeoutMs = 5000,
+): Promise<Record<string, unknown>> {
+  return pollUsage(
+    app,
+    'status = $1 AND started_at >= $2',
+    [status, since],
+    `a ${status} request`,
+    timeoutMs,
+  );
+}
+
+async function pollUsage(
+  app: TestApp,
+  where: string,
+  params: unknown[],
+  what: string,
+  timeoutMs: number,
+): Promise<Record<string, unknown>> {
   const { Client } = await import('pg');
   const client = new Client({ connectionString: app.db.url });
   await client.connect();
   try {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const r = await client.query('SELECT * FROM usage_events WHERE request_id = $1', [requestId]);
+      const r = await client.query(
+        `SELECT * FROM usage_events WHERE ${where} ORDER BY started_at DESC LIMIT 1`,
+        params,
+      );
       if (r.rows.length > 0) return r.rows[0] as Record<string, unknown>;
-      if (Date.now() > until) throw new Error(`no usage event for ${requestId}`);
+      if (Date.now() > until) throw new Error(`no usage event for ${what}`);
       await new Promise((res) => setTimeout(res, 100));
     }
   } finally {

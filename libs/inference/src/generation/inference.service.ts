@@ -53,17 +53,17 @@ export class InferenceService {
     return this.config.maxModelLength ? Math.min(this.config.maxModelLength, own) : own;
   }
 
-  async prepareChat(body: unknown, caller: Caller, requestId: string): Promise<PreparedRequest> {
+  async prepareChat(body: unknown, caller: Caller): Promise<PreparedRequest> {
     const { text } = this.texts.get();
     const req = parseChatRequest(body, text.vocabSize);
     this.checkModel(req.model);
     if (!text.hasChatTemplate)
       throw invalid('messages', 'This model has no chat template; use /v1/completions.');
     const prompt = text.encode(text.renderChat(req.messages), false);
-    return this.prepare('chat', req.model, [prompt], req.sampling, caller, requestId, 'messages', false);
+    return this.prepare('chat', req.model, [prompt], req.sampling, caller, 'messages', false);
   }
 
-  async prepareCompletion(body: unknown, caller: Caller, requestId: string): Promise<PreparedRequest> {
+  async prepareCompletion(body: unknown, caller: Caller): Promise<PreparedRequest> {
     const { text } = this.texts.get();
     const req = parseCompletionRequest(body, text.vocabSize);
     this.checkModel(req.model);
@@ -76,7 +76,6 @@ export class InferenceService {
       prompts,
       req.sampling,
       caller,
-      requestId,
       'prompt',
       req.tokensAsIds,
     );
@@ -104,7 +103,6 @@ export class InferenceService {
     prompts: number[][],
     sampling: SamplingRequest,
     caller: Caller,
-    requestId: string,
     promptParam: string,
     tokensAsIds: boolean,
   ): Promise<PreparedRequest> {
@@ -137,6 +135,10 @@ export class InferenceService {
     const lane = await this.chooseLane(sampling, caller);
     const promptTokens = prompts.reduce((s, p) => s + p.length, 0);
     const startedAt = new Date();
+    // Usage and engine ids are made here, never taken from the client's x-request-id: a repeated
+    // client id would merge two requests into one usage event (exactly-once keys) and clash in the engine.
+    const id = newId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
+    const requestId = id;
     const base = { requestId, tenantId: caller.tenantId, apiKeyId: caller.apiKeyId, model, lane, startedAt };
     const reservation = await this.accounting
       .reserve({
@@ -200,7 +202,7 @@ export class InferenceService {
       };
     });
     return {
-      id: newId(kind === 'chat' ? 'chatcmpl' : 'cmpl'),
+      id,
       requestId,
       created: Math.floor(Date.now() / 1000),
       model,

@@ -31,7 +31,6 @@ export class ChatController {
     const p = await this.inference.prepareChat(
       body,
       { tenantId: key.tenantId, apiKeyId: key.keyId },
-      String(req.id),
     );
     onClientGone(reply, () => p.abort.abort());
     if (p.sampling.stream) return this.stream(p, reply);

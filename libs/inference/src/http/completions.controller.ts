@@ -30,7 +30,6 @@ export class CompletionsController {
     const p = await this.inference.prepareCompletion(
       body,
       { tenantId: key.tenantId, apiKeyId: key.keyId },
-      String(req.id),
     );
     onClientGone(reply, () => p.abort.abort());
     if (p.sampling.stream) return this.stream(p, reply);
