@@ -1,6 +1,7 @@
 import { parseArgs, UsageError } from './args';
 import { adminToken } from './commands/admin-token';
 import { dbMigrate } from './commands/db-migrate';
+import { gpuCommand } from './commands/gpu';
 import { keysCommand, tenantsCommand } from './commands/tenants-keys';
 import { usageCommand } from './commands/usage-report';
 
@@ -17,6 +18,8 @@ const USAGE = `llm-inference <command>
       Usage report from GET /admin/usage (inclusive UTC days; CSV has a stable header row).
   db migrate
       Apply pending database migrations.
+  gpu [--url URL] [--token METRICS_BEARER_TOKEN] [--interval SECONDS] [--once]
+      Live terminal view of the GPUs (NVML) and engine stats from the server's /metrics.
 `;
 
 async function run(argv: string[]): Promise<void> {
@@ -28,6 +31,7 @@ async function run(argv: string[]): Promise<void> {
   else if (command === 'keys') output = await keysCommand(args);
   else if (command === 'db' && sub === 'migrate') output = await dbMigrate();
   else if (command === 'usage') output = await usageCommand(args);
+  else if (command === 'gpu') output = await gpuCommand(args);
   else if (!command || command === 'help' || args.flags.help) {
     process.stdout.write(USAGE);
     return;
