@@ -8,7 +8,9 @@ async function scrape(url: string, token: string | undefined): Promise<Snapshot>
   try {
     res = await fetch(`${url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   } catch (err) {
-    throw new Error(`cannot reach ${url}/metrics: ${(err as Error).message} (is the server running?)`);
+    throw new Error(`cannot reach ${url}/metrics: ${(err as Error).message} (is the server running?)`, {
+      cause: err,
+    });
   }
   if (res.status === 401)
     throw new Error(`${url}/metrics needs a bearer token: pass --token or set METRICS_BEARER_TOKEN`);
