@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parsePromText, PromSample, sampleSum } from '@app/observability';
+import { ROOT } from './support/inference-app';
 import { InferenceApp, startInferenceApp } from './support/inference-app';
 
 // /metrics of the real gateway (real Postgres, real native engine on the tiny model, CPU) after
@@ -216,5 +219,35 @@ describe('GET /metrics after traffic (tiny model)', () => {
       Array.from({ length: 50 }, () => fetch(`${app.baseUrl}/metrics`).then((r) => r.status)),
     );
     expect(new Set(statuses)).toEqual(new Set([200]));
+  });
+
+  it('exports exactly the docs/metrics.md contract: names, types and label names', async () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'metrics.md'), 'utf8');
+    const contract = new Map<string, { type: string; labels: string[] }>();
+    for (const line of doc.split('\n')) {
+      const m = /^\| `(llm_[a-z0-9_]+)` \| (counter|gauge|histogram) \| ([^|]*) \|/.exec(line);
+      if (m)
+        contract.set(m[1], {
+          type: m[2],
+          labels: [...m[3].matchAll(/`([a-z_]+)`/g)].map((x) => x[1]).sort(),
+        });
+    }
+    expect(contract.size).toBeGreaterThan(30);
+    const res = await app.request('GET', '/metrics');
+    const types = new Map<string, string>();
+    for (const m of res.text.matchAll(/^# TYPE (llm_[a-z0-9_]+) (\w+)$/gm)) types.set(m[1], m[2]);
+    // Every family the gateway declares is in the contract with the same type, and vice versa.
+    expect(Object.fromEntries(types)).toEqual(
+      Object.fromEntries([...contract].map(([name, c]) => [name, c.type])),
+    );
+    // Every llm_* sample carries exactly the contract's labels (plus le on histogram buckets).
+    const family = (name: string) => (contract.has(name) ? name : name.replace(/_(bucket|sum|count)$/, ''));
+    for (const sample of parsePromText(res.text).filter((x) => x.name.startsWith('llm_'))) {
+      const name = family(sample.name);
+      const labels = Object.keys(sample.labels).filter(
+        (l) => !(l === 'le' && sample.name.endsWith('_bucket')),
+      );
+      expect({ name, labels: labels.sort() }).toEqual({ name, labels: contract.get(name)?.labels });
+    }
   });
 });
