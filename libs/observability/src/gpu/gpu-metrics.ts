@@ -54,6 +54,7 @@ export class GpuMetrics {
     labelNames: ['gpu', 'type'],
   });
   private readonly eccSeen = new Map<string, number>();
+  private known = new Set<string>();
   private failed = false;
 
   constructor(private readonly source: GpuStatsSource) {}
@@ -68,8 +69,10 @@ export class GpuMetrics {
       this.failed = true;
       return err instanceof Error ? err : new Error(String(err));
     }
+    const seen = new Set<string>();
     for (const d of devices) {
       const gpu = String(d.index);
+      seen.add(gpu);
       const set = (g: Gauge<'gpu'>, v: number | undefined): void => {
         if (v === undefined || !Number.isFinite(v)) g.remove({ gpu });
         else g.set({ gpu }, v);
@@ -82,6 +85,17 @@ export class GpuMetrics {
       this.eccCount(gpu, 'corrected', d.eccCorrected);
       this.eccCount(gpu, 'uncorrected', d.eccUncorrected);
     }
+    // A device NVML no longer reports (e.g. fallen off the bus): its series go away.
+    for (const gpu of this.known) {
+      if (seen.has(gpu)) continue;
+      for (const g of [this.utilization, this.memoryUsed, this.memoryTotal, this.temperature, this.power])
+        g.remove({ gpu });
+      for (const type of ['corrected', 'uncorrected'] as const) {
+        this.ecc.remove({ gpu, type });
+        this.eccSeen.delete(`${gpu}/${type}`);
+      }
+    }
+    this.known = seen;
     return null;
   }
 
