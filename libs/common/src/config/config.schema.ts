@@ -200,6 +200,15 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'How long a verified API key is cached in memory (a revoke is visible after at most this).',
   },
   {
+    name: 'API_KEY_STALE_IF_ERROR_MS',
+    type: 'int',
+    default: '300000',
+    min: 0,
+    max: 3600000,
+    description:
+      'While Postgres is unreachable, a cached API key is still served for up to this long after its last successful lookup (0: never).',
+  },
+  {
     name: 'DOCS_ENABLED',
     type: 'bool',
     default: 'true',

@@ -20,6 +20,7 @@ export interface AppConfig {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   apiKeyCacheTtlMs: number;
+  apiKeyStaleIfErrorMs: number;
   docsEnabled: boolean;
   /** Every validated variable by its environment name (for settings other libs add). */
   raw: Readonly<Record<string, string | number | boolean | undefined>>;

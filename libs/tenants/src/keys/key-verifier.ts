@@ -38,7 +38,8 @@ export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 /**
  * The API-key hot path: parse, look up by prefix (short-TTL cache in front of Postgres,
  * concurrent misses coalesced), constant-time hash comparison, revocation/expiry/tenant
- * checks, and a last_used_at write at most once a minute per key.
+ * checks, and a last_used_at write at most once a minute per key. When the lookup query fails
+ * (Postgres unreachable), the last entry fetched within API_KEY_STALE_IF_ERROR_MS is served.
  */
 @Injectable()
 export class KeyVerifier {
@@ -46,6 +47,7 @@ export class KeyVerifier {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<KeyRow | null>>();
   private readonly lastUsedWrites = new Map<string, number>();
+  private staleWarnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -94,7 +96,20 @@ export class KeyVerifier {
       pending = this.fetch(prefix).finally(() => this.inflight.delete(prefix));
       this.inflight.set(prefix, pending);
     }
-    const row = await pending;
+    let row: KeyRow | null;
+    try {
+      row = await pending;
+    } catch (err) {
+      // Database unreachable: serve the last known good entry (revoked/unknown stay so) for a bounded time.
+      if (cached && now - cached.fetchedAt < this.config.apiKeyStaleIfErrorMs) {
+        if (now - this.staleWarnedAt >= 10_000) {
+          this.staleWarnedAt = now;
+          this.logger.warn(`API key lookup failed, serving cached entries: ${(err as Error).message}`);
+        }
+        return cached.row;
+      }
+      throw err;
+    }
     if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(prefix, { row, fetchedAt: now });
     return row;
