@@ -1,5 +1,6 @@
 import { parseArgs, UsageError } from './args';
 import { adminToken } from './commands/admin-token';
+import { benchCommand, BENCH_LOAD_HELP } from './commands/bench-load';
 import { dbMigrate } from './commands/db-migrate';
 import { gpuCommand } from './commands/gpu';
 import { keysCommand, tenantsCommand } from './commands/tenants-keys';
@@ -18,6 +19,9 @@ const USAGE = `llm-inference <command>
       Usage report from GET /admin/usage (inclusive UTC days; CSV has a stable header row).
   db migrate
       Apply pending database migrations.
+  bench load --api-key KEY [--requests N --concurrency C --rate R --stream --output F --html F ...]
+      Load test (TTFT, TPOT, ITL, e2e percentiles, throughput, goodput); loopback only unless
+      --allow-remote. \`llm-inference bench load --help\` lists every option.
   gpu [--url URL] [--token METRICS_BEARER_TOKEN] [--interval SECONDS] [--once]
       Live terminal view of the GPUs (NVML) and engine stats from the server's /metrics.
 `;
@@ -31,6 +35,8 @@ async function run(argv: string[]): Promise<void> {
   else if (command === 'keys') output = await keysCommand(args);
   else if (command === 'db' && sub === 'migrate') output = await dbMigrate();
   else if (command === 'usage') output = await usageCommand(args);
+  else if (command === 'bench' && args.flags.help) output = BENCH_LOAD_HELP;
+  else if (command === 'bench') output = await benchCommand(args);
   else if (command === 'gpu') output = await gpuCommand(args);
   else if (!command || command === 'help' || args.flags.help) {
     process.stdout.write(USAGE);
