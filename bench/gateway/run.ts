@@ -1,0 +1,205 @@
+/**
+ * Gateway overhead benchmark (`npm run bench:gateway`): the full stack (a real gateway process:
+ * API-key auth, RequestRateGuard, quota reserve/commit, lane scheduler, metering into Postgres,
+ * pino request logs) serving /v1/chat/completions with the tiny model and max_tokens 1, against
+ * the same prompt token ids sent straight to a NativeEngineProvider in-process. Closed loop at
+ * --concurrency (default 64), runs alternate engine/gateway for --rounds; medians reported.
+ * Afterwards every successful gateway request must be in usage_events.
+ *
+ *   npm run bench:gateway -- [--seconds 5] [--rounds 3] [--concurrency 64] [--output results.json]
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from 'pg';
+import { mintAdminToken } from '@app/auth';
+import { NativeEngineProvider } from '@app/engine';
+import { createTestDatabase } from '../../test/helpers/test-database';
+import { ensureModel } from '../../test/e2e/support/inference-app';
+import { driveEngine, driveHttp, DriveResult, pct } from './drivers';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+function strArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+async function json(url: string, method: string, token: string, body?: unknown) {
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+function startGateway(env: Record<string, string>, logFile: string) {
+  const proc = spawn(
+    process.execPath,
+    ['-r', join(ROOT, 'test/e2e/metering-support/register-ts.cjs'), join(__dirname, 'server.ts')],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', ...env },
+      stdio: ['ignore', openSync(logFile, 'w'), 'pipe'],
+    },
+  );
+  let err = '';
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const port = new Promise<number>((resolvePort, reject) => {
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /READY (\d+)/.exec(err);
+      if (m) resolvePort(Number(m[1]));
+    });
+    proc.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${err}`)));
+  });
+  return {
+    port,
+    async stop() {
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function row(kind: 'engine' | 'gateway', round: number, r: DriveResult) {
+  return {
+    kind,
+    round,
+    requests: r.ok,
+    errors: r.errors,
+    rps: Math.round(r.rps),
+    p50_ms: r2(pct(r.latencies, 0.5)),
+    p99_ms: r2(pct(r.latencies, 0.99)),
+  };
+}
+
+async function main() {
+  const seconds = arg('seconds', 5);
+  const rounds = arg('rounds', 3);
+  const concurrency = arg('concurrency', 64);
+  const modelPath = ensureModel('tiny-llama');
+  const db = await createTestDatabase('bench_gateway');
+  const dataDir = mkdtempSync(join(tmpdir(), 'llm-bench-gw-'));
+  chmodSync(dataDir, 0o755);
+  const secret = randomBytes(32).toString('hex');
+  const gw = startGateway(
+    {
+      DATABASE_URL: db.url,
+      ADMIN_JWT_SECRET: secret,
+      DATA_DIR: dataDir,
+      MODEL_PATH: modelPath,
+      MODEL_NAME: 'tiny-llama',
+      MAX_NUM_SEQS: String(concurrency),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      DOCS_ENABLED: 'false',
+    },
+    join(dataDir, 'gateway.log'),
+  );
+  let engine: NativeEngineProvider | undefined;
+  try {
+    const base = `http://127.0.0.1:${await gw.port}`;
+    const admin = mintAdminToken({ secret, sub: 'bench', role: 'admin', ttlSeconds: 3600 });
+    const tenant = await json(`${base}/admin/tenants`, 'POST', admin, { name: 'bench' });
+    const key = await json(`${base}/admin/tenants/${tenant.id}/keys`, 'POST', admin, { name: 'bench' });
+    await json(`${base}/admin/tenants/${tenant.id}/quota`, 'PUT', admin, {
+      requests_per_minute: 100_000_000,
+      tokens_per_minute: 2_000_000_000,
+      max_concurrent: 100_000,
+    });
+    const messages = [{ role: 'user', content: 'Hello!' }];
+    const body = { model: 'tiny-llama', messages, max_tokens: 1, temperature: 0 };
+    const { tokens } = await json(`${base}/tokenize`, 'POST', key.key, { model: 'tiny-llama', messages });
+    engine = new NativeEngineProvider({ modelPath, maxNumSeqs: concurrency, threads: 1, device: 'cpu' });
+
+    const url = `${base}/v1/chat/completions`;
+    let gatewayOk = 0;
+    const gatewayRun = async () => {
+      const r = await driveHttp(url, key.key, body, seconds, concurrency);
+      gatewayOk += r.ok;
+      return r;
+    };
+    const engineRun = () => driveEngine(engine!, tokens as number[], 1, seconds, concurrency);
+    // Warm-up (JIT, connections, key cache, engine buffers); counted for the usage check only.
+    await engineRun();
+    await gatewayRun();
+    const runs: ReturnType<typeof row>[] = [];
+    for (let i = 1; i <= rounds; i++) {
+      const order = i % 2 ? (['engine', 'gateway'] as const) : (['gateway', 'engine'] as const);
+      for (const kind of order)
+        runs.push(row(kind, i, kind === 'engine' ? await engineRun() : await gatewayRun()));
+    }
+    await engine.close();
+    engine = undefined;
+    await gw.stop(); // graceful: metering flushes what it queued
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    const events = Number(
+      (await c.query('SELECT count(*) AS n FROM usage_events WHERE tenant_id = $1', [tenant.id])).rows[0].n,
+    );
+    await c.end();
+
+    const of = (kind: string) => runs.filter((r) => r.kind === kind);
+    const added = (k: 'p50_ms' | 'p99_ms') =>
+      r2(median(of('gateway').map((g) => g[k] - of('engine').find((e) => e.round === g.round)![k])));
+    const errors = runs.reduce((n, r) => n + Object.values(r.errors).reduce((a, b) => a + b, 0), 0);
+    const result = {
+      bench: 'gateway-overhead',
+      date: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        cpu_model: cpus()[0]?.model,
+        loadavg_1m: r2(loadavg()[0]),
+        node: process.version,
+      },
+      seconds,
+      rounds,
+      concurrency,
+      runs,
+      median: {
+        engine: {
+          rps: median(of('engine').map((r) => r.rps)),
+          p50_ms: median(of('engine').map((r) => r.p50_ms)),
+          p99_ms: median(of('engine').map((r) => r.p99_ms)),
+        },
+        gateway: {
+          rps: median(of('gateway').map((r) => r.rps)),
+          p50_ms: median(of('gateway').map((r) => r.p50_ms)),
+          p99_ms: median(of('gateway').map((r) => r.p99_ms)),
+        },
+        added_latency_p50_ms: added('p50_ms'),
+        added_latency_p99_ms: added('p99_ms'),
+      },
+      errors,
+      gateway_requests_ok: gatewayOk,
+      usage_events: events,
+      usage_events_match: events === gatewayOk,
+    };
+    const text = JSON.stringify(result, null, 2) + '\n';
+    process.stdout.write(text);
+    const out = strArg('output');
+    if (out) writeFileSync(out, text);
+    if (errors > 0 || events !== gatewayOk) process.exitCode = 1;
+  } finally {
+    await engine?.close();
+    await gw.stop().catch(() => undefined);
+    await db.drop().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
