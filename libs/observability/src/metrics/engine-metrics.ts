@@ -162,6 +162,12 @@ export class EngineMetrics {
       return;
     }
     const l = this.labels;
+    if (this.options.provider !== 'native') {
+      // A remote provider has no KV cache, scheduler or steps of its own here: only the token
+      // counters and the per-request histograms are meaningful (engine hosts export the rest).
+      this.countTokens(s);
+      return;
+    }
     this.running.set(l, s.running);
     this.waiting.set(l, s.waiting);
     this.kvUsage.set(l, s.kvBlocksTotal > 0 ? s.kvBlocksUsed / s.kvBlocksTotal : 0);
@@ -192,6 +198,14 @@ export class EngineMetrics {
         this.stepSeconds.observe(l, s.lastStepMs / 1000);
       }
     }
+  }
+
+  private countTokens(s: ObservedEngineStats): void {
+    const prev = this.last ?? zeroCounters();
+    this.last = pickCounters(s);
+    const d = (k: 'promptTokens' | 'generationTokens') => (s[k] >= prev[k] ? s[k] - prev[k] : s[k]);
+    this.promptTokens.inc(this.labels, d('promptTokens'));
+    this.generationTokens.inc(this.labels, d('generationTokens'));
   }
 
   /** Wraps a stream of engine events: inter-token latency per token, timings on the finish. */

@@ -29,7 +29,7 @@ export class MetricsCollector implements OnModuleInit, OnApplicationShutdown {
           engine,
           {
             modelName: settings.modelName,
-            provider: options.engineProvider ?? 'native',
+            provider: options.engineProvider ?? settings.engineProvider,
             blockSize: options.engineBlockSize ?? 16,
           },
           tracing,

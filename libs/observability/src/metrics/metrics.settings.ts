@@ -6,7 +6,7 @@ import { GpuStatsSource } from '../gpu/gpu-metrics';
 export interface MetricsModuleOptions {
   /** DI token of the EngineProvider to observe (e.g. ENGINE_PROVIDER); optional at run time. */
   engineToken?: InjectionToken;
-  /** `llm_engine_up{provider}`. Default 'native'. */
+  /** `llm_engine_up{provider}`: native or remote. Default: ENGINE_PROVIDER, else 'native'. */
   engineProvider?: string;
   /** KV block size of the engine in tokens. Default 16 (the native engine's default). */
   engineBlockSize?: number;
@@ -22,6 +22,8 @@ export interface ResolvedMetricsSettings {
   modelName: string;
   otlpEndpoint: string | null;
   serviceName: string;
+  /** ENGINE_PROVIDER (native | remote). */
+  engineProvider: string;
 }
 
 export const METRICS_SETTINGS = Symbol('METRICS_SETTINGS');
@@ -40,5 +42,6 @@ export function metricsSettingsFrom(config: AppConfig): ResolvedMetricsSettings 
     modelName: config.modelName ?? (config.modelPath ? basename(config.modelPath) : 'unknown'),
     otlpEndpoint: str('OTEL_EXPORTER_OTLP_ENDPOINT'),
     serviceName: str('OTEL_SERVICE_NAME') ?? 'llm-inference',
+    engineProvider: str('ENGINE_PROVIDER') ?? 'native',
   };
 }
