@@ -47,7 +47,13 @@ async function json(url: string, method: string, token: string, body?: unknown) 
 function startGateway(env: Record<string, string>, logFile: string) {
   const proc = spawn(
     process.execPath,
-    ['-r', join(ROOT, 'test/e2e/metering-support/register-ts.cjs'), join(__dirname, 'server.ts')],
+    [
+      // e.g. GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway process
+      ...(process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      '-r',
+      join(ROOT, 'test/e2e/metering-support/register-ts.cjs'),
+      join(__dirname, 'server.ts'),
+    ],
     {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', ...env },

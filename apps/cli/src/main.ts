@@ -1,6 +1,9 @@
 import { parseArgs, UsageError } from './args';
 import { adminToken } from './commands/admin-token';
 import { benchCommand, BENCH_LOAD_HELP } from './commands/bench-load';
+import { batchCommand, BATCH_HELP } from './commands/batch';
+import { chatCommand, CHAT_HELP } from './commands/chat';
+import { modelsCommand, MODELS_HELP } from './commands/models';
 import { dbMigrate } from './commands/db-migrate';
 import { gpuCommand } from './commands/gpu';
 import { keysCommand, tenantsCommand } from './commands/tenants-keys';
@@ -19,6 +22,12 @@ const USAGE = `llm-inference <command>
       Usage report from GET /admin/usage (inclusive UTC days; CSV has a stable header row).
   db migrate
       Apply pending database migrations.
+  chat --api-key KEY [--url URL] [--model M] [--system TEXT] [--max-tokens N] [--temperature T]
+      Interactive streaming chat with the server.
+  batch --input prompts.jsonl --output results.jsonl --api-key KEY [--concurrency N]
+      OpenAI batch-style JSONL through the server; resumable (done custom_ids are skipped).
+  models list [--url URL --api-key KEY] | inspect PATH [--tokens N] [--kv-dtype bf16]
+      Served models; or parameters and memory (weights + KV cache) of a local model directory.
   bench load --api-key KEY [--requests N --concurrency C --rate R --stream --output F --html F ...]
       Load test (TTFT, TPOT, ITL, e2e percentiles, throughput, goodput); loopback only unless
       --allow-remote. \`llm-inference bench load --help\` lists every option.
@@ -36,6 +45,12 @@ async function run(argv: string[]): Promise<void> {
   else if (command === 'db' && sub === 'migrate') output = await dbMigrate();
   else if (command === 'usage') output = await usageCommand(args);
   else if (command === 'bench' && args.flags.help) output = BENCH_LOAD_HELP;
+  else if (command === 'chat' && args.flags.help) output = CHAT_HELP;
+  else if (command === 'chat') output = await chatCommand(args);
+  else if (command === 'batch' && args.flags.help) output = BATCH_HELP;
+  else if (command === 'batch') output = await batchCommand(args);
+  else if (command === 'models' && args.flags.help) output = MODELS_HELP;
+  else if (command === 'models') output = await modelsCommand(args);
   else if (command === 'bench') output = await benchCommand(args);
   else if (command === 'gpu') output = await gpuCommand(args);
   else if (!command || command === 'help' || args.flags.help) {
