@@ -1,13 +1,16 @@
 /**
  * Gateway throughput with metering on vs off (METERING_ENABLED), same replica setup otherwise:
- * a real gateway process (Postgres, Redis, ApiKeyGuard + RequestRateGuard + reserve/commit)
- * serving the quota probe route, driven by `--concurrency` fetch clients for `--seconds` per
- * run; runs alternate on/off `--rounds` times and the medians are compared.
+ * two real gateway processes (Postgres, Redis, ApiKeyGuard + RequestRateGuard + reserve/commit,
+ * the native engine on the tiny model, CPU, one thread) serving the real POST /v1/completions
+ * with max_tokens 1 (the shortest inference, so metering's share is as large as it gets), driven
+ * by `--concurrency` fetch clients for `--seconds` per run; only one replica is driven at a time,
+ * runs alternate on/off (the order flips each round) `--rounds` times and the medians are compared.
  *
  *   node -r ./test/e2e/metering-support/register-ts.cjs bench/metering-overhead.ts [--seconds 8] [--rounds 3] [--concurrency 16]
  * Prints one JSON object (results format: { bench, runs[], median_rps, overhead_pct }).
  */
-import { Cluster, http } from '../test/e2e/metering-support/cluster';
+import { loadavg } from 'node:os';
+import { Cluster, http, MODEL } from '../test/e2e/metering-support/cluster';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,9 +25,9 @@ async function drive(baseUrl: string, key: string, seconds: number, concurrency:
   const worker = async () => {
     while (Date.now() < until) {
       const t0 = performance.now();
-      const r = await http(baseUrl, 'POST', '/test/quota-probe', {
+      const r = await http(baseUrl, 'POST', '/v1/completions', {
         auth: key,
-        body: { prompt_tokens: 20, max_tokens: 16 },
+        body: { model: MODEL, prompt: 'The quick brown fox', max_tokens: 1, temperature: 0 },
       });
       latencies.push(performance.now() - t0);
       if (r.status === 200) ok += 1;
@@ -46,9 +49,10 @@ async function drive(baseUrl: string, key: string, seconds: number, concurrency:
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
-  const seconds = arg('seconds', 8);
-  const rounds = arg('rounds', 3);
+  const seconds = arg('seconds', 6);
+  const rounds = arg('rounds', 5);
   const concurrency = arg('concurrency', 16);
+  const loadBefore = loadavg().map((x) => +x.toFixed(2));
   const cluster = await Cluster.create('bench_metering');
   try {
     const setup = await cluster.replica();
@@ -94,9 +98,11 @@ async function main() {
       JSON.stringify(
         {
           bench: 'metering-overhead',
+          route: 'POST /v1/completions (tiny model, max_tokens 1)',
           seconds,
           rounds,
           concurrency,
+          loadavg_before_after: [loadBefore, loadavg().map((x) => +x.toFixed(2))],
           runs: runs.map((r) => ({
             ...r,
             rps: Math.round(r.rps),

@@ -1,44 +1,73 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Replica } from './metering-support/replica';
-import { Cluster, http } from './metering-support/cluster';
+import { openStream, chat } from './metering-support/chat';
+import { Cluster, http, MODEL } from './metering-support/cluster';
 import { TcpProxy } from './metering-support/tcp-proxy';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 interface Seen {
-  ids: Set<string>;
-  prompt: number;
-  completion: number;
+  /** Completed requests: id -> the usage object the client received. */
+  completed: Map<string, { prompt: number; completion: number }>;
+  /** Streams the client aborted after their first chunk. */
+  aborted: Set<string>;
+  /** Non-200 answers, by status (network errors: 0). */
+  failures: Record<number, number>;
   failed: number;
 }
 
-/** Drives probe requests at a replica with `concurrency` clients until stop() is called. */
+const newSeen = (): Seen => ({ completed: new Map(), aborted: new Set(), failures: {}, failed: 0 });
+
+/**
+ * Drives the real POST /v1/chat/completions of a replica with `concurrency` clients until stop():
+ * all but one send small completions (max_tokens 1..8, stopping at EOS or the limit); one opens
+ * long streams and disconnects after the first chunk (an aborted request, billed for what ran).
+ */
 function load(replica: () => Replica, key: string, concurrency: number) {
-  const seen: Seen = { ids: new Set(), prompt: 0, completion: 0, failed: 0 };
+  const seen = newSeen();
   let running = true;
   let n = 0;
-  const worker = async () => {
+  const fail = (status: number) => {
+    seen.failed += 1;
+    seen.failures[status] = (seen.failures[status] ?? 0) + 1;
+  };
+  const completer = async () => {
     while (running) {
       n += 1;
-      const body = {
-        prompt_tokens: 5 + (n % 7),
-        max_tokens: 16,
-        completion_tokens: 1 + (n % 16),
-        hold_ms: 5,
-      };
       try {
-        const r = await http(replica().baseUrl, 'POST', '/test/quota-probe', { auth: key, body });
-        if (r.status === 200) {
-          seen.ids.add(r.body.id);
-          seen.prompt += r.body.usage.prompt_tokens;
-          seen.completion += r.body.usage.completion_tokens;
-        } else seen.failed += 1;
+        const r = await chat(replica().baseUrl, key, {
+          content: `hello ${n}`,
+          maxTokens: 1 + (n % 8),
+          exact: false,
+        });
+        if (r.status === 200)
+          seen.completed.set(r.body.id, {
+            prompt: r.body.usage.prompt_tokens,
+            completion: r.body.usage.completion_tokens,
+          });
+        else fail(r.status);
       } catch {
-        seen.failed += 1;
-        await new Promise((res) => setTimeout(res, 20));
+        fail(0);
+        await sleep(20);
       }
     }
   };
-  const workers = Array.from({ length: concurrency }, worker);
+  const aborter = async () => {
+    while (running) {
+      try {
+        const s = await openStream(replica().baseUrl, key, { maxTokens: 1500 });
+        if (s.status === 200) {
+          s.abort();
+          seen.aborted.add(s.id);
+        } else fail(s.status);
+      } catch {
+        fail(0);
+      }
+      await sleep(50);
+    }
+  };
+  const workers = [aborter(), ...Array.from({ length: concurrency - 1 }, completer)];
   return {
     seen,
     async stop() {
@@ -49,20 +78,22 @@ function load(replica: () => Replica, key: string, concurrency: number) {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
- * Nothing lost, nothing doubled: real gateway replica processes, real Postgres (reached through a
- * TCP proxy the test cuts for 10 s) and kill -9 of a replica with unflushed events; afterwards the
- * stored events are exactly the requests the clients saw completed, usage_daily equals the sum of
- * the events, and the reports (JSON and CSV) add up to the usage the clients received.
+ * Nothing lost, nothing doubled, through the real POST /v1/chat/completions (native engine, tiny
+ * model): real gateway replica processes, real Postgres (reached through a TCP proxy the test cuts
+ * for 10 s) and kill -9 of a replica with unflushed events. Afterwards the stored events are
+ * exactly the requests the clients saw completed or aborted (plus at most the requests cut off by
+ * the kill), usage_daily equals the sum of the events, and the reports (JSON and CSV) add up to
+ * the usage the clients received.
  */
-describe('metering exactly-once (real Postgres, real processes)', () => {
+describe('metering exactly-once (real Postgres, real processes, real engine)', () => {
   jest.setTimeout(180_000);
   let cluster: Cluster;
   let proxy: TcpProxy;
   let direct: Replica;
-  const totals: Seen = { ids: new Set(), prompt: 0, completion: 0, failed: 0 };
+  const totals = newSeen();
+  /** Requests cut off by the kill -9 (no answer): each may or may not have an event. */
+  let cutOff = 0;
   let tenant: { tenantId: string; keyId: string; key: string };
 
   beforeAll(async () => {
@@ -82,15 +113,18 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
     await cluster?.close();
   });
 
+  interface EventRow {
+    request_id: string;
+    status: string;
+    prompt_tokens: number;
+    completion_tokens: number;
+  }
+
   async function eventsOf(tenantId: string) {
-    return cluster.query<{
-      request_id: string;
-      status: string;
-      prompt_tokens: number;
-      completion_tokens: number;
-    }>('SELECT request_id, status, prompt_tokens, completion_tokens FROM usage_events WHERE tenant_id = $1', [
-      tenantId,
-    ]);
+    return cluster.query<EventRow>(
+      'SELECT request_id, status, prompt_tokens, completion_tokens FROM usage_events WHERE tenant_id = $1',
+      [tenantId],
+    );
   }
 
   async function waitForEvents(tenantId: string, count: number, timeoutMs = 30_000) {
@@ -104,12 +138,32 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
   }
 
   function add(seen: Seen) {
-    for (const id of seen.ids) totals.ids.add(id);
-    totals.prompt += seen.prompt;
-    totals.completion += seen.completion;
+    for (const [id, u] of seen.completed) totals.completed.set(id, u);
+    for (const id of seen.aborted) totals.aborted.add(id);
   }
 
-  it('Postgres unreachable for 10 s under load: events are journaled, replayed, none lost or doubled', async () => {
+  const expected = () => totals.completed.size + totals.aborted.size;
+
+  /** Every request the clients saw has exactly its event: completed ones with the usage they received. */
+  function expectEventsMatch(rows: EventRow[], seen: Seen) {
+    const byId = new Map(rows.map((r) => [r.request_id, r]));
+    expect(byId.size).toBe(rows.length); // no duplicates
+    for (const [id, u] of seen.completed)
+      expect({ id, ...byId.get(id) }).toEqual({
+        id,
+        request_id: id,
+        status: 'completed',
+        prompt_tokens: u.prompt,
+        completion_tokens: u.completion,
+      });
+    for (const id of seen.aborted) {
+      const row = byId.get(id);
+      expect({ id, status: row?.status }).toEqual({ id, status: 'aborted' });
+      expect(row!.completion_tokens).toBeLessThan(1500);
+    }
+  }
+
+  it('Postgres unreachable for 10 s under load: no client errors, events journaled, replayed, none lost or doubled', async () => {
     const url = new URL(cluster.db.url);
     url.host = `127.0.0.1:${proxy.port}`;
     const dataDir = cluster.dataDir();
@@ -120,7 +174,7 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
     const run = load(() => viaProxy, tenant.key, 6);
     await sleep(2_000);
     proxy.cutOff();
-    const okBeforeCut = run.seen.ids.size;
+    const okBeforeCut = run.seen.completed.size;
     await sleep(4_000);
     const journal = readdirSync(join(dataDir, 'metering-journal'));
     await sleep(6_000);
@@ -128,17 +182,20 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
     await sleep(3_000);
     const seen = await run.stop();
     add(seen);
-    // Requests completed while the database was cut (key/policy caches) went to the journal.
-    expect(seen.ids.size).toBeGreaterThan(okBeforeCut);
+    // Requests kept completing while the database was cut (key, policy caches; Redis counters),
+    // with no error at all (the key cache entries expired during the cut: served stale), and
+    // their events went to the journal.
+    expect(seen.failures).toEqual({});
+    expect(seen.completed.size).toBeGreaterThan(okBeforeCut + 20);
+    expect(seen.aborted.size).toBeGreaterThan(3);
     expect(journal.some((f) => f.endsWith('.closed.jsonl'))).toBe(true);
 
-    const rows = await waitForEvents(tenant.tenantId, totals.ids.size);
-    const ids = rows.map((r) => r.request_id);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(new Set(ids)).toEqual(totals.ids);
+    const rows = await waitForEvents(tenant.tenantId, expected());
+    expect(rows).toHaveLength(expected());
+    expectEventsMatch(rows, seen);
     expect(await viaProxy.stop()).toBe(0);
     process.stdout.write(
-      `db-outage: ${seen.ids.size} completed (${okBeforeCut} before the cut), ${seen.failed} failed while cut, ${rows.length} events\n`,
+      `db-outage: ${seen.completed.size} completed (${okBeforeCut} before the cut), ${seen.aborted.size} aborted, ${seen.failed} failed, ${rows.length} events\n`,
     );
   });
 
@@ -153,20 +210,19 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
     await victim.kill9();
     const seen = await run.stop();
     add(seen);
-    expect(seen.ids.size).toBeGreaterThan(20);
+    cutOff = seen.failed;
+    expect(seen.completed.size).toBeGreaterThan(20);
     expect((await eventsOf(tenant.tenantId)).length).toBe(before); // nothing reached Postgres yet
 
     const successor = await cluster.replica({}, dataDir);
-    const rows = await waitForEvents(tenant.tenantId, totals.ids.size);
-    const ids = new Set(rows.map((r) => r.request_id));
-    expect(ids.size).toBe(rows.length);
-    for (const id of seen.ids) expect(ids.has(id)).toBe(true);
+    const rows = await waitForEvents(tenant.tenantId, expected());
+    expectEventsMatch(rows, totals);
     // Requests cut off by the kill never answered; at most those may have an event the client never saw.
-    expect(rows.length - totals.ids.size).toBeLessThanOrEqual(seen.failed);
-    for (const id of ids) if (!totals.ids.has(id)) totals.ids.add(id);
+    expect(rows.length - expected()).toBeGreaterThanOrEqual(0);
+    expect(rows.length - expected()).toBeLessThanOrEqual(cutOff);
     await successor.stop();
     process.stdout.write(
-      `kill-9: ${seen.ids.size} completed before the kill, ${seen.failed} cut off, ${rows.length} events after replay\n`,
+      `kill-9: ${seen.completed.size} completed and ${seen.aborted.size} aborted before the kill, ${seen.failed} cut off, ${rows.length} events after replay\n`,
     );
   });
 
@@ -180,31 +236,41 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
       [tenant.tenantId],
     );
     expect(daily).toEqual(events);
-    expect(Number(events.n)).toBe(totals.ids.size);
+    expect(Number(events.n) - expected()).toBeLessThanOrEqual(cutOff);
   });
 
   it('reports add up to the usage the clients received, in JSON and CSV', async () => {
-    const [events] = await cluster.query<{ p: string; c: string }>(
-      'SELECT sum(prompt_tokens) AS p, sum(completion_tokens) AS c FROM usage_events WHERE tenant_id = $1',
-      [tenant.tenantId],
-    );
-    // Client-seen sums (plus any event of a request cut off by the kill, counted above by id).
-    expect(Number(events.p)).toBeGreaterThanOrEqual(totals.prompt);
+    // What the clients received (completed requests' usage objects) plus what they did not see a
+    // usage object for: aborted streams and requests cut off by the kill (known by id).
+    let prompt = 0;
+    let completion = 0;
+    for (const u of totals.completed.values()) {
+      prompt += u.prompt;
+      completion += u.completion;
+    }
+    const unseen = (await eventsOf(tenant.tenantId)).filter((r) => !totals.completed.has(r.request_id));
+    expect(unseen.length - totals.aborted.size).toBeLessThanOrEqual(cutOff);
+    for (const r of unseen) {
+      prompt += r.prompt_tokens;
+      completion += r.completion_tokens;
+    }
+    const requests = totals.completed.size + unseen.length;
+
     const replica = await cluster.replica();
     const today = new Date().toISOString().slice(0, 10);
     const q = `from=${today}&to=${today}&group_by=day,model,key,lane`;
     const json = await http(replica.baseUrl, 'GET', `/v1/usage?${q}`, { auth: tenant.key });
     expect(json.status).toBe(200);
     expect(json.body.totals).toMatchObject({
-      prompt_tokens: Number(events.p),
-      completion_tokens: Number(events.c),
-      requests: totals.ids.size,
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      requests,
     });
     expect(json.body.data).toHaveLength(1);
     expect(json.body.data[0]).toMatchObject({
       tenant_id: tenant.tenantId,
       day: today,
-      model: 'tiny-llama',
+      model: MODEL,
       api_key_id: tenant.keyId,
       lane: 'standard',
     });
@@ -218,9 +284,12 @@ describe('metering exactly-once (real Postgres, real processes)', () => {
     );
     const cols = header.split(',');
     const sum = (name: string) => lines.reduce((s, l) => s + Number(l.split(',')[cols.indexOf(name)]), 0);
-    expect(sum('prompt_tokens')).toBe(Number(events.p));
-    expect(sum('completion_tokens')).toBe(Number(events.c));
-    expect(sum('total_tokens')).toBe(Number(events.p) + Number(events.c));
+    expect(sum('requests')).toBe(requests);
+    expect(sum('completed')).toBeGreaterThanOrEqual(totals.completed.size);
+    expect(sum('aborted')).toBeGreaterThanOrEqual(totals.aborted.size);
+    expect(sum('prompt_tokens')).toBe(prompt);
+    expect(sum('completion_tokens')).toBe(completion);
+    expect(sum('total_tokens')).toBe(prompt + completion);
 
     const adminReport = await http(replica.baseUrl, 'GET', `/admin/usage?tenant_id=${tenant.tenantId}&${q}`, {
       auth: cluster.adminToken(),

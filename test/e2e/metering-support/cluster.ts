@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { mintAdminToken } from '@app/auth';
 import { createTestDatabase, TestDatabase } from '../../helpers';
+import { ensureModel } from '../support/inference-app';
 import { Replica, startReplica } from './replica';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const MODEL = 'tiny-llama';
 
 export interface Http {
   status: number;
@@ -66,7 +68,9 @@ export class Cluster {
       REDIS_URL,
       ADMIN_JWT_SECRET: this.secret,
       DATA_DIR: dataDir,
-      MODEL_NAME: 'tiny-llama',
+      MODEL_PATH: ensureModel(MODEL),
+      MODEL_NAME: MODEL,
+      MAX_NUM_SEQS: '32',
       API_KEY_CACHE_TTL_MS: '5000',
       ...env,
     });
@@ -86,6 +90,16 @@ export class Cluster {
     } finally {
       await c.end();
     }
+  }
+
+  /** Another key of a tenant, through the admin API. */
+  async newKey(baseUrl: string, tenantId: string) {
+    const k = await http(baseUrl, 'POST', `/admin/tenants/${tenantId}/keys`, {
+      auth: this.adminToken(),
+      body: { name: 'k2' },
+    });
+    if (k.status !== 201) throw new Error(`create key: ${k.status} ${k.text}`);
+    return { keyId: k.body.id as string, key: k.body.key as string };
   }
 
   /** Creates a tenant and a key through the admin API; returns their ids and the key. */

@@ -1,22 +1,31 @@
 /**
  * A gateway replica in its own process (run with `node -r ./register-ts.cjs`), configured from
- * the environment like the real one, plus the quota probe route. Prints "READY <port>" once
+ * the environment like the real one, with the real native engine on MODEL_PATH (CPU, one
+ * thread: the tests run two replicas on a 2-core CI machine). Prints "READY <port>" once
  * listening. SIGTERM shuts it down gracefully (metering flushes); kill -9 is the crash test.
  */
 import 'reflect-metadata';
 import { createLogger, loadConfig } from '@app/common';
+import { EngineModule } from '@app/engine';
 import { createGatewayApp } from '../../../apps/gateway/src/boot/create-app';
 import { installSignalHandlers } from '../../../apps/gateway/src/boot/graceful-shutdown';
-import { QuotaProbeModule } from '../quota-probe';
 
 async function main() {
   const config = loadConfig(process.env);
+  if (!config.modelPath) throw new Error('MODEL_PATH is required');
   const logger = createLogger(config.logLevel);
   const { app, tracker } = await createGatewayApp({
     config,
     databaseUrl: config.databaseUrl!,
     logger,
-    imports: [QuotaProbeModule],
+    imports: [
+      EngineModule.forRoot({
+        modelPath: config.modelPath,
+        maxNumSeqs: config.maxNumSeqs,
+        threads: 1,
+        device: 'cpu',
+      }),
+    ],
   });
   installSignalHandlers({ app, tracker, logger, timeoutMs: config.shutdownTimeoutMs });
   await app.listen({ port: config.port, host: '127.0.0.1' });
