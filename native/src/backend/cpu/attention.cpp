@@ -61,13 +61,26 @@ void paged_attention(const ForwardBatch& batch, const std::vector<int32_t>& toke
   for (auto& s : scratch)
     if (s.size() < need) s.resize(need);
 
-  const int64_t items = static_cast<int64_t>(T) * KV;
-  pool.run([&](int i, int n) {
-    float* sc = scratch[i].data();
-    for (int64_t item = items * i / n; item < items * (i + 1) / n; ++item) {
-      const int t = static_cast<int>(item / KV);
-      const int g = static_cast<int>(item % KV);
-      attend_group(batch, token_seq[t], batch.positions[t], g, shape, kv, q + t * qdim, out + t * qdim, kern, sc);
+  // One captured pointer: the closure fits std::function's inline buffer (no allocation per call).
+  struct Ctx {
+    const ForwardBatch& batch;
+    const std::vector<int32_t>& token_seq;
+    const AttentionShape& shape;
+    const KvLayerView& kv;
+    const float* q;
+    float* out;
+    const Kernels& kern;
+    std::vector<std::vector<float>>& scratch;
+    int64_t items, qdim;
+    int KV;
+  } c{batch, token_seq, shape, kv, q, out, kern, scratch, static_cast<int64_t>(T) * KV, qdim, KV};
+  pool.run([&c](int i, int n) {
+    float* sc = c.scratch[i].data();
+    for (int64_t item = c.items * i / n; item < c.items * (i + 1) / n; ++item) {
+      const int t = static_cast<int>(item / c.KV);
+      const int g = static_cast<int>(item % c.KV);
+      attend_group(c.batch, c.token_seq[t], c.batch.positions[t], g, c.shape, c.kv, c.q + t * c.qdim,
+                   c.out + t * c.qdim, c.kern, sc);
     }
   });
 }

@@ -1,5 +1,7 @@
 #include "backend/cpu/cpu_backend.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -98,10 +100,14 @@ void CpuBackend::pack(Linear& l) {
     return e && std::string(e) == "0";
   }();
   if (disabled || kern_.panel <= 0 || l.w.rows <= 0 || l.w.cols <= 0) return;
-  const size_t bytes = (kern_.packed_bytes(l.w) + 63) / 64 * 64;
-  void* buf = std::aligned_alloc(64, bytes);
+  // Large weights on 2 MiB-aligned transparent huge pages: fewer TLB misses while streaming them.
+  const size_t huge = size_t{2} << 20;
+  const size_t align = kern_.packed_bytes(l.w) >= huge ? huge : 64;
+  const size_t bytes = (kern_.packed_bytes(l.w) + align - 1) / align * align;
+  void* buf = std::aligned_alloc(align, bytes);
   if (!buf) throw Error("cpu backend: cannot allocate " + std::to_string(bytes) + " bytes for a packed weight");
   packed_.emplace_back(buf);
+  if (align == huge) madvise(buf, bytes, MADV_HUGEPAGE);  // a hint: failure only costs speed
   const int64_t panels = (l.w.rows + kern_.panel - 1) / kern_.panel;
   const Kernels& k = kern_;
   const WeightMatrix& w = l.w;
@@ -223,19 +229,26 @@ void CpuBackend::matmul(const float* x, int rows, int64_t ldx, std::initializer_
   const int64_t unit = kern_.panel > 0 ? kern_.panel : 16;
   int64_t total = 0;
   for (const MatJob& j : jobs) total += (j.w->w.rows + unit - 1) / unit;
-  const Kernels& k = kern_;
-  pool_.run([&](int i, int n) {
-    const int64_t lo = total * i / n, hi = total * (i + 1) / n;
+  // One captured pointer: the closure fits std::function's inline buffer (no allocation per call).
+  struct Ctx {
+    const Kernels& k;
+    const float* x;
+    int rows;
+    int64_t ldx, unit, total;
+    std::initializer_list<MatJob> jobs;
+  } c{kern_, x, rows, ldx, unit, total, jobs};
+  pool_.run([&c](int i, int n) {
+    const int64_t lo = c.total * i / n, hi = c.total * (i + 1) / n;
     int64_t base = 0;
-    for (const MatJob& j : jobs) {
-      const int64_t out = j.w->w.rows, units = (out + unit - 1) / unit;
+    for (const MatJob& j : c.jobs) {
+      const int64_t out = j.w->w.rows, units = (out + c.unit - 1) / c.unit;
       const int64_t u0 = std::max(lo, base), u1 = std::min(hi, base + units);
       if (u0 < u1) {
-        const int64_t r0 = (u0 - base) * unit, r1 = std::min(out, (u1 - base) * unit);
+        const int64_t r0 = (u0 - base) * c.unit, r1 = std::min(out, (u1 - base) * c.unit);
         if (j.w->packed.data)
-          k.gemm_packed(x, rows, ldx, j.w->packed, r0, r1, j.y + r0, out);
+          c.k.gemm_packed(c.x, c.rows, c.ldx, j.w->packed, r0, r1, j.y + r0, out);
         else
-          k.gemm(x, rows, ldx, j.w->w, r0, r1, j.y + r0, out);
+          c.k.gemm(c.x, c.rows, c.ldx, j.w->w, r0, r1, j.y + r0, out);
       }
       base += units;
     }
