@@ -278,28 +278,44 @@ void CpuBackend::forward(const ForwardBatch& b, float* logits) {
 
   const float eps = cfg_.rms_norm_eps;
   AttentionShape shape{H, KV, hd, 1.0f / std::sqrt(static_cast<float>(hd))};
+  const int half = hd / 2;
+  float *x = x_.data(), *h = h_.data(), *tmp = tmp_.data(), *q = q_.data(), *k = k_.data(), *v = v_.data();
+  // Row-wise and element-wise ops run split over the pool threads, fused between GEMMs; each
+  // row's arithmetic is the same whatever the split (results do not depend on it).
+  rows_parallel(T, [&](int a, int e) { rmsnorm_rows(x + a * hidden, layers_[0].attn_norm.data(), h + a * hidden, e - a, hidden, eps); });
   for (int l = 0; l < cfg_.num_layers; ++l) {
     const Layer& w = layers_[l];
-    rmsnorm_rows(x_.data(), w.attn_norm.data(), h_.data(), T, hidden, eps);
-    matmul(h_.data(), T, hidden, {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}});
-    apply_rope(q_.data(), T, H, hd, cos_.data(), sin_.data());
-    apply_rope(k_.data(), T, KV, hd, cos_.data(), sin_.data());
+    matmul(h, T, hidden, {{&w.wq, q}, {&w.wk, k}, {&w.wv, v}});
     float* kc = k_cache_[l].get();
     float* vc = v_cache_[l].get();
-    for (int t = 0; t < T; ++t) {
-      const int64_t slot = b.slot_mapping[t];
-      std::memcpy(kc + slot * kvd, k_.data() + t * kvd, sizeof(float) * kvd);
-      std::memcpy(vc + slot * kvd, v_.data() + t * kvd, sizeof(float) * kvd);
-    }
-    paged_attention(b, token_seq_, shape, KvLayerView{kc, vc}, q_.data(), attn_.data(), kern_, pool_, attn_scratch_);
-    matmul(attn_.data(), T, qd, {{&w.wo, tmp_.data()}});
-    add_inplace(x_.data(), tmp_.data(), static_cast<int64_t>(T) * hidden);
-
-    rmsnorm_rows(x_.data(), w.mlp_norm.data(), h_.data(), T, hidden, eps);
-    matmul(h_.data(), T, hidden, {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}});
-    swiglu(gate_.data(), up_.data(), static_cast<int64_t>(T) * ffn);
-    matmul(gate_.data(), T, ffn, {{&w.w_down, tmp_.data()}});
-    add_inplace(x_.data(), tmp_.data(), static_cast<int64_t>(T) * hidden);
+    rows_parallel(T, [&](int a, int e) {
+      apply_rope(q + a * qd, e - a, H, hd, cos_.data() + a * half, sin_.data() + a * half);
+      apply_rope(k + a * kvd, e - a, KV, hd, cos_.data() + a * half, sin_.data() + a * half);
+      for (int t = a; t < e; ++t) {
+        const int64_t slot = b.slot_mapping[t];
+        std::memcpy(kc + slot * kvd, k + t * kvd, sizeof(float) * kvd);
+        std::memcpy(vc + slot * kvd, v + t * kvd, sizeof(float) * kvd);
+      }
+    });
+    paged_attention(b, token_seq_, shape, KvLayerView{kc, vc}, q, attn_.data(), kern_, pool_, attn_scratch_);
+    matmul(attn_.data(), T, qd, {{&w.wo, tmp}});
+    rows_parallel(T, [&](int a, int e) {
+      add_inplace(x + a * hidden, tmp + a * hidden, static_cast<int64_t>(e - a) * hidden);
+      rmsnorm_rows(x + a * hidden, w.mlp_norm.data(), h + a * hidden, e - a, hidden, eps);
+    });
+    matmul(h, T, hidden, {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}});
+    // SwiGLU element-wise over all T * ffn values, split in equal parts.
+    const int64_t n = static_cast<int64_t>(T) * ffn;
+    rows_parallel(pool_.size(), [&](int a, int e) {
+      const int64_t lo = n * a / pool_.size(), hi = n * e / pool_.size();
+      swiglu(gate_.data() + lo, up_.data() + lo, hi - lo);
+    });
+    matmul(gate_.data(), T, ffn, {{&w.w_down, tmp}});
+    const float* next_norm = l + 1 < cfg_.num_layers ? layers_[l + 1].attn_norm.data() : nullptr;
+    rows_parallel(T, [&](int a, int e) {
+      add_inplace(x + a * hidden, tmp + a * hidden, static_cast<int64_t>(e - a) * hidden);
+      if (next_norm) rmsnorm_rows(x + a * hidden, next_norm, h + a * hidden, e - a, hidden, eps);
+    });
   }
 
   if (L == 0) return;

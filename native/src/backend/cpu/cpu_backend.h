@@ -53,6 +53,19 @@ class CpuBackend : public Backend {
     float* y;
   };
   void matmul(const float* x, int rows, int64_t ldx, std::initializer_list<MatJob> jobs);
+  // f(begin, end) over [0, rows) split in contiguous parts over the pool (inline for one row).
+  template <typename F>
+  void rows_parallel(int rows, const F& f) {
+    if (rows <= 1 || pool_.size() == 1) {
+      if (rows > 0) f(0, rows);
+      return;
+    }
+    pool_.run([&f, rows](int i, int n) {  // two captures: fits std::function's inline buffer
+      const int a = static_cast<int>(static_cast<int64_t>(rows) * i / n);
+      const int e = static_cast<int>(static_cast<int64_t>(rows) * (i + 1) / n);
+      if (a < e) f(a, e);
+    });
+  }
 
   std::shared_ptr<const Model> model_;
   const ModelConfig& cfg_;
