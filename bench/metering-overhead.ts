@@ -6,9 +6,12 @@
  * by `--concurrency` fetch clients for `--seconds` per run; only one replica is driven at a time,
  * runs alternate on/off (the order flips each round) `--rounds` times and the medians are compared.
  *
- *   node -r ./test/e2e/metering-support/register-ts.cjs bench/metering-overhead.ts [--seconds 8] [--rounds 3] [--concurrency 16]
- * Prints one JSON object (results format: { bench, runs[], median_rps, overhead_pct }).
+ *   node -r ./test/e2e/metering-support/register-ts.cjs bench/metering-overhead.ts [--seconds 6] [--rounds 5] [--concurrency 16]
+ * Prints one JSON object (results format: { bench, runs[], median_rps, overhead_pct,
+ * median_cpu_us_per_req, cpu_overhead_pct }): req/s, and the gateway process's CPU time per
+ * request (read from /proc), which other load on a shared machine disturbs far less than req/s.
  */
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Cluster, http, MODEL } from '../test/e2e/metering-support/cluster';
 
@@ -17,7 +20,14 @@ function arg(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-async function drive(baseUrl: string, key: string, seconds: number, concurrency: number) {
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in 100 Hz ticks
+}
+
+async function drive(baseUrl: string, key: string, seconds: number, concurrency: number, pid?: number) {
+  const cpuBefore = pid ? cpuMs(pid) : 0;
   const until = Date.now() + seconds * 1000;
   let ok = 0;
   let failed = 0;
@@ -37,10 +47,13 @@ async function drive(baseUrl: string, key: string, seconds: number, concurrency:
   const started = Date.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   latencies.sort((a, b) => a - b);
+  const cpu = pid ? cpuMs(pid) - cpuBefore : 0;
   return {
     rps: ok / ((Date.now() - started) / 1000),
     ok,
     failed,
+    /** The gateway process's CPU time per successful request (less sensitive to other load than req/s). */
+    cpu_us_per_req: ok ? (cpu * 1000) / ok : 0,
     p50_ms: latencies[Math.floor(latencies.length / 2)] ?? 0,
     p99_ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
   };
@@ -73,6 +86,7 @@ async function main() {
       failed: number;
       p50_ms: number;
       p99_ms: number;
+      cpu_us_per_req: number;
     }[] = [];
     for (let i = 0; i < rounds; i++) {
       const order =
@@ -86,7 +100,10 @@ async function main() {
               ['off', off],
             ] as const);
       for (const [label, replica] of order)
-        runs.push({ metering: label, ...(await drive(replica.baseUrl, tenant.key, seconds, concurrency)) });
+        runs.push({
+          metering: label,
+          ...(await drive(replica.baseUrl, tenant.key, seconds, concurrency, replica.proc.pid)),
+        });
     }
     const [events] = await cluster.query<{ n: string }>(
       'SELECT count(*) AS n FROM usage_events WHERE tenant_id = $1',
@@ -94,6 +111,8 @@ async function main() {
     );
     const onRps = median(runs.filter((r) => r.metering === 'on').map((r) => r.rps));
     const offRps = median(runs.filter((r) => r.metering === 'off').map((r) => r.rps));
+    const onCpu = median(runs.filter((r) => r.metering === 'on').map((r) => r.cpu_us_per_req));
+    const offCpu = median(runs.filter((r) => r.metering === 'off').map((r) => r.cpu_us_per_req));
     process.stdout.write(
       JSON.stringify(
         {
@@ -108,9 +127,12 @@ async function main() {
             rps: Math.round(r.rps),
             p50_ms: +r.p50_ms.toFixed(2),
             p99_ms: +r.p99_ms.toFixed(2),
+            cpu_us_per_req: Math.round(r.cpu_us_per_req),
           })),
           median_rps: { on: Math.round(onRps), off: Math.round(offRps) },
           overhead_pct: +(((offRps - onRps) / offRps) * 100).toFixed(2),
+          median_cpu_us_per_req: { on: Math.round(onCpu), off: Math.round(offCpu) },
+          cpu_overhead_pct: +(((onCpu - offCpu) / offCpu) * 100).toFixed(2),
           usage_events_written: Number(events.n),
         },
         null,
