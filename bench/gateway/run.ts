@@ -131,8 +131,12 @@ async function main() {
 
     const url = `${base}/v1/chat/completions`;
     let gatewayOk = 0;
+    let clientCpu = 0; // CPU cores the load client itself used (the same cores as the gateway)
     const gatewayRun = async () => {
+      const cpu0 = process.cpuUsage();
       const r = await driveHttp(url, key.key, body, seconds, concurrency);
+      const cpu = process.cpuUsage(cpu0);
+      clientCpu = (cpu.user + cpu.system) / 1e6 / r.seconds;
       gatewayOk += r.ok;
       return r;
     };
@@ -140,11 +144,13 @@ async function main() {
     // Warm-up (JIT, connections, key cache, engine buffers); counted for the usage check only.
     await engineRun();
     await gatewayRun();
-    const runs: ReturnType<typeof row>[] = [];
+    const runs: (ReturnType<typeof row> & { client_cpu_cores?: number })[] = [];
     for (let i = 1; i <= rounds; i++) {
       const order = i % 2 ? (['engine', 'gateway'] as const) : (['gateway', 'engine'] as const);
-      for (const kind of order)
-        runs.push(row(kind, i, kind === 'engine' ? await engineRun() : await gatewayRun()));
+      for (const kind of order) {
+        if (kind === 'engine') runs.push(row(kind, i, await engineRun()));
+        else runs.push({ ...row(kind, i, await gatewayRun()), client_cpu_cores: r2(clientCpu) });
+      }
     }
     await engine.close();
     engine = undefined;

@@ -187,7 +187,7 @@ th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}td{font-variant-nume
 svg{margin:4px 8px 4px 0;border:1px solid #eee}
 .t{font-size:13px;font-weight:600}.l{font-size:10px;fill:#555}.ax{stroke:#333}.g{stroke:#eee}
 .bar{fill:#4a7fd4}.mk{stroke:#d43f3a;stroke-dasharray:3 2}
-.tok{fill:none;stroke:#2a9d5b;stroke-width:2}.req{fill:none;stroke:#d4862a;stroke-width:2}
+.tok{fill:none;stroke:#2a9d5b;stroke-width:4}.req{fill:none;stroke:#d4862a;stroke-width:2;stroke-dasharray:6 4}
 .tokl{fill:#2a9d5b}.reql{fill:#d4862a}
 </style></head><body>
 <h1>llm-inference load test</h1>
