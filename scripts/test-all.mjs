@@ -40,6 +40,9 @@ async function setupStep(name, command, args) {
 }
 
 async function jestSuite() {
+  // The startup e2e test runs the compiled server, as `npm start` does.
+  const build = await runCommand(process.execPath, [at('scripts/build.mjs'), '--if-stale'], { cwd: root });
+  if (build.code !== 0) record('build', null, build.code);
   const outDir = at('.data/test-results');
   mkdirSync(outDir, { recursive: true });
   const outFile = join(outDir, 'jest.json');

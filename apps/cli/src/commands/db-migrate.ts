@@ -8,7 +8,7 @@ export async function dbMigrate(): Promise<string> {
   try {
     config = loadConfig(localEnv());
   } catch (err) {
-    if (err instanceof ConfigValidationError) throw new Error(err.message);
+    if (err instanceof ConfigValidationError) throw new Error(err.message, { cause: err });
     throw err;
   }
   const db = await resolveDatabase(config, (m) => process.stderr.write(m + '\n'));

@@ -25,7 +25,9 @@ export async function shutdownGracefully(options: ShutdownOptions, reason: strin
   const fastify = app.getHttpAdapter().getInstance();
   const closing = fastify.close().catch((err: Error) => logger.warn({ err }, 'http close failed'));
   const drained = await tracker.idle(timeoutMs);
-  if (!drained) {
+  if (drained) {
+    fastify.server.closeIdleConnections(); // keep-alive sockets would hold close() open
+  } else {
     logger.warn({ inFlight: tracker.inFlight, timeoutMs }, 'drain timeout: closing remaining connections');
     fastify.server.closeAllConnections();
   }

@@ -141,7 +141,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     name: 'REMOTE_API_KEY',
     type: 'string',
     secret: true,
-    description: 'ENGINE_PROVIDER=remote: bearer token sent to the upstreams (or a comma list, one per upstream).',
+    description:
+      'ENGINE_PROVIDER=remote: bearer token sent to the upstreams (or a comma list, one per upstream).',
   },
   {
     name: 'LANE_QUEUE_DEPTH',

@@ -70,15 +70,7 @@ export class InferenceService {
     const prompts = req.prompts.map((p: PromptInput) =>
       'tokens' in p ? p.tokens : text.encode(p.text, true),
     );
-    return this.prepare(
-      'completion',
-      req.model,
-      prompts,
-      req.sampling,
-      caller,
-      'prompt',
-      req.tokensAsIds,
-    );
+    return this.prepare('completion', req.model, prompts, req.sampling, caller, 'prompt', req.tokensAsIds);
   }
 
   private checkModel(model: string): void {

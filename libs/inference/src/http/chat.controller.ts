@@ -28,10 +28,7 @@ export class ChatController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const p = await this.inference.prepareChat(
-      body,
-      { tenantId: key.tenantId, apiKeyId: key.keyId },
-    );
+    const p = await this.inference.prepareChat(body, { tenantId: key.tenantId, apiKeyId: key.keyId });
     onClientGone(reply, () => p.abort.abort());
     if (p.sampling.stream) return this.stream(p, reply);
     const lps = collectLogprobs();

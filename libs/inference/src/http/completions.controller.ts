@@ -27,10 +27,7 @@ export class CompletionsController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const p = await this.inference.prepareCompletion(
-      body,
-      { tenantId: key.tenantId, apiKeyId: key.keyId },
-    );
+    const p = await this.inference.prepareCompletion(body, { tenantId: key.tenantId, apiKeyId: key.keyId });
     onClientGone(reply, () => p.abort.abort());
     if (p.sampling.stream) return this.stream(p, reply);
     const lps = collectLogprobs();

@@ -1,0 +1,98 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..', '..');
+const MAIN = join(ROOT, 'dist', 'apps', 'gateway', 'src', 'main.js');
+const ALIASES = join(ROOT, 'scripts', 'lib', 'aliases.cjs');
+const CLI = join(ROOT, 'apps', 'cli', 'bin', 'llm-inference.js');
+
+/** The compiled server, as `npm start` runs it (scripts/test-all.mjs builds dist/ first). */
+function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...extra };
+  for (const name of ['DATABASE_URL', 'ADMIN_JWT_SECRET', 'MODEL_PATH', 'MODEL_NAME']) {
+    if (!(name in extra)) delete env[name];
+  }
+  return env;
+}
+
+const describeBuilt = existsSync(MAIN) ? describe : describe.skip;
+
+describeBuilt('server process (dist)', () => {
+  it('exits 1 with a clear message naming a bad variable', () => {
+    const run = spawnSync(process.execPath, ['-r', ALIASES, MAIN], {
+      cwd: ROOT,
+      env: serverEnv({ PORT: 'eighty', GPU_MEMORY_UTILIZATION: '7' }),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('PORT must be an integer between 0 and 65535 (got "eighty")');
+    expect(run.stderr).toContain('GPU_MEMORY_UTILIZATION must be a number between 0.05 and 1');
+    expect(run.stderr).toContain('config/.env.example');
+  });
+
+  it('with no configuration: embedded Postgres, generated secret, /health within 60 s, clean SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'llm-start-'));
+    chmodSync(dataDir, 0o755);
+    const child = spawn(process.execPath, ['-r', ALIASES, MAIN], {
+      cwd: ROOT,
+      env: serverEnv({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      const started = Date.now();
+      let port: number | undefined;
+      while (!port && Date.now() - started < 60_000) {
+        port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]) || undefined;
+        if (!port) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(port).toBeDefined();
+      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(health.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(stderr).toContain('npx llm-inference admin token --sub admin --role admin --ttl 1h');
+      expect(readFileSync(join(dataDir, 'admin-jwt-secret'), 'utf8').trim().length).toBeGreaterThanOrEqual(
+        32,
+      );
+      expect(existsSync(join(dataDir, 'postgres', 'data', 'PG_VERSION'))).toBe(true);
+
+      // The printed command mints a token the server accepts.
+      const token = spawnSync(
+        process.execPath,
+        [CLI, 'admin', 'token', '--sub', 'admin', '--role', 'admin', '--ttl', '1h'],
+        {
+          cwd: ROOT,
+          env: serverEnv({ DATA_DIR: dataDir }),
+          encoding: 'utf8',
+        },
+      ).stdout.trim();
+      const tenants = await fetch(`http://127.0.0.1:${port}/admin/tenants`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(tenants.status).toBe(200);
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      // The embedded Postgres was stopped with the server.
+      expect(existsSync(join(dataDir, 'postgres', 'data', 'postmaster.pid'))).toBe(false);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+      const pid = join(dataDir, 'postgres', 'data', 'postmaster.pid');
+      if (existsSync(pid)) {
+        try {
+          process.kill(Number(readFileSync(pid, 'utf8').split('\n')[0]), 'SIGQUIT');
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
