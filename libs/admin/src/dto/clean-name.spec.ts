@@ -13,7 +13,7 @@ describe('isCleanName', () => {
     ['a\u2029b', 'separator'],
     [5, 'number'],
     [null, 'null'],
-  ])('rejects %p (%s)', (name) => {
+  ])('rejects %p (%s)', (name, _why) => {
     expect(isCleanName(name, 200)).toBe(false);
   });
 });
