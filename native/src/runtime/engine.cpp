@@ -3,12 +3,10 @@
 // batch. Errors of a forward pass finish the affected requests with reason Error; nothing here
 // aborts the process.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <random>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -17,6 +15,7 @@
 #include "core/model_runner.h"
 #include "core/scheduler.h"
 #include "runtime/engine_impl.h"
+#include "runtime/seed_source.h"
 #include "sampling/sampler.h"
 
 namespace llm {
@@ -27,14 +26,6 @@ double now_ms() {
 }
 
 namespace {
-
-uint64_t random_seed() {
-  static std::atomic<uint64_t> counter{0};
-  std::random_device rd;
-  uint64_t x = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL) ^
-               static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  return Rng::splitmix64(x);
-}
 
 struct Sizing {
   int num_blocks = 0;
@@ -137,7 +128,7 @@ class EngineImpl final : public Engine {
     seq->cache_salt = std::move(r.cache_salt);
     seq->num_prompt_tokens = static_cast<int>(r.prompt_tokens.size());
     seq->tokens = std::move(r.prompt_tokens);
-    seq->rng.reseed(r.sampling.seed ? *r.sampling.seed : random_seed());
+    seq->rng.reseed(r.sampling.seed ? *r.sampling.seed : next_request_seed());
     seq->sampling = std::move(r.sampling);
     seq->timings.queued_ms = now_ms();
     {
