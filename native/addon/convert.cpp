@@ -18,25 +18,28 @@ void throw_engine_error(Napi::Env env, const std::exception& e) {
   throw Napi::Error::New(env, m);
 }
 
-bool Fields::has(const char* key) const {
-  if (!obj_.Has(key)) return false;
+// One property lookup per field (a has() + get() pair would cost two or three): undefined and
+// null both mean "not given".
+Napi::Value Fields::value(const char* key) const {
   Napi::Value v = obj_.Get(key);
-  return !v.IsUndefined() && !v.IsNull();
+  return v.IsUndefined() || v.IsNull() ? Napi::Value() : v;
 }
 
+bool Fields::has(const char* key) const { return !value(key).IsEmpty(); }
+
 std::string Fields::string(const char* key, const std::string& fallback, bool required) const {
-  if (!has(key)) {
+  Napi::Value v = value(key);
+  if (v.IsEmpty()) {
     if (required) type_error(env_, name(key) + " is required and must be a string");
     return fallback;
   }
-  Napi::Value v = obj_.Get(key);
   if (!v.IsString()) type_error(env_, name(key) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
 }
 
 double Fields::number(const char* key, double fallback, double min, double max) const {
-  if (!has(key)) return fallback;
-  Napi::Value v = obj_.Get(key);
+  Napi::Value v = value(key);
+  if (v.IsEmpty()) return fallback;
   if (!v.IsNumber()) type_error(env_, name(key) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d)) range_error(env_, name(key) + " must be a finite number");
@@ -47,8 +50,8 @@ double Fields::number(const char* key, double fallback, double min, double max) 
 }
 
 int Fields::integer(const char* key, int fallback, double min, double max) const {
-  if (!has(key)) return fallback;
-  Napi::Value v = obj_.Get(key);
+  Napi::Value v = value(key);
+  if (v.IsEmpty()) return fallback;
   if (!v.IsNumber()) type_error(env_, name(key) + " must be an integer");
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || std::floor(d) != d) type_error(env_, name(key) + " must be an integer");
@@ -60,8 +63,8 @@ int Fields::integer(const char* key, int fallback, double min, double max) const
 }
 
 bool Fields::boolean(const char* key, bool fallback) const {
-  if (!has(key)) return fallback;
-  Napi::Value v = obj_.Get(key);
+  Napi::Value v = value(key);
+  if (v.IsEmpty()) return fallback;
   if (!v.IsBoolean()) type_error(env_, name(key) + " must be a boolean");
   return v.As<Napi::Boolean>().Value();
 }
@@ -77,8 +80,9 @@ std::vector<int32_t> tokens_from_js(Napi::Env env, const Napi::Value& v, const s
   }
   if (!v.IsArray()) type_error(env, field + " must be an array of integers or an Int32Array");
   Napi::Array a = v.As<Napi::Array>();
-  out.reserve(a.Length());
-  for (uint32_t i = 0; i < a.Length(); ++i) {
+  const uint32_t n = a.Length();
+  out.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
     Napi::Value x = a.Get(i);
     if (!x.IsNumber()) type_error(env, field + "[" + std::to_string(i) + "] must be an integer");
     const double d = x.As<Napi::Number>().DoubleValue();
@@ -110,9 +114,9 @@ llm::EngineOptions engine_options_from_js(const Napi::Value& v) {
 }
 
 static void parse_logit_bias(const Fields& f, llm::SamplingParams& p) {
-  if (!f.has("logitBias")) return;
+  Napi::Value v = f.value("logitBias");
+  if (v.IsEmpty()) return;
   Napi::Env env = f.env();
-  Napi::Value v = f.get("logitBias");
   auto add = [&](const std::string& key_desc, double id, Napi::Value bias) {
     if (!std::isfinite(id) || std::floor(id) != id) type_error(env, f.name("logitBias") + " key " + key_desc + " is not a token id");
     if (!bias.IsNumber()) type_error(env, f.name("logitBias") + "[" + key_desc + "] must be a number");
@@ -157,8 +161,7 @@ static llm::SamplingParams sampling_from_js(Napi::Env env, const Napi::Value& v)
   p.presence_penalty = static_cast<float>(f.number("presencePenalty", p.presence_penalty, -1e6, 1e6));
   p.frequency_penalty = static_cast<float>(f.number("frequencyPenalty", p.frequency_penalty, -1e6, 1e6));
   parse_logit_bias(f, p);
-  if (f.has("seed")) {
-    Napi::Value s = f.get("seed");
+  if (Napi::Value s = f.value("seed"); !s.IsEmpty()) {
     if (s.IsBigInt()) {
       bool lossless = false;
       p.seed = s.As<Napi::BigInt>().Uint64Value(&lossless);
@@ -169,13 +172,13 @@ static llm::SamplingParams sampling_from_js(Napi::Env env, const Napi::Value& v)
         type_error(env, "sampling.seed must be an integer");
     }
   }
-  if (f.has("stopTokenIds")) p.stop_token_ids = tokens_from_js(env, f.get("stopTokenIds"), "sampling.stopTokenIds");
+  if (Napi::Value v = f.value("stopTokenIds"); !v.IsEmpty())
+    p.stop_token_ids = tokens_from_js(env, v, "sampling.stopTokenIds");
   p.max_tokens = f.integer("maxTokens", p.max_tokens, -2147483648.0, 2147483647.0);
   if (p.max_tokens < 0) range_error(env, "sampling.maxTokens must be >= 0 (got " + std::to_string(p.max_tokens) + ")");
   p.min_tokens = f.integer("minTokens", p.min_tokens, 0, 2147483647.0);
   p.ignore_eos = f.boolean("ignoreEos", p.ignore_eos);
-  if (f.has("logprobs")) {
-    Napi::Value lp = f.get("logprobs");
+  if (Napi::Value lp = f.value("logprobs"); !lp.IsEmpty()) {
     if (lp.IsBoolean()) p.logprobs = lp.As<Napi::Boolean>().Value() ? 0 : -1;
     else p.logprobs = f.integer("logprobs", -1, -1, 20);
   }
@@ -188,8 +191,9 @@ llm::RequestSpec request_from_js(const Napi::Value& v) {
   Fields f(env, v.As<Napi::Object>(), "");
   llm::RequestSpec r;
   r.id = f.string("id", "", true);
-  if (!f.has("promptTokens")) type_error(env, "promptTokens is required (an array of token ids)");
-  r.prompt_tokens = tokens_from_js(env, f.get("promptTokens"), "promptTokens");
+  Napi::Value prompt = f.value("promptTokens");
+  if (prompt.IsEmpty()) type_error(env, "promptTokens is required (an array of token ids)");
+  r.prompt_tokens = tokens_from_js(env, prompt, "promptTokens");
   r.priority = f.integer("priority", 0, -1e9, 1e9);
   r.cache_salt = f.string("cacheSalt", "");
   r.sampling = sampling_from_js(env, f.get("sampling"));

@@ -27,6 +27,8 @@ class Fields {
  public:
   Fields(Napi::Env env, Napi::Object obj, std::string where) : env_(env), obj_(obj), where_(std::move(where)) {}
   bool has(const char* key) const;
+  // The field's value, or an empty Napi::Value when it is undefined or null.
+  Napi::Value value(const char* key) const;
   std::string string(const char* key, const std::string& fallback, bool required = false) const;
   int integer(const char* key, int fallback, double min, double max) const;
   double number(const char* key, double fallback, double min, double max) const;

@@ -151,6 +151,28 @@ describe('NativeEngineProvider', () => {
     expect(() => engine.generate({ promptTokens: [1], sampling: { logprobs: 21 } })).toThrow(/logprobs/);
   });
 
+  it('reads each argument once: null means not given, wrong types name the field', async () => {
+    const nulls = {
+      promptTokens: Int32Array.from([3, 4, 5]),
+      priority: null,
+      cacheSalt: null,
+      sampling: { temperature: 0, topK: null, seed: null, stopTokenIds: null, logprobs: null, maxTokens: 3 },
+    } as unknown as Parameters<NativeEngineProvider['generate']>[0];
+    const given = { promptTokens: [3, 4, 5], sampling: { temperature: 0, maxTokens: 3 } };
+    expect(tokensOf(await collect(engine.generate(nulls)))).toEqual(
+      tokensOf(await collect(engine.generate(given))),
+    );
+    const bad = (sampling: unknown) => () =>
+      engine.generate({ promptTokens: [1], sampling } as Parameters<NativeEngineProvider['generate']>[0]);
+    expect(bad({ topP: 'x' })).toThrow(/sampling\.topP must be a number/);
+    expect(bad({ ignoreEos: 1 })).toThrow(/sampling\.ignoreEos must be a boolean/);
+    expect(bad({ stopTokenIds: [1, 'a'] })).toThrow(/sampling\.stopTokenIds\[1\] must be an integer/);
+    expect(bad({ logitBias: 7 })).toThrow(/sampling\.logitBias must be an object/);
+    expect(() =>
+      engine.generate({ promptTokens: null } as unknown as Parameters<NativeEngineProvider['generate']>[0]),
+    ).toThrow(/promptTokens is required/);
+  });
+
   it('returns logprobs and the same tokens for the same seed', async () => {
     const req = {
       promptTokens: [3, 4, 5],

@@ -1,4 +1,4 @@
-// The Engine: a request inbox guarded by a mutex, and one engine thread that drains it, steps
+// The Engine: a request inbox guarded by a short-held mutex, and one engine thread that drains it, steps
 // the scheduler, runs the backend, samples, and hands each step's events to the EventSink in one
 // batch. Errors of a forward pass finish the affected requests with reason Error; nothing here
 // aborts the process.
@@ -131,6 +131,7 @@ class EngineImpl final : public Engine {
     seq->rng.reseed(r.sampling.seed ? *r.sampling.seed : next_request_seed());
     seq->sampling = std::move(r.sampling);
     seq->timings.queued_ms = now_ms();
+    bool wake = false;
     {
       std::lock_guard<std::mutex> lk(mu_);
       if (closed_) throw Error("engine is closed");
@@ -138,17 +139,20 @@ class EngineImpl final : public Engine {
       seq->arrival = next_arrival_++;
       live_ids_.insert(seq->id);
       inbox_.push_back(std::move(seq));
+      wake = loop_idle_;
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
   }
 
   void abort(const std::string& id) override {
+    bool wake = false;
     {
       std::lock_guard<std::mutex> lk(mu_);
       if (closed_ || !live_ids_.count(id)) return;
       aborts_.push_back(id);
+      wake = loop_idle_;
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
   }
 
   EngineStats stats() const override {
@@ -225,7 +229,9 @@ class EngineImpl final : public Engine {
       bool stopping;
       {
         std::unique_lock<std::mutex> lk(mu_);
+        loop_idle_ = true;
         cv_.wait(lk, [&] { return stop_ || !inbox_.empty() || !aborts_.empty() || sched_.has_work(); });
+        loop_idle_ = false;
         incoming.swap(inbox_);
         aborts.swap(aborts_);
         stopping = stop_;
@@ -364,6 +370,9 @@ class EngineImpl final : public Engine {
   std::vector<std::string> aborts_;
   std::unordered_set<std::string> live_ids_;
   uint64_t next_arrival_ = 0;
+  // True while the loop waits on cv_: add() and abort() signal only then (a busy loop re-checks
+  // the inbox under mu_ before it waits), so callers do not pay a futex wake per request.
+  bool loop_idle_ = false;
   bool stop_ = false;
   bool closed_ = false;
   mutable std::mutex stats_mu_;
