@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
@@ -30,6 +30,13 @@ function strArg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : undefined;
 }
+/** CPU time (user + system, ms) used so far by a process, or by one of its threads (Linux /proc). */
+function cpuMs(pid: number, tid?: number): number {
+  const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  const fields = readFileSync(path, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in 100 Hz ticks
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -72,6 +79,7 @@ function startGateway(env: Record<string, string>, logFile: string) {
   });
   return {
     port,
+    pid: proc.pid!,
     async stop() {
       proc.kill('SIGTERM');
       await exited;
@@ -132,10 +140,19 @@ async function main() {
     const url = `${base}/v1/chat/completions`;
     let gatewayOk = 0;
     let clientCpu = 0; // CPU cores the load client itself used (the same cores as the gateway)
+    // The gateway's CPU time per request, whole process and its JS (main) thread alone: less
+    // disturbed by other load on a shared machine than req/s.
+    let gwCpu = { process_us_per_req: 0, js_thread_us_per_req: 0 };
     const gatewayRun = async () => {
       const cpu0 = process.cpuUsage();
+      const [proc0, js0] = [cpuMs(gw.pid), cpuMs(gw.pid, gw.pid)];
       const r = await driveHttp(url, key.key, body, seconds, concurrency);
       const cpu = process.cpuUsage(cpu0);
+      const perReq = (ms: number) => (r.ok ? Math.round((ms * 1000) / r.ok) : 0);
+      gwCpu = {
+        process_us_per_req: perReq(cpuMs(gw.pid) - proc0),
+        js_thread_us_per_req: perReq(cpuMs(gw.pid, gw.pid) - js0),
+      };
       clientCpu = (cpu.user + cpu.system) / 1e6 / r.seconds;
       gatewayOk += r.ok;
       return r;
@@ -144,12 +161,20 @@ async function main() {
     // Warm-up (JIT, connections, key cache, engine buffers); counted for the usage check only.
     await engineRun();
     await gatewayRun();
-    const runs: (ReturnType<typeof row> & { client_cpu_cores?: number })[] = [];
+    const runs: (ReturnType<typeof row> & {
+      client_cpu_cores?: number;
+      gateway_cpu?: typeof gwCpu;
+    })[] = [];
     for (let i = 1; i <= rounds; i++) {
       const order = i % 2 ? (['engine', 'gateway'] as const) : (['gateway', 'engine'] as const);
       for (const kind of order) {
         if (kind === 'engine') runs.push(row(kind, i, await engineRun()));
-        else runs.push({ ...row(kind, i, await gatewayRun()), client_cpu_cores: r2(clientCpu) });
+        else
+          runs.push({
+            ...row(kind, i, await gatewayRun()),
+            client_cpu_cores: r2(clientCpu),
+            gateway_cpu: gwCpu,
+          });
       }
     }
     await engine.close();
@@ -190,6 +215,8 @@ async function main() {
           p50_ms: median(of('gateway').map((r) => r.p50_ms)),
           p99_ms: median(of('gateway').map((r) => r.p99_ms)),
         },
+        gateway_cpu_us_per_req: median(of('gateway').map((r) => r.gateway_cpu!.process_us_per_req)),
+        gateway_js_thread_us_per_req: median(of('gateway').map((r) => r.gateway_cpu!.js_thread_us_per_req)),
         added_latency_p50_ms: added('p50_ms'),
         added_latency_p99_ms: added('p99_ms'),
       },
