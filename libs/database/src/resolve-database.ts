@@ -5,6 +5,8 @@ import { startEmbeddedPostgres } from './embedded/embedded-postgres';
 export interface ResolvedDatabase {
   url: string;
   embedded: boolean;
+  /** The embedded server was already running (e.g. the gateway's own, or a leftover). */
+  adopted: boolean;
   /** Stops the embedded server (no-op for an external database). */
   stop(): Promise<void>;
 }
@@ -14,11 +16,12 @@ export async function resolveDatabase(
   config: AppConfig,
   log: (m: string) => void,
 ): Promise<ResolvedDatabase> {
-  if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, stop: async () => undefined };
+  if (config.databaseUrl)
+    return { url: config.databaseUrl, embedded: false, adopted: false, stop: async () => undefined };
   const pg = await startEmbeddedPostgres({
     dir: join(resolve(config.dataDir), 'postgres'),
     port: config.embeddedPostgresPort,
     log,
   });
-  return { url: pg.url, embedded: true, stop: () => pg.stop() };
+  return { url: pg.url, embedded: true, adopted: pg.adopted, stop: () => pg.stop() };
 }

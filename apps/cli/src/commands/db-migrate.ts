@@ -19,6 +19,7 @@ export async function dbMigrate(): Promise<string> {
     return applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations';
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
-    await db.stop();
+    // Leave a running gateway's embedded Postgres alone.
+    if (!db.adopted) await db.stop();
   }
 }

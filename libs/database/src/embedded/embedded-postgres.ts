@@ -31,6 +31,8 @@ export interface EmbeddedPostgresOptions {
 export interface RunningPostgres {
   url: string;
   port: number;
+  /** True when a server left running by an earlier process was reused. */
+  adopted: boolean;
   /** Builds the URL of another database on the same cluster. */
   urlFor(database: string): string;
   stop(): Promise<void>;
@@ -187,9 +189,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const pgCtl = (args: string[], timeoutMs?: number) => run(bin.pgCtl, args, runAs, timeoutMs);
   let port: number;
+  let adopted = false;
   const previous = runningCluster(dataDir);
   if (previous && (await waitForPort(previous.port, 3000))) {
     port = previous.port;
+    adopted = true;
     log(`embedded Postgres: adopting the server left running on port ${port} (pid ${previous.pid})`);
   } else {
     if (previous) {
@@ -223,6 +227,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url: urlFor(database),
     port,
+    adopted,
     urlFor,
     async stop() {
       if (stopped) return;
