@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ApiError, APP_CONFIG, AppConfig, Lane, laneForServiceTier } from '@app/common';
 import { ENGINE_PROVIDER, EngineProvider } from '@app/engine';
@@ -13,14 +12,11 @@ import { ModelTextProvider } from '../text/model-text.provider';
 import { ModelText } from '../text/model-text';
 import { Accounting, ACCOUNTING, Caller, UsageStatus } from './accounting';
 import { ChoiceDelta, ChoiceResult, runChoice } from './choice-runner';
+import { newCompletionId } from './completion-id';
 import { engineSampling } from './engine-sampling';
 import { PreparedRequest } from './prepared-request';
 
 export type RequestKind = 'chat' | 'completion';
-
-function newId(prefix: string): string {
-  return `${prefix}-${randomBytes(12).toString('base64url')}`;
-}
 
 /**
  * The inference request path: template → tokens → quota reservation → lane admission →
@@ -59,7 +55,7 @@ export class InferenceService {
     this.checkModel(req.model);
     if (!text.hasChatTemplate)
       throw invalid('messages', 'This model has no chat template; use /v1/completions.');
-    const prompt = text.encode(text.renderChat(req.messages), false);
+    const prompt = text.chatTokens(req.messages);
     return this.prepare('chat', req.model, [prompt], req.sampling, caller, 'messages', false);
   }
 
@@ -68,7 +64,7 @@ export class InferenceService {
     const req = parseCompletionRequest(body, text.vocabSize);
     this.checkModel(req.model);
     const prompts = req.prompts.map((p: PromptInput) =>
-      'tokens' in p ? p.tokens : text.encode(p.text, true),
+      'tokens' in p ? p.tokens : text.promptTokens(p.text, true),
     );
     return this.prepare('completion', req.model, prompts, req.sampling, caller, 'prompt', req.tokensAsIds);
   }
@@ -129,7 +125,7 @@ export class InferenceService {
     const startedAt = new Date();
     // Usage and engine ids are made here, never taken from the client's x-request-id: a repeated
     // client id would merge two requests into one usage event (exactly-once keys) and clash in the engine.
-    const id = newId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
+    const id = newCompletionId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
     const requestId = id;
     const base = { requestId, tenantId: caller.tenantId, apiKeyId: caller.apiKeyId, model, lane, startedAt };
     const reservation = await this.accounting

@@ -2,6 +2,7 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { byteLevelBytes } from './byte-level';
 import { ModelFiles } from './model-files';
+import { PromptCache } from './prompt-cache';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'developer';
@@ -28,15 +29,20 @@ export class ModelText {
   private readonly bosToken: string;
   private readonly eosToken: string;
   private readonly specialIds: Set<number>;
+  /** Prompt ids by chat messages / prompt text; off when the template reads the clock. */
+  readonly promptCache: PromptCache;
   readonly vocabSize: number;
 
-  constructor(files: ModelFiles) {
+  constructor(files: ModelFiles, cache: { maxEntries?: number; maxKeyLength?: number } = {}) {
     this.tokenizer = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
     const source = files.tokenizerConfig.chat_template;
     const text = Array.isArray(source)
       ? (source as { name?: string; template?: string }[]).find((t) => t.name === 'default')?.template
       : source;
     this.template = typeof text === 'string' ? new Template(text) : null;
+    // A template that calls strftime_now() renders differently over time: never cache its output.
+    const timeDependent = typeof text === 'string' && text.includes('strftime_now');
+    this.promptCache = new PromptCache(timeDependent ? 0 : cache.maxEntries, cache.maxKeyLength);
     this.bosToken = tokenString(files.tokenizerConfig, 'bos_token');
     this.eosToken = tokenString(files.tokenizerConfig, 'eos_token');
     this.specialIds = new Set(this.tokenizer.get_added_tokens_decoder().keys());
@@ -56,6 +62,21 @@ export class ModelText {
       bos_token: this.bosToken,
       eos_token: this.eosToken,
     });
+  }
+
+  /** The chat template's prompt as token ids (renderChat + encode), cached per message list. */
+  chatTokens(messages: ChatMessage[], addGenerationPrompt = true): number[] {
+    const key = (addGenerationPrompt ? 'c1' : 'c0') + JSON.stringify(messages);
+    return this.promptCache.get(key, () =>
+      this.encode(this.renderChat(messages, addGenerationPrompt), false),
+    );
+  }
+
+  /** encode(text, addSpecialTokens), cached per text. */
+  promptTokens(text: string, addSpecialTokens: boolean): number[] {
+    return this.promptCache.get((addSpecialTokens ? 't1' : 't0') + text, () =>
+      this.encode(text, addSpecialTokens),
+    );
   }
 
   /** Token ids of a text; addSpecialTokens adds BOS the way the tokenizer's post-processor does. */
