@@ -46,6 +46,10 @@ function finishOnce(request: Timed, tracker: InFlightTracker): void {
  * handler and so the OpenAIExceptionFilter.)
  */
 export function installHttpHooks(fastify: FastifyInstance, logger: Logger, tracker: InFlightTracker): void {
+  // The request line's fields are fixed and none is a redact path, so it skips pino's redaction
+  // (13 wildcard paths walked per line: ~9 us of the ~15 us a line costs). String arguments are
+  // still masked by the logger's hook.
+  const requestLog = logger.child({}, { redact: [] });
   fastify.addHook('onRequest', async (request: Timed, reply: FastifyReply) => {
     request[started] = process.hrtime.bigint();
     request[active] = true;
@@ -56,7 +60,7 @@ export function installHttpHooks(fastify: FastifyInstance, logger: Logger, track
     finishOnce(request, tracker);
     const ms = request[started] ? Number(process.hrtime.bigint() - request[started]) / 1e6 : undefined;
     const level = reply.statusCode >= 500 ? 'error' : 'info';
-    logger[level]({
+    requestLog[level]({
       msg: 'request',
       requestId: request.id,
       method: request.method,
