@@ -63,7 +63,14 @@ export class MetricsModule {
           useFactory: (s: ResolvedMetricsSettings) => new Tracing(s.otlpEndpoint, s.serviceName),
         },
         engineProvider,
-        { provide: APP_INTERCEPTOR, useClass: TracingInterceptor },
+        {
+          // Only when tracing is on: any global interceptor puts every request through Nest's
+          // rxjs pipeline (defer/mergeAll/lastValueFrom, ~4 % of a short request's CPU). A null
+          // global interceptor is skipped by Nest.
+          provide: APP_INTERCEPTOR,
+          inject: [Tracing],
+          useFactory: (t: Tracing) => (t.enabled ? new TracingInterceptor(t) : null),
+        },
         {
           provide: MetricsCollector,
           inject: [METRICS_SETTINGS, METRICS_OPTIONS, ENGINE, Tracing, Metrics],
