@@ -28,13 +28,27 @@ function panel(type, title, exprs, { unit = 'short', w = 12, h = 8, min, max, de
     datasource: DS,
     gridPos: { w, h, x: 0, y: 0 },
     fieldConfig: { defaults, overrides: [] },
-    options: options ?? (type === 'timeseries' ? { legend: { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] }, tooltip: { mode: 'multi' } } : {}),
+    options:
+      options ??
+      (type === 'timeseries'
+        ? {
+            legend: { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] },
+            tooltip: { mode: 'multi' },
+          }
+        : {}),
     targets: exprs.map(([expr, legend], i) => target(expr, legend, refIds[i])),
   };
 }
 const ts = (title, exprs, opts) => panel('timeseries', title, exprs, opts);
 const stat = (title, exprs, opts) => panel('stat', title, exprs, { w: 6, h: 4, ...opts });
-const row = (title) => ({ id: nextId++, type: 'row', title, collapsed: false, gridPos: { w: 24, h: 1, x: 0, y: 0 }, panels: [] });
+const row = (title) => ({
+  id: nextId++,
+  type: 'row',
+  title,
+  collapsed: false,
+  gridPos: { w: 24, h: 1, x: 0, y: 0 },
+  panels: [],
+});
 const quantiles = (metric, by = '', extra = '') =>
   [0.5, 0.95, 0.99].map((q) => [
     `histogram_quantile(${q}, sum by (le${by ? `, ${by}` : ''}) (rate(${metric}_bucket{${SEL}${extra}}[$__rate_interval])))`,
@@ -105,96 +119,251 @@ function dashboard(uid, title, description, panels) {
 
 function overview() {
   nextId = 1;
-  return dashboard('llm-overview', 'LLM inference / Overview', 'Throughput, errors, latency percentiles, TTFT and inter-token latency.', [
-    stat('Requests / s', [[`sum(rate(llm_http_requests_total{${SEL}, route=~"/v1/.*"}[$__rate_interval]))`, 'req/s']], { unit: 'reqps' }),
-    stat('5xx ratio (/v1)', [[`sum(rate(llm_http_requests_total{${SEL}, route=~"/v1/.*", status=~"5.."}[$__rate_interval])) / sum(rate(llm_http_requests_total{${SEL}, route=~"/v1/.*"}[$__rate_interval]))`, '5xx']], { unit: 'percentunit' }),
-    stat('Generated tokens / s', [[`sum(rate(llm_generation_tokens_total{${SEL}}[$__rate_interval]))`, 'tok/s']]),
-    stat('In-flight requests', [[`sum(llm_http_requests_in_flight{${SEL}})`, 'in flight']]),
-    row('Throughput'),
-    ts('Requests / s by route and status', [[`sum by (route, status) (rate(llm_http_requests_total{${SEL}}[$__rate_interval]))`, '{{route}} {{status}}']], { unit: 'reqps' }),
-    ts('Tokens / s', [
-      [`sum(rate(llm_prompt_tokens_total{${SEL}}[$__rate_interval]))`, 'prompt'],
-      [`sum(rate(llm_generation_tokens_total{${SEL}}[$__rate_interval]))`, 'generation'],
-    ]),
-    ts('Finished requests by reason', [[`sum by (finished_reason) (rate(llm_request_success_total{${SEL}}[$__rate_interval]))`, '{{finished_reason}}']], { unit: 'reqps' }),
-    ts('In-flight HTTP requests', [[`sum by (route) (llm_http_requests_in_flight{${SEL}})`, '{{route}}']]),
-    row('Latency'),
-    ts('HTTP latency, completions (SLO: p95 < 3 s)', quantiles('llm_http_request_duration_seconds', '', ', route=~"/v1/(chat/)?completions"'), { unit: 's' }),
-    ts('End-to-end request latency (engine)', quantiles('llm_e2e_request_latency_seconds'), { unit: 's' }),
-    ts('Time to first token', quantiles('llm_time_to_first_token_seconds'), { unit: 's' }),
-    ts('Inter-token latency', quantiles('llm_inter_token_latency_seconds'), { unit: 's' }),
-    ts('Engine queue / prefill / decode time (p95)', [
-      [`histogram_quantile(0.95, sum by (le) (rate(llm_request_queue_time_seconds_bucket{${SEL}}[$__rate_interval])))`, 'queue'],
-      [`histogram_quantile(0.95, sum by (le) (rate(llm_request_prefill_time_seconds_bucket{${SEL}}[$__rate_interval])))`, 'prefill'],
-      [`histogram_quantile(0.95, sum by (le) (rate(llm_request_decode_time_seconds_bucket{${SEL}}[$__rate_interval])))`, 'decode'],
-    ], { unit: 's' }),
-    ts('Gateway process', [
-      [`process_resident_memory_bytes{${SEL}}`, 'rss {{instance}}'],
-    ], { unit: 'bytes' }),
-  ]);
+  return dashboard(
+    'llm-overview',
+    'LLM inference / Overview',
+    'Throughput, errors, latency percentiles, TTFT and inter-token latency.',
+    [
+      stat(
+        'Requests / s',
+        [[`sum(rate(llm_http_requests_total{${SEL}, route=~"/v1/.*"}[$__rate_interval]))`, 'req/s']],
+        { unit: 'reqps' },
+      ),
+      stat(
+        '5xx ratio (/v1)',
+        [
+          [
+            `sum(rate(llm_http_requests_total{${SEL}, route=~"/v1/.*", status=~"5.."}[$__rate_interval])) / sum(rate(llm_http_requests_total{${SEL}, route=~"/v1/.*"}[$__rate_interval]))`,
+            '5xx',
+          ],
+        ],
+        { unit: 'percentunit' },
+      ),
+      stat('Generated tokens / s', [
+        [`sum(rate(llm_generation_tokens_total{${SEL}}[$__rate_interval]))`, 'tok/s'],
+      ]),
+      stat('In-flight requests', [[`sum(llm_http_requests_in_flight{${SEL}})`, 'in flight']]),
+      row('Throughput'),
+      ts(
+        'Requests / s by route and status',
+        [
+          [
+            `sum by (route, status) (rate(llm_http_requests_total{${SEL}}[$__rate_interval]))`,
+            '{{route}} {{status}}',
+          ],
+        ],
+        { unit: 'reqps' },
+      ),
+      ts('Tokens / s', [
+        [`sum(rate(llm_prompt_tokens_total{${SEL}}[$__rate_interval]))`, 'prompt'],
+        [`sum(rate(llm_generation_tokens_total{${SEL}}[$__rate_interval]))`, 'generation'],
+      ]),
+      ts(
+        'Finished requests by reason',
+        [
+          [
+            `sum by (finished_reason) (rate(llm_request_success_total{${SEL}}[$__rate_interval]))`,
+            '{{finished_reason}}',
+          ],
+        ],
+        { unit: 'reqps' },
+      ),
+      ts('In-flight HTTP requests', [[`sum by (route) (llm_http_requests_in_flight{${SEL}})`, '{{route}}']]),
+      row('Latency'),
+      ts(
+        'HTTP latency, completions (SLO: p95 < 3 s)',
+        quantiles('llm_http_request_duration_seconds', '', ', route=~"/v1/(chat/)?completions"'),
+        { unit: 's' },
+      ),
+      ts('End-to-end request latency (engine)', quantiles('llm_e2e_request_latency_seconds'), { unit: 's' }),
+      ts('Time to first token', quantiles('llm_time_to_first_token_seconds'), { unit: 's' }),
+      ts('Inter-token latency', quantiles('llm_inter_token_latency_seconds'), { unit: 's' }),
+      ts(
+        'Engine queue / prefill / decode time (p95)',
+        [
+          [
+            `histogram_quantile(0.95, sum by (le) (rate(llm_request_queue_time_seconds_bucket{${SEL}}[$__rate_interval])))`,
+            'queue',
+          ],
+          [
+            `histogram_quantile(0.95, sum by (le) (rate(llm_request_prefill_time_seconds_bucket{${SEL}}[$__rate_interval])))`,
+            'prefill',
+          ],
+          [
+            `histogram_quantile(0.95, sum by (le) (rate(llm_request_decode_time_seconds_bucket{${SEL}}[$__rate_interval])))`,
+            'decode',
+          ],
+        ],
+        { unit: 's' },
+      ),
+      ts('Gateway process', [[`process_resident_memory_bytes{${SEL}}`, 'rss {{instance}}']], {
+        unit: 'bytes',
+      }),
+    ],
+  );
 }
 
 function engine() {
   nextId = 1;
-  return dashboard('llm-engine', 'LLM inference / Engine, lanes, quotas, metering', 'KV cache, batching, preemptions, prefix cache, lane queues and shedding, quota rejections, usage metering.', [
-    stat('Engine up', [[`min(llm_engine_up{${SEL}})`, 'up']], { min: 0, max: 1 }),
-    stat('KV cache usage', [[`max(llm_kv_cache_usage_perc{${SEL}})`, 'kv']], { unit: 'percentunit', min: 0, max: 1 }),
-    stat('Prefix cache hit ratio', [[`sum(rate(llm_prefix_cache_hits_total{${SEL}}[$__rate_interval])) / sum(rate(llm_prefix_cache_queries_total{${SEL}}[$__rate_interval]))`, 'hits']], { unit: 'percentunit' }),
-    stat('Metering journal', [[`sum(llm_metering_journal_bytes{${SEL}})`, 'journal']], { unit: 'bytes' }),
-    row('Engine'),
-    ts('KV cache usage', [[`llm_kv_cache_usage_perc{${SEL}}`, '{{instance}} {{model_name}}']], { unit: 'percentunit', min: 0, max: 1 }),
-    ts('Requests running / waiting', [
-      [`sum(llm_num_requests_running{${SEL}})`, 'running'],
-      [`sum(llm_num_requests_waiting{${SEL}})`, 'waiting'],
-    ]),
-    ts('Preemptions / s', [[`sum by (instance) (rate(llm_num_preemptions_total{${SEL}}[$__rate_interval]))`, '{{instance}}']]),
-    ts('Prefix cache queries and hits (tokens / s)', [
-      [`sum(rate(llm_prefix_cache_queries_total{${SEL}}[$__rate_interval]))`, 'queries'],
-      [`sum(rate(llm_prefix_cache_hits_total{${SEL}}[$__rate_interval]))`, 'hits'],
-    ]),
-    ts('Tokens per engine step', [
-      [`histogram_quantile(0.5, sum by (le) (rate(llm_iteration_tokens_total_bucket{${SEL}}[$__rate_interval])))`, 'p50'],
-      [`histogram_quantile(0.95, sum by (le) (rate(llm_iteration_tokens_total_bucket{${SEL}}[$__rate_interval])))`, 'p95'],
-      [`sum(rate(llm_iteration_tokens_total_sum{${SEL}}[$__rate_interval])) / sum(rate(llm_iteration_tokens_total_count{${SEL}}[$__rate_interval]))`, 'mean'],
-    ]),
-    ts('Engine step time', quantiles('llm_engine_step_seconds'), { unit: 's' }),
-    ts('Engine errors / s', [[`sum by (kind) (rate(llm_engine_errors_total{${SEL}}[$__rate_interval]))`, '{{kind}}']]),
-    row('Lanes'),
-    ts('Lane queue depth', [[`sum by (lane) (llm_lane_queue_depth{${SEL}})`, '{{lane}}']]),
-    ts('Lane wait p95', [[`histogram_quantile(0.95, sum by (le, lane) (rate(llm_lane_wait_seconds_bucket{${SEL}}[$__rate_interval])))`, '{{lane}}']], { unit: 's' }),
-    ts('Offered requests / s by lane', [[`sum by (lane) (rate(llm_lane_requests_total{${SEL}}[$__rate_interval]))`, '{{lane}}']], { unit: 'reqps' }),
-    ts('Shed requests / s by lane and reason', [[`sum by (lane, reason) (rate(llm_lane_shed_total{${SEL}}[$__rate_interval]))`, '{{lane}} {{reason}}']], { unit: 'reqps' }),
-    row('Quotas and metering'),
-    ts('Quota rejections / s by reason', [[`sum by (reason) (rate(llm_quota_rejections_total{${SEL}}[$__rate_interval]))`, '{{reason}}']], { unit: 'reqps' }),
-    ts('Metering buffer depth', [[`llm_metering_buffer_depth{${SEL}}`, '{{instance}}']]),
-    ts('Metering flush latency', quantiles('llm_metering_flush_seconds'), { unit: 's' }),
-    ts('Metering journal and write failures', [
-      [`llm_metering_journal_bytes{${SEL}}`, 'journal {{instance}}'],
-      [`increase(llm_metering_write_failures_total{${SEL}}[$__rate_interval])`, 'write failures {{instance}}'],
-    ]),
-  ]);
+  return dashboard(
+    'llm-engine',
+    'LLM inference / Engine, lanes, quotas, metering',
+    'KV cache, batching, preemptions, prefix cache, lane queues and shedding, quota rejections, usage metering.',
+    [
+      stat('Engine up', [[`min(llm_engine_up{${SEL}})`, 'up']], { min: 0, max: 1 }),
+      stat('KV cache usage', [[`max(llm_kv_cache_usage_perc{${SEL}})`, 'kv']], {
+        unit: 'percentunit',
+        min: 0,
+        max: 1,
+      }),
+      stat(
+        'Prefix cache hit ratio',
+        [
+          [
+            `sum(rate(llm_prefix_cache_hits_total{${SEL}}[$__rate_interval])) / sum(rate(llm_prefix_cache_queries_total{${SEL}}[$__rate_interval]))`,
+            'hits',
+          ],
+        ],
+        { unit: 'percentunit' },
+      ),
+      stat('Metering journal', [[`sum(llm_metering_journal_bytes{${SEL}})`, 'journal']], { unit: 'bytes' }),
+      row('Engine'),
+      ts('KV cache usage', [[`llm_kv_cache_usage_perc{${SEL}}`, '{{instance}} {{model_name}}']], {
+        unit: 'percentunit',
+        min: 0,
+        max: 1,
+      }),
+      ts('Requests running / waiting', [
+        [`sum(llm_num_requests_running{${SEL}})`, 'running'],
+        [`sum(llm_num_requests_waiting{${SEL}})`, 'waiting'],
+      ]),
+      ts('Preemptions / s', [
+        [`sum by (instance) (rate(llm_num_preemptions_total{${SEL}}[$__rate_interval]))`, '{{instance}}'],
+      ]),
+      ts('Prefix cache queries and hits (tokens / s)', [
+        [`sum(rate(llm_prefix_cache_queries_total{${SEL}}[$__rate_interval]))`, 'queries'],
+        [`sum(rate(llm_prefix_cache_hits_total{${SEL}}[$__rate_interval]))`, 'hits'],
+      ]),
+      ts('Tokens per engine step', [
+        [
+          `histogram_quantile(0.5, sum by (le) (rate(llm_iteration_tokens_total_bucket{${SEL}}[$__rate_interval])))`,
+          'p50',
+        ],
+        [
+          `histogram_quantile(0.95, sum by (le) (rate(llm_iteration_tokens_total_bucket{${SEL}}[$__rate_interval])))`,
+          'p95',
+        ],
+        [
+          `sum(rate(llm_iteration_tokens_total_sum{${SEL}}[$__rate_interval])) / sum(rate(llm_iteration_tokens_total_count{${SEL}}[$__rate_interval]))`,
+          'mean',
+        ],
+      ]),
+      ts('Engine step time', quantiles('llm_engine_step_seconds'), { unit: 's' }),
+      ts('Engine errors / s', [
+        [`sum by (kind) (rate(llm_engine_errors_total{${SEL}}[$__rate_interval]))`, '{{kind}}'],
+      ]),
+      row('Lanes'),
+      ts('Lane queue depth', [[`sum by (lane) (llm_lane_queue_depth{${SEL}})`, '{{lane}}']]),
+      ts(
+        'Lane wait p95',
+        [
+          [
+            `histogram_quantile(0.95, sum by (le, lane) (rate(llm_lane_wait_seconds_bucket{${SEL}}[$__rate_interval])))`,
+            '{{lane}}',
+          ],
+        ],
+        { unit: 's' },
+      ),
+      ts(
+        'Offered requests / s by lane',
+        [[`sum by (lane) (rate(llm_lane_requests_total{${SEL}}[$__rate_interval]))`, '{{lane}}']],
+        { unit: 'reqps' },
+      ),
+      ts(
+        'Shed requests / s by lane and reason',
+        [
+          [
+            `sum by (lane, reason) (rate(llm_lane_shed_total{${SEL}}[$__rate_interval]))`,
+            '{{lane}} {{reason}}',
+          ],
+        ],
+        { unit: 'reqps' },
+      ),
+      row('Quotas and metering'),
+      ts(
+        'Quota rejections / s by reason',
+        [[`sum by (reason) (rate(llm_quota_rejections_total{${SEL}}[$__rate_interval]))`, '{{reason}}']],
+        { unit: 'reqps' },
+      ),
+      ts('Metering buffer depth', [[`llm_metering_buffer_depth{${SEL}}`, '{{instance}}']]),
+      ts('Metering flush latency', quantiles('llm_metering_flush_seconds'), { unit: 's' }),
+      ts('Metering journal and write failures', [
+        [`llm_metering_journal_bytes{${SEL}}`, 'journal {{instance}}'],
+        [
+          `increase(llm_metering_write_failures_total{${SEL}}[$__rate_interval])`,
+          'write failures {{instance}}',
+        ],
+      ]),
+    ],
+  );
 }
 
 function tenantsGpu() {
   nextId = 1;
-  return dashboard('llm-tenants-gpu', 'LLM inference / Tenants and GPU', 'Top tenants by tokens (needs METRICS_TENANT_LABELS on) and NVML GPU series (absent on CPU hosts).', [
-    row('Tenants'),
-    panel('bargauge', 'Top 10 tenants by tokens (range)', [[`topk(10, sum by (tenant) (increase(llm_tenant_tokens_total{${SEL}}[$__range])))`, '{{tenant}}']], {
-      w: 12,
-      h: 10,
-      options: { displayMode: 'gradient', orientation: 'horizontal', reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, showUnfilled: true },
-    }),
-    ts('Tokens / s, top 10 tenants', [[`topk(10, sum by (tenant, kind) (rate(llm_tenant_tokens_total{${SEL}}[$__rate_interval])))`, '{{tenant}} {{kind}}']], { h: 10 }),
-    row('GPU'),
-    ts('GPU utilization', [[`llm_gpu_utilization_ratio{${SEL}}`, '{{instance}} gpu{{gpu}}']], { unit: 'percentunit', min: 0, max: 1 }),
-    ts('GPU memory', [
-      [`llm_gpu_memory_used_bytes{${SEL}}`, 'used {{instance}} gpu{{gpu}}'],
-      [`llm_gpu_memory_total_bytes{${SEL}}`, 'total {{instance}} gpu{{gpu}}'],
-    ], { unit: 'bytes' }),
-    ts('GPU temperature', [[`llm_gpu_temperature_celsius{${SEL}}`, '{{instance}} gpu{{gpu}}']], { unit: 'celsius' }),
-    ts('GPU power', [[`llm_gpu_power_watts{${SEL}}`, '{{instance}} gpu{{gpu}}']], { unit: 'watt' }),
-    ts('GPU ECC errors (increase)', [[`increase(llm_gpu_ecc_errors_total{${SEL}}[$__rate_interval])`, '{{instance}} gpu{{gpu}} {{type}}']]),
-  ]);
+  return dashboard(
+    'llm-tenants-gpu',
+    'LLM inference / Tenants and GPU',
+    'Top tenants by tokens (needs METRICS_TENANT_LABELS on) and NVML GPU series (absent on CPU hosts).',
+    [
+      row('Tenants'),
+      panel(
+        'bargauge',
+        'Top 10 tenants by tokens (range)',
+        [[`topk(10, sum by (tenant) (increase(llm_tenant_tokens_total{${SEL}}[$__range])))`, '{{tenant}}']],
+        {
+          w: 12,
+          h: 10,
+          options: {
+            displayMode: 'gradient',
+            orientation: 'horizontal',
+            reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+            showUnfilled: true,
+          },
+        },
+      ),
+      ts(
+        'Tokens / s, top 10 tenants',
+        [
+          [
+            `topk(10, sum by (tenant, kind) (rate(llm_tenant_tokens_total{${SEL}}[$__rate_interval])))`,
+            '{{tenant}} {{kind}}',
+          ],
+        ],
+        { h: 10 },
+      ),
+      row('GPU'),
+      ts('GPU utilization', [[`llm_gpu_utilization_ratio{${SEL}}`, '{{instance}} gpu{{gpu}}']], {
+        unit: 'percentunit',
+        min: 0,
+        max: 1,
+      }),
+      ts(
+        'GPU memory',
+        [
+          [`llm_gpu_memory_used_bytes{${SEL}}`, 'used {{instance}} gpu{{gpu}}'],
+          [`llm_gpu_memory_total_bytes{${SEL}}`, 'total {{instance}} gpu{{gpu}}'],
+        ],
+        { unit: 'bytes' },
+      ),
+      ts('GPU temperature', [[`llm_gpu_temperature_celsius{${SEL}}`, '{{instance}} gpu{{gpu}}']], {
+        unit: 'celsius',
+      }),
+      ts('GPU power', [[`llm_gpu_power_watts{${SEL}}`, '{{instance}} gpu{{gpu}}']], { unit: 'watt' }),
+      ts('GPU ECC errors (increase)', [
+        [`increase(llm_gpu_ecc_errors_total{${SEL}}[$__rate_interval])`, '{{instance}} gpu{{gpu}} {{type}}'],
+      ]),
+    ],
+  );
 }
 
 const files = {

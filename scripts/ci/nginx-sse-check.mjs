@@ -22,7 +22,11 @@ const upstream = createServer((req, res) => {
   seen.push(req.headers['x-request-id']);
   if (req.url.startsWith('/v1/chat/completions')) {
     req.resume();
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': req.headers['x-request-id'] ?? '' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'x-request-id': req.headers['x-request-id'] ?? '',
+    });
     res.write('data: {"first":true}\n\n');
     setTimeout(() => {
       res.write('data: [DONE]\n\n');
@@ -67,7 +71,11 @@ try {
       `  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;\n  access_log ${dir}/logs/access.log;\n  include ${dir}/llm-api.conf;\n}\n`,
   );
   const user = userInfo().username;
-  const test = spawnSync(nginx, ['-t', '-q', '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', `user ${user};`], { encoding: 'utf8' });
+  const test = spawnSync(
+    nginx,
+    ['-t', '-q', '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', `user ${user};`],
+    { encoding: 'utf8' },
+  );
   if (test.status !== 0) throw new Error(`nginx -t failed: ${test.stderr}`);
   proc = spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', `user ${user};`], { stdio: 'ignore' });
   const base = `http://127.0.0.1:${port}`;
@@ -82,7 +90,11 @@ try {
 
   // SSE: the first event must arrive long before the upstream closes the stream (1.5 s).
   const t0 = Date.now();
-  const res = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'req-client-1' }, body: '{"stream":true}' });
+  const res = await fetch(`${base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': 'req-client-1' },
+    body: '{"stream":true}',
+  });
   const reader = res.body.getReader();
   const first = await reader.read();
   const tFirst = Date.now() - t0;
@@ -94,16 +106,28 @@ try {
   }
   const tAll = Date.now() - t0;
   expect(res.status === 200, `SSE status 200 (got ${res.status})`);
-  expect(Buffer.from(first.value ?? []).toString().includes('"first":true') && tFirst < 1000, `first SSE event after ${tFirst} ms, before the stream ended (${tAll} ms)`);
+  expect(
+    Buffer.from(first.value ?? [])
+      .toString()
+      .includes('"first":true') && tFirst < 1000,
+    `first SSE event after ${tFirst} ms, before the stream ended (${tAll} ms)`,
+  );
   expect(rest.includes('[DONE]'), 'stream completes');
   expect(seen.at(-1) === 'req-client-1', `client X-Request-Id reaches the gateway (got ${seen.at(-1)})`);
   expect(res.headers.get('x-request-id') === 'req-client-1', 'X-Request-Id returned to the client');
 
   const r2 = await fetch(`${base}/v1/models`);
   await r2.text();
-  expect(/^[0-9a-f]{32}$/.test(seen.at(-1) ?? '') && r2.headers.get('x-request-id') === seen.at(-1), `nginx generates an X-Request-Id when the client sends none (${seen.at(-1)})`);
+  expect(
+    /^[0-9a-f]{32}$/.test(seen.at(-1) ?? '') && r2.headers.get('x-request-id') === seen.at(-1),
+    `nginx generates an X-Request-Id when the client sends none (${seen.at(-1)})`,
+  );
 
-  const big = await fetch(`${base}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(11 * 1024 * 1024) });
+  const big = await fetch(`${base}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: 'x'.repeat(11 * 1024 * 1024),
+  });
   await big.text();
   expect(big.status === 413, `a body over client_max_body_size gets 413 (got ${big.status})`);
 

@@ -30,8 +30,17 @@ function loadYamlDocs(file) {
     for (const d of docs) if (d.errors.length) throw new Error(d.errors[0].message);
     return docs.map((d) => d.toJS()).filter((d) => d !== null && d !== undefined);
   }
-  const py = spawnSync('python3', ['-c', 'import sys,json,yaml; json.dump([d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None], sys.stdout)', file], { encoding: 'utf8' });
-  if (py.status !== 0) throw new Error(`python3 yaml: ${(py.stderr || py.error?.message || '').trim().split('\n').pop()}`);
+  const py = spawnSync(
+    'python3',
+    [
+      '-c',
+      'import sys,json,yaml; json.dump([d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None], sys.stdout)',
+      file,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (py.status !== 0)
+    throw new Error(`python3 yaml: ${(py.stderr || py.error?.message || '').trim().split('\n').pop()}`);
   return JSON.parse(py.stdout);
 }
 
@@ -52,7 +61,13 @@ function check(name, fn) {
   }
 }
 const get = (obj, path) => path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), obj);
-const listFiles = (dir, re) => (existsSync(dir) ? readdirSync(dir).filter((f) => re.test(f)).sort().map((f) => join(dir, f)) : []);
+const listFiles = (dir, re) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => re.test(f))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
 
 // ------------------------------------------------------------------ metric names
 const metricsDoc = readFileSync(join(root, 'docs', 'metrics.md'), 'utf8');
@@ -99,7 +114,13 @@ check('alerts have severity, summary and runbook_url', () =>
     if (!anchor) p.push(`${name}: runbook_url`);
     else {
       const runbook = readFileSync(join(root, 'docs', 'runbook.md'), 'utf8');
-      const slugs = [...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((m) => m[1].toLowerCase().replace(/[^a-z0-9 -]/g, '').trim().replace(/ +/g, '-'));
+      const slugs = [...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((m) =>
+        m[1]
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .trim()
+          .replace(/ +/g, '-'),
+      );
       if (!slugs.includes(anchor[1])) p.push(`${name}: no section #${anchor[1]} in docs/runbook.md`);
     }
     return p;
@@ -125,7 +146,8 @@ let dsUid = null;
 check(`YAML ${rel(dsProvisioning)}`, () => {
   const ds = loadYamlDocs(dsProvisioning)[0];
   const prom = (ds.datasources ?? []).find((d) => d.type === 'prometheus');
-  if (ds.apiVersion !== 1 || !prom?.uid || !prom?.url) return ['needs apiVersion 1 and a prometheus datasource with uid and url'];
+  if (ds.apiVersion !== 1 || !prom?.uid || !prom?.url)
+    return ['needs apiVersion 1 and a prometheus datasource with uid and url'];
   dsUid = prom.uid;
   return [];
 });
@@ -133,24 +155,30 @@ const dashProvisioning = join(root, 'monitoring', 'grafana', 'provisioning', 'da
 check(`YAML ${rel(dashProvisioning)}`, () => {
   const d = loadYamlDocs(dashProvisioning)[0];
   const p = (d.providers ?? [])[0];
-  return d.apiVersion === 1 && p?.type === 'file' && p?.options?.path ? [] : ['needs apiVersion 1 and a file provider with options.path'];
+  return d.apiVersion === 1 && p?.type === 'file' && p?.options?.path
+    ? []
+    : ['needs apiVersion 1 and a file provider with options.path'];
 });
 const promqlRules = [];
 const dashFiles = listFiles(dashDir, /\.json$/);
-check('dashboards present', () => (dashFiles.length >= 3 ? [] : [`expected at least 3 dashboards, found ${dashFiles.length}`]));
+check('dashboards present', () =>
+  dashFiles.length >= 3 ? [] : [`expected at least 3 dashboards, found ${dashFiles.length}`],
+);
 const uids = new Set();
 for (const file of dashFiles) {
   check(`dashboard ${rel(file)}`, () => {
     const d = JSON.parse(readFileSync(file, 'utf8'));
     const p = [];
-    for (const key of ['uid', 'title', 'panels', 'schemaVersion', 'time', 'templating']) if (d[key] === undefined) p.push(`missing ${key}`);
+    for (const key of ['uid', 'title', 'panels', 'schemaVersion', 'time', 'templating'])
+      if (d[key] === undefined) p.push(`missing ${key}`);
     if (uids.has(d.uid)) p.push(`duplicate uid ${d.uid}`);
     uids.add(d.uid);
     if (!Array.isArray(d.panels) || d.panels.length === 0) return [...p, 'no panels'];
     const ids = new Set();
     d.panels.forEach((panel, i) => {
       const where = `panel ${i} (${panel.title ?? '?'})`;
-      for (const key of ['id', 'type', 'title', 'gridPos']) if (panel[key] === undefined) p.push(`${where}: missing ${key}`);
+      for (const key of ['id', 'type', 'title', 'gridPos'])
+        if (panel[key] === undefined) p.push(`${where}: missing ${key}`);
       if (ids.has(panel.id)) p.push(`${where}: duplicate id`);
       ids.add(panel.id);
       const g = panel.gridPos ?? {};
@@ -161,14 +189,23 @@ for (const file of dashFiles) {
       (panel.targets ?? []).forEach((t, j) => {
         if (typeof t.expr !== 'string' || !t.expr.trim()) return p.push(`${where}: target ${j} has no expr`);
         noteMetrics(t.expr, rel(file));
-        promqlRules.push({ record: `dashboard:${d.uid.replace(/[^a-zA-Z0-9_]/g, '_')}:p${panel.id}_${t.refId}`, expr: t.expr.replace(/\$__rate_interval|\$__interval/g, '5m').replace(/\$__range/g, '1h').replace(/\$instance/g, '.*') });
+        promqlRules.push({
+          record: `dashboard:${d.uid.replace(/[^a-zA-Z0-9_]/g, '_')}:p${panel.id}_${t.refId}`,
+          expr: t.expr
+            .replace(/\$__rate_interval|\$__interval/g, '5m')
+            .replace(/\$__range/g, '1h')
+            .replace(/\$instance/g, '.*'),
+        });
       });
     });
     return p;
   });
 }
 if (promqlOut) {
-  writeFileSync(promqlOut, `${JSON.stringify({ groups: [{ name: 'dashboard-queries', rules: promqlRules }] }, null, 2)}\n`);
+  writeFileSync(
+    promqlOut,
+    `${JSON.stringify({ groups: [{ name: 'dashboard-queries', rules: promqlRules }] }, null, 2)}\n`,
+  );
 }
 
 // ------------------------------------------------------------------ Kubernetes manifests
@@ -181,9 +218,14 @@ for (const file of k8sFiles) {
     if (docs.length === 0) return ['empty'];
     const p = [];
     for (const o of docs) {
-      if (typeof o !== 'object' || Array.isArray(o)) { p.push('document is not a mapping'); continue; }
-      for (const key of ['apiVersion', 'kind', 'metadata.name']) if (!get(o, key)) p.push(`${o.kind ?? '?'}: missing ${key}`);
-      if (o.kind !== 'Namespace' && !get(o, 'metadata.namespace')) p.push(`${o.kind}/${o.metadata?.name}: missing metadata.namespace`);
+      if (typeof o !== 'object' || Array.isArray(o)) {
+        p.push('document is not a mapping');
+        continue;
+      }
+      for (const key of ['apiVersion', 'kind', 'metadata.name'])
+        if (!get(o, key)) p.push(`${o.kind ?? '?'}: missing ${key}`);
+      if (o.kind !== 'Namespace' && !get(o, 'metadata.namespace'))
+        p.push(`${o.kind}/${o.metadata?.name}: missing metadata.namespace`);
       objects.push({ ...o, __file: file });
     }
     return p;
@@ -198,45 +240,66 @@ check('k8s cross-references (selectors, probes, GPU, secrets, HPA, PDB, kustomiz
   for (const w of workloads) {
     const id = `${w.kind}/${w.metadata.name}`;
     const sel = w.spec?.selector?.matchLabels;
-    if (!sel || !matches(sel, w.spec?.template?.metadata?.labels)) p.push(`${id}: selector does not match template labels`);
+    if (!sel || !matches(sel, w.spec?.template?.metadata?.labels))
+      p.push(`${id}: selector does not match template labels`);
     const containers = w.spec?.template?.spec?.containers ?? [];
     if (containers.length === 0) p.push(`${id}: no containers`);
     for (const c of containers) {
       if (!c.image) p.push(`${id}/${c.name}: no image`);
       if (!c.resources?.requests) p.push(`${id}/${c.name}: no resource requests`);
-      if (c.livenessProbe?.httpGet?.path !== '/health') p.push(`${id}/${c.name}: livenessProbe must GET /health`);
-      if (c.readinessProbe?.httpGet?.path !== '/ready') p.push(`${id}/${c.name}: readinessProbe must GET /ready`);
-      if (!(c.ports ?? []).some((port) => port.containerPort === 8000)) p.push(`${id}/${c.name}: no containerPort 8000`);
+      if (c.livenessProbe?.httpGet?.path !== '/health')
+        p.push(`${id}/${c.name}: livenessProbe must GET /health`);
+      if (c.readinessProbe?.httpGet?.path !== '/ready')
+        p.push(`${id}/${c.name}: readinessProbe must GET /ready`);
+      if (!(c.ports ?? []).some((port) => port.containerPort === 8000))
+        p.push(`${id}/${c.name}: no containerPort 8000`);
       for (const e of c.env ?? []) {
         const ref = e.valueFrom?.secretKeyRef;
-        if (ref && (!ref.name || !ref.key)) p.push(`${id}/${c.name}: env ${e.name} secretKeyRef needs name and key`);
+        if (ref && (!ref.name || !ref.key))
+          p.push(`${id}/${c.name}: env ${e.name} secretKeyRef needs name and key`);
       }
-      for (const ef of c.envFrom ?? []) if (ef.configMapRef && !find('ConfigMap', ef.configMapRef.name)) p.push(`${id}/${c.name}: ConfigMap ${ef.configMapRef.name} not defined`);
-      const mounts = new Set((w.spec.template.spec.volumes ?? []).map((v) => v.name).concat((w.spec.volumeClaimTemplates ?? []).map((v) => v.metadata?.name)));
-      for (const m of c.volumeMounts ?? []) if (!mounts.has(m.name)) p.push(`${id}/${c.name}: volumeMount ${m.name} has no volume`);
+      for (const ef of c.envFrom ?? [])
+        if (ef.configMapRef && !find('ConfigMap', ef.configMapRef.name))
+          p.push(`${id}/${c.name}: ConfigMap ${ef.configMapRef.name} not defined`);
+      const mounts = new Set(
+        (w.spec.template.spec.volumes ?? [])
+          .map((v) => v.name)
+          .concat((w.spec.volumeClaimTemplates ?? []).map((v) => v.metadata?.name)),
+      );
+      for (const m of c.volumeMounts ?? [])
+        if (!mounts.has(m.name)) p.push(`${id}/${c.name}: volumeMount ${m.name} has no volume`);
     }
-    if (w.spec?.template?.spec?.securityContext?.runAsNonRoot !== true) p.push(`${id}: runAsNonRoot must be true`);
+    if (w.spec?.template?.spec?.securityContext?.runAsNonRoot !== true)
+      p.push(`${id}: runAsNonRoot must be true`);
   }
-  const gpu = workloads.filter((w) => (w.spec.template.spec.containers ?? []).some((c) => c.resources?.limits?.['nvidia.com/gpu']));
+  const gpu = workloads.filter((w) =>
+    (w.spec.template.spec.containers ?? []).some((c) => c.resources?.limits?.['nvidia.com/gpu']),
+  );
   if (gpu.length === 0) p.push('no workload requests nvidia.com/gpu');
   for (const s of objects.filter((o) => o.kind === 'Service')) {
-    if (!workloads.some((w) => matches(s.spec?.selector, w.spec?.template?.metadata?.labels))) p.push(`Service/${s.metadata.name}: selector matches no workload`);
+    if (!workloads.some((w) => matches(s.spec?.selector, w.spec?.template?.metadata?.labels)))
+      p.push(`Service/${s.metadata.name}: selector matches no workload`);
   }
   for (const b of objects.filter((o) => o.kind === 'PodDisruptionBudget')) {
-    if (!workloads.some((w) => matches(b.spec?.selector?.matchLabels, w.spec?.template?.metadata?.labels))) p.push(`PDB/${b.metadata.name}: selector matches no workload`);
+    if (!workloads.some((w) => matches(b.spec?.selector?.matchLabels, w.spec?.template?.metadata?.labels)))
+      p.push(`PDB/${b.metadata.name}: selector matches no workload`);
   }
   const hpas = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler');
   if (hpas.length === 0) p.push('no HorizontalPodAutoscaler');
   for (const h of hpas) {
     const t = h.spec?.scaleTargetRef;
     if (!find(t?.kind, t?.name)) p.push(`HPA/${h.metadata.name}: target ${t?.kind}/${t?.name} not defined`);
-    const names = (h.spec?.metrics ?? []).map((m) => m.pods?.metric?.name ?? m.external?.metric?.name ?? m.object?.metric?.name).filter(Boolean);
-    if (!names.includes('llm_lane_queue_depth')) p.push(`HPA/${h.metadata.name}: does not scale on llm_lane_queue_depth`);
+    const names = (h.spec?.metrics ?? [])
+      .map((m) => m.pods?.metric?.name ?? m.external?.metric?.name ?? m.object?.metric?.name)
+      .filter(Boolean);
+    if (!names.includes('llm_lane_queue_depth'))
+      p.push(`HPA/${h.metadata.name}: does not scale on llm_lane_queue_depth`);
     for (const n of names) noteMetrics(n, rel(h.__file));
   }
   const kustom = loadYamlDocs(join(k8sDir, 'kustomization.yaml'))[0];
   const listed = new Set(kustom?.resources ?? []);
-  for (const f of k8sFiles) if (!listed.has(basename(f))) p.push(`kustomization.yaml does not list ${basename(f)}`);
+  for (const f of k8sFiles)
+    if (!listed.has(basename(f))) p.push(`kustomization.yaml does not list ${basename(f)}`);
   for (const r of listed) if (!existsSync(join(k8sDir, r))) p.push(`kustomization.yaml lists missing ${r}`);
   return p;
 });
@@ -250,17 +313,25 @@ for (const file of listFiles(join(root, 'monitoring'), /^docker-compose.*\.ya?ml
     if (Object.keys(services).length === 0) return ['no services'];
     const isOverride = basename(file) !== 'docker-compose.yml';
     if (!isOverride) {
-      for (const s of ['gateway', 'postgres', 'redis', 'prometheus', 'grafana']) if (!services[s]) p.push(`missing service ${s}`);
+      for (const s of ['gateway', 'postgres', 'redis', 'prometheus', 'grafana'])
+        if (!services[s]) p.push(`missing service ${s}`);
       for (const [name, s] of Object.entries(services)) {
         if (!s.image && !s.build) p.push(`${name}: needs image or build`);
-        for (const dep of Object.keys(Array.isArray(s.depends_on) ? Object.fromEntries(s.depends_on.map((d) => [d, 1])) : (s.depends_on ?? {}))) if (!services[dep]) p.push(`${name}: depends_on unknown ${dep}`);
+        for (const dep of Object.keys(
+          Array.isArray(s.depends_on)
+            ? Object.fromEntries(s.depends_on.map((d) => [d, 1]))
+            : (s.depends_on ?? {}),
+        ))
+          if (!services[dep]) p.push(`${name}: depends_on unknown ${dep}`);
         for (const v of s.volumes ?? []) {
           const src = String(v).split(':')[0];
-          if (src.startsWith('./') && !existsSync(join(dirname(file), src))) p.push(`${name}: volume source ${src} does not exist`);
+          if (src.startsWith('./') && !existsSync(join(dirname(file), src)))
+            p.push(`${name}: volume source ${src} does not exist`);
         }
       }
       const build = services.gateway?.build;
-      if (build && !existsSync(join(dirname(file), build.context ?? '.', build.dockerfile ?? 'Dockerfile'))) p.push('gateway: Dockerfile not found');
+      if (build && !existsSync(join(dirname(file), build.context ?? '.', build.dockerfile ?? 'Dockerfile')))
+        p.push('gateway: Dockerfile not found');
     }
     return p;
   });
@@ -274,7 +345,9 @@ if (adapter) noteMetrics(String(adapter.data?.['config.yaml'] ?? ''), rel(adapte
 check('every metric used by alerts, recording rules, dashboards and the HPA is in docs/metrics.md', () => {
   if (documented.size === 0) return ['no metric rows found in docs/metrics.md'];
   if (referenced.size === 0) return ['no metric references found'];
-  return [...referenced].filter(([name]) => !isDocumented(name)).map(([name, where]) => `${name} (${[...where].join(', ')})`);
+  return [...referenced]
+    .filter(([name]) => !isDocumented(name))
+    .map(([name, where]) => `${name} (${[...where].join(', ')})`);
 });
 
 // ------------------------------------------------------------------ Dockerfile
@@ -287,7 +360,8 @@ check('Dockerfile: multi-stage, non-root USER, HEALTHCHECK, port 8000', () => {
   if (!/^HEALTHCHECK .*\/health/ms.test(text)) p.push('no HEALTHCHECK on /health');
   if (!/^EXPOSE 8000/m.test(text)) p.push('no EXPOSE 8000');
   if (!existsSync(join(root, '.dockerignore'))) p.push('no .dockerignore');
-  else if (!/node_modules/.test(readFileSync(join(root, '.dockerignore'), 'utf8'))) p.push('.dockerignore must exclude node_modules');
+  else if (!/node_modules/.test(readFileSync(join(root, '.dockerignore'), 'utf8')))
+    p.push('.dockerignore must exclude node_modules');
   return p;
 });
 
