@@ -33,7 +33,10 @@ function finish(
   return { ok, errors, seconds, rps: ok / seconds, latencies };
 }
 
-/** POSTs `body` to `url` with keep-alive connections; a non-200 or a body without choices is an error. */
+/**
+ * POSTs `body` to `url` with keep-alive connections; a non-200 or a body without choices is an
+ * error. `body` may be a function of the request's sequence number (e.g. distinct prompts).
+ */
 export async function driveHttp(
   url: string,
   apiKey: string,
@@ -42,10 +45,12 @@ export async function driveHttp(
   concurrency: number,
 ): Promise<DriveResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const payload = Buffer.from(JSON.stringify(body));
+  const fixed = typeof body === 'function' ? null : Buffer.from(JSON.stringify(body));
+  let seq = 0;
   const target = new URL(url);
   const one = () =>
     new Promise<number>((resolve) => {
+      const payload = fixed ?? Buffer.from(JSON.stringify((body as (n: number) => unknown)(seq++)));
       const req = request(
         {
           agent,

@@ -7,6 +7,7 @@
  * Afterwards every successful gateway request must be in usage_events.
  *
  *   npm run bench:gateway -- [--seconds 5] [--rounds 3] [--concurrency 64] [--output results.json]
+ *                              [--distinct-prompts]   (a different message per request: no prompt-cache hits)
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -134,6 +135,13 @@ async function main() {
     });
     const messages = [{ role: 'user', content: 'Hello!' }];
     const body = { model: 'tiny-llama', messages, max_tokens: 1, temperature: 0 };
+    // --distinct-prompts: every gateway request has its own message text, so the prompt cache
+    // never hits (the template render + tokenizer run on each request).
+    const distinct = process.argv.includes('--distinct-prompts');
+    const bodyFor = (n: number) => ({
+      ...body,
+      messages: [{ role: 'user', content: `Hello! ${n % 100000}` }],
+    });
     const { tokens } = await json(`${base}/tokenize`, 'POST', key.key, { model: 'tiny-llama', messages });
     engine = new NativeEngineProvider({ modelPath, maxNumSeqs: concurrency, threads: 1, device: 'cpu' });
 
@@ -146,7 +154,7 @@ async function main() {
     const gatewayRun = async () => {
       const cpu0 = process.cpuUsage();
       const [proc0, js0] = [cpuMs(gw.pid), cpuMs(gw.pid, gw.pid)];
-      const r = await driveHttp(url, key.key, body, seconds, concurrency);
+      const r = await driveHttp(url, key.key, distinct ? bodyFor : body, seconds, concurrency);
       const cpu = process.cpuUsage(cpu0);
       const perReq = (ms: number) => (r.ok ? Math.round((ms * 1000) / r.ok) : 0);
       gwCpu = {
@@ -177,6 +185,10 @@ async function main() {
           });
       }
     }
+    // Engine steps per gateway request (llm_iteration_tokens_total counts one per step): how well
+    // requests that arrive together share a step.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const steps = Number(/^llm_iteration_tokens_total_count\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? NaN);
     await engine.close();
     engine = undefined;
     await gw.stop(); // graceful: metering flushes what it queued
@@ -203,6 +215,7 @@ async function main() {
       seconds,
       rounds,
       concurrency,
+      distinct_prompts: distinct,
       runs,
       median: {
         engine: {
@@ -222,6 +235,7 @@ async function main() {
       },
       errors,
       gateway_requests_ok: gatewayOk,
+      gateway_engine_steps_per_request: r2(steps / gatewayOk),
       usage_events: events,
       usage_events_match: events === gatewayOk,
     };
