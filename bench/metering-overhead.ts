@@ -9,11 +9,13 @@
  *   node -r ./test/e2e/metering-support/register-ts.cjs bench/metering-overhead.ts [--seconds 6] [--rounds 5] [--concurrency 16]
  * Prints one JSON object (results format: { bench, runs[], median_rps, overhead_pct,
  * median_cpu_us_per_req, cpu_overhead_pct }): req/s, and the gateway process's CPU time per
- * request (read from /proc), which other load on a shared machine disturbs far less than req/s.
+ * request (read from /proc), which other load on a shared machine disturbs far less than req/s;
+ * and metering's own CPU per event (bench/metering-record-cost.ts) as a share of a request's CPU.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Cluster, http, MODEL } from '../test/e2e/metering-support/cluster';
+import { meteringCpuPerEvent } from './metering-record-cost';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -111,6 +113,7 @@ async function main() {
     );
     const onRps = median(runs.filter((r) => r.metering === 'on').map((r) => r.rps));
     const offRps = median(runs.filter((r) => r.metering === 'off').map((r) => r.rps));
+    const recordCost = await meteringCpuPerEvent(cluster.db.url, arg('events', 20_000));
     const onCpu = median(runs.filter((r) => r.metering === 'on').map((r) => r.cpu_us_per_req));
     const offCpu = median(runs.filter((r) => r.metering === 'off').map((r) => r.cpu_us_per_req));
     process.stdout.write(
@@ -133,6 +136,9 @@ async function main() {
           overhead_pct: +(((offRps - onRps) / offRps) * 100).toFixed(2),
           median_cpu_us_per_req: { on: Math.round(onCpu), off: Math.round(offCpu) },
           cpu_overhead_pct: +(((onCpu - offCpu) / offCpu) * 100).toFixed(2),
+          // In-process metering CPU per event against the gateway's CPU per request with metering off.
+          metering_cpu_per_event: recordCost,
+          record_cost_pct_of_request: +((recordCost.cpu_us_per_event / offCpu) * 100).toFixed(2),
           usage_events_written: Number(events.n),
         },
         null,
