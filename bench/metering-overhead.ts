@@ -12,24 +12,17 @@
  * request (read from /proc), which other load on a shared machine disturbs far less than req/s;
  * and metering's own CPU per event (bench/metering-record-cost.ts) as a share of a request's CPU.
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Cluster, http, MODEL } from '../test/e2e/metering-support/cluster';
-import { meteringCpuPerEvent } from './metering-record-cost';
+import { meteringCpuPerEvent, processCpuMs } from './metering-record-cost';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in 100 Hz ticks
-}
-
 async function drive(baseUrl: string, key: string, seconds: number, concurrency: number, pid?: number) {
-  const cpuBefore = pid ? cpuMs(pid) : 0;
+  const cpuBefore = pid ? (processCpuMs(pid) ?? 0) : 0;
   const until = Date.now() + seconds * 1000;
   let ok = 0;
   let failed = 0;
@@ -49,7 +42,7 @@ async function drive(baseUrl: string, key: string, seconds: number, concurrency:
   const started = Date.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   latencies.sort((a, b) => a - b);
-  const cpu = pid ? cpuMs(pid) - cpuBefore : 0;
+  const cpu = pid ? (processCpuMs(pid) ?? 0) - cpuBefore : 0;
   return {
     rps: ok / ((Date.now() - started) / 1000),
     ok,
