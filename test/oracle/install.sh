@@ -11,5 +11,7 @@ if [[ "$have" == "$want" && "$bin" == "$want" ]]; then
   echo "oracle: node-llama-cpp $want already installed"
   exit 0
 fi
-NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --omit=optional --no-audit --no-fund --ignore-scripts
+# npm ci refuses this lock (npm 11 leaves the other platforms' optional binaries out of it);
+# npm install still follows the lock's pinned versions.
+NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --omit=optional --no-audit --no-fund --ignore-scripts
 echo "oracle: installed node-llama-cpp $want"
