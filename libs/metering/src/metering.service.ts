@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+  Optional,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isAbsolute, join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -67,7 +74,8 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
     this.writer = new UsageWriter(dataSource);
     const raw = config.raw ?? {};
     this.enabled = raw.METERING_ENABLED !== false;
-    this.flushIntervalMs = typeof raw.METERING_FLUSH_INTERVAL_MS === 'number' ? raw.METERING_FLUSH_INTERVAL_MS : 1000;
+    this.flushIntervalMs =
+      typeof raw.METERING_FLUSH_INTERVAL_MS === 'number' ? raw.METERING_FLUSH_INTERVAL_MS : 1000;
     this.batchSize = typeof raw.METERING_BATCH_SIZE === 'number' ? raw.METERING_BATCH_SIZE : 500;
     const dataDir = isAbsolute(config.dataDir) ? config.dataDir : join(process.cwd(), config.dataDir);
     this.journal = new UsageJournal(join(dataDir, 'metering-journal'));
