@@ -7,6 +7,7 @@
 
 #include "backend/backend.h"
 #include "collector.h"
+#include "gated_backend.h"
 #include "model/model.h"
 #include "runtime/engine_impl.h"
 #include "sampling/rng.h"
@@ -22,12 +23,14 @@ struct Rig {
   int vocab = 0;
 
   // kv_blocks > 0: a KV cache of exactly that many blocks of 16 tokens.
-  explicit Rig(int kv_blocks = 0, int max_num_batched_tokens = 256, int max_num_seqs = 64) {
+  explicit Rig(int kv_blocks = 0, int max_num_batched_tokens = 256, int max_num_seqs = 64,
+               std::shared_ptr<testing_support::Gate> gate = nullptr) {
     const std::string dir = testing::model_dir();
     if (dir.empty()) SKIP("tiny model fixture not found (set LLM_TEST_MODEL_DIR)");
     auto model = Model::load(dir);
     vocab = model->config().vocab_size;
-    auto backend = make_cpu_backend(model, 1);
+    std::unique_ptr<Backend> backend = make_cpu_backend(model, 1);
+    if (gate) backend = std::make_unique<testing_support::GatedBackend>(std::move(backend), gate);
     EngineOptions o;
     o.model_path = dir;
     o.max_num_batched_tokens = max_num_batched_tokens;
@@ -118,10 +121,15 @@ TEST(priorities_with_a_kv_cache_too_small) {
       alone.push_back(rig.col.get("a" + std::to_string(i)).tokens);
     }
   }
-  Rig rig(10, 64);  // 160 tokens of cache: two requests of 70 tokens fit at once
+  auto gate = std::make_shared<testing_support::Gate>();
+  Rig rig(10, 64, 64, gate);  // 160 tokens of cache: two requests of 70 tokens fit at once
+  // Hold the engine in the lows' first step while the highs arrive, so all three reach the
+  // scheduler in the same step whatever the machine's load.
+  gate->close();
   for (int i = 0; i < 5; ++i) rig.engine->add(greedy("low" + std::to_string(i), prompts[i], 40, 10));
-  CHECK(rig.col.wait_tokens("low0", 1));
+  CHECK(gate->wait_held());
   for (int i = 5; i < 8; ++i) rig.engine->add(greedy("high" + std::to_string(i), prompts[i], 40, 0));
+  gate->open();
   CHECK(rig.col.wait_finished(8));
   int last_high = -1;
   for (int i = 5; i < 8; ++i) {

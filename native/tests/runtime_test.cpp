@@ -5,6 +5,7 @@
 
 #include "collector.h"
 #include "fake_backend.h"
+#include "gated_backend.h"
 #include "runtime/engine_impl.h"
 #include "testing.h"
 
@@ -20,9 +21,10 @@ struct Rig {
   std::vector<std::string> logs;
   std::unique_ptr<Engine> engine;
 
-  explicit Rig(EngineOptions o = {}, int max_pos = 512) {
+  explicit Rig(EngineOptions o = {}, int max_pos = 512, std::shared_ptr<testing_support::Gate> gate = nullptr) {
     auto model = std::make_shared<fake::FakeModel>(kVocab, max_pos, kEos);
-    auto backend = std::make_unique<fake::FakeBackend>(kVocab, control);
+    std::unique_ptr<Backend> backend = std::make_unique<fake::FakeBackend>(kVocab, control);
+    if (gate) backend = std::make_unique<testing_support::GatedBackend>(std::move(backend), gate);
     engine = create_engine(model, std::move(backend), o, col.sink(), [this](const std::string& m) { logs.push_back(m); });
   }
 };
@@ -224,12 +226,15 @@ TEST(seeded_sampling_is_independent_of_the_batch) {
 TEST(higher_priority_finishes_first_with_a_small_cache) {
   EngineOptions o = small_cache(12, 4);
   o.max_num_batched_tokens = 64;
-  Rig rig(o);
-  rig.control->delay_us = 200;
-  // Low-priority requests first, then high-priority ones that must overtake them.
+  auto gate = std::make_shared<testing_support::Gate>();
+  Rig rig(o, 512, gate);
+  // Low-priority requests first, then high-priority ones that must overtake them; the engine is
+  // held in the lows' first step while the highs arrive, so the outcome does not depend on load.
+  gate->close();
   for (int i = 0; i < 6; ++i) rig.engine->add(greedy("low" + std::to_string(i), prompt_of(200 + i, 8), 12, 5));
-  CHECK(rig.col.wait_tokens("low0", 1));
+  CHECK(gate->wait_held());
   for (int i = 0; i < 3; ++i) rig.engine->add(greedy("high" + std::to_string(i), prompt_of(300 + i, 8), 12, 0));
+  gate->open();
   CHECK(rig.col.wait_finished(9));
   int worst_high = -1, best_low_after = 1 << 30;
   for (int i = 0; i < 3; ++i) {
