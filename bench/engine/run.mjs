@@ -83,30 +83,33 @@ function sh(cmd, args, what) {
   return r;
 }
 
-// 1. Tools and data.
-const benchBin = resolve(
-  opts['engine-bench'] ??
-    [join(root, 'native/build-perf/bench/engine-bench'), join(root, 'native/build/bench/engine-bench')].find(
-      existsSync,
-    ) ??
-    join(root, 'native/build-perf/bench/engine-bench'),
-);
+// 1. Tools and data. engine-bench is built (incrementally: a no-op when up to date) in its own
+// CPU-only tree, so that the measured engine is the working tree's.
+let benchBin = opts['engine-bench'] ? resolve(opts['engine-bench']) : null;
+if (!benchBin) {
+  const dir = 'native/build-perf';
+  if (!existsSync(join(root, dir, 'CMakeCache.txt'))) {
+    console.log(`bench:engine: configuring ${dir} (CPU only)`);
+    sh(
+      'cmake',
+      [
+        '-S',
+        'native',
+        '-B',
+        dir,
+        '-DCMAKE_BUILD_TYPE=Release',
+        '-DLLM_BUILD_TESTS=OFF',
+        '-DLLM_WITH_CUDA=OFF',
+      ],
+      'cmake configure',
+    );
+  }
+  sh('cmake', ['--build', dir, '--target', 'engine-bench', '-j', '2'], 'engine-bench build');
+  benchBin = join(root, dir, 'bench', 'engine-bench');
+}
 if (!existsSync(benchBin)) {
-  console.log('bench:engine: building engine-bench (CPU only) in native/build-perf');
-  sh(
-    'cmake',
-    [
-      '-S',
-      'native',
-      '-B',
-      'native/build-perf',
-      '-DCMAKE_BUILD_TYPE=Release',
-      '-DLLM_BUILD_TESTS=OFF',
-      '-DLLM_WITH_CUDA=OFF',
-    ],
-    'cmake configure',
-  );
-  sh('cmake', ['--build', 'native/build-perf', '--target', 'engine-bench', '-j', '2'], 'engine-bench build');
+  console.error(`bench:engine: ${benchBin} does not exist`);
+  process.exit(2);
 }
 if (peers.length) sh('bash', [join(root, 'test/oracle/install.sh')], 'llama.cpp (node-llama-cpp) install');
 
