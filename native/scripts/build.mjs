@@ -28,7 +28,7 @@ function newestMtime(dir) {
     if (entry.name.startsWith('build') || entry.name === 'tests' || entry.name === 'bench') continue;
     const p = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (/\.(c|cc|cpp|cu|cuh|h|hpp|txt|cmake)$/.test(entry.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+    else if (/\.(c|cc|cpp|cu|cuh|h|hpp|inc|txt|cmake)$/.test(entry.name)) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }
