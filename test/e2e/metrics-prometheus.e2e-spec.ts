@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@app/database';
 import { parsePromText, sampleSum } from '@app/observability';
 import { InferenceApp, ROOT, startInferenceApp } from './support/inference-app';
 
@@ -29,18 +29,6 @@ function prometheusBinary(): string {
   if (!existsSync(bin))
     throw new Error(`prometheus not found: install Debian's prometheus or set PROMETHEUS_BIN`);
   return bin;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 // A gateway with METRICS_BEARER_TOKEN and METRICS_TENANT_LABELS=false, scraped by a real
