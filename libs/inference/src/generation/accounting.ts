@@ -1,4 +1,5 @@
 import { Lane } from '@app/common';
+import type { UsageEventInput } from '@app/metering';
 
 /** Who is asking (from ApiKeyGuard's verified key). */
 export interface Caller {
@@ -12,23 +13,9 @@ export interface ReservationHandle {
   headers(): Record<string, string>;
 }
 
-export type UsageStatus = 'completed' | 'aborted' | 'error' | 'rejected';
-
-export interface UsageRecord {
-  requestId: string;
-  tenantId: string;
-  apiKeyId: string;
-  model: string;
-  lane: Lane;
-  promptTokens: number;
-  cachedTokens: number;
-  completionTokens: number;
-  status: UsageStatus;
-  ttftMs: number | null;
-  durationMs: number;
-  startedAt: Date;
-  endedAt: Date;
-}
+/** The usage event recorded per request: metering's input type, so the field list lives in one place. */
+export type { UsageStatus } from '@app/metering';
+export type UsageRecord = UsageEventInput;
 
 /**
  * What the request path needs from quotas and metering (their services implement it; see
