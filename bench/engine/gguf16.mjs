@@ -9,6 +9,7 @@ import { closeSync, openSync, readFileSync, readSync, renameSync, writeSync } fr
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { f32ToF16Bits } from '../../test/fixtures/safetensors-writer.mjs';
 import { llama3RopeFactors } from '../../test/oracle/to-gguf.mjs';
 
 const GGML = { F32: 0, F16: 1, BF16: 30 };
@@ -22,34 +23,9 @@ function bf16ToF16Table() {
   const table = new Uint16Array(65536);
   for (let b = 0; b < 65536; b++) {
     u32[0] = b << 16;
-    table[b] = f32ToF16(f32[0]);
+    table[b] = f32ToF16Bits(f32[0]);
   }
   return table;
-}
-
-function f32ToF16(v) {
-  const f32 = new Float32Array([v]);
-  const x = new Uint32Array(f32.buffer)[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
 }
 
 function readHeader(fd) {
@@ -94,7 +70,7 @@ function encode(t, type, f16Table) {
   }
   const out = new Uint16Array(n);
   if (type === GGML.F16 && t.dtype === 'BF16') for (let i = 0; i < n; i++) out[i] = f16Table[src16[i]];
-  else if (type === GGML.F16 && f32) for (let i = 0; i < n; i++) out[i] = f32ToF16(f32[i]);
+  else if (type === GGML.F16 && f32) for (let i = 0; i < n; i++) out[i] = f32ToF16Bits(f32[i]);
   else if (type === GGML.BF16 && f32) {
     const u = new Uint32Array(f32.buffer, f32.byteOffset, n);
     for (let i = 0; i < n; i++) out[i] = (u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16;
