@@ -6,13 +6,7 @@
 //
 //   node bench/engine/llama-peer.mjs '{"gguf": "...", "threads": 2, "promptLen": 128,
 //     "decodeContext": 32, "decodeSteps": 8, "batchSizes": [1, 4, 8, 16]}'
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { getLlama } = await import(
-  pathToFileURL(join(root, 'test', 'oracle', 'node_modules', 'node-llama-cpp', 'dist', 'index.js')).href
-);
+import { getCpuLlama } from '../../test/oracle/cpu-llama.mjs';
 
 const req = JSON.parse(process.argv[2]);
 const threads = req.threads ?? 2;
@@ -32,13 +26,7 @@ const now = () => performance.now();
 const lastWithToken = (toks) =>
   toks.map((t, i) => (i === toks.length - 1 ? [t, { generateNext: { token: true } }] : t));
 
-const llama = await getLlama({
-  gpu: false,
-  build: 'never',
-  usePrebuiltBinaries: true,
-  skipDownload: true,
-  logLevel: 'error',
-});
+const llama = await getCpuLlama();
 const model = await llama.loadModel({ modelPath: req.gguf, gpuLayers: 0 });
 const out = { threads, prompt_len: promptLen, decode_context: dctx, decode: [] };
 

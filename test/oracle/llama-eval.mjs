@@ -3,16 +3,10 @@
 // continuation. Run as a child process by oracle.e2e-spec.ts (node-llama-cpp is ESM-only).
 //
 //   node test/oracle/llama-eval.mjs '{"gguf": "...", "tokens": [..], "greedy": 32}'
-import { getLlama } from 'node-llama-cpp';
+import { getCpuLlama } from './cpu-llama.mjs';
 
 const req = JSON.parse(process.argv[2]);
-const llama = await getLlama({
-  gpu: false,
-  build: 'never',
-  usePrebuiltBinaries: true,
-  skipDownload: true,
-  logLevel: 'error',
-});
+const llama = await getCpuLlama();
 const model = await llama.loadModel({ modelPath: req.gguf, gpuLayers: 0 });
 const contextSize = req.contextSize ?? 256;
 const ctxOptions = {
