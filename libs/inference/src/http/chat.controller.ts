@@ -10,8 +10,9 @@ import { InferenceService } from '../generation/inference.service';
 import { chatLogprobs, usageOf } from '../generation/openai-shapes';
 import { ChoiceDelta, ChoiceResult } from '../generation/choice-runner';
 import { PreparedRequest } from '../generation/prepared-request';
-import { collectLogprobs, failIfNoOutput, streamErrorBody } from './failures';
+import { collectLogprobs, failIfNoOutput } from './failures';
 import { onClientGone, SseWriter } from './sse';
+import { runStream } from './stream-run';
 
 @ApiTags('openai')
 @ApiBearerAuth()
@@ -98,20 +99,6 @@ export class ChatController {
         });
       }
     };
-    let results: ChoiceResult[];
-    try {
-      results = await this.inference.execute(p, emit);
-    } catch (err) {
-      sse.data(streamErrorBody(err));
-      sse.end();
-      return;
-    }
-    const failed = results.find((r) => r.finishReason === 'error');
-    if (failed) sse.data(streamErrorBody(new Error(failed.error ?? 'engine error')));
-    else if (p.sampling.includeUsage) {
-      const { prompt, cached } = this.inference.promptTotals(p, results);
-      sse.data({ ...base, choices: [], usage: usageOf(prompt, cached, results) });
-    }
-    sse.end();
+    await runStream(this.inference, p, sse, base, emit);
   }
 }

@@ -9,8 +9,9 @@ import { ChoiceDelta, ChoiceResult } from '../generation/choice-runner';
 import { InferenceService } from '../generation/inference.service';
 import { completionLogprobs, usageOf } from '../generation/openai-shapes';
 import { PreparedRequest } from '../generation/prepared-request';
-import { collectLogprobs, failIfNoOutput, streamErrorBody } from './failures';
+import { collectLogprobs, failIfNoOutput } from './failures';
 import { onClientGone, SseWriter } from './sse';
+import { runStream } from './stream-run';
 
 @ApiTags('openai')
 @ApiBearerAuth()
@@ -78,20 +79,6 @@ export class CompletionsController {
         ...usageField,
       });
     };
-    let results: ChoiceResult[];
-    try {
-      results = await this.inference.execute(p, emit);
-    } catch (err) {
-      sse.data(streamErrorBody(err));
-      sse.end();
-      return;
-    }
-    const failed = results.find((r) => r.finishReason === 'error');
-    if (failed) sse.data(streamErrorBody(new Error(failed.error ?? 'engine error')));
-    else if (p.sampling.includeUsage) {
-      const { prompt, cached } = this.inference.promptTotals(p, results);
-      sse.data({ ...base, choices: [], usage: usageOf(prompt, cached, results) });
-    }
-    sse.end();
+    await runStream(this.inference, p, sse, base, emit);
   }
 }
