@@ -1,6 +1,12 @@
 import { ChatMessage } from '../text/model-text';
-import { checkString, invalid, ParamReader, typeName } from './param-reader';
-import { COMMON_PARAMS, LIMITS, readSampling, SamplingRequest } from './sampling-params';
+import { checkString, invalid, typeName } from './param-reader';
+import {
+  COMMON_PARAMS,
+  LIMITS,
+  openGenerationRequest,
+  readSampling,
+  SamplingRequest,
+} from './sampling-params';
 
 export interface ChatRequest {
   model: string;
@@ -110,14 +116,7 @@ function readMessage(m: unknown, i: number): ChatMessage {
 
 /** Validates a POST /v1/chat/completions body with OpenAI's rules. */
 export function parseChatRequest(body: unknown, vocabSize: number): ChatRequest {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw invalid('body', 'The request body must be a JSON object.', 'invalid_type');
-  }
-  const r = new ParamReader(body as Record<string, unknown>);
-  r.onlyKnown(ALLOWED, UNSUPPORTED);
-  if (!r.has('model'))
-    throw invalid('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
-  const model = r.string('model', { maxLength: 256 }) as string;
+  const { r, model } = openGenerationRequest(body, ALLOWED, UNSUPPORTED);
   if (!r.has('messages'))
     throw invalid('messages', "Missing required parameter: 'messages'.", 'missing_required_parameter');
   const raw = r.raw('messages');

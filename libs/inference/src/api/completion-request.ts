@@ -1,5 +1,11 @@
 import { checkNumber, checkString, invalid, ParamReader, typeName } from './param-reader';
-import { COMMON_PARAMS, LIMITS, readSampling, SamplingRequest } from './sampling-params';
+import {
+  COMMON_PARAMS,
+  LIMITS,
+  openGenerationRequest,
+  readSampling,
+  SamplingRequest,
+} from './sampling-params';
 
 /** A prompt as text (tokenized with BOS) or as token ids (used as given). */
 export type PromptInput = { text: string } | { tokens: number[] };
@@ -53,14 +59,7 @@ function readPrompts(r: ParamReader, vocabSize: number): PromptInput[] {
 
 /** Validates a POST /v1/completions body with OpenAI's rules. */
 export function parseCompletionRequest(body: unknown, vocabSize: number): CompletionRequest {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw invalid('body', 'The request body must be a JSON object.', 'invalid_type');
-  }
-  const r = new ParamReader(body as Record<string, unknown>);
-  r.onlyKnown(ALLOWED, UNSUPPORTED);
-  if (!r.has('model'))
-    throw invalid('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
-  const model = r.string('model', { maxLength: 256 }) as string;
+  const { r, model } = openGenerationRequest(body, ALLOWED, UNSUPPORTED);
   const prompts = readPrompts(r, vocabSize);
   if (r.bool('echo'))
     throw invalid('echo', "Unsupported parameter: 'echo' is not supported.", 'unsupported_parameter');

@@ -20,6 +20,14 @@ export function hasLoneSurrogate(s: string): boolean {
   return LONE_SURROGATE.test(s);
 }
 
+/** The request body as an object, or a 400 naming 'body'. */
+export function objectBody(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw invalid('body', 'The request body must be a JSON object.', 'invalid_type');
+  }
+  return body as Record<string, unknown>;
+}
+
 /** Reads and checks the optional fields of a JSON body; every error names its parameter. */
 export class ParamReader {
   constructor(private readonly body: Body) {}

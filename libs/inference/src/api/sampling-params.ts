@@ -1,4 +1,4 @@
-import { checkNumber, checkString, invalid, ParamReader } from './param-reader';
+import { checkNumber, checkString, invalid, objectBody, ParamReader } from './param-reader';
 
 export type ServiceTier = 'auto' | 'default' | 'flex' | 'priority';
 export const SERVICE_TIERS: readonly ServiceTier[] = ['auto', 'default', 'flex', 'priority'];
@@ -168,4 +168,20 @@ export function readSampling(r: ParamReader, vocabSize: number, logprobs: number
     ignoreEos: r.bool('ignore_eos') ?? false,
     minTokens,
   };
+}
+
+/**
+ * Opens a chat or completions body: a JSON object with only known parameters and a 'model'.
+ * Returns the reader for the remaining parameters.
+ */
+export function openGenerationRequest(
+  body: unknown,
+  allowed: ReadonlySet<string>,
+  unsupported: Record<string, string>,
+): { r: ParamReader; model: string } {
+  const r = new ParamReader(objectBody(body));
+  r.onlyKnown(allowed, unsupported);
+  if (!r.has('model'))
+    throw invalid('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
+  return { r, model: r.string('model', { maxLength: 256 }) as string };
 }

@@ -1,17 +1,10 @@
 import { ChatMessage } from '../text/model-text';
 import { parseChatRequest } from './chat-request';
-import { checkNumber, checkString, invalid, ParamReader, typeName } from './param-reader';
+import { checkNumber, checkString, invalid, objectBody, ParamReader, typeName } from './param-reader';
 
 export type TokenizeRequest = { model?: string } & (
   { prompt: string; addSpecialTokens: boolean } | { messages: ChatMessage[]; addGenerationPrompt: boolean }
 );
-
-function objectBody(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw invalid('body', 'The request body must be a JSON object.', 'invalid_type');
-  }
-  return body as Record<string, unknown>;
-}
 
 export function parseTokenizeRequest(body: unknown): TokenizeRequest {
   const b = objectBody(body);
