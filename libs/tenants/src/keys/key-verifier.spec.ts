@@ -8,6 +8,13 @@ import { KeyVerifier } from './key-verifier';
  * at most API_KEY_STALE_IF_ERROR_MS. The data source here is a stand-in whose query can be made
  * to fail like pg does when the server is gone (the e2e test cuts a real Postgres connection).
  */
+// What the guard turns a failed lookup into: a retryable 503 in OpenAI's shape, not a 500.
+const UNAVAILABLE = {
+  status: 503,
+  headers: { 'retry-after': '5' },
+  body: { error: expect.objectContaining({ code: 'service_unavailable' }) },
+};
+
 describe('KeyVerifier when the database is unreachable', () => {
   const TTL = 2_000;
   const STALE = 60_000;
@@ -51,7 +58,7 @@ describe('KeyVerifier when the database is unreachable', () => {
     expect(await verifier.verify(key.key)).toMatchObject({ ok: true });
     expect(state.queries).toBe(3); // every expired check retries the database
     clock.advance(2); // past the bound
-    await expect(verifier.verify(key.key)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(verifier.verify(key.key)).rejects.toMatchObject(UNAVAILABLE);
     // The database is back: a fresh lookup, and the bound restarts from it.
     state.down = false;
     expect(await verifier.verify(key.key)).toMatchObject({ ok: true });
@@ -71,12 +78,12 @@ describe('KeyVerifier when the database is unreachable', () => {
   it('a key never seen before fails while the database is down; 0 disables stale serving', async () => {
     const { verifier, key, state } = setup();
     state.down = true;
-    await expect(verifier.verify(key.key)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(verifier.verify(key.key)).rejects.toMatchObject(UNAVAILABLE);
 
     const strict = setup(0);
     expect(await strict.verifier.verify(strict.key.key)).toMatchObject({ ok: true });
     strict.state.down = true;
     strict.clock.advance(TTL + 1);
-    await expect(strict.verifier.verify(strict.key.key)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(strict.verifier.verify(strict.key.key)).rejects.toMatchObject(UNAVAILABLE);
   });
 });

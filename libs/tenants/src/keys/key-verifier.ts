@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig, Clock, CLOCK } from '@app/common';
+import { APP_CONFIG, ApiError, AppConfig, Clock, CLOCK } from '@app/common';
 import { parseApiKey, verifySecret } from './key-format';
 
 export type KeyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'tenant_suspended';
@@ -108,7 +108,13 @@ export class KeyVerifier {
         }
         return cached.row;
       }
-      throw err;
+      // Not the caller's fault: a 503 the client may retry, never a 500.
+      this.logger.error(`API key lookup failed: ${(err as Error).message}`);
+      throw ApiError.unavailable(
+        'API keys cannot be verified right now (the database is unreachable). Retry shortly.',
+        'service_unavailable',
+        { 'retry-after': '5' },
+      );
     }
     if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(prefix, { row, fetchedAt: now });
