@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "llm/engine.h"
@@ -84,3 +85,16 @@ class Collector {
   int batches_ = 0;
   int events_after_finish_ = 0;
 };
+
+// A greedy request that ignores EOS, so its length is exactly max_tokens.
+inline llm::RequestSpec greedy(const std::string& id, std::vector<int32_t> prompt, int max_tokens,
+                               int priority = 0) {
+  llm::RequestSpec r;
+  r.id = id;
+  r.prompt_tokens = std::move(prompt);
+  r.sampling.temperature = 0;
+  r.sampling.max_tokens = max_tokens;
+  r.sampling.ignore_eos = true;
+  r.priority = priority;
+  return r;
+}

@@ -50,17 +50,6 @@ std::vector<int32_t> prompt_of(int seed, int len, int vocab) {
   return p;
 }
 
-RequestSpec greedy(const std::string& id, std::vector<int32_t> prompt, int max_tokens, int priority = 0) {
-  RequestSpec r;
-  r.id = id;
-  r.prompt_tokens = std::move(prompt);
-  r.sampling.temperature = 0;
-  r.sampling.max_tokens = max_tokens;
-  r.sampling.ignore_eos = true;
-  r.priority = priority;
-  return r;
-}
-
 }  // namespace
 
 TEST(batch_invariance_alone_concurrent_preempted_prefix_hit) {

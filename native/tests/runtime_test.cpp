@@ -36,17 +36,6 @@ EngineOptions small_cache(int blocks, int block_size = 4) {
   return o;
 }
 
-RequestSpec greedy(const std::string& id, std::vector<int32_t> prompt, int max_tokens, int priority = 0) {
-  RequestSpec r;
-  r.id = id;
-  r.prompt_tokens = std::move(prompt);
-  r.sampling.temperature = 0;
-  r.sampling.max_tokens = max_tokens;
-  r.sampling.ignore_eos = true;
-  r.priority = priority;
-  return r;
-}
-
 std::vector<int32_t> prompt_of(int seed, int len) {
   std::vector<int32_t> p;
   uint64_t x = static_cast<uint64_t>(seed) * 7919 + 1;
