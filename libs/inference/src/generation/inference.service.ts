@@ -126,11 +126,17 @@ export class InferenceService {
     // Usage and engine ids are made here, never taken from the client's x-request-id: a repeated
     // client id would merge two requests into one usage event (exactly-once keys) and clash in the engine.
     const id = newCompletionId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
-    const requestId = id;
-    const base = { requestId, tenantId: caller.tenantId, apiKeyId: caller.apiKeyId, model, lane, startedAt };
+    const base = {
+      requestId: id,
+      tenantId: caller.tenantId,
+      apiKeyId: caller.apiKeyId,
+      model,
+      lane,
+      startedAt,
+    };
     const reservation = await this.accounting
       .reserve({
-        requestId,
+        requestId: id,
         tenantId: caller.tenantId,
         apiKeyId: caller.apiKeyId,
         lane,
@@ -176,12 +182,12 @@ export class InferenceService {
       const promptIdx = Math.floor(i / sampling.n);
       return {
         index: i,
-        requestId: `${requestId}-${i}`,
+        requestId: `${id}-${i}`,
         stop: sampling.stop,
         admission,
         signal: abort.signal,
         request: {
-          id: `${requestId}-${i}`,
+          id: `${id}-${i}`,
           promptTokens: prompts[promptIdx],
           priority: admission.priority,
           cacheSalt: caller.tenantId,
@@ -191,7 +197,6 @@ export class InferenceService {
     });
     return {
       id,
-      requestId,
       created: Math.floor(Date.now() / 1000),
       model,
       lane,
@@ -240,7 +245,7 @@ export class InferenceService {
     const firsts = results.map((r) => r.firstTokenAt).filter((t): t is number => t !== null);
     const endedAt = new Date();
     this.accounting.record({
-      requestId: p.requestId,
+      requestId: p.id,
       tenantId: p.caller.tenantId,
       apiKeyId: p.caller.apiKeyId,
       model: p.model,

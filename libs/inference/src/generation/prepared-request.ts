@@ -5,8 +5,8 @@ import { ChoiceSpec } from './choice-runner';
 
 /** A validated, tokenized, admitted request ready to run on the engine. */
 export interface PreparedRequest {
+  /** The completion id; also the key of its usage event and reservation. */
   id: string;
-  requestId: string;
   created: number;
   model: string;
   lane: Lane;
