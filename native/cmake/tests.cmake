@@ -20,3 +20,11 @@ foreach(src ${LLM_TEST_SOURCES})
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES LABELS ${label} SKIP_RETURN_CODE 77 TIMEOUT 600)
 endforeach()
+
+# The backend tests again with the other SIMD kernel tables forced (the default is the best the
+# CPU has, e.g. AMX): each must keep its own results batch- and thread-invariant and near float64.
+foreach(isa avx512 avx2)
+  add_test(NAME cpu_backend_test_${isa} COMMAND cpu_backend_test)
+  set_tests_properties(cpu_backend_test_${isa} PROPERTIES LABELS cpu ENVIRONMENT LLM_CPU_ISA=${isa}
+                       SKIP_RETURN_CODE 77 TIMEOUT 600)
+endforeach()

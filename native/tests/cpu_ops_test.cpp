@@ -22,6 +22,7 @@ std::vector<const Kernels*> all_isas() {
   std::vector<const Kernels*> k = {&scalar_kernels()};
   if (avx2_kernels()) k.push_back(avx2_kernels());
   if (avx512_kernels()) k.push_back(avx512_kernels());
+  if (amx_kernels()) k.push_back(amx_kernels());
   return k;
 }
 
@@ -93,6 +94,62 @@ TEST(gemm_all_isas_and_dtypes_match_float64) {
           for (int64_t t = 0; t < T; ++t) {
             std::vector<float> y1(O);
             k->gemm(x.data() + t * K, 1, K, W, 0, O, y1.data(), O);
+            EXPECT(std::memcmp(y1.data(), y.data() + t * O, O * sizeof(float)) == 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+// The packed path (the one the backend uses for Linear weights) of every ISA that has one:
+// several token blocks (AMX tiles hold 16 tokens), K and output counts off the tile sizes, two
+// thread ranges split at a panel boundary.
+TEST(packed_gemm_all_isas_match_float64_and_are_batch_invariant) {
+  for (int64_t K : {1, 7, 33, 64, 172}) {
+    for (int64_t T : {1, 3, 16, 17, 40}) {
+      const int64_t O = 70;
+      auto x = randn(T * K, K * 31 + T);
+      auto wf = randn(O * K, K + 11, 0.3f);
+      std::vector<uint16_t> wb(O * K);
+      std::vector<float> wb_f(O * K);
+      for (int64_t i = 0; i < O * K; ++i) {
+        wb[i] = to_bf16(wf[i]);
+        wb_f[i] = bf16_to_f32(wb[i]);
+      }
+      struct Case {
+        llm::DType dt;
+        const void* data;
+        const std::vector<float>* exact;
+      } cases[] = {{llm::DType::F32, wf.data(), &wf}, {llm::DType::BF16, wb.data(), &wb_f}};
+      for (const Case& c : cases) {
+        WeightMatrix W{c.dt, c.data, O, K};
+        for (const Kernels* k : all_isas()) {
+          if (k->panel <= 0) continue;
+          const int64_t panels = (O + k->panel - 1) / k->panel;
+          std::vector<uint8_t> buf(k->packed_bytes(W) + 64);
+          void* dst = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t{63});
+          k->pack(W, 0, 1, dst);
+          k->pack(W, 1, panels, dst);
+          PackedMatrix P{c.dt, dst, O, K, k->panel};
+          std::vector<float> y(T * O, -1.0f);
+          const int64_t split = k->panel;
+          k->gemm_packed(x.data(), T, K, P, 0, split, y.data(), O);
+          k->gemm_packed(x.data(), T, K, P, split, O, y.data() + split, O);
+          for (int64_t t = 0; t < T; ++t)
+            for (int64_t o = 0; o < O; ++o) {
+              double s = 0;
+              for (int64_t kk = 0; kk < K; ++kk) s += static_cast<double>((*c.exact)[o * K + kk]) * x[t * K + kk];
+              if (std::fabs(y[t * O + o] - s) > 1e-5 * (1 + std::sqrt(static_cast<double>(K)))) {
+                testing::report_failure(__FILE__, __LINE__,
+                                        std::string(k->isa) + " packed " + llm::dtype_name(c.dt) +
+                                            " K=" + std::to_string(K) + " T=" + std::to_string(T) + " mismatch");
+                return;
+              }
+            }
+          for (int64_t t = 0; t < T; ++t) {
+            std::vector<float> y1(O);
+            k->gemm_packed(x.data() + t * K, 1, K, P, 0, O, y1.data(), O);
             EXPECT(std::memcmp(y1.data(), y.data() + t * O, O * sizeof(float)) == 0);
           }
         }

@@ -2,6 +2,8 @@
 // the engine was built without CUDA, so the library (and the addon) load on any machine.
 #include "backend/backend.h"
 
+#include "backend/cpu/kernels.h"
+
 #include "llm/error.h"
 
 namespace llm {
@@ -16,6 +18,10 @@ std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model>, int) {
   throw Error("device 'cuda' requested but the engine was built without CUDA");
 }
 #endif
+
+namespace {
+std::string cpu_kernels_note() { return std::string(" (") + cpu::kernels().isa + " kernels)"; }
+}  // namespace
 
 std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model,
                                       const BackendOptions& options, std::string* log) {
@@ -33,11 +39,11 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model,
     }
     if (device == "cuda") throw Error("device 'cuda' requested but no GPU can be used: " + reason);
     auto backend = make_cpu_backend(model, options.threads);
-    if (log) *log = "no GPU (" + reason + "), using the CPU backend";
+    if (log) *log = "no GPU (" + reason + "), using the CPU backend" + cpu_kernels_note();
     return backend;
   }
   auto backend = make_cpu_backend(model, options.threads);
-  if (log) *log = "using the CPU backend";
+  if (log) *log = "using the CPU backend" + cpu_kernels_note();
   return backend;
 }
 

@@ -1,7 +1,8 @@
 // Compute kernels of the CPU backend behind a per-ISA dispatch table (scalar fallback, AVX2+FMA,
-// AVX-512), chosen once at runtime from the CPU's features (env LLM_CPU_ISA=scalar|avx2|avx512
-// forces one). Every output element is computed with one accumulation order whatever the batch
-// size or tiling, so a token's results do not depend on what else is in the batch.
+// AVX-512, AVX-512 + AMX), chosen once at runtime from the CPU's features (env
+// LLM_CPU_ISA=scalar|avx2|avx512|amx forces one). Every output element is computed with one
+// accumulation order whatever the batch size or tiling, so a token's results do not depend on
+// what else is in the batch.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +58,7 @@ const Kernels& kernels();  // the best for this CPU
 const Kernels& scalar_kernels();
 const Kernels* avx2_kernels();    // nullptr when the CPU lacks AVX2/FMA/F16C
 const Kernels* avx512_kernels();  // nullptr when the CPU lacks AVX-512F/BW
+const Kernels* amx_kernels();     // AVX-512 + AMX-BF16 for bf16 weights; nullptr without AMX (CPU or OS)
 
 float bf16_to_f32(uint16_t bits);
 float f16_to_f32(uint16_t bits);

@@ -106,6 +106,8 @@ const Kernels& choose() {
   const char* force = std::getenv("LLM_CPU_ISA");
   const std::string f = force ? force : "";
   if (f == "scalar") return kScalar;
+  if (f != "avx2" && f != "avx512")
+    if (const Kernels* k = amx_kernels()) return *k;
   if (f != "avx2")
     if (const Kernels* k = avx512_kernels()) return *k;
   if (const Kernels* k = avx2_kernels()) return *k;
