@@ -2,7 +2,8 @@ import { Lane } from '@app/common';
 import { SpanAttributes, Tracing } from '../tracing/tracing';
 import { BUCKETS, counter, gauge, histogram } from './metric-catalog';
 
-export type LaneShedReason = 'queue_full' | 'queue_timeout' | 'engine_unavailable' | 'draining';
+/** Why the lane scheduler refused a request (an engine that is down or a draining gateway answers 503 before any lane). */
+export type LaneShedReason = 'queue_full' | 'queue_timeout';
 export type QuotaRejectionReason =
   'rpm' | 'tpm' | 'concurrency' | 'daily_budget' | 'monthly_budget' | 'max_tokens' | 'lane_not_allowed';
 
