@@ -207,7 +207,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     min: 0,
     max: 3600000,
     description:
-      'While Postgres is unreachable, a cached API key is still served for up to this long after its last successful lookup (0: never).',
+      'While Postgres is unreachable, a cached API key and its quota policy are still served for up to this long after their last successful lookup (0: never).',
   },
   {
     name: 'DOCS_ENABLED',

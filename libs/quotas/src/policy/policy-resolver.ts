@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '@app/common';
+import { ApiError, APP_CONFIG, AppConfig } from '@app/common';
 import {
   applyOverrides,
   defaultPolicy,
@@ -20,13 +20,17 @@ interface Entry {
 
 /**
  * Resolves the policy of (tenant, key): config defaults ← tenant row ← key overrides. Cached
- * briefly; concurrent misses share one query; when Postgres is unreachable a stale entry is served.
+ * briefly; concurrent misses share one query. When Postgres is unreachable a stale entry is served
+ * for as long as the key itself is (API_KEY_STALE_IF_ERROR_MS after its last successful lookup);
+ * past that, or with nothing cached, the request gets a retryable 503, never a 500.
  */
 @Injectable()
 export class PolicyResolver {
   private readonly logger = new Logger(PolicyResolver.name);
   private readonly cache = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<ResolvedPolicy>>();
+  private readonly staleIfErrorMs: number;
+  private staleWarnedAt = 0;
   readonly defaults: EffectivePolicy;
 
   constructor(
@@ -34,6 +38,7 @@ export class PolicyResolver {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.defaults = defaultPolicy(config);
+    this.staleIfErrorMs = config.apiKeyStaleIfErrorMs;
   }
 
   async resolve(tenantId: string, apiKeyId: string): Promise<ResolvedPolicy> {
@@ -51,11 +56,20 @@ export class PolicyResolver {
       this.cache.set(cacheKey, { policy, fetchedAt: Date.now() });
       return policy;
     } catch (err) {
-      if (cached) {
-        this.logger.warn(`quota policy lookup failed, using the cached one: ${(err as Error).message}`);
+      const now = Date.now();
+      if (cached && now - cached.fetchedAt < this.staleIfErrorMs) {
+        if (now - this.staleWarnedAt >= 10_000) {
+          this.staleWarnedAt = now;
+          this.logger.warn(`quota policy lookup failed, serving cached policies: ${(err as Error).message}`);
+        }
         return cached.policy;
       }
-      throw err;
+      this.logger.error(`quota policy lookup failed: ${(err as Error).message}`);
+      throw ApiError.unavailable(
+        'Quota policies cannot be read right now (the database is unreachable). Retry shortly.',
+        'service_unavailable',
+        { 'retry-after': '5' },
+      );
     }
   }
 
