@@ -28,18 +28,18 @@ const newSeen = (): Seen => ({
 });
 
 /**
- * A stream the client left just before a kill -9 may still be in flight at the gateway (the
- * disconnect not yet settled into a usage event): like a request cut off by the kill, it may or
- * may not have an event. Moves those out of `seen.aborted` and returns how many there were.
+ * A stream the client left just before a kill -9 may still be running at the gateway (the
+ * disconnect not yet settled into its final event): its event then comes from the request's
+ * journal marker (status `error`) instead. Moves those out of `seen.aborted` and returns them.
  */
-function abortsInFlightAt(seen: Seen, killedAt: number, windowMs = 300): number {
-  let n = 0;
+function abortsInFlightAt(seen: Seen, killedAt: number, windowMs = 300): string[] {
+  const ids: string[] = [];
   for (const [id, at] of seen.abortedAt)
     if (killedAt - at < windowMs) {
       seen.aborted.delete(id);
-      n += 1;
+      ids.push(id);
     }
-  return n;
+  return ids;
 }
 
 /**
@@ -236,19 +236,23 @@ describe('metering exactly-once (real Postgres, real processes, real engine)', (
     const seen = await run.stop();
     const abortsInFlight = abortsInFlightAt(seen, killedAt);
     add(seen);
-    cutOff = seen.failed + abortsInFlight;
+    cutOff = seen.failed + abortsInFlight.length;
     expect(seen.completed.size).toBeGreaterThan(20);
     expect((await eventsOf(tenant.tenantId)).length).toBe(before); // nothing reached Postgres yet
 
     const successor = await cluster.replica({}, dataDir);
-    const rows = await waitForEvents(tenant.tenantId, expected());
+    const rows = await waitForEvents(tenant.tenantId, expected() + abortsInFlight.length);
     expectEventsMatch(rows, totals);
+    // Streams left just before the kill: none lost, whether their final event or their marker made it.
+    const statusOf = new Map(rows.map((r) => [r.request_id, r.status]));
+    for (const id of abortsInFlight)
+      expect([id, ['aborted', 'error'].includes(statusOf.get(id)!)]).toEqual([id, true]);
     // Requests cut off by the kill never answered; at most those may have an event the client never saw.
     expect(rows.length - expected()).toBeGreaterThanOrEqual(0);
     expect(rows.length - expected()).toBeLessThanOrEqual(cutOff);
     await successor.stop();
     process.stdout.write(
-      `kill-9: ${seen.completed.size} completed and ${seen.aborted.size} aborted before the kill, ${seen.failed} cut off, ${abortsInFlight} aborted within 300 ms of it, ${rows.length} events after replay\n`,
+      `kill-9: ${seen.completed.size} completed and ${seen.aborted.size} aborted before the kill, ${seen.failed} cut off, ${abortsInFlight.length} aborted within 300 ms of it, ${rows.length} events after replay (${rows.filter((r) => r.status === 'error').length} from markers)\n`,
     );
   });
 

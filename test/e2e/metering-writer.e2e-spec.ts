@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -108,6 +108,67 @@ describe('usage writer, journal, retention (real Postgres)', () => {
         (f) => !f.includes(String(process.pid)) || f.includes('closed'),
       ),
     ).toEqual([]);
+  });
+
+  it("markers: a dead process's unfinished requests are stored once from their markers; finished ones only by their final event", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'metering-'));
+    dirs.push(dataDir);
+    const rows = async () =>
+      (await ds.query(
+        `SELECT request_id, status, prompt_tokens, completion_tokens FROM usage_events
+          WHERE request_id ~ '^w-4[0-9]{3}$' ORDER BY request_id`,
+      )) as { request_id: string; status: string; prompt_tokens: number; completion_tokens: number }[];
+    const marker = (i: number) => ({
+      ...event(i),
+      status: 'error' as const,
+      completionTokens: 0,
+      open: true as const,
+    });
+    // A process killed with three requests running: 4001 finished in its second segment, 4000 and
+    // 4002 never did (4000's marker was re-appended at the rotation, as MeteringService does).
+    const dead = new UsageJournal(join(dataDir, 'metering-journal'));
+    dead.open();
+    dead.append(marker(4000));
+    dead.append(marker(4001));
+    await dead.rotate();
+    dead.append(marker(4000));
+    dead.append(marker(4001));
+    dead.append(event(4001));
+    dead.append(marker(4002));
+    await new Promise((r) => setTimeout(r, 5)); // the next journal is another process run (start time)
+
+    const config = loadConfig({ DATA_DIR: dataDir, METERING_FLUSH_INTERVAL_MS: '60000' });
+    const metering = new MeteringService(ds, config);
+    metering.start();
+    // This process: 4003 admitted and finished, 4004 admitted and still running at shutdown.
+    const now = { startedAt: new Date(), endedAt: new Date() };
+    metering.open({ ...marker(4003), ...now } as never);
+    metering.open({ ...marker(4004), ...now } as never);
+    await metering.flush();
+    expect((await rows()).map((r) => r.request_id)).toEqual(['w-4000', 'w-4001', 'w-4002']);
+    // The flush deleted the segment holding this process's markers: the new one holds them again
+    // (what a replay after a kill -9 now would read).
+    const active = readdirSync(join(dataDir, 'metering-journal')).filter((f) => f.endsWith('.active.jsonl'));
+    expect(active).toHaveLength(1);
+    const markers = readFileSync(join(dataDir, 'metering-journal', active[0]), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { requestId: string; open?: boolean });
+    expect(markers.map((m) => [m.requestId, m.open]).sort()).toEqual([
+      ['w-4003', true],
+      ['w-4004', true],
+    ]);
+    metering.record({ ...event(4003), ...now } as never);
+    await metering.flush();
+    await metering.onModuleDestroy();
+    expect(await rows()).toEqual([
+      { request_id: 'w-4000', status: 'error', prompt_tokens: 4010, completion_tokens: 0 },
+      { request_id: 'w-4001', status: 'completed', prompt_tokens: 4011, completion_tokens: 4001 },
+      { request_id: 'w-4002', status: 'error', prompt_tokens: 4012, completion_tokens: 0 },
+      { request_id: 'w-4003', status: 'completed', prompt_tokens: 4013, completion_tokens: 4003 },
+      { request_id: 'w-4004', status: 'error', prompt_tokens: 4014, completion_tokens: 0 },
+    ]);
+    expect(metering.getStats()).toMatchObject({ pendingSegments: 0, databaseUp: true });
   });
 
   it('retention prunes raw events but keeps the rollups', async () => {

@@ -13,7 +13,7 @@ import { APP_CONFIG, AppConfig } from '@app/common';
 import { Metrics } from '@app/observability';
 import { meteringGauges } from './metering-metrics';
 import { JournalSegment, UsageJournal } from './journal/usage-journal';
-import { toUsageRecord, UsageEventInput, UsageEventRecord } from './usage-event';
+import { toUsageRecord, UsageEventInput, UsageEventRecord, UsageJournalEntry } from './usage-event';
 import { UsageWriter } from './usage-writer';
 
 export interface MeteringStats {
@@ -36,6 +36,11 @@ const MAX_BACKOFF_MS = 5_000;
  * with INSERT ... ON CONFLICT DO NOTHING plus the rollup; the segment is deleted only after the
  * commit. While Postgres is unreachable segments stay on disk and are replayed with backoff; at
  * startup leftover segments (crash, earlier outage) are replayed. Shutdown flushes.
+ *
+ * open() journals a marker when a request is admitted; record() (its final event) retires it.
+ * Markers of requests still running are re-appended to each new segment, so the newest segment
+ * always holds them; the replay of a dead process's journal stores each marker that has no final
+ * event (see UsageJournalEntry). A kill -9 thus bills the requests it cut off, never loses them.
  */
 @Injectable()
 export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -46,6 +51,10 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly flushIntervalMs: number;
   private readonly batchSize: number;
   private buffer: UsageEventRecord[] = [];
+  /** Markers of admitted requests without a final event yet, by request id. */
+  private readonly inFlight = new Map<string, UsageEventRecord>();
+  /** Per dead process (journal owner): its final events' ids, and the last segment holding each marker. */
+  private readonly deadOwners = new Map<string, { finals: Set<string>; lastMarker: Map<string, string> }>();
   /** Events of closed segments still held in memory (saves re-reading the file). */
   private readonly segmentEvents = new Map<string, UsageEventRecord[]>();
   private timer: NodeJS.Timeout | null = null;
@@ -104,25 +113,56 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
   record(event: UsageEventInput): void {
     if (!this.enabled) return;
     try {
-      const record = toUsageRecord(event);
-      if (typeof record === 'string') {
-        this.stats.invalid += 1;
-        this.logger.error(`usage event dropped: ${record}`);
-        return;
-      }
-      if (!this.opened) this.start();
-      this.buffer.push(record);
-      this.stats.recorded += 1;
+      const record = this.validated(event);
+      if (!record) return;
+      this.inFlight.delete(record.requestId);
+      this.enqueue(record);
       this.metrics?.tenantUsage(event.tenantId, event.promptTokens, event.completionTokens);
-      try {
-        this.journal.append(record);
-      } catch (err) {
-        // Disk full or similar: the event stays in memory and is still written by the next flush.
-        this.logger.error(`usage journal append failed: ${(err as Error).message}`);
-      }
-      if (this.buffer.length >= this.batchSize) this.kick();
     } catch (err) {
       this.logger.error(`usage event not recorded: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Journals the marker of an admitted request: what is stored if this process dies before the
+   * request's record() (status `error` and the marker's tokens). Synchronous and never throws.
+   */
+  open(marker: UsageEventInput): void {
+    if (!this.enabled) return;
+    try {
+      const record = this.validated(marker);
+      if (!record) return;
+      this.inFlight.set(record.requestId, record);
+      this.append({ ...record, open: true });
+    } catch (err) {
+      this.logger.error(`usage marker not journaled: ${(err as Error).message}`);
+    }
+  }
+
+  private validated(event: UsageEventInput): UsageEventRecord | null {
+    const record = toUsageRecord(event);
+    if (typeof record === 'string') {
+      this.stats.invalid += 1;
+      this.logger.error(`usage event dropped: ${record}`);
+      return null;
+    }
+    if (!this.opened) this.start();
+    return record;
+  }
+
+  private enqueue(record: UsageEventRecord): void {
+    this.buffer.push(record);
+    this.stats.recorded += 1;
+    this.append(record);
+    if (this.buffer.length >= this.batchSize) this.kick();
+  }
+
+  private append(entry: UsageJournalEntry): void {
+    try {
+      this.journal.append(entry);
+    } catch (err) {
+      // Disk full or similar: a final event stays in memory and is still written by the next flush.
+      this.logger.error(`usage journal append failed: ${(err as Error).message}`);
     }
   }
 
@@ -159,6 +199,8 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
       if (closed) {
         this.segmentEvents.set(closed.name, this.buffer);
         this.buffer = [];
+        // The new segment holds the markers of what still runs (the closed one is deleted once written).
+        for (const marker of this.inFlight.values()) this.append({ ...marker, open: true });
       }
       if (!force && Date.now() < this.retryAt) return;
       await this.drain();
@@ -198,10 +240,46 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
+  /**
+   * A segment's events to write: its final events, and for a dead process's segment also the
+   * markers of requests it never finished (each once: from the last segment that holds it).
+   */
   private readSegment(segment: JournalSegment): UsageEventRecord[] {
+    const entries = this.readEntries(segment);
+    const finals = entries.filter((e) => !e.open);
+    if (this.journal.isMine(segment)) return finals; // our markers: requests still running here
+    const dead = this.deadOwner(this.journal.owner(segment));
+    const stored = new Set<string>();
+    for (const e of entries)
+      if (e.open && !dead.finals.has(e.requestId) && dead.lastMarker.get(e.requestId) === segment.name) {
+        if (stored.has(e.requestId)) continue;
+        stored.add(e.requestId);
+        const { open: _marker, ...event } = e;
+        finals.push(event);
+      }
+    return finals;
+  }
+
+  private readEntries(segment: JournalSegment): UsageJournalEntry[] {
     const { events, skipped } = this.journal.read(segment);
     if (skipped > 0) this.logger.warn(`usage journal ${segment.name}: ${skipped} unreadable line(s) skipped`);
     return events;
+  }
+
+  /** What a dead process's pending segments hold (read once: nobody writes them any more). */
+  private deadOwner(owner: string) {
+    let dead = this.deadOwners.get(owner);
+    if (!dead) {
+      dead = { finals: new Set<string>(), lastMarker: new Map<string, string>() };
+      for (const segment of this.journal.pending()) {
+        if (this.journal.owner(segment) !== owner) continue;
+        for (const e of this.readEntries(segment))
+          if (e.open) dead.lastMarker.set(e.requestId, segment.name);
+          else dead.finals.add(e.requestId);
+      }
+      this.deadOwners.set(owner, dead);
+    }
+    return dead;
   }
 
   private onDatabaseError(err: Error): void {
@@ -220,6 +298,15 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     while (this.running) await this.running;
+    // Requests still running now would lose their usage with this process's journal: store their
+    // markers (prompt tokens, status error). A final event that still comes is then a duplicate.
+    if (this.inFlight.size > 0) {
+      this.logger.warn(
+        `${this.inFlight.size} request(s) still running at shutdown: stored from their markers`,
+      );
+      for (const marker of this.inFlight.values()) this.enqueue(marker);
+      this.inFlight.clear();
+    }
     const closed = await this.journal.close();
     if (closed) {
       this.segmentEvents.set(closed.name, this.buffer);

@@ -41,6 +41,14 @@ export interface UsageEventRecord {
   endedAt: string;
 }
 
+/**
+ * A journal line: a final event, or (`open: true`) the marker of a request that was admitted and
+ * has not finished. A marker never reaches Postgres while its process lives; if the process dies
+ * before the request's final event, the replay stores the marker itself (status `error`, the
+ * prompt tokens, no completion tokens), so a crash never loses a request's usage.
+ */
+export type UsageJournalEntry = UsageEventRecord & { open?: true };
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LANE_SET = new Set(['interactive', 'standard', 'batch']);
 

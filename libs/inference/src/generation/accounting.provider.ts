@@ -24,6 +24,10 @@ export class QuotaAccounting implements Accounting {
       : this.quotas.reserve(ctx);
   }
 
+  open(marker: UsageRecord): void {
+    this.metering.open(marker);
+  }
+
   record(event: UsageRecord): void {
     const started = Date.now();
     this.metering.record(event);

@@ -31,6 +31,8 @@ export interface Accounting {
     promptTokens: number;
     maxTokens: number;
   }): Promise<ReservationHandle>;
+  /** The request was admitted: journal what to bill if the process dies before record(). */
+  open(marker: UsageRecord): void;
   record(event: UsageRecord): void;
 }
 

@@ -178,6 +178,17 @@ export class InferenceService {
       if (err instanceof QueueAbortedError) throw ApiError.unavailable('The request was aborted.', 'aborted');
       throw err;
     }
+    // Admitted: from here on a crash must still bill the prompt (settle() records the real figures).
+    this.accounting.open({
+      ...base,
+      promptTokens,
+      cachedTokens: 0,
+      completionTokens: 0,
+      status: 'error',
+      ttftMs: null,
+      durationMs: 0,
+      endedAt: startedAt,
+    });
     const choices = admissions.map((admission, i) => {
       const promptIdx = Math.floor(i / sampling.n);
       return {
@@ -213,9 +224,10 @@ export class InferenceService {
 
   /** Runs every choice; deltas go to `emit` as they come. Accounting is settled before it resolves. */
   async execute(p: PreparedRequest, emit: (d: ChoiceDelta) => void): Promise<ChoiceResult[]> {
-    const engine = this.requireEngine();
     let results: ChoiceResult[] = [];
     try {
+      // Inside the try: an engine lost since prepare() still settles the reservation and usage.
+      const engine = this.requireEngine();
       results = await Promise.all(p.choices.map((c) => runChoice(engine, this.text, c, emit)));
     } finally {
       await this.settle(p, results);

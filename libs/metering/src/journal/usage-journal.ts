@@ -13,7 +13,7 @@ import { fsync as fsyncCb, close as closeCb } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { UsageEventRecord } from '../usage-event';
+import { UsageJournalEntry } from '../usage-event';
 
 const fsync = promisify(fsyncCb);
 const close = promisify(closeCb);
@@ -73,8 +73,8 @@ export class UsageJournal {
     this.activeBytes = 0;
   }
 
-  /** Appends one event (synchronously: it is in the OS before record() returns). */
-  append(record: UsageEventRecord): void {
+  /** Appends one entry (synchronously: it is in the OS before record() returns). */
+  append(record: UsageJournalEntry): void {
     if (this.fd === null) throw new Error('usage journal is not open');
     const line = JSON.stringify(record) + '\n';
     writeSync(this.fd, line);
@@ -139,8 +139,19 @@ export class UsageJournal {
     return out.map(({ name }) => ({ name, path: join(this.dir, name) }));
   }
 
-  /** Events of a segment; a torn last line (crash mid-write) or garbage is skipped. */
-  read(segment: JournalSegment): { events: UsageEventRecord[]; skipped: number } {
+  /** The process (host, pid, start time) that wrote a segment. */
+  owner(segment: JournalSegment): string {
+    const m = SEGMENT.exec(segment.name);
+    return m ? `${m[1]}-${m[2]}-${m[3]}` : segment.name;
+  }
+
+  /** Whether this process (this run of it) wrote the segment. */
+  isMine(segment: JournalSegment): boolean {
+    return this.owner(segment) === `${this.host}-${process.pid}-${this.startedAt}`;
+  }
+
+  /** Entries of a segment; a torn last line (crash mid-write) or garbage is skipped. */
+  read(segment: JournalSegment): { events: UsageJournalEntry[]; skipped: number } {
     let text: string;
     try {
       text = readFileSync(segment.path, 'utf8');
@@ -148,12 +159,12 @@ export class UsageJournal {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], skipped: 0 };
       throw err;
     }
-    const events: UsageEventRecord[] = [];
+    const events: UsageJournalEntry[] = [];
     let skipped = 0;
     for (const line of text.split('\n')) {
       if (!line) continue;
       try {
-        const e = JSON.parse(line) as UsageEventRecord;
+        const e = JSON.parse(line) as UsageJournalEntry;
         if (e && typeof e.requestId === 'string' && typeof e.tenantId === 'string') events.push(e);
         else skipped += 1;
       } catch {
