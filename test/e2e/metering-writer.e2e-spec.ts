@@ -144,6 +144,7 @@ describe('usage writer, journal, retention (real Postgres)', () => {
     const now = { startedAt: new Date(), endedAt: new Date() };
     metering.open({ ...marker(4003), ...now } as never);
     metering.open({ ...marker(4004), ...now } as never);
+    metering.progress('w-4004', 7); // 7 tokens generated so far: the next flush's marker has them
     await metering.flush();
     expect((await rows()).map((r) => r.request_id)).toEqual(['w-4000', 'w-4001', 'w-4002']);
     // The flush deleted the segment holding this process's markers: the new one holds them again
@@ -153,10 +154,10 @@ describe('usage writer, journal, retention (real Postgres)', () => {
     const markers = readFileSync(join(dataDir, 'metering-journal', active[0]), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { requestId: string; open?: boolean });
-    expect(markers.map((m) => [m.requestId, m.open]).sort()).toEqual([
-      ['w-4003', true],
-      ['w-4004', true],
+      .map((l) => JSON.parse(l) as { requestId: string; open?: boolean; completionTokens: number });
+    expect(markers.map((m) => [m.requestId, m.open, m.completionTokens]).sort()).toEqual([
+      ['w-4003', true, 0],
+      ['w-4004', true, 7],
     ]);
     metering.record({ ...event(4003), ...now } as never);
     await metering.flush();
@@ -166,7 +167,7 @@ describe('usage writer, journal, retention (real Postgres)', () => {
       { request_id: 'w-4001', status: 'completed', prompt_tokens: 4011, completion_tokens: 4001 },
       { request_id: 'w-4002', status: 'error', prompt_tokens: 4012, completion_tokens: 0 },
       { request_id: 'w-4003', status: 'completed', prompt_tokens: 4013, completion_tokens: 4003 },
-      { request_id: 'w-4004', status: 'error', prompt_tokens: 4014, completion_tokens: 0 },
+      { request_id: 'w-4004', status: 'error', prompt_tokens: 4014, completion_tokens: 7 },
     ]);
     expect(metering.getStats()).toMatchObject({ pendingSegments: 0, databaseUp: true });
   });

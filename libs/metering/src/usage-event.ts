@@ -45,7 +45,8 @@ export interface UsageEventRecord {
  * A journal line: a final event, or (`open: true`) the marker of a request that was admitted and
  * has not finished. A marker never reaches Postgres while its process lives; if the process dies
  * before the request's final event, the replay stores the marker itself (status `error`, the
- * prompt tokens, no completion tokens), so a crash never loses a request's usage.
+ * prompt tokens and the completion tokens counted at the last flush), so a crash never loses a
+ * request's usage.
  */
 export type UsageJournalEntry = UsageEventRecord & { open?: true };
 

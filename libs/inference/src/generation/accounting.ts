@@ -33,6 +33,8 @@ export interface Accounting {
   }): Promise<ReservationHandle>;
   /** The request was admitted: journal what to bill if the process dies before record(). */
   open(marker: UsageRecord): void;
+  /** Completion tokens generated so far by an opened request (kept in its marker). */
+  progress(requestId: string, completionTokens: number): void;
   record(event: UsageRecord): void;
 }
 

@@ -228,7 +228,10 @@ export class InferenceService {
     try {
       // Inside the try: an engine lost since prepare() still settles the reservation and usage.
       const engine = this.requireEngine();
-      results = await Promise.all(p.choices.map((c) => runChoice(engine, this.text, c, emit)));
+      // The running total reaches the request's journal marker: a crash bills what was generated.
+      let generated = 0;
+      const onTokens = (n: number) => this.accounting.progress(p.id, (generated += n));
+      results = await Promise.all(p.choices.map((c) => runChoice(engine, this.text, c, emit, onTokens)));
     } finally {
       await this.settle(p, results);
     }
