@@ -4,10 +4,13 @@
  * pino request logs) serving /v1/chat/completions with the tiny model and max_tokens 1, against
  * the same prompt token ids sent straight to a NativeEngineProvider in-process. Closed loop at
  * --concurrency (default 64), runs alternate engine/gateway for --rounds; medians reported.
- * Afterwards every successful gateway request must be in usage_events.
+ * With --rate R[,R...] an open loop instead: Poisson arrivals at R req/s (the same seeded schedule
+ * for both sides), at most --concurrency in flight, latency from the scheduled arrival; one row
+ * per rate. Afterwards every successful gateway request must be in usage_events.
  *
  *   npm run bench:gateway -- [--seconds 5] [--rounds 3] [--concurrency 64] [--output results.json]
  *                              [--distinct-prompts]   (a different message per request: no prompt-cache hits)
+ *                              [--rate 250,500,1000,2000] [--seed 1]   (open loop; table on stderr)
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,7 +22,8 @@ import { mintAdminToken } from '@app/auth';
 import { NativeEngineProvider } from '@app/engine';
 import { createTestDatabase } from '../../test/helpers/test-database';
 import { ensureModel } from '../../test/e2e/support/inference-app';
-import { driveEngine, driveHttp, DriveResult, pct } from './drivers';
+import { poissonArrivals } from './arrivals';
+import { driveEngine, driveHttp, DriveResult, Load, pct } from './drivers';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -30,6 +34,14 @@ function arg(name: string, fallback: number): number {
 function strArg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : undefined;
+}
+/** --rate 250,500: the open-loop rates in req/s, or undefined for the closed loop. */
+function rateArg(): number[] | undefined {
+  const text = strArg('rate');
+  if (text === undefined) return undefined;
+  const rates = text.split(',').map(Number);
+  if (rates.some((r) => !(r > 0))) throw new Error(`--rate wants positive numbers, got ${text}`);
+  return rates;
 }
 /** CPU time (user + system, ms) used so far by a process, or by one of its threads (Linux /proc). */
 function cpuMs(pid: number, tid?: number): number {
@@ -100,10 +112,76 @@ function row(kind: 'engine' | 'gateway', round: number, r: DriveResult) {
   };
 }
 
+type Row = ReturnType<typeof row> & {
+  rate?: number;
+  dropped?: number;
+  client_cpu_cores?: number;
+  gateway_cpu?: { process_us_per_req: number; js_thread_us_per_req: number };
+};
+
+/** Medians over the rounds of one set of runs (the closed loop, or one open-loop rate). */
+function summarize(runs: Row[]) {
+  const of = (kind: string) => runs.filter((r) => r.kind === kind);
+  const added = (k: 'p50_ms' | 'p99_ms') =>
+    r2(median(of('gateway').map((g) => g[k] - of('engine').find((e) => e.round === g.round)![k])));
+  return {
+    engine: {
+      rps: median(of('engine').map((r) => r.rps)),
+      p50_ms: median(of('engine').map((r) => r.p50_ms)),
+      p99_ms: median(of('engine').map((r) => r.p99_ms)),
+    },
+    gateway: {
+      rps: median(of('gateway').map((r) => r.rps)),
+      p50_ms: median(of('gateway').map((r) => r.p50_ms)),
+      p99_ms: median(of('gateway').map((r) => r.p99_ms)),
+    },
+    gateway_cpu_us_per_req: median(of('gateway').map((r) => r.gateway_cpu!.process_us_per_req)),
+    gateway_js_thread_us_per_req: median(of('gateway').map((r) => r.gateway_cpu!.js_thread_us_per_req)),
+    added_latency_p50_ms: added('p50_ms'),
+    added_latency_p99_ms: added('p99_ms'),
+  };
+}
+
+const errorCount = (runs: Row[]) =>
+  runs.reduce((n, r) => n + Object.values(r.errors).reduce((a, b) => a + b, 0), 0);
+
+/** Per open-loop rate: the medians, plus drops and errors summed over the rounds. */
+function openLoopSummary(runs: Row[], rates: number[]) {
+  return rates.map((rate) => {
+    const own = runs.filter((r) => r.rate === rate);
+    const dropped = (kind: string) => own.filter((r) => r.kind === kind).reduce((n, r) => n + r.dropped!, 0);
+    return {
+      rate,
+      ...summarize(own),
+      dropped: { engine: dropped('engine'), gateway: dropped('gateway') },
+      errors: errorCount(own),
+    };
+  });
+}
+
+/** The open-loop rows as a markdown table (for docs/performance.md), on stderr beside the JSON. */
+function openLoopTable(summary: ReturnType<typeof openLoopSummary>): string {
+  const lines = [
+    '| rate req/s | engine req/s (p50 / p99 ms) | gateway req/s (p50 / p99 ms) | added p50 / p99 ms | dropped (engine / gateway) | errors |',
+    '| ---------: | --------------------------: | ---------------------------: | -----------------: | -------------------------: | -----: |',
+  ];
+  for (const s of summary) {
+    const side = (x: { rps: number; p50_ms: number; p99_ms: number }) =>
+      `${x.rps} (${x.p50_ms} / ${x.p99_ms})`;
+    lines.push(
+      `| ${s.rate} | ${side(s.engine)} | ${side(s.gateway)} | ${s.added_latency_p50_ms} / ${s.added_latency_p99_ms} | ` +
+        `${s.dropped.engine} / ${s.dropped.gateway} | ${s.errors} |`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
 async function main() {
   const seconds = arg('seconds', 5);
   const rounds = arg('rounds', 3);
   const concurrency = arg('concurrency', 64);
+  const rates = rateArg();
+  const seed = arg('seed', 1);
   const modelPath = ensureModel('tiny-llama');
   const db = await createTestDatabase('bench_gateway');
   const dataDir = mkdtempSync(join(tmpdir(), 'llm-bench-gw-'));
@@ -151,10 +229,10 @@ async function main() {
     // The gateway's CPU time per request, whole process and its JS (main) thread alone: less
     // disturbed by other load on a shared machine than req/s.
     let gwCpu = { process_us_per_req: 0, js_thread_us_per_req: 0 };
-    const gatewayRun = async () => {
+    const gatewayRun = async (load: Load) => {
       const cpu0 = process.cpuUsage();
       const [proc0, js0] = [cpuMs(gw.pid), cpuMs(gw.pid, gw.pid)];
-      const r = await driveHttp(url, key.key, distinct ? bodyFor : body, seconds, concurrency);
+      const r = await driveHttp(url, key.key, distinct ? bodyFor : body, load);
       const cpu = process.cpuUsage(cpu0);
       const perReq = (ms: number) => (r.ok ? Math.round((ms * 1000) / r.ok) : 0);
       gwCpu = {
@@ -165,24 +243,33 @@ async function main() {
       gatewayOk += r.ok;
       return r;
     };
-    const engineRun = () => driveEngine(engine!, tokens as number[], 1, seconds, concurrency);
+    const engineRun = (load: Load) => driveEngine(engine!, tokens as number[], 1, load);
+    const closed: Load = { seconds, concurrency };
     // Warm-up (JIT, connections, key cache, engine buffers); counted for the usage check only.
-    await engineRun();
-    await gatewayRun();
-    const runs: (ReturnType<typeof row> & {
-      client_cpu_cores?: number;
-      gateway_cpu?: typeof gwCpu;
-    })[] = [];
-    for (let i = 1; i <= rounds; i++) {
+    await engineRun(closed);
+    await gatewayRun(closed);
+    // One round: engine and gateway under the same load, the order alternating between rounds.
+    const round = async (i: number, load: Load, extra: { rate?: number } = {}) => {
       const order = i % 2 ? (['engine', 'gateway'] as const) : (['gateway', 'engine'] as const);
+      const out: Row[] = [];
       for (const kind of order) {
-        if (kind === 'engine') runs.push(row(kind, i, await engineRun()));
-        else
-          runs.push({
-            ...row(kind, i, await gatewayRun()),
-            client_cpu_cores: r2(clientCpu),
-            gateway_cpu: gwCpu,
-          });
+        const r = kind === 'engine' ? await engineRun(load) : await gatewayRun(load);
+        const base = {
+          ...extra,
+          ...row(kind, i, r),
+          ...(r.dropped === undefined ? {} : { dropped: r.dropped }),
+        };
+        out.push(kind === 'engine' ? base : { ...base, client_cpu_cores: r2(clientCpu), gateway_cpu: gwCpu });
+      }
+      return out;
+    };
+    const runs: Row[] = [];
+    for (const rate of rates ?? [undefined]) {
+      for (let i = 1; i <= rounds; i++) {
+        // the same arrivals for both sides of a round, another draw per round
+        const load =
+          rate === undefined ? closed : { ...closed, arrivals: poissonArrivals(rate, seconds, seed + i) };
+        runs.push(...(await round(i, load, rate === undefined ? {} : { rate })));
       }
     }
     // Engine steps per gateway request (llm_iteration_tokens_total counts one per step): how well
@@ -199,10 +286,8 @@ async function main() {
     );
     await c.end();
 
-    const of = (kind: string) => runs.filter((r) => r.kind === kind);
-    const added = (k: 'p50_ms' | 'p99_ms') =>
-      r2(median(of('gateway').map((g) => g[k] - of('engine').find((e) => e.round === g.round)![k])));
-    const errors = runs.reduce((n, r) => n + Object.values(r.errors).reduce((a, b) => a + b, 0), 0);
+    const errors = errorCount(runs);
+    const open = rates && openLoopSummary(runs, rates);
     const result = {
       bench: 'gateway-overhead',
       date: new Date().toISOString(),
@@ -216,23 +301,9 @@ async function main() {
       rounds,
       concurrency,
       distinct_prompts: distinct,
+      ...(open ? { mode: 'open-loop', seed } : {}),
       runs,
-      median: {
-        engine: {
-          rps: median(of('engine').map((r) => r.rps)),
-          p50_ms: median(of('engine').map((r) => r.p50_ms)),
-          p99_ms: median(of('engine').map((r) => r.p99_ms)),
-        },
-        gateway: {
-          rps: median(of('gateway').map((r) => r.rps)),
-          p50_ms: median(of('gateway').map((r) => r.p50_ms)),
-          p99_ms: median(of('gateway').map((r) => r.p99_ms)),
-        },
-        gateway_cpu_us_per_req: median(of('gateway').map((r) => r.gateway_cpu!.process_us_per_req)),
-        gateway_js_thread_us_per_req: median(of('gateway').map((r) => r.gateway_cpu!.js_thread_us_per_req)),
-        added_latency_p50_ms: added('p50_ms'),
-        added_latency_p99_ms: added('p99_ms'),
-      },
+      ...(open ? { open_loop: open } : { median: summarize(runs) }),
       errors,
       gateway_requests_ok: gatewayOk,
       gateway_engine_steps_per_request: r2(steps / gatewayOk),
@@ -241,6 +312,7 @@ async function main() {
     };
     const text = JSON.stringify(result, null, 2) + '\n';
     process.stdout.write(text);
+    if (open) process.stderr.write(openLoopTable(open));
     const out = strArg('output');
     if (out) writeFileSync(out, text);
     if (errors > 0 || events !== gatewayOk) process.exitCode = 1;
