@@ -75,10 +75,18 @@ export class UsageJournal {
 
   /** Appends one entry (synchronously: it is in the OS before record() returns). */
   append(record: UsageJournalEntry): void {
+    this.appendLines(UsageJournal.line(record));
+  }
+
+  /** Appends entries already made into lines (line()), in one write(2). */
+  appendLines(lines: string): void {
     if (this.fd === null) throw new Error('usage journal is not open');
-    const line = JSON.stringify(record) + '\n';
-    writeSync(this.fd, line);
-    this.activeBytes += line.length;
+    writeSync(this.fd, lines);
+    this.activeBytes += lines.length;
+  }
+
+  static line(entry: UsageJournalEntry): string {
+    return JSON.stringify(entry) + '\n';
   }
 
   /**
