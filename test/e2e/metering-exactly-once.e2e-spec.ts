@@ -1,7 +1,7 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Replica } from './metering-support/replica';
-import { openStream, chat } from './metering-support/chat';
+import { openStream, chat, promptTokens } from './metering-support/chat';
 import { Cluster, http, MODEL } from './metering-support/cluster';
 import { TcpProxy } from './metering-support/tcp-proxy';
 
@@ -19,6 +19,30 @@ interface Seen {
   failed: number;
 }
 
+/** Polls a replica's journal until it holds a marker of `id` with completion tokens (false after 10 s). */
+async function waitForMarker(journalDir: string, id: string): Promise<boolean> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    for (const f of readdirSync(journalDir)) {
+      let text: string;
+      try {
+        text = readFileSync(join(journalDir, f), 'utf8');
+      } catch {
+        continue; // renamed or deleted meanwhile
+      }
+      for (const line of text.split('\n'))
+        if (
+          line.includes(`"requestId":"${id}"`) &&
+          line.includes('"open":true') &&
+          !line.includes('"completionTokens":0,')
+        )
+          return true;
+    }
+    await sleep(10);
+  }
+  return false;
+}
+
 const newSeen = (): Seen => ({
   completed: new Map(),
   aborted: new Set(),
@@ -30,7 +54,8 @@ const newSeen = (): Seen => ({
 /**
  * A stream the client left just before a kill -9 may still be running at the gateway (the
  * disconnect not yet settled into its final event): its event then comes from the request's
- * journal marker (status `error`) instead. Moves those out of `seen.aborted` and returns them.
+ * journal marker (status `error`), or is lost when the request was younger than
+ * MARKER_MIN_AGE_MS. Moves those out of `seen.aborted` and returns them.
  */
 function abortsInFlightAt(seen: Seen, killedAt: number, windowMs = 300): string[] {
   const ids: string[] = [];
@@ -230,23 +255,35 @@ describe('metering exactly-once (real Postgres, real processes, real engine)', (
     const victim = await cluster.replica(env, dataDir);
     const before = (await eventsOf(tenant.tenantId)).length;
     const run = load(() => victim, tenant.key, 6);
-    await sleep(3_000);
+    await sleep(2_500);
+    // A long stream (4 choices) still running at the kill, old enough to have a journal marker
+    // with some completion tokens (the kill waits for it): billed from that marker.
+    const prompt = await promptTokens(victim.baseUrl, tenant.key, 'Hi');
+    const long = await openStream(victim.baseUrl, tenant.key, { maxTokens: 1900, n: 4 });
+    expect(long.status).toBe(200);
+    expect(await waitForMarker(join(dataDir, 'metering-journal'), long.id)).toBe(true);
     const killedAt = Date.now();
     await victim.kill9();
     const seen = await run.stop();
     const abortsInFlight = abortsInFlightAt(seen, killedAt);
     add(seen);
-    cutOff = seen.failed + abortsInFlight.length;
+    cutOff = seen.failed + abortsInFlight.length + 1; // + the long stream
     expect(seen.completed.size).toBeGreaterThan(20);
     expect((await eventsOf(tenant.tenantId)).length).toBe(before); // nothing reached Postgres yet
 
     const successor = await cluster.replica({}, dataDir);
-    const rows = await waitForEvents(tenant.tenantId, expected() + abortsInFlight.length);
+    const rows = await waitForEvents(tenant.tenantId, expected() + 1);
     expectEventsMatch(rows, totals);
-    // Streams left just before the kill: none lost, whether their final event or their marker made it.
+    // The long stream: its prompt and the tokens generated up to its last marker (>= its first chunk).
+    const longRow = rows.find((r) => r.request_id === long.id);
+    expect(longRow).toMatchObject({ status: 'error', prompt_tokens: prompt });
+    expect(longRow!.completion_tokens).toBeGreaterThan(0);
+    expect(longRow!.completion_tokens).toBeLessThan(4 * 1900);
+    // Streams left just before the kill: their final event, their marker, or (younger than the
+    // marker age) nothing.
     const statusOf = new Map(rows.map((r) => [r.request_id, r.status]));
     for (const id of abortsInFlight)
-      expect([id, ['aborted', 'error'].includes(statusOf.get(id)!)]).toEqual([id, true]);
+      expect([id, [undefined, 'aborted', 'error'].includes(statusOf.get(id))]).toEqual([id, true]);
     // Requests cut off by the kill never answered; at most those may have an event the client never saw.
     expect(rows.length - expected()).toBeGreaterThanOrEqual(0);
     expect(rows.length - expected()).toBeLessThanOrEqual(cutOff);

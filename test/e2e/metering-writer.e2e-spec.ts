@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '@app/common';
 import { createDataSource, runMigrations } from '@app/database';
 import {
+  MARKER_MIN_AGE_MS,
   MeteringService,
   UsageEventRecord,
   UsageJournal,
@@ -140,15 +141,18 @@ describe('usage writer, journal, retention (real Postgres)', () => {
     const config = loadConfig({ DATA_DIR: dataDir, METERING_FLUSH_INTERVAL_MS: '60000' });
     const metering = new MeteringService(ds, config);
     metering.start();
-    // This process: 4003 admitted and finished, 4004 admitted and still running at shutdown.
+    // This process: 4003 admitted and finished, 4004 admitted and still running at shutdown, 4005
+    // admitted just now (younger than MARKER_MIN_AGE_MS: no marker yet).
     const now = { startedAt: new Date(), endedAt: new Date() };
     metering.open({ ...marker(4003), ...now } as never);
     metering.open({ ...marker(4004), ...now } as never);
-    metering.progress('w-4004', 7); // 7 tokens generated so far: the next flush's marker has them
+    metering.progress('w-4004', 7); // 7 tokens generated so far: its markers carry them
+    await new Promise((r) => setTimeout(r, MARKER_MIN_AGE_MS + 50));
+    metering.open({ ...marker(4005), ...now } as never);
     await metering.flush();
     expect((await rows()).map((r) => r.request_id)).toEqual(['w-4000', 'w-4001', 'w-4002']);
     // The flush deleted the segment holding this process's markers: the new one holds them again
-    // (what a replay after a kill -9 now would read).
+    // (what a replay after a kill -9 now would read), and 4005's is not there yet.
     const active = readdirSync(join(dataDir, 'metering-journal')).filter((f) => f.endsWith('.active.jsonl'));
     expect(active).toHaveLength(1);
     const markers = readFileSync(join(dataDir, 'metering-journal', active[0]), 'utf8')
@@ -160,6 +164,7 @@ describe('usage writer, journal, retention (real Postgres)', () => {
       ['w-4004', true, 7],
     ]);
     metering.record({ ...event(4003), ...now } as never);
+    metering.record({ ...event(4005), ...now } as never);
     await metering.flush();
     await metering.onModuleDestroy();
     expect(await rows()).toEqual([
@@ -168,6 +173,7 @@ describe('usage writer, journal, retention (real Postgres)', () => {
       { request_id: 'w-4002', status: 'error', prompt_tokens: 4012, completion_tokens: 0 },
       { request_id: 'w-4003', status: 'completed', prompt_tokens: 4013, completion_tokens: 4003 },
       { request_id: 'w-4004', status: 'error', prompt_tokens: 4014, completion_tokens: 7 },
+      { request_id: 'w-4005', status: 'aborted', prompt_tokens: 4015, completion_tokens: 4005 },
     ]);
     expect(metering.getStats()).toMatchObject({ pendingSegments: 0, databaseUp: true });
   });
