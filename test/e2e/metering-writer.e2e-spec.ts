@@ -145,8 +145,9 @@ describe('usage writer, journal, retention (real Postgres)', () => {
     // admitted just now (younger than MARKER_MIN_AGE_MS: no marker yet).
     const now = { startedAt: new Date(), endedAt: new Date() };
     metering.open({ ...marker(4003), ...now } as never);
-    metering.open({ ...marker(4004), ...now } as never);
-    metering.progress('w-4004', 7); // 7 tokens generated so far: its markers carry them
+    const running = { ...marker(4004), ...now };
+    metering.open(running as never);
+    running.completionTokens = 7; // 7 tokens generated so far: its markers carry them
     await new Promise((r) => setTimeout(r, MARKER_MIN_AGE_MS + 50));
     metering.open({ ...marker(4005), ...now } as never);
     await metering.flush();

@@ -22,13 +22,15 @@ const ids = (ms: UsageEventInput[]) => ms.map((m) => `${m.requestId}:${m.complet
 describe('InFlightMarkers', () => {
   it('a marker is due once its request has run minAge, again only when its tokens changed', () => {
     const f = new InFlightMarkers(100);
-    f.open(marker('a'), 1_000);
-    f.open(marker('b'), 1_050);
+    const a = marker('a');
+    const b = marker('b');
+    f.open(a, 1_000);
+    f.open(b, 1_050);
     expect(ids(f.due(1_099))).toEqual([]); // nobody old enough: short requests never cost a write
     expect(ids(f.due(1_100))).toEqual(['a:0']);
     expect(ids(f.due(1_120))).toEqual([]); // journaled, unchanged
-    f.progress('a', 5);
-    f.progress('b', 2);
+    a.completionTokens = 5; // the request's choices count into its marker
+    b.completionTokens = 2;
     expect(ids(f.due(1_150))).toEqual(['a:5', 'b:2']);
     expect(ids(f.due(1_200))).toEqual([]);
   });

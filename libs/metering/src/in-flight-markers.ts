@@ -8,7 +8,8 @@ interface Running {
 }
 
 /**
- * Admitted requests that have not finished, for the journal markers (see UsageJournalEntry).
+ * Admitted requests that have not finished, for the journal markers (see UsageJournalEntry). The
+ * markers are the callers' objects: their completionTokens grow while the requests run.
  * Opening one costs a Map entry: a marker is serialized only once the request has run for
  * `minAgeMs` (most requests finish before), and again when its completion tokens changed or the
  * journal rotated, so the newest segment always has the latest figures of every request older
@@ -25,11 +26,6 @@ export class InFlightMarkers {
 
   open(marker: UsageEventInput, now: number): void {
     this.running.set(marker.requestId, { marker, openedAt: now, journaledTokens: -1 });
-  }
-
-  progress(requestId: string, completionTokens: number): void {
-    const r = this.running.get(requestId);
-    if (r) r.marker.completionTokens = completionTokens;
   }
 
   finish(requestId: string): void {

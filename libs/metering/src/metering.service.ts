@@ -47,7 +47,7 @@ export const MARKER_MIN_AGE_MS = 100;
  *
  * open() registers an admitted request; record() (its final event) retires it. A request running
  * for MARKER_MIN_AGE_MS gets a marker in the journal, rewritten while its completion tokens grow
- * (progress()) and in each new segment, so the newest segment holds the latest figures of every
+ * and in each new segment, so the newest segment holds the latest figures of every
  * such request; the replay of a dead process's journal stores each marker that has no final
  * event (see UsageJournalEntry). A kill -9 thus bills the requests it cut off, up to their last
  * marker (at most MARKER_MIN_AGE_MS old), except those admitted less than that before it.
@@ -138,17 +138,13 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
 
   /**
    * An admitted request: its marker (what is stored, status `error`, if this process dies before
-   * the request's record()) is journaled once it has run MARKER_MIN_AGE_MS. Never throws.
+   * the request's record()) is journaled once it has run MARKER_MIN_AGE_MS, and again whenever its
+   * completionTokens, which the caller keeps current, have grown. Never throws.
    */
   open(marker: UsageEventInput): void {
     if (!this.enabled) return;
     if (!this.opened) this.start();
     this.inFlight.open(marker, Date.now());
-  }
-
-  /** An opened request's completion tokens so far (its next journaled marker carries them). */
-  progress(requestId: string, completionTokens: number): void {
-    this.inFlight.progress(requestId, completionTokens);
   }
 
   /** Journals the due markers (one write(2)); an invalid one is logged and left out. */

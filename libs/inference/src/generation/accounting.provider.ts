@@ -28,10 +28,6 @@ export class QuotaAccounting implements Accounting {
     this.metering.open(marker);
   }
 
-  progress(requestId: string, completionTokens: number): void {
-    this.metering.progress(requestId, completionTokens);
-  }
-
   record(event: UsageRecord): void {
     const started = Date.now();
     this.metering.record(event);

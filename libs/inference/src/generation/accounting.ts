@@ -31,10 +31,11 @@ export interface Accounting {
     promptTokens: number;
     maxTokens: number;
   }): Promise<ReservationHandle>;
-  /** The request was admitted: journal what to bill if the process dies before record(). */
+  /**
+   * The request was admitted: what to bill if the process dies before record(). The caller keeps
+   * `marker.completionTokens` current while the request runs (the marker is read, not copied).
+   */
   open(marker: UsageRecord): void;
-  /** Completion tokens generated so far by an opened request (kept in its marker). */
-  progress(requestId: string, completionTokens: number): void;
   record(event: UsageRecord): void;
 }
 

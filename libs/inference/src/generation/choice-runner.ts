@@ -35,20 +35,21 @@ export interface ChoiceSpec {
   stop: string[];
   admission: Admission;
   signal: AbortSignal;
+  /** Completion tokens generated so far, shared by the request's choices (its usage marker). */
+  usage?: { completionTokens: number };
 }
 
 /**
  * Runs one choice through the engine: incremental detokenization (no broken UTF-8), stop
  * strings across token boundaries (never emitted; the engine request ends there), deltas to
- * `emit`, the count of each step's new tokens to `onTokens`. Always releases the lane admission
- * with the tokens actually used.
+ * `emit`, new tokens also counted into `spec.usage` (the request's usage marker). Always releases
+ * the lane admission with the tokens actually used.
  */
 export async function runChoice(
   engine: EngineProvider,
   text: ModelText,
   spec: ChoiceSpec,
   emit: (d: ChoiceDelta) => void,
-  onTokens?: (n: number) => void,
 ): Promise<ChoiceResult> {
   const detok = new IncrementalDetokenizer((ids) => text.decode(ids));
   const stops = new StopMatcher(spec.stop);
@@ -72,7 +73,7 @@ export async function runChoice(
       if (ev.newTokens.length > 0) {
         result.firstTokenAt ??= Date.now();
         result.completionTokens += ev.newTokens.length;
-        onTokens?.(ev.newTokens.length);
+        if (spec.usage) spec.usage.completionTokens += ev.newTokens.length;
       }
       let piece = detok.push(ev.newTokens);
       if (ev.finished) {

@@ -10,7 +10,7 @@ import { Admission, LaneScheduler } from '../lanes/lane-scheduler';
 import { ModelCatalog } from '../models/model-catalog';
 import { ModelTextProvider } from '../text/model-text.provider';
 import { ModelText } from '../text/model-text';
-import { Accounting, ACCOUNTING, Caller, UsageStatus } from './accounting';
+import { Accounting, ACCOUNTING, Caller, UsageRecord, UsageStatus } from './accounting';
 import { ChoiceDelta, ChoiceResult, runChoice } from './choice-runner';
 import { newCompletionId } from './completion-id';
 import { engineSampling } from './engine-sampling';
@@ -178,8 +178,9 @@ export class InferenceService {
       if (err instanceof QueueAbortedError) throw ApiError.unavailable('The request was aborted.', 'aborted');
       throw err;
     }
-    // Admitted: from here on a crash must still bill the prompt (settle() records the real figures).
-    this.accounting.open({
+    // Admitted: from here on a crash must still bill the prompt and what is generated (the choices
+    // count their tokens into the marker; settle() records the real figures).
+    const marker: UsageRecord = {
       ...base,
       promptTokens,
       cachedTokens: 0,
@@ -188,7 +189,8 @@ export class InferenceService {
       ttftMs: null,
       durationMs: 0,
       endedAt: startedAt,
-    });
+    };
+    this.accounting.open(marker);
     const choices = admissions.map((admission, i) => {
       const promptIdx = Math.floor(i / sampling.n);
       return {
@@ -197,6 +199,7 @@ export class InferenceService {
         stop: sampling.stop,
         admission,
         signal: abort.signal,
+        usage: marker,
         request: {
           id: `${id}-${i}`,
           promptTokens: prompts[promptIdx],
@@ -228,10 +231,7 @@ export class InferenceService {
     try {
       // Inside the try: an engine lost since prepare() still settles the reservation and usage.
       const engine = this.requireEngine();
-      // The running total reaches the request's journal marker: a crash bills what was generated.
-      let generated = 0;
-      const onTokens = (n: number) => this.accounting.progress(p.id, (generated += n));
-      results = await Promise.all(p.choices.map((c) => runChoice(engine, this.text, c, emit, onTokens)));
+      results = await Promise.all(p.choices.map((c) => runChoice(engine, this.text, c, emit)));
     } finally {
       await this.settle(p, results);
     }
