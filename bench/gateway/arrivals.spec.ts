@@ -1,4 +1,4 @@
-import { mulberry32, poissonArrivals } from './arrivals';
+import { poissonArrivals } from './arrivals';
 
 describe('poissonArrivals', () => {
   it('is the same schedule for the same seed, another for another seed', () => {
@@ -33,15 +33,5 @@ describe('poissonArrivals', () => {
   it('rejects a rate that is not positive', () => {
     expect(() => poissonArrivals(0, 1, 1)).toThrow('rate must be > 0');
     expect(() => poissonArrivals(NaN, 1, 1)).toThrow('rate must be > 0');
-  });
-});
-
-describe('mulberry32', () => {
-  it('stays in [0, 1)', () => {
-    const random = mulberry32(42);
-    for (let i = 0; i < 10_000; i++) {
-      const u = random();
-      expect(u >= 0 && u < 1).toBe(true);
-    }
   });
 });

@@ -3,23 +3,12 @@
  * inter-arrival times) from a seeded PRNG, so a run can be repeated and the gateway and the
  * in-process engine can be driven with exactly the same arrivals.
  */
-
-/** mulberry32: a tiny 32-bit PRNG, uniform in [0, 1); good enough for a load schedule. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../apps/cli/src/commands/bench/prng';
 
 /** Arrival times in ms from the start (ascending, all < seconds * 1000) at a mean of `rate` per second. */
 export function poissonArrivals(rate: number, seconds: number, seed: number): number[] {
   if (!(rate > 0)) throw new Error(`rate must be > 0, got ${rate}`);
-  const random = mulberry32(seed);
+  const random = prng(seed);
   const meanMs = 1000 / rate;
   const end = seconds * 1000;
   const times: number[] = [];

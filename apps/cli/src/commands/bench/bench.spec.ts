@@ -2,7 +2,7 @@ import { histogramSvg, throughputSvg } from './html-report';
 import { isLoopbackHost } from './options';
 import { RequestRecord } from './request';
 import { distribution, percentile, summarize, tpot } from './stats';
-import { prng } from './workload';
+import { prng } from './prng';
 
 const rec = (over: Partial<RequestRecord>): RequestRecord => ({
   index: 0,

@@ -3,7 +3,7 @@
  * when a rate is given, and bounded by request count and wall time (in-flight requests are
  * aborted when --max-seconds passes; the rest are never sent).
  */
-import { prng } from './workload';
+import { prng } from './prng';
 import { RequestRecord, RequestSettings, timedRequest } from './request';
 import { WorkItem } from './workload';
 

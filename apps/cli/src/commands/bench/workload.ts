@@ -5,6 +5,7 @@
 import { isObject, readJsonl } from '../batch-jsonl';
 import { ServerTarget, send } from '../chat-stream';
 import { Endpoint } from './options';
+import { prng } from './prng';
 
 export type ChatMessage = { role: string; content: string };
 
@@ -20,18 +21,6 @@ const WORDS = (
   'but have were one all their they more been has when who will would there can time its into only ' +
   'other new some could these two may first then do any like my now over such our man me even most'
 ).split(' ');
-
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function words(n: number, rand: () => number): string {
   const out: string[] = [];
