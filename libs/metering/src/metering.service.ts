@@ -218,6 +218,7 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
   private async runOnce(force: boolean): Promise<void> {
     if (!this.opened) return;
     try {
+      this.journalMarkers(); // due ones now, not at the next tick: a flush sees every marker that is due
       const closed = await this.journal.rotate();
       if (closed) {
         this.segmentEvents.set(closed.name, this.buffer);
