@@ -27,14 +27,6 @@ export interface Load {
 /** One request: resolves to undefined on success, else an error label (HTTP status, finish reason). */
 type Send = () => Promise<string | undefined>;
 
-export function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const pos = (sorted.length - 1) * p;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
 /** Counts outcomes and latencies of one run. */
 class Tally {
   ok = 0;

@@ -22,8 +22,9 @@ import { mintAdminToken } from '@app/auth';
 import { NativeEngineProvider } from '@app/engine';
 import { createTestDatabase } from '../../test/helpers/test-database';
 import { ensureModel } from '../../test/e2e/support/inference-app';
+import { percentile } from '../../apps/cli/src/commands/bench/stats';
 import { poissonArrivals } from './arrivals';
-import { driveEngine, driveHttp, DriveResult, Load, pct } from './drivers';
+import { driveEngine, driveHttp, DriveResult, Load } from './drivers';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -107,8 +108,8 @@ function row(kind: 'engine' | 'gateway', round: number, r: DriveResult) {
     requests: r.ok,
     errors: r.errors,
     rps: Math.round(r.rps),
-    p50_ms: r2(pct(r.latencies, 0.5)),
-    p99_ms: r2(pct(r.latencies, 0.99)),
+    p50_ms: r2(percentile(r.latencies, 50)),
+    p99_ms: r2(percentile(r.latencies, 99)),
   };
 }
 
