@@ -64,8 +64,8 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
   /** Admitted requests without a final event yet (their journal markers). */
   private readonly inFlight = new InFlightMarkers(MARKER_MIN_AGE_MS);
   private markerTimer: NodeJS.Timeout | null = null;
-  /** Per dead process (journal owner): its final events' ids, and the last segment holding each marker. */
-  private readonly deadOwners = new Map<string, { finals: Set<string>; lastMarker: Map<string, string> }>();
+  /** Per dead process (journal owner): its unfinished requests, each with the last segment holding its marker. */
+  private readonly deadOwners = new Map<string, Map<string, string>>();
   /** Events of closed segments still held in memory (saves re-reading the file). */
   private readonly segmentEvents = new Map<string, UsageEventRecord[]>();
   private timer: NodeJS.Timeout | null = null;
@@ -172,12 +172,8 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
   private enqueue(record: UsageEventRecord): void {
     this.buffer.push(record);
     this.stats.recorded += 1;
-    this.append(record);
+    this.appendLines(UsageJournal.line(record));
     if (this.buffer.length >= this.batchSize) this.kick();
-  }
-
-  private append(entry: UsageJournalEntry): void {
-    this.appendLines(UsageJournal.line(entry));
   }
 
   private appendLines(lines: string): void {
@@ -274,10 +270,10 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
     const entries = this.readEntries(segment);
     const finals = entries.filter((e) => !e.open);
     if (this.journal.isMine(segment)) return finals; // our markers: requests still running here
-    const dead = this.deadOwner(this.journal.owner(segment));
+    const unfinished = this.unfinishedOf(this.journal.owner(segment));
     const markers = new Map<string, UsageEventRecord>(); // the last line of each: its latest figures
     for (const e of entries)
-      if (e.open && !dead.finals.has(e.requestId) && dead.lastMarker.get(e.requestId) === segment.name) {
+      if (e.open && unfinished.get(e.requestId) === segment.name) {
         const { open: _marker, ...event } = e;
         markers.set(e.requestId, event);
       }
@@ -291,20 +287,24 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
     return events;
   }
 
-  /** What a dead process's pending segments hold (read once: nobody writes them any more). */
-  private deadOwner(owner: string) {
-    let dead = this.deadOwners.get(owner);
-    if (!dead) {
-      dead = { finals: new Set<string>(), lastMarker: new Map<string, string>() };
+  /**
+   * A dead process's requests without a final event, each with the last of its pending segments
+   * that holds its marker (read once: nobody writes them any more). One pass in write order: a
+   * request's markers all precede its final event (record() retires it before writing that).
+   */
+  private unfinishedOf(owner: string): Map<string, string> {
+    let unfinished = this.deadOwners.get(owner);
+    if (!unfinished) {
+      unfinished = new Map<string, string>();
       for (const segment of this.journal.pending()) {
         if (this.journal.owner(segment) !== owner) continue;
         for (const e of this.readEntries(segment))
-          if (e.open) dead.lastMarker.set(e.requestId, segment.name);
-          else dead.finals.add(e.requestId);
+          if (e.open) unfinished.set(e.requestId, segment.name);
+          else unfinished.delete(e.requestId);
       }
-      this.deadOwners.set(owner, dead);
+      this.deadOwners.set(owner, unfinished);
     }
-    return dead;
+    return unfinished;
   }
 
   private onDatabaseError(err: Error): void {
@@ -323,16 +323,16 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     while (this.running) await this.running;
-    // Requests still running now would lose their usage with this process's journal: store their
-    // markers (prompt tokens, status error). A final event that still comes is then a duplicate.
     if (this.markerTimer) clearInterval(this.markerTimer);
     this.markerTimer = null;
+    // Requests still running now would lose their usage with this process's journal: store their
+    // markers (prompt tokens, status error). A final event that still comes is then a duplicate.
     const running = this.inFlight.takeAll();
     if (running.length > 0) {
       this.logger.warn(`${running.length} request(s) still running at shutdown: stored from their markers`);
       for (const marker of running) {
-        const record = toUsageRecord(marker);
-        if (typeof record !== 'string') this.enqueue(record);
+        const record = this.validated(marker);
+        if (record) this.enqueue(record);
       }
     }
     const closed = await this.journal.close();

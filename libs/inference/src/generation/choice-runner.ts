@@ -36,7 +36,7 @@ export interface ChoiceSpec {
   admission: Admission;
   signal: AbortSignal;
   /** Completion tokens generated so far, shared by the request's choices (its usage marker). */
-  usage?: { completionTokens: number };
+  usage: { completionTokens: number };
 }
 
 /**
@@ -73,7 +73,7 @@ export async function runChoice(
       if (ev.newTokens.length > 0) {
         result.firstTokenAt ??= Date.now();
         result.completionTokens += ev.newTokens.length;
-        if (spec.usage) spec.usage.completionTokens += ev.newTokens.length;
+        spec.usage.completionTokens += ev.newTokens.length;
       }
       let piece = detok.push(ev.newTokens);
       if (ev.finished) {
