@@ -31,9 +31,10 @@ export interface MeteringStats {
 const MAX_BACKOFF_MS = 5_000;
 /**
  * A request's marker is journaled once it has run this long (then, while its completion tokens
- * grow, every this often). Journaling every admission synchronously cost the gateway's JS thread
- * ~50 µs per request (a write(2) here is ~20 µs) and 15-20% of its req/s with max_tokens 1; the
- * price of waiting is that a crash within this time of a request's admission loses its usage.
+ * grow, every this often). Journaling every admission cost the gateway's JS thread ~50 µs per
+ * request and 15-20% of its req/s with max_tokens 1 (batching the writes per event-loop turn
+ * recovered little of it); the price of waiting is that a crash within this time of a request's
+ * admission loses its usage.
  */
 export const MARKER_MIN_AGE_MS = 100;
 
