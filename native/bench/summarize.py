@@ -32,7 +32,7 @@ def main():
     if hf.get("device"):
         lines.append(f"  card: {hf['device']}  (transformers {hf.get('transformers')}, torch {hf.get('torch')})")
     best_hf = hf.get("best_output_tok_s") or 0
-    for tag in ("1b", "3b"):
+    for tag in ("1b", "1b-bf16act", "3b"):
         b = load(os.path.join(d, f"bench-{tag}.json"))
         if not b:
             continue
@@ -50,7 +50,7 @@ def main():
         if o:
             lines.append(f"  offline {o['num_prompts']} x {o['input_len']}/{o['output_len']}: {o['seconds']:.1f} s, "
                          f"{o['output_tok_s']:.0f} out tok/s, {o['total_tok_s']:.0f} total tok/s, errors {o['errors']}")
-            if tag == "1b" and best_hf:
+            if tag.startswith("1b") and best_hf:
                 lines.append(f"  vs transformers best mode {best_hf:.0f} out tok/s: {o['output_tok_s']/best_hf:.1f}x "
                              f"(target >= 5x)")
         if b["decode"] and b["decode"][0]["batch"] == 1 and b["decode"][0]["floor_ms"]:

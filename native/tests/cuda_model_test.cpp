@@ -12,6 +12,7 @@ TEST(cuda_model_not_built) { SKIP("engine built without CUDA (LLM_WITH_CUDA off)
 #include "backend/backend.h"
 #include "cuda_test_util.h"
 #include "model/model.h"
+#include "sampling/sampler.h"
 
 using namespace cudatest;
 
@@ -181,6 +182,36 @@ TEST(cuda_mid_batch_invariance) {
   EXPECT_EQ(argmax(a_row.data(), p.vocab), argmax(alone.data(), p.vocab));
   std::fprintf(stderr, "  OPCHECK %-40s %s\n", "batch invariance bitwise",
                std::equal(a_row.begin(), a_row.end(), alone.begin()) ? "yes" : "no (within tolerance)");
+}
+
+TEST(cuda_forward_step_reduces_flagged_rows_on_the_device) {
+  Pair p = load(testing::mid_model_dir());
+  Seq a{0, prompt(40, p.vocab, 7)};
+  auto b = build({&a}, {40}, true);
+  const auto full = run(*p.gpu, b, p.vocab);
+  // No flags: every row comes back, bit for bit what forward() gives, and no tokens.
+  llm::StepLogits none = p.gpu->forward_step(b, p.vocab);
+  EXPECT(none.argmax == nullptr);
+  EXPECT(std::equal(full.begin(), full.end(), none.logits));
+  // Two rows in three flagged: those come back as the sampler's argmax of forward()'s row.
+  b.argmax_only.assign(b.logits_indices.size(), 0);
+  for (size_t r = 0; r < b.argmax_only.size(); ++r) b.argmax_only[r] = r % 3 != 0;
+  llm::StepLogits some = p.gpu->forward_step(b, p.vocab);
+  CHECK(some.argmax != nullptr);
+  int tokens_equal = 0, rows_equal = 0, unflagged = 0;
+  for (size_t r = 0; r < b.argmax_only.size(); ++r) {
+    const float* want = &full[r * p.vocab];
+    if (b.argmax_only[r]) {
+      tokens_equal += some.argmax[r] == llm::argmax_index(want, p.vocab);
+    } else {
+      ++unflagged;
+      rows_equal += std::equal(want, want + p.vocab, some.logits + r * p.vocab);
+    }
+  }
+  EXPECT_EQ(tokens_equal, static_cast<int>(b.argmax_only.size()) - unflagged);
+  EXPECT_EQ(rows_equal, unflagged);
+  std::fprintf(stderr, "  OPCHECK %-40s %d tokens, %d rows ok\n", "forward_step argmax on device", tokens_equal,
+               rows_equal);
 }
 
 TEST(cuda_rejects_bad_batch) {

@@ -5,6 +5,7 @@
 // output or throws "corrupt KV", and a request's greedy output is a pure function of its tokens.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "llm/error.h"
 #include "model/model.h"
 #include "sampling/rng.h"
+#include "sampling/sampler.h"
 
 namespace fake {
 
@@ -68,6 +70,7 @@ struct Control {
   std::atomic<int> delay_us{0};        // per forward()
   std::atomic<int64_t> forwards{0};
   std::atomic<int64_t> max_batch_seqs{0};
+  std::atomic<int64_t> argmax_rows{0};  // rows ArgmaxFakeBackend reduced itself
 };
 
 class FakeBackend : public llm::Backend {
@@ -121,6 +124,38 @@ class FakeBackend : public llm::Backend {
   int block_size_ = 16;
   std::vector<int32_t> token_;
   std::vector<int32_t> pos_;
+};
+
+// Reduces the argmax_only rows itself, as the CUDA backend does, and spoils their logits rows
+// (another token becomes the best) so an engine that sampled such a row from logits goes wrong.
+class ArgmaxFakeBackend : public FakeBackend {
+ public:
+  ArgmaxFakeBackend(int vocab, std::shared_ptr<Control> control)
+      : FakeBackend(vocab, control), vocab_(vocab), control_(std::move(control)) {}
+
+  llm::StepLogits forward_step(const llm::ForwardBatch& b, int vocab_size) override {
+    if (vocab_size != vocab_) throw llm::Error("vocab_size mismatch");
+    const size_t rows = b.logits_indices.size();
+    if (b.argmax_only.size() != rows) throw llm::Error("argmax_only must have one flag per logits row");
+    logits_.resize(rows * vocab_);
+    argmax_.assign(rows, -1);
+    forward(b, logits_.data());
+    for (size_t r = 0; r < rows; ++r) {
+      if (!b.argmax_only[r]) continue;
+      float* row = logits_.data() + r * vocab_;
+      argmax_[r] = llm::argmax_index(row, vocab_);
+      std::fill(row, row + vocab_, 0.0f);
+      row[(argmax_[r] + 1) % vocab_] = 100.0f;
+      ++control_->argmax_rows;
+    }
+    return llm::StepLogits{logits_.data(), argmax_.data()};
+  }
+
+ private:
+  int vocab_;
+  std::shared_ptr<Control> control_;
+  std::vector<float> logits_;
+  std::vector<int32_t> argmax_;
 };
 
 }  // namespace fake

@@ -21,9 +21,14 @@ struct Rig {
   std::vector<std::string> logs;
   std::unique_ptr<Engine> engine;
 
-  explicit Rig(EngineOptions o = {}, int max_pos = 512, std::shared_ptr<testing_support::Gate> gate = nullptr) {
+  explicit Rig(EngineOptions o = {}, int max_pos = 512, std::shared_ptr<testing_support::Gate> gate = nullptr,
+               bool backend_argmax = false) {
     auto model = std::make_shared<fake::FakeModel>(kVocab, max_pos, kEos);
-    std::unique_ptr<Backend> backend = std::make_unique<fake::FakeBackend>(kVocab, control);
+    std::unique_ptr<Backend> backend;
+    if (backend_argmax)
+      backend = std::make_unique<fake::ArgmaxFakeBackend>(kVocab, control);
+    else
+      backend = std::make_unique<fake::FakeBackend>(kVocab, control);
     if (gate) backend = std::make_unique<testing_support::GatedBackend>(std::move(backend), gate);
     engine = create_engine(model, std::move(backend), o, col.sink(), [this](const std::string& m) { logs.push_back(m); });
   }
@@ -311,6 +316,52 @@ TEST(logprobs_are_streamed_with_tokens) {
     EXPECT(o.logprobs[i].logprob <= 0);
     EXPECT_EQ(o.logprobs[i].top[0].first, o.tokens[i]);  // greedy = the best
   }
+}
+
+TEST(backend_argmax_serves_plain_greedy_rows_only_and_changes_no_token) {
+  // The same requests on a backend that reduces argmax_only rows itself and on one that does not.
+  auto requests = [] {
+    std::vector<RequestSpec> rs;
+    rs.push_back(greedy("plain", prompt_of(11, 5), 12));
+    RequestSpec r = greedy("logprobs", prompt_of(12, 5), 6);
+    r.sampling.logprobs = 2;
+    rs.push_back(r);
+    r = greedy("min_tokens", prompt_of(13, 5), 10);
+    r.sampling.min_tokens = 4;
+    r.sampling.ignore_eos = false;
+    r.sampling.stop_token_ids = {7};
+    rs.push_back(r);
+    r = greedy("penalty", prompt_of(14, 5), 8);
+    r.sampling.presence_penalty = 0.5f;
+    rs.push_back(r);
+    r = greedy("bias", prompt_of(15, 5), 8);
+    r.sampling.logit_bias = {{3, 2.0f}};
+    rs.push_back(r);
+    r = greedy("sampled", prompt_of(16, 5), 8);
+    r.sampling.temperature = 0.8f;
+    r.sampling.seed = 7;
+    rs.push_back(r);
+    return rs;
+  };
+  Rig reducing(EngineOptions{}, 512, nullptr, true), plain;
+  for (const RequestSpec& r : requests()) {
+    reducing.engine->add(r);
+    plain.engine->add(r);
+  }
+  const int n = static_cast<int>(requests().size());
+  CHECK(reducing.col.wait_finished(n));
+  CHECK(plain.col.wait_finished(n));
+  for (const RequestSpec& r : requests()) {
+    const Outcome a = reducing.col.get(r.id), b = plain.col.get(r.id);
+    EXPECT_EQ(a.tokens, b.tokens);
+    EXPECT(a.reason == b.reason);
+    EXPECT_EQ(a.logprobs.size(), b.logprobs.size());
+  }
+  EXPECT_EQ(reducing.col.get("plain").tokens, expected(prompt_of(11, 5), 12));
+  // Reduced on the backend: every token of "plain", and "min_tokens" once 4 tokens are out.
+  const int64_t want = 12 + static_cast<int64_t>(reducing.col.get("min_tokens").tokens.size()) - 4;
+  EXPECT_EQ(reducing.control->argmax_rows.load(), want);
+  EXPECT_EQ(plain.control->argmax_rows.load(), int64_t{0});
 }
 
 TEST(stress_200_requests_random_aborts_tiny_cache) {

@@ -19,6 +19,12 @@ std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model>, int) {
 }
 #endif
 
+StepLogits Backend::forward_step(const ForwardBatch& batch, int vocab_size) {
+  step_logits_.resize(batch.logits_indices.size() * static_cast<size_t>(vocab_size));
+  forward(batch, step_logits_.data());
+  return StepLogits{step_logits_.data(), nullptr};
+}
+
 namespace {
 std::string cpu_kernels_note() { return std::string(" (") + cpu::kernels().isa + " kernels)"; }
 }  // namespace

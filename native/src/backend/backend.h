@@ -31,11 +31,22 @@ struct ForwardBatch {
   // Rows (indices into token_ids) whose logits are returned, in this order. Usually the last
   // token of each sequence that samples this step; all rows for the oracle's logits check.
   std::vector<int32_t> logits_indices;
+  // Per logits row (empty, or parallel to logits_indices): 1 when its sampler only needs the
+  // argmax of the raw logits (greedy, nothing that reads the distribution). forward_step() of a
+  // backend that can reduce on the device then returns that token instead of the row.
+  std::vector<uint8_t> argmax_only;
 
   int num_tokens() const { return static_cast<int>(token_ids.size()); }
   int num_seqs() const { return static_cast<int>(seq_lens.size()); }
   // True when every sequence contributes exactly one token (a pure decode step).
   bool is_decode_only() const { return num_tokens() == num_seqs(); }
+};
+
+// What forward_step() returns: host memory owned by the backend, valid until its next call.
+struct StepLogits {
+  const float* logits = nullptr;    // logits_indices.size() x vocab_size, row-major
+  const int32_t* argmax = nullptr;  // when set: argmax[i] is row i's token for every row flagged
+                                    // argmax_only, and those logits rows are not written
 };
 
 class Backend {
@@ -58,6 +69,14 @@ class Backend {
   // block table, and writes logits for batch.logits_indices into `logits`
   // (logits_indices.size() x vocab_size floats, row-major). Throws llm::Error on failure.
   virtual void forward(const ForwardBatch& batch, float* logits) = 0;
+
+  // The engine's per-step entry. The default runs forward() into a host vector and ignores
+  // argmax_only; the CUDA backend copies into pinned memory and sends back only the token of
+  // each argmax_only row (saving the vocab-sized copy and the host scan per greedy sequence).
+  virtual StepLogits forward_step(const ForwardBatch& batch, int vocab_size);
+
+ private:
+  std::vector<float> step_logits_;
 };
 
 struct BackendOptions {

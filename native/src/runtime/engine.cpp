@@ -275,10 +275,10 @@ class EngineImpl final : public Engine {
     const int64_t prompt_tokens = count_prompt_tokens(out);
     bool ok = true;
     StepBatch sb;
+    StepLogits result;
     try {
       sb = build_step_batch(out, blocks_.block_size());
-      logits_.resize(sb.samplers.size() * static_cast<size_t>(vocab_));
-      backend_->forward(sb.batch, logits_.data());
+      result = backend_->forward_step(sb.batch, vocab_);
     } catch (const std::exception& e) {
       ok = false;
       const std::string msg = std::string("forward pass failed: ") + e.what();
@@ -292,7 +292,12 @@ class EngineImpl final : public Engine {
       const double t = now_ms();
       for (const ScheduledSeq& s : out.scheduled)
         if (s.seq->timings.scheduled_ms == 0) s.seq->timings.scheduled_ms = t;
-      for (size_t i = 0; i < sb.samplers.size(); ++i) sample_one(sb.samplers[i], logits_.data() + i * vocab_, events);
+      for (size_t i = 0; i < sb.samplers.size(); ++i) {
+        if (result.argmax && sb.batch.argmax_only[i])
+          append_token(sb.samplers[i], result.argmax[i], nullptr, events);
+        else
+          sample_one(sb.samplers[i], result.logits + i * vocab_, events);
+      }
       generation_tokens_ += static_cast<int64_t>(sb.samplers.size());
     }
     ++steps_;
@@ -320,11 +325,15 @@ class EngineImpl final : public Engine {
     ctx.rng = &seq->rng;
     TokenLogprob lp;
     const int32_t token = sampler_.sample(logits, ctx, &lp);
+    append_token(seq, token, seq->sampling.logprobs >= 0 ? &lp : nullptr, events);
+  }
+
+  void append_token(Sequence* seq, int32_t token, TokenLogprob* lp, Events& events) {
     seq->tokens.push_back(token);
     if (seq->timings.first_token_ms == 0) seq->timings.first_token_ms = now_ms();
     RequestEvent& ev = event_for(events, seq->id);
     ev.new_tokens.push_back(token);
-    if (seq->sampling.logprobs >= 0) ev.logprobs.push_back(std::move(lp));
+    if (lp) ev.logprobs.push_back(std::move(*lp));
     const FinishReason reason = stop_reason(seq->sampling, token, seq->num_output_tokens(), seq->num_tokens(),
                                             max_model_len_, info_.eos_token_ids);
     if (reason != FinishReason::None) finish(seq, reason, events);
@@ -358,7 +367,6 @@ class EngineImpl final : public Engine {
   BlockManager blocks_;
   Scheduler sched_;
   Sampler sampler_;
-  std::vector<float> logits_;
   std::unordered_map<std::string, size_t> event_index_;
   int64_t steps_ = 0, prompt_tokens_ = 0, generation_tokens_ = 0;
   double last_step_ms_ = 0;

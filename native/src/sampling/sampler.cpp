@@ -12,6 +12,7 @@ namespace llm {
 
 namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr float kGreedyTemperature = 1e-5f;  // below this, sampling is argmax
 
 bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
@@ -79,12 +80,20 @@ void Sampler::apply_penalties_and_masks(const SampleContext& ctx) {
   }
 }
 
-int32_t Sampler::argmax() const {
+int32_t argmax_index(const float* x, int n) {
   int32_t best = 0;
-  for (int i = 1; i < vocab_; ++i)
-    if (scratch_[i] > scratch_[best] || std::isnan(scratch_[best])) best = i;
+  for (int i = 1; i < n; ++i)
+    if (x[i] > x[best] || std::isnan(x[best])) best = i;
   return best;
 }
+
+bool samples_plain_argmax(const SamplingParams& p, int num_output_tokens) {
+  return p.temperature < kGreedyTemperature && p.logprobs < 0 && p.repetition_penalty == 1.0f &&
+         p.frequency_penalty == 0.0f && p.presence_penalty == 0.0f && p.logit_bias.empty() &&
+         num_output_tokens >= p.min_tokens;
+}
+
+int32_t Sampler::argmax() const { return argmax_index(scratch_.data(), vocab_); }
 
 int32_t Sampler::sample_random(const SamplingParams& p, Rng& rng) {
   const float inv_t = 1.0f / p.temperature;
@@ -152,7 +161,7 @@ int32_t Sampler::sample(const float* logits, const SampleContext& ctx, TokenLogp
   std::copy(logits, logits + vocab_, scratch_.begin());
   apply_penalties_and_masks(ctx);
   int32_t token;
-  if (p.temperature < 1e-5f) {
+  if (p.temperature < kGreedyTemperature) {
     candidates_.clear();
     token = argmax();
   } else {

@@ -54,6 +54,15 @@ class Sampler {
   std::vector<int32_t> index_;
 };
 
+// True when sample() reduces to the argmax of the raw logits for a sequence with this many
+// output tokens so far: greedy, no penalties or bias, min_tokens reached, no logprobs. A backend
+// may then reduce the row itself (StepLogits::argmax).
+bool samples_plain_argmax(const SamplingParams& params, int num_output_tokens);
+
+// The sampler's greedy pick: the first index of the largest non-NaN value (the last index when
+// every value is NaN). The CUDA argmax kernel follows the same rule.
+int32_t argmax_index(const float* x, int n);
+
 // Why the sequence stops after `token` was appended (None: it goes on).
 FinishReason stop_reason(const SamplingParams& params, int32_t token, int num_output_tokens,
                          int num_tokens, int max_model_len, const std::vector<int32_t>& eos_token_ids);

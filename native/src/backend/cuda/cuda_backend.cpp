@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "backend/cuda/argmax.h"
 #include "llm/error.h"
 
 namespace llm {
@@ -114,6 +115,9 @@ CudaBackend::~CudaBackend() {
   cudaSetDevice(device_);
   if (stream_) cudaStreamSynchronize(stream_);
   free_workspace();
+  if (host_logits_) cudaFreeHost(host_logits_);
+  if (argmax_dev_) cudaFree(argmax_dev_);
+  if (argmax_host_) cudaFreeHost(argmax_host_);
   if (kv_alloc_) cudaFree(kv_alloc_);
   for (void* p : weight_allocs_) cudaFree(p);
   if (stream_) cudaStreamDestroy(stream_);
@@ -279,16 +283,47 @@ void CudaBackend::validate(const ForwardBatch& b) const {
 }
 
 void CudaBackend::forward(const ForwardBatch& b, float* logits) {
+  run_model(b);
+  emit_logits(b, logits, false);
+  check(cudaStreamSynchronize(stream_), "forward");
+}
+
+StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
+  if (vocab_size != cfg_.vocab_size) throw Error("CUDA backend: forward_step vocab_size does not match the model");
+  if (!b.argmax_only.empty() && b.argmax_only.size() != b.logits_indices.size())
+    throw Error("CUDA backend: argmax_only must have one flag per logits index");
+  run_model(b);
+  const size_t R = b.logits_indices.size();
+  const size_t floats = R * static_cast<size_t>(cfg_.vocab_size);
+  if (floats > host_logits_cap_) {
+    check(cudaStreamSynchronize(stream_), "sync before logits buffer growth");
+    if (host_logits_) cudaFreeHost(host_logits_);
+    host_logits_ = nullptr;
+    host_logits_cap_ = 0;
+    check(cudaMallocHost(&host_logits_, floats * sizeof(float)), "cudaMallocHost logits");
+    host_logits_cap_ = floats;
+  }
+  const bool any_flagged = std::any_of(b.argmax_only.begin(), b.argmax_only.end(), [](uint8_t f) { return f != 0; });
+  emit_logits(b, host_logits_, any_flagged);
+  if (any_flagged)
+    check(cudaMemcpyAsync(argmax_host_, argmax_dev_, R * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_),
+          "copy argmax tokens");
+  check(cudaStreamSynchronize(stream_), "forward");
+  return StepLogits{host_logits_, any_flagged ? argmax_host_ : nullptr};
+}
+
+void CudaBackend::run_model(const ForwardBatch& b) {
   check(cudaSetDevice(device_), "cudaSetDevice");
   validate(b);
   const ModelConfig& c = cfg_;
   const int T = b.num_tokens(), S = b.num_seqs();
   ensure_workspace(T);
 
-  // Step metadata: one pinned staging buffer, one copy.
+  // Step metadata: one pinned staging buffer, one copy. Per logits row: its token row, then its
+  // argmax_only flag (0 when the batch has none).
   const size_t bt = b.block_tables.size();
   const size_t R = b.logits_indices.size();
-  const size_t need = 4 * static_cast<size_t>(T) + bt + R;
+  const size_t need = 4 * static_cast<size_t>(T) + bt + 2 * R;
   if (need > meta_cap_) {
     check(cudaStreamSynchronize(stream_), "sync");
     cudaFree(meta_dev_);
@@ -299,6 +334,7 @@ void CudaBackend::forward(const ForwardBatch& b, float* logits) {
     check(cudaMalloc(&meta_dev_, meta_cap_ * 4), "cudaMalloc step metadata");
     check(cudaMallocHost(&meta_host_, meta_cap_ * 4), "cudaMallocHost step metadata");
   }
+  ensure_argmax_buffers(R);
   int32_t* h = meta_host_;
   std::memcpy(h, b.token_ids.data(), T * 4);
   std::memcpy(h + T, b.positions.data(), T * 4);
@@ -311,13 +347,15 @@ void CudaBackend::forward(const ForwardBatch& b, float* logits) {
     }
   std::memcpy(h + 4 * T, b.block_tables.data(), bt * 4);
   if (R) std::memcpy(h + 4 * T + bt, b.logits_indices.data(), R * 4);
+  for (size_t r = 0; r < R; ++r) h[4 * T + bt + R + r] = r < b.argmax_only.size() ? b.argmax_only[r] : 0;
   check(cudaMemcpyAsync(meta_dev_, h, need * 4, cudaMemcpyHostToDevice, stream_), "upload step metadata");
   const int32_t* d_tokens = meta_dev_;
   const int32_t* d_pos = meta_dev_ + T;
   const int32_t* d_slots = meta_dev_ + 2 * T;
   const int32_t* d_seq = meta_dev_ + 3 * T;
   const int32_t* d_tables = meta_dev_ + 4 * T;
-  const int32_t* d_rows = meta_dev_ + 4 * T + bt;
+  d_rows_ = meta_dev_ + 4 * T + bt;
+  d_flags_ = d_rows_ + R;
 
   const int H = c.num_heads, KH = c.num_kv_heads, D = c.head_dim, hid = c.hidden_size, F = c.intermediate_size;
   const int qkv_dim = (H + 2 * KH) * D;
@@ -355,16 +393,45 @@ void CudaBackend::forward(const ForwardBatch& b, float* logits) {
     gemm_.run(act_, L.w_down, proj_, T, hid, F);
   }
   add_rmsnorm(resid_, proj_, final_norm_, normed_, T, hid, c.rms_norm_eps, stream_);
+}
 
+void CudaBackend::emit_logits(const ForwardBatch& b, float* logits, bool reduce_flagged) {
+  const ModelConfig& c = cfg_;
+  const size_t R = b.logits_indices.size();
+  const size_t V = static_cast<size_t>(c.vocab_size);
   for (size_t r0 = 0; r0 < R; r0 += kLogitChunk) {
     const int n = static_cast<int>(std::min<size_t>(kLogitChunk, R - r0));
-    gather_rows(normed_, d_rows + r0, rows_, n, hid, stream_);
-    gemm_.run(rows_, lm_head_, logits_dev_, n, c.vocab_size, hid);
-    check(cudaMemcpyAsync(logits + r0 * c.vocab_size, logits_dev_,
-                          static_cast<size_t>(n) * c.vocab_size * sizeof(float), cudaMemcpyDeviceToHost, stream_),
-          "copy logits");
+    gather_rows(normed_, d_rows_ + r0, rows_, n, c.hidden_size, stream_);
+    gemm_.run(rows_, lm_head_, logits_dev_, n, c.vocab_size, c.hidden_size);
+    if (reduce_flagged) argmax_rows(logits_dev_, d_flags_ + r0, argmax_dev_ + r0, n, c.vocab_size, stream_);
+    // Copy the rows the host samples, in runs of consecutive unflagged rows.
+    for (int i = 0; i < n;) {
+      if (reduce_flagged && b.argmax_only[r0 + i]) {
+        ++i;
+        continue;
+      }
+      int j = i + 1;
+      while (j < n && !(reduce_flagged && b.argmax_only[r0 + j])) ++j;
+      check(cudaMemcpyAsync(logits + (r0 + i) * V, logits_dev_ + i * V, (j - i) * V * sizeof(float),
+                            cudaMemcpyDeviceToHost, stream_),
+            "copy logits");
+      i = j;
+    }
   }
-  check(cudaStreamSynchronize(stream_), "forward");
+}
+
+void CudaBackend::ensure_argmax_buffers(size_t rows) {
+  if (rows <= argmax_cap_) return;
+  check(cudaStreamSynchronize(stream_), "sync before argmax buffer growth");
+  if (argmax_dev_) cudaFree(argmax_dev_);
+  if (argmax_host_) cudaFreeHost(argmax_host_);
+  argmax_dev_ = nullptr;
+  argmax_host_ = nullptr;
+  argmax_cap_ = 0;
+  const size_t cap = std::max<size_t>(rows, 256);
+  check(cudaMalloc(&argmax_dev_, cap * sizeof(int32_t)), "cudaMalloc argmax tokens");
+  check(cudaMallocHost(&argmax_host_, cap * sizeof(int32_t)), "cudaMallocHost argmax tokens");
+  argmax_cap_ = cap;
 }
 
 }  // namespace cuda
