@@ -20,9 +20,19 @@ namespace cuda {
 
 namespace {
 
-// ---- skinny: each warp computes kRowsPerWarp output columns for all m < M ----------------
+// ---- skinny: split-K within a block, deterministic ---------------------------------------------
+// A block has kSkinnyWarps warps: kGroups row groups of kRowsPerWarp output columns, and each
+// group's kSplitK warps take consecutive K slices of those columns. Splitting K keeps thousands of
+// warps with loads in flight even at N = 2048 (one warp per 2 full rows gave too few); the warp
+// partials are summed through shared memory in slice order, so an output's summation order depends
+// only on k and these constants (never on M, N or the other rows): bit-identical run to run.
 constexpr int kSkinnyWarps = 8;
 constexpr int kRowsPerWarp = 2;
+constexpr int kSplitK = 4;                             // warps per output column (K slices)
+constexpr int kGroups = kSkinnyWarps / kSplitK;        // row groups per block
+constexpr int kRowsPerBlock = kGroups * kRowsPerWarp;  // output columns per block
+constexpr int kSkinnyUnroll = 4;                       // K steps loaded before use: 8 16-byte loads per lane
+static_assert(kSkinnyWarps % kSplitK == 0, "the warps of a block form whole row groups");
 
 __device__ __forceinline__ void bf16x8_to_float(const uint4& raw, float* f) {
   const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
@@ -33,53 +43,72 @@ __device__ __forceinline__ void bf16x8_to_float(const uint4& raw, float* f) {
   }
 }
 
+// K slice length per warp: ceil(k / kSplitK) rounded up to 8 elements, so every slice starts
+// 16-byte aligned for the bf16x8 loads (when k % 8 == 0); trailing slices may be short or empty.
+__device__ __forceinline__ int skinny_slice(int k) { return ((k + kSplitK - 1) / kSplitK + 7) / 8 * 8; }
+
 template <int M, bool VEC>
 __global__ void __launch_bounds__(kSkinnyWarps * 32)
 gemm_skinny_kernel(const float* __restrict__ x, const bf16_t* __restrict__ w, float* __restrict__ y,
                    int n_total, int k) {
-  const int lane = threadIdx.x % 32;
-  const int n0 = (blockIdx.x * kSkinnyWarps + threadIdx.x / 32) * kRowsPerWarp;
-  if (n0 >= n_total) return;
-  const bf16_t* wrow[kRowsPerWarp];
-  bool valid[kRowsPerWarp];
-#pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) {
-    valid[r] = n0 + r < n_total;
-    wrow[r] = w + static_cast<size_t>(valid[r] ? n0 + r : n0) * k;
-  }
+  __shared__ float part[kSplitK][kRowsPerBlock][M];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int group = warp / kSplitK, split = warp % kSplitK;
+  const int nb = blockIdx.x * kRowsPerBlock;  // first output column of the block
+  const int n0 = nb + group * kRowsPerWarp;   // first output column of this warp
+  const int slice = skinny_slice(k);
+  const int begin = min(split * slice, k), end = min(begin + slice, k);
   float acc[kRowsPerWarp][M];
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r)
 #pragma unroll
     for (int m = 0; m < M; ++m) acc[r][m] = 0.f;
-  if (VEC) {
-#pragma unroll 2
-    for (int k0 = lane * 8; k0 < k; k0 += 32 * 8) {
-      float wf[kRowsPerWarp][8];
+  // No early return: every warp reaches the __syncthreads below (a group past N just adds nothing).
+  if (n0 < n_total) {
+    const bf16_t* wrow[kRowsPerWarp];
 #pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r)
-        bf16x8_to_float(__ldg(reinterpret_cast<const uint4*>(wrow[r] + k0)), wf[r]);
+    for (int r = 0; r < kRowsPerWarp; ++r)
+      wrow[r] = w + static_cast<size_t>(n0 + r < n_total ? n0 + r : n0) * k;  // past N: re-read row n0, dropped
+    if (VEC) {
+      constexpr int kStep = 32 * 8;  // K elements per warp per step
+      for (int k0 = begin + lane * 8; k0 < end; k0 += kSkinnyUnroll * kStep) {
+        uint4 raw[kSkinnyUnroll][kRowsPerWarp];
 #pragma unroll
-      for (int m = 0; m < M; ++m) {
-        const float4* xp = reinterpret_cast<const float4*>(x + static_cast<size_t>(m) * k + k0);
-        const float4 a = __ldg(xp), b = __ldg(xp + 1);
-        const float xf[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+        for (int u = 0; u < kSkinnyUnroll; ++u)
 #pragma unroll
-        for (int r = 0; r < kRowsPerWarp; ++r)
+          for (int r = 0; r < kRowsPerWarp; ++r)
+            raw[u][r] = k0 + u * kStep < end ? __ldg(reinterpret_cast<const uint4*>(wrow[r] + k0 + u * kStep))
+                                             : make_uint4(0u, 0u, 0u, 0u);
 #pragma unroll
-          for (int i = 0; i < 8; ++i) acc[r][m] += wf[r][i] * xf[i];
+        for (int u = 0; u < kSkinnyUnroll; ++u) {
+          const int kk = k0 + u * kStep;
+          if (kk >= end) break;
+          float wf[kRowsPerWarp][8];
+#pragma unroll
+          for (int r = 0; r < kRowsPerWarp; ++r) bf16x8_to_float(raw[u][r], wf[r]);
+#pragma unroll
+          for (int m = 0; m < M; ++m) {
+            const float4* xp = reinterpret_cast<const float4*>(x + static_cast<size_t>(m) * k + kk);
+            const float4 a = __ldg(xp), b = __ldg(xp + 1);
+            const float xf[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+#pragma unroll
+            for (int r = 0; r < kRowsPerWarp; ++r)
+#pragma unroll
+              for (int i = 0; i < 8; ++i) acc[r][m] += wf[r][i] * xf[i];
+          }
+        }
       }
-    }
-  } else {
-    for (int kk = lane; kk < k; kk += 32) {
-      float wf[kRowsPerWarp];
+    } else {
+      for (int kk = begin + lane; kk < end; kk += 32) {
+        float wf[kRowsPerWarp];
 #pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) wf[r] = __uint_as_float(static_cast<uint32_t>(wrow[r][kk]) << 16);
+        for (int r = 0; r < kRowsPerWarp; ++r) wf[r] = __uint_as_float(static_cast<uint32_t>(wrow[r][kk]) << 16);
 #pragma unroll
-      for (int m = 0; m < M; ++m) {
-        const float xv = x[static_cast<size_t>(m) * k + kk];
+        for (int m = 0; m < M; ++m) {
+          const float xv = x[static_cast<size_t>(m) * k + kk];
 #pragma unroll
-        for (int r = 0; r < kRowsPerWarp; ++r) acc[r][m] += wf[r] * xv;
+          for (int r = 0; r < kRowsPerWarp; ++r) acc[r][m] += wf[r] * xv;
+        }
       }
     }
   }
@@ -88,15 +117,24 @@ gemm_skinny_kernel(const float* __restrict__ x, const bf16_t* __restrict__ w, fl
 #pragma unroll
     for (int m = 0; m < M; ++m) {
       float v = acc[r][m];
+#pragma unroll
       for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-      if (lane == 0 && valid[r]) y[static_cast<size_t>(m) * n_total + n0 + r] = v;
+      if (lane == 0) part[split][group * kRowsPerWarp + r][m] = v;
     }
+  __syncthreads();
+  // Fixed-order reduction of the kSplitK slice partials: slice 0 first, then 1, ...
+  for (int t = threadIdx.x; t < kRowsPerBlock * M; t += kSkinnyWarps * 32) {
+    const int row = t / M, m = t % M;
+    float v = part[0][row][m];
+#pragma unroll
+    for (int s = 1; s < kSplitK; ++s) v += part[s][row][m];
+    if (nb + row < n_total) y[static_cast<size_t>(m) * n_total + nb + row] = v;
+  }
 }
 
 template <int M>
 void launch_skinny(const float* x, const bf16_t* w, float* y, int n, int k, cudaStream_t stream) {
-  const int per_block = kSkinnyWarps * kRowsPerWarp;
-  const int blocks = (n + per_block - 1) / per_block;
+  const int blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;
   const bool vec = k % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
                    reinterpret_cast<uintptr_t>(w) % 16 == 0;
   if (vec)
