@@ -199,7 +199,7 @@ BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backe
     for (int i = 0; i < opt.decode_steps; ++i) {
       std::vector<int> st(B, dctx + i), ct(B, 1);
       llm::ForwardBatch b = make_batch(st, ct, bps, bs, c.vocab_size, rng, false);
-      b.argmax_only.assign(b.logits_indices.size(), 1);  // a greedy step, as the engine runs it
+      b.row_sampling.assign(b.logits_indices.size(), llm::RowSampling{llm::RowSampling::Argmax});  // greedy, as the engine runs it
       const double t0 = now_ms();
       backend.forward_step(b, c.vocab_size);
       if (i >= 2) steps.push_back(now_ms() - t0);

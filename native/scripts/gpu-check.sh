@@ -62,7 +62,7 @@ echo "cuBLAS: ${CUBLAS_LIB:-none (our GEMM kernels)}"
 
 step build 300 bash -c "cmake -S native -B '$BUILD' -DCMAKE_BUILD_TYPE=Release -DLLM_WITH_CUDA=ON \
     -DCMAKE_CUDA_ARCHITECTURES=$ARCH ${CUBLAS_LIB:+-DLLM_CUBLAS_LIBRARY=$CUBLAS_LIB} && \
-  cmake --build '$BUILD' -j$JOBS --target cuda_ops_test cuda_argmax_test cuda_model_test engine-bench"
+  cmake --build '$BUILD' -j$JOBS --target cuda_ops_test cuda_sample_rows_test cuda_model_test engine-bench"
 BUILT=$?
 
 export LLM_TEST_MODEL_DIR=$FIXTURES/tiny-llama LLM_TEST_MID_MODEL_DIR=$FIXTURES/mid-llama
@@ -71,7 +71,7 @@ B1=$BENCH_DIR/llama-3.2-1b
 B3=$BENCH_DIR/llama-3.2-3b
 if [ $BUILT -eq 0 ]; then
   step cuda_ops_test 90 "$BUILD/cuda_ops_test"
-  step cuda_argmax_test 30 "$BUILD/cuda_argmax_test"
+  step cuda_sample_rows_test 30 "$BUILD/cuda_sample_rows_test"
   step cuda_model_test 150 "$BUILD/cuda_model_test"
   step write_1b 90 "$BUILD/bench/engine-bench" --random-model llama-3.2-1b --out "$B1" --write-only
   step bench_1b 240 "$BUILD/bench/engine-bench" --model "$B1" --label llama-3.2-1b --device cuda \
@@ -94,7 +94,7 @@ if [ $BUILT -eq 0 ]; then
     skip dump_mid_logits "no mid fixture"
   fi
 else
-  for s in cuda_ops_test cuda_argmax_test cuda_model_test write_1b bench_1b dump_mid_logits; do skip $s "build failed"; done
+  for s in cuda_ops_test cuda_sample_rows_test cuda_model_test write_1b bench_1b dump_mid_logits; do skip $s "build failed"; done
 fi
 
 HF_ARGS=()

@@ -12,6 +12,7 @@ TEST(cuda_model_not_built) { SKIP("engine built without CUDA (LLM_WITH_CUDA off)
 #include "backend/backend.h"
 #include "cuda_test_util.h"
 #include "model/model.h"
+#include "sampling/device_sampling.h"
 #include "sampling/sampler.h"
 
 using namespace cudatest;
@@ -184,34 +185,41 @@ TEST(cuda_mid_batch_invariance) {
                std::equal(a_row.begin(), a_row.end(), alone.begin()) ? "yes" : "no (within tolerance)");
 }
 
-TEST(cuda_forward_step_reduces_flagged_rows_on_the_device) {
+TEST(cuda_forward_step_samples_rows_on_the_device) {
   Pair p = load(testing::mid_model_dir());
   Seq a{0, prompt(40, p.vocab, 7)};
   auto b = build({&a}, {40}, true);
   const auto full = run(*p.gpu, b, p.vocab);
-  // No flags: every row comes back, bit for bit what forward() gives, and no tokens.
+  // No row_sampling: every row comes back, bit for bit what forward() gives, and no tokens.
   llm::StepLogits none = p.gpu->forward_step(b, p.vocab);
-  EXPECT(none.argmax == nullptr);
+  EXPECT(none.tokens == nullptr);
   EXPECT(std::equal(full.begin(), full.end(), none.logits));
-  // Two rows in three flagged: those come back as the sampler's argmax of forward()'s row.
-  b.argmax_only.assign(b.logits_indices.size(), 0);
-  for (size_t r = 0; r < b.argmax_only.size(); ++r) b.argmax_only[r] = r % 3 != 0;
-  llm::StepLogits some = p.gpu->forward_step(b, p.vocab);
-  CHECK(some.argmax != nullptr);
-  int tokens_equal = 0, rows_equal = 0, unflagged = 0;
-  for (size_t r = 0; r < b.argmax_only.size(); ++r) {
-    const float* want = &full[r * p.vocab];
-    if (b.argmax_only[r]) {
-      tokens_equal += some.argmax[r] == llm::argmax_index(want, p.vocab);
-    } else {
-      ++unflagged;
-      rows_equal += std::equal(want, want + p.vocab, some.logits + r * p.vocab);
-    }
+  // Rows by thirds: Host, Argmax, Draw.
+  for (size_t r = 0; r < b.logits_indices.size(); ++r) {
+    llm::RowSampling rs;
+    rs.kind = static_cast<int32_t>(r % 3);
+    rs.temperature = 0.8f;
+    rs.key_lo = static_cast<uint32_t>(r * 7919 + 1);
+    b.row_sampling.push_back(rs);
   }
-  EXPECT_EQ(tokens_equal, static_cast<int>(b.argmax_only.size()) - unflagged);
-  EXPECT_EQ(rows_equal, unflagged);
-  std::fprintf(stderr, "  OPCHECK %-40s %d tokens, %d rows ok\n", "forward_step argmax on device", tokens_equal,
-               rows_equal);
+  llm::StepLogits some = p.gpu->forward_step(b, p.vocab);
+  CHECK(some.tokens != nullptr);
+  int host_rows = 0, argmax_ok = 0, draws_ok = 0;
+  for (size_t r = 0; r < b.row_sampling.size(); ++r) {
+    const float* want = &full[r * p.vocab];
+    const llm::RowSampling& rs = b.row_sampling[r];
+    if (rs.kind == llm::RowSampling::Host)
+      host_rows += std::equal(want, want + p.vocab, some.logits + r * p.vocab);
+    else if (rs.kind == llm::RowSampling::Argmax)
+      argmax_ok += some.tokens[r] == llm::argmax_index(want, p.vocab);
+    else
+      draws_ok += some.tokens[r] == llm::gumbel_draw(want, p.vocab, rs.temperature, rs.min_p, rs.key());
+  }
+  std::fprintf(stderr, "  OPCHECK %-40s host rows %d, argmax %d, draws %d (of 14/13/13)\n",
+               "forward_step sampling on the GPU", host_rows, argmax_ok, draws_ok);
+  EXPECT_EQ(host_rows, 14);
+  EXPECT_EQ(argmax_ok, 13);
+  EXPECT(draws_ok >= 12);  // device and host logf may differ in the last bit on a near tie
 }
 
 TEST(cuda_rejects_bad_batch) {

@@ -15,6 +15,7 @@
 #include "llm/error.h"
 #include "model/model.h"
 #include "sampling/rng.h"
+#include "sampling/device_sampling.h"
 #include "sampling/sampler.h"
 
 namespace fake {
@@ -70,7 +71,8 @@ struct Control {
   std::atomic<int> delay_us{0};        // per forward()
   std::atomic<int64_t> forwards{0};
   std::atomic<int64_t> max_batch_seqs{0};
-  std::atomic<int64_t> argmax_rows{0};  // rows ArgmaxFakeBackend reduced itself
+  std::atomic<int64_t> argmax_rows{0};  // rows SamplingFakeBackend sampled itself, by kind
+  std::atomic<int64_t> draw_rows{0};
 };
 
 class FakeBackend : public llm::Backend {
@@ -126,36 +128,46 @@ class FakeBackend : public llm::Backend {
   std::vector<int32_t> pos_;
 };
 
-// Reduces the argmax_only rows itself, as the CUDA backend does, and spoils their logits rows
-// (another token becomes the best) so an engine that sampled such a row from logits goes wrong.
-class ArgmaxFakeBackend : public FakeBackend {
+// Samples the rows row_sampling allows itself, as the CUDA backend does (with the host
+// references of its kernels), and spoils their logits rows (another token becomes the best), so
+// an engine that sampled such a row from its logits goes wrong.
+class SamplingFakeBackend : public FakeBackend {
  public:
-  ArgmaxFakeBackend(int vocab, std::shared_ptr<Control> control)
+  SamplingFakeBackend(int vocab, std::shared_ptr<Control> control)
       : FakeBackend(vocab, control), vocab_(vocab), control_(std::move(control)) {}
+
+  bool samples_on_device() const override { return true; }
 
   llm::StepLogits forward_step(const llm::ForwardBatch& b, int vocab_size) override {
     if (vocab_size != vocab_) throw llm::Error("vocab_size mismatch");
     const size_t rows = b.logits_indices.size();
-    if (b.argmax_only.size() != rows) throw llm::Error("argmax_only must have one flag per logits row");
+    if (b.row_sampling.size() != rows) throw llm::Error("row_sampling must have one entry per logits row");
     logits_.resize(rows * vocab_);
-    argmax_.assign(rows, -1);
+    tokens_.assign(rows, -1);
     forward(b, logits_.data());
     for (size_t r = 0; r < rows; ++r) {
-      if (!b.argmax_only[r]) continue;
+      const llm::RowSampling& rs = b.row_sampling[r];
       float* row = logits_.data() + r * vocab_;
-      argmax_[r] = llm::argmax_index(row, vocab_);
+      if (rs.kind == llm::RowSampling::Argmax) {
+        tokens_[r] = llm::argmax_index(row, vocab_);
+        ++control_->argmax_rows;
+      } else if (rs.kind == llm::RowSampling::Draw) {
+        tokens_[r] = llm::gumbel_draw(row, vocab_, rs.temperature, rs.min_p, rs.key());
+        ++control_->draw_rows;
+      } else {
+        continue;
+      }
       std::fill(row, row + vocab_, 0.0f);
-      row[(argmax_[r] + 1) % vocab_] = 100.0f;
-      ++control_->argmax_rows;
+      row[(tokens_[r] + 1) % vocab_] = 100.0f;
     }
-    return llm::StepLogits{logits_.data(), argmax_.data()};
+    return llm::StepLogits{logits_.data(), tokens_.data()};
   }
 
  private:
   int vocab_;
   std::shared_ptr<Control> control_;
   std::vector<float> logits_;
-  std::vector<int32_t> argmax_;
+  std::vector<int32_t> tokens_;
 };
 
 }  // namespace fake

@@ -22,11 +22,11 @@ struct Rig {
   std::unique_ptr<Engine> engine;
 
   explicit Rig(EngineOptions o = {}, int max_pos = 512, std::shared_ptr<testing_support::Gate> gate = nullptr,
-               bool backend_argmax = false) {
+               bool samples_on_device = false) {
     auto model = std::make_shared<fake::FakeModel>(kVocab, max_pos, kEos);
     std::unique_ptr<Backend> backend;
-    if (backend_argmax)
-      backend = std::make_unique<fake::ArgmaxFakeBackend>(kVocab, control);
+    if (samples_on_device)
+      backend = std::make_unique<fake::SamplingFakeBackend>(kVocab, control);
     else
       backend = std::make_unique<fake::FakeBackend>(kVocab, control);
     if (gate) backend = std::make_unique<testing_support::GatedBackend>(std::move(backend), gate);
@@ -318,50 +318,80 @@ TEST(logprobs_are_streamed_with_tokens) {
   }
 }
 
-TEST(backend_argmax_serves_plain_greedy_rows_only_and_changes_no_token) {
-  // The same requests on a backend that reduces argmax_only rows itself and on one that does not.
-  auto requests = [] {
-    std::vector<RequestSpec> rs;
-    rs.push_back(greedy("plain", prompt_of(11, 5), 12));
-    RequestSpec r = greedy("logprobs", prompt_of(12, 5), 6);
-    r.sampling.logprobs = 2;
-    rs.push_back(r);
-    r = greedy("min_tokens", prompt_of(13, 5), 10);
-    r.sampling.min_tokens = 4;
-    r.sampling.ignore_eos = false;
-    r.sampling.stop_token_ids = {7};
-    rs.push_back(r);
-    r = greedy("penalty", prompt_of(14, 5), 8);
-    r.sampling.presence_penalty = 0.5f;
-    rs.push_back(r);
-    r = greedy("bias", prompt_of(15, 5), 8);
-    r.sampling.logit_bias = {{3, 2.0f}};
-    rs.push_back(r);
-    r = greedy("sampled", prompt_of(16, 5), 8);
-    r.sampling.temperature = 0.8f;
-    r.sampling.seed = 7;
-    rs.push_back(r);
-    return rs;
-  };
-  Rig reducing(EngineOptions{}, 512, nullptr, true), plain;
-  for (const RequestSpec& r : requests()) {
-    reducing.engine->add(r);
-    plain.engine->add(r);
+// What a backend that samples on the device must produce for a Draw request: one key from the
+// request's Rng per token, the Gumbel-max over the fake logits of the context.
+std::vector<int32_t> reference_draws(std::vector<int32_t> tokens, float temperature, float min_p, uint64_t seed,
+                                     int n) {
+  Rng rng(seed);
+  std::vector<int32_t> out;
+  std::vector<float> logits(kVocab);
+  for (int i = 0; i < n; ++i) {
+    fake::fill_logits(fake::context_hash(tokens.data(), static_cast<int>(tokens.size())), kVocab, logits.data());
+    const int32_t t = gumbel_draw(logits.data(), kVocab, temperature, min_p, rng.next());
+    out.push_back(t);
+    tokens.push_back(t);
   }
-  const int n = static_cast<int>(requests().size());
-  CHECK(reducing.col.wait_finished(n));
-  CHECK(plain.col.wait_finished(n));
-  for (const RequestSpec& r : requests()) {
-    const Outcome a = reducing.col.get(r.id), b = plain.col.get(r.id);
+  return out;
+}
+
+TEST(device_sampling_takes_argmax_and_draw_rows_and_leaves_the_rest_to_the_host) {
+  auto sampled = [](const std::string& id, int salt, float temperature, uint64_t seed) {
+    RequestSpec r = greedy(id, prompt_of(salt, 5), 10);
+    r.sampling.temperature = temperature;
+    r.sampling.seed = seed;
+    return r;
+  };
+  // Rows the host sampler must keep: they match a backend that never samples.
+  std::vector<RequestSpec> host_rows;
+  RequestSpec r = greedy("logprobs", prompt_of(12, 5), 6);
+  r.sampling.logprobs = 2;
+  host_rows.push_back(r);
+  r = greedy("min_tokens", prompt_of(13, 5), 10);  // host while the mask is on, then argmax
+  r.sampling.min_tokens = 4;
+  r.sampling.ignore_eos = false;
+  r.sampling.stop_token_ids = {7};
+  host_rows.push_back(r);
+  r = greedy("penalty", prompt_of(14, 5), 8);
+  r.sampling.presence_penalty = 0.5f;
+  host_rows.push_back(r);
+  r = greedy("bias", prompt_of(15, 5), 8);
+  r.sampling.logit_bias = {{3, 2.0f}};
+  host_rows.push_back(r);
+  r = sampled("top_p", 16, 0.8f, 7);
+  r.sampling.top_p = 0.9f;
+  host_rows.push_back(r);
+  r = sampled("top_k", 17, 0.8f, 8);
+  r.sampling.top_k = 5;
+  host_rows.push_back(r);
+
+  Rig device(EngineOptions{}, 512, nullptr, true), plain;
+  RequestSpec draw_min_p = sampled("draw_min_p", 19, 1.5f, 10);
+  draw_min_p.sampling.min_p = 0.3f;
+  RequestSpec draw_top_k_off = sampled("draw_top_k_off", 20, 1.0f, 11);
+  draw_top_k_off.sampling.top_k = kVocab;  // no cut: still a draw
+  std::vector<RequestSpec> device_rows{greedy("plain", prompt_of(11, 5), 12), sampled("draw", 18, 0.8f, 9), draw_min_p,
+                                       draw_top_k_off};
+  for (const RequestSpec& q : host_rows) {
+    device.engine->add(q);
+    plain.engine->add(q);
+  }
+  for (const RequestSpec& q : device_rows) device.engine->add(q);
+  CHECK(device.col.wait_finished(static_cast<int>(host_rows.size() + device_rows.size())));
+  CHECK(plain.col.wait_finished(static_cast<int>(host_rows.size())));
+  for (const RequestSpec& q : host_rows) {
+    const Outcome a = device.col.get(q.id), b = plain.col.get(q.id);
     EXPECT_EQ(a.tokens, b.tokens);
     EXPECT(a.reason == b.reason);
     EXPECT_EQ(a.logprobs.size(), b.logprobs.size());
   }
-  EXPECT_EQ(reducing.col.get("plain").tokens, expected(prompt_of(11, 5), 12));
-  // Reduced on the backend: every token of "plain", and "min_tokens" once 4 tokens are out.
-  const int64_t want = 12 + static_cast<int64_t>(reducing.col.get("min_tokens").tokens.size()) - 4;
-  EXPECT_EQ(reducing.control->argmax_rows.load(), want);
-  EXPECT_EQ(plain.control->argmax_rows.load(), int64_t{0});
+  EXPECT_EQ(device.col.get("plain").tokens, expected(prompt_of(11, 5), 12));
+  EXPECT_EQ(device.col.get("draw").tokens, reference_draws(prompt_of(18, 5), 0.8f, 0.0f, 9, 10));
+  EXPECT_EQ(device.col.get("draw_min_p").tokens, reference_draws(prompt_of(19, 5), 1.5f, 0.3f, 10, 10));
+  EXPECT_EQ(device.col.get("draw_top_k_off").tokens, reference_draws(prompt_of(20, 5), 1.0f, 0.0f, 11, 10));
+  const int64_t min_tokens_argmax = static_cast<int64_t>(device.col.get("min_tokens").tokens.size()) - 4;
+  EXPECT_EQ(device.control->argmax_rows.load(), 12 + min_tokens_argmax);
+  EXPECT_EQ(device.control->draw_rows.load(), int64_t{30});
+  EXPECT_EQ(plain.control->argmax_rows.load() + plain.control->draw_rows.load(), int64_t{0});
 }
 
 TEST(stress_200_requests_random_aborts_tiny_cache) {

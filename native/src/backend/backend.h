@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/model.h"
+#include "sampling/device_sampling.h"
 
 namespace llm {
 
@@ -31,10 +32,9 @@ struct ForwardBatch {
   // Rows (indices into token_ids) whose logits are returned, in this order. Usually the last
   // token of each sequence that samples this step; all rows for the oracle's logits check.
   std::vector<int32_t> logits_indices;
-  // Per logits row (empty, or parallel to logits_indices): 1 when its sampler only needs the
-  // argmax of the raw logits (greedy, nothing that reads the distribution). forward_step() of a
-  // backend that can reduce on the device then returns that token instead of the row.
-  std::vector<uint8_t> argmax_only;
+  // Per logits row (empty, or parallel to logits_indices), set only for a backend that
+  // samples_on_device(): rows it may turn into their token itself (see device_sampling.h).
+  std::vector<RowSampling> row_sampling;
 
   int num_tokens() const { return static_cast<int>(token_ids.size()); }
   int num_seqs() const { return static_cast<int>(seq_lens.size()); }
@@ -45,8 +45,8 @@ struct ForwardBatch {
 // What forward_step() returns: host memory owned by the backend, valid until its next call.
 struct StepLogits {
   const float* logits = nullptr;    // logits_indices.size() x vocab_size, row-major
-  const int32_t* argmax = nullptr;  // when set: argmax[i] is row i's token for every row flagged
-                                    // argmax_only, and those logits rows are not written
+  const int32_t* tokens = nullptr;  // when set: tokens[i] is row i's token for every row whose
+                                    // row_sampling is not Host, and its logits row is not written
 };
 
 class Backend {
@@ -70,10 +70,13 @@ class Backend {
   // (logits_indices.size() x vocab_size floats, row-major). Throws llm::Error on failure.
   virtual void forward(const ForwardBatch& batch, float* logits) = 0;
 
-  // The engine's per-step entry. The default runs forward() into a host vector and ignores
-  // argmax_only; the CUDA backend copies into pinned memory and sends back only the token of
-  // each argmax_only row (saving the vocab-sized copy and the host scan per greedy sequence).
+  // The engine's per-step entry. The default runs forward() into a host vector. The CUDA
+  // backend copies into pinned memory and samples the rows batch.row_sampling allows on the
+  // GPU, sending back one token instead of the row (no vocab-sized copy or host scan).
   virtual StepLogits forward_step(const ForwardBatch& batch, int vocab_size);
+
+  // Whether forward_step() honours batch.row_sampling (the engine fills it only then).
+  virtual bool samples_on_device() const { return false; }
 
  private:
   std::vector<float> step_logits_;

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "llm/error.h"
-#include "sampling/sampler.h"
 
 namespace llm {
 
@@ -45,7 +44,6 @@ StepBatch build_step_batch(const SchedulerOutput& out, int block_size) {
     if (seq_len == seq.num_tokens()) {
       b.logits_indices.push_back(static_cast<int32_t>(b.token_ids.size()) - 1);
       step.samplers.push_back(out.scheduled[i].seq);
-      b.argmax_only.push_back(samples_plain_argmax(seq.sampling, seq.num_output_tokens()) ? 1 : 0);
     }
   }
   return step;

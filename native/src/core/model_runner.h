@@ -1,7 +1,6 @@
 // Flattens a scheduled step into the ForwardBatch every backend consumes: token ids, positions,
 // KV slots, per-sequence token ranges, context lengths and block tables, and the rows whose
-// logits are needed (the last token of each sequence that completes its tokens this step), each
-// flagged argmax_only when its sampler needs no more than the argmax.
+// logits are needed (the last token of each sequence that completes its tokens this step).
 #pragma once
 
 #include <vector>

@@ -278,6 +278,10 @@ class EngineImpl final : public Engine {
     StepLogits result;
     try {
       sb = build_step_batch(out, blocks_.block_size());
+      if (backend_->samples_on_device())
+        for (Sequence* seq : sb.samplers)
+          sb.batch.row_sampling.push_back(
+              plan_row_sampling(seq->sampling, seq->num_output_tokens(), vocab_, seq->rng));
       result = backend_->forward_step(sb.batch, vocab_);
     } catch (const std::exception& e) {
       ok = false;
@@ -293,8 +297,8 @@ class EngineImpl final : public Engine {
       for (const ScheduledSeq& s : out.scheduled)
         if (s.seq->timings.scheduled_ms == 0) s.seq->timings.scheduled_ms = t;
       for (size_t i = 0; i < sb.samplers.size(); ++i) {
-        if (result.argmax && sb.batch.argmax_only[i])
-          append_token(sb.samplers[i], result.argmax[i], nullptr, events);
+        if (result.tokens && sb.batch.row_sampling[i].kind != RowSampling::Host)
+          append_token(sb.samplers[i], result.tokens[i], nullptr, events);
         else
           sample_one(sb.samplers[i], result.logits + i * vocab_, events);
       }

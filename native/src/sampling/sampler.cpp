@@ -12,7 +12,6 @@ namespace llm {
 
 namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-constexpr float kGreedyTemperature = 1e-5f;  // below this, sampling is argmax
 
 bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 

@@ -26,6 +26,7 @@ struct SampleContext {
 };
 
 constexpr int kMaxLogprobs = 20;
+constexpr float kGreedyTemperature = 1e-5f;  // below this, sampling is argmax
 
 class Sampler {
  public:

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "backend/cuda/argmax.h"
+#include "backend/cuda/sample_rows.h"
 #include "llm/error.h"
 
 namespace llm {
@@ -116,8 +116,8 @@ CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamSynchronize(stream_);
   free_workspace();
   if (host_logits_) cudaFreeHost(host_logits_);
-  if (argmax_dev_) cudaFree(argmax_dev_);
-  if (argmax_host_) cudaFreeHost(argmax_host_);
+  if (tokens_dev_) cudaFree(tokens_dev_);
+  if (tokens_host_) cudaFreeHost(tokens_host_);
   if (kv_alloc_) cudaFree(kv_alloc_);
   for (void* p : weight_allocs_) cudaFree(p);
   if (stream_) cudaStreamDestroy(stream_);
@@ -290,8 +290,8 @@ void CudaBackend::forward(const ForwardBatch& b, float* logits) {
 
 StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
   if (vocab_size != cfg_.vocab_size) throw Error("CUDA backend: forward_step vocab_size does not match the model");
-  if (!b.argmax_only.empty() && b.argmax_only.size() != b.logits_indices.size())
-    throw Error("CUDA backend: argmax_only must have one flag per logits index");
+  if (!b.row_sampling.empty() && b.row_sampling.size() != b.logits_indices.size())
+    throw Error("CUDA backend: row_sampling must have one entry per logits index");
   run_model(b);
   const size_t R = b.logits_indices.size();
   const size_t floats = R * static_cast<size_t>(cfg_.vocab_size);
@@ -303,13 +303,14 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
     check(cudaMallocHost(&host_logits_, floats * sizeof(float)), "cudaMallocHost logits");
     host_logits_cap_ = floats;
   }
-  const bool any_flagged = std::any_of(b.argmax_only.begin(), b.argmax_only.end(), [](uint8_t f) { return f != 0; });
-  emit_logits(b, host_logits_, any_flagged);
-  if (any_flagged)
-    check(cudaMemcpyAsync(argmax_host_, argmax_dev_, R * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_),
-          "copy argmax tokens");
+  const bool on_device = std::any_of(b.row_sampling.begin(), b.row_sampling.end(),
+                                     [](const RowSampling& r) { return r.kind != RowSampling::Host; });
+  emit_logits(b, host_logits_, on_device);
+  if (on_device)
+    check(cudaMemcpyAsync(tokens_host_, tokens_dev_, R * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_),
+          "copy sampled tokens");
   check(cudaStreamSynchronize(stream_), "forward");
-  return StepLogits{host_logits_, any_flagged ? argmax_host_ : nullptr};
+  return StepLogits{host_logits_, on_device ? tokens_host_ : nullptr};
 }
 
 void CudaBackend::run_model(const ForwardBatch& b) {
@@ -320,10 +321,12 @@ void CudaBackend::run_model(const ForwardBatch& b) {
   ensure_workspace(T);
 
   // Step metadata: one pinned staging buffer, one copy. Per logits row: its token row, then its
-  // argmax_only flag (0 when the batch has none).
+  // RowSampling (all Host when the batch has none).
+  static_assert(sizeof(RowSampling) % 4 == 0 && alignof(RowSampling) == 4, "RowSampling is packed in int32 words");
+  constexpr size_t kSpecWords = sizeof(RowSampling) / 4;
   const size_t bt = b.block_tables.size();
   const size_t R = b.logits_indices.size();
-  const size_t need = 4 * static_cast<size_t>(T) + bt + 2 * R;
+  const size_t need = 4 * static_cast<size_t>(T) + bt + R + kSpecWords * R;
   if (need > meta_cap_) {
     check(cudaStreamSynchronize(stream_), "sync");
     cudaFree(meta_dev_);
@@ -334,7 +337,7 @@ void CudaBackend::run_model(const ForwardBatch& b) {
     check(cudaMalloc(&meta_dev_, meta_cap_ * 4), "cudaMalloc step metadata");
     check(cudaMallocHost(&meta_host_, meta_cap_ * 4), "cudaMallocHost step metadata");
   }
-  ensure_argmax_buffers(R);
+  ensure_token_buffers(R);
   int32_t* h = meta_host_;
   std::memcpy(h, b.token_ids.data(), T * 4);
   std::memcpy(h + T, b.positions.data(), T * 4);
@@ -347,7 +350,10 @@ void CudaBackend::run_model(const ForwardBatch& b) {
     }
   std::memcpy(h + 4 * T, b.block_tables.data(), bt * 4);
   if (R) std::memcpy(h + 4 * T + bt, b.logits_indices.data(), R * 4);
-  for (size_t r = 0; r < R; ++r) h[4 * T + bt + R + r] = r < b.argmax_only.size() ? b.argmax_only[r] : 0;
+  for (size_t r = 0; r < R; ++r) {
+    const RowSampling spec = r < b.row_sampling.size() ? b.row_sampling[r] : RowSampling{};
+    std::memcpy(h + 4 * T + bt + R + kSpecWords * r, &spec, sizeof spec);
+  }
   check(cudaMemcpyAsync(meta_dev_, h, need * 4, cudaMemcpyHostToDevice, stream_), "upload step metadata");
   const int32_t* d_tokens = meta_dev_;
   const int32_t* d_pos = meta_dev_ + T;
@@ -355,7 +361,7 @@ void CudaBackend::run_model(const ForwardBatch& b) {
   const int32_t* d_seq = meta_dev_ + 3 * T;
   const int32_t* d_tables = meta_dev_ + 4 * T;
   d_rows_ = meta_dev_ + 4 * T + bt;
-  d_flags_ = d_rows_ + R;
+  d_specs_ = reinterpret_cast<const RowSampling*>(d_rows_ + R);
 
   const int H = c.num_heads, KH = c.num_kv_heads, D = c.head_dim, hid = c.hidden_size, F = c.intermediate_size;
   const int qkv_dim = (H + 2 * KH) * D;
@@ -395,7 +401,7 @@ void CudaBackend::run_model(const ForwardBatch& b) {
   add_rmsnorm(resid_, proj_, final_norm_, normed_, T, hid, c.rms_norm_eps, stream_);
 }
 
-void CudaBackend::emit_logits(const ForwardBatch& b, float* logits, bool reduce_flagged) {
+void CudaBackend::emit_logits(const ForwardBatch& b, float* logits, bool sample_on_device) {
   const ModelConfig& c = cfg_;
   const size_t R = b.logits_indices.size();
   const size_t V = static_cast<size_t>(c.vocab_size);
@@ -403,15 +409,16 @@ void CudaBackend::emit_logits(const ForwardBatch& b, float* logits, bool reduce_
     const int n = static_cast<int>(std::min<size_t>(kLogitChunk, R - r0));
     gather_rows(normed_, d_rows_ + r0, rows_, n, c.hidden_size, stream_);
     gemm_.run(rows_, lm_head_, logits_dev_, n, c.vocab_size, c.hidden_size);
-    if (reduce_flagged) argmax_rows(logits_dev_, d_flags_ + r0, argmax_dev_ + r0, n, c.vocab_size, stream_);
-    // Copy the rows the host samples, in runs of consecutive unflagged rows.
+    if (sample_on_device) sample_rows(logits_dev_, d_specs_ + r0, tokens_dev_ + r0, n, c.vocab_size, stream_);
+    // Copy the rows the host samples, in runs of consecutive Host rows.
+    auto on_host = [&](int i) { return !sample_on_device || b.row_sampling[r0 + i].kind == RowSampling::Host; };
     for (int i = 0; i < n;) {
-      if (reduce_flagged && b.argmax_only[r0 + i]) {
+      if (!on_host(i)) {
         ++i;
         continue;
       }
       int j = i + 1;
-      while (j < n && !(reduce_flagged && b.argmax_only[r0 + j])) ++j;
+      while (j < n && on_host(j)) ++j;
       check(cudaMemcpyAsync(logits + (r0 + i) * V, logits_dev_ + i * V, (j - i) * V * sizeof(float),
                             cudaMemcpyDeviceToHost, stream_),
             "copy logits");
@@ -420,18 +427,18 @@ void CudaBackend::emit_logits(const ForwardBatch& b, float* logits, bool reduce_
   }
 }
 
-void CudaBackend::ensure_argmax_buffers(size_t rows) {
-  if (rows <= argmax_cap_) return;
-  check(cudaStreamSynchronize(stream_), "sync before argmax buffer growth");
-  if (argmax_dev_) cudaFree(argmax_dev_);
-  if (argmax_host_) cudaFreeHost(argmax_host_);
-  argmax_dev_ = nullptr;
-  argmax_host_ = nullptr;
-  argmax_cap_ = 0;
+void CudaBackend::ensure_token_buffers(size_t rows) {
+  if (rows <= tokens_cap_) return;
+  check(cudaStreamSynchronize(stream_), "sync before token buffer growth");
+  if (tokens_dev_) cudaFree(tokens_dev_);
+  if (tokens_host_) cudaFreeHost(tokens_host_);
+  tokens_dev_ = nullptr;
+  tokens_host_ = nullptr;
+  tokens_cap_ = 0;
   const size_t cap = std::max<size_t>(rows, 256);
-  check(cudaMalloc(&argmax_dev_, cap * sizeof(int32_t)), "cudaMalloc argmax tokens");
-  check(cudaMallocHost(&argmax_host_, cap * sizeof(int32_t)), "cudaMallocHost argmax tokens");
-  argmax_cap_ = cap;
+  check(cudaMalloc(&tokens_dev_, cap * sizeof(int32_t)), "cudaMalloc sampled tokens");
+  check(cudaMallocHost(&tokens_host_, cap * sizeof(int32_t)), "cudaMallocHost sampled tokens");
+  tokens_cap_ = cap;
 }
 
 }  // namespace cuda

@@ -27,8 +27,9 @@ class CudaBackend : public Backend {
   size_t available_kv_bytes(double fraction) const override;
   void init_kv_cache(int num_blocks, int block_size) override;
   void forward(const ForwardBatch& batch, float* logits) override;
-  // Logits into pinned memory; argmax_only rows reduced on the device (see backend.h).
+  // Logits into pinned memory; Argmax and Draw rows sampled on the GPU (see backend.h).
   StepLogits forward_step(const ForwardBatch& batch, int vocab_size) override;
+  bool samples_on_device() const override { return true; }
 
   // For tests and the benchmark.
   const std::string& describe() const { return description_; }
@@ -56,10 +57,10 @@ class CudaBackend : public Backend {
   void validate(const ForwardBatch& batch) const;
   // Uploads the step metadata and runs the layers and the final norm into normed_.
   void run_model(const ForwardBatch& batch);
-  // lm_head over the logits rows in chunks; with reduce_flagged, argmax_only rows get their token
-  // in argmax_dev_ and only the other rows are copied to `logits` (host memory).
-  void emit_logits(const ForwardBatch& batch, float* logits, bool reduce_flagged);
-  void ensure_argmax_buffers(size_t rows);
+  // lm_head over the logits rows in chunks; with sample_on_device, rows whose row_sampling is not
+  // Host get their token in tokens_dev_ and only the Host rows are copied to `logits` (host memory).
+  void emit_logits(const ForwardBatch& batch, float* logits, bool sample_on_device);
+  void ensure_token_buffers(size_t rows);
 
   std::shared_ptr<const Model> model_;
   ModelConfig cfg_;
@@ -98,13 +99,13 @@ class CudaBackend : public Backend {
   int32_t* meta_host_ = nullptr;  // pinned
   size_t meta_cap_ = 0;           // int32 entries
   const int32_t* d_rows_ = nullptr;   // this step's logits rows, in meta_dev_
-  const int32_t* d_flags_ = nullptr;  // this step's argmax_only flags, in meta_dev_
+  const RowSampling* d_specs_ = nullptr;  // this step's row_sampling, in meta_dev_
 
   float* host_logits_ = nullptr;  // pinned, forward_step()'s logits
   size_t host_logits_cap_ = 0;    // floats
-  int32_t* argmax_dev_ = nullptr;
-  int32_t* argmax_host_ = nullptr;  // pinned
-  size_t argmax_cap_ = 0;
+  int32_t* tokens_dev_ = nullptr;   // tokens sampled on the GPU, one per logits row
+  int32_t* tokens_host_ = nullptr;  // pinned
+  size_t tokens_cap_ = 0;
 };
 
 }  // namespace cuda

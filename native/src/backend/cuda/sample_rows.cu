@@ -1,0 +1,118 @@
+// One block per logits row: pass 1 finds the argmax (and the row's maximum) under the host
+// sampler's rule; a Draw row then takes the Gumbel-max over logits / temperature in pass 2.
+// Both reductions use total orders, so the result does not depend on the reduction order.
+#include "backend/cuda/sample_rows.h"
+
+#include <cuda_runtime.h>
+
+namespace llm {
+namespace cuda {
+
+namespace {
+
+constexpr int kThreads = 1024;
+constexpr int kWarps = kThreads / 32;
+
+// Argmax order: a non-NaN value beats NaN; larger beats smaller; on a tie the lower index wins;
+// among NaNs the higher index wins (an all-NaN row gives its last index, as argmax_index does).
+struct ArgmaxOrder {
+  __device__ static bool better(float av, int ai, float bv, int bi) {
+    const bool an = isnan(av), bn = isnan(bv);
+    if (an != bn) return bn;
+    if (an) return ai > bi;
+    return av > bv || (av == bv && ai < bi);
+  }
+};
+
+// Draw order: an entry (index >= 0) beats none; the higher score wins; on a tie the lower index.
+struct DrawOrder {
+  __device__ static bool better(float av, int ai, float bv, int bi) {
+    if ((ai >= 0) != (bi >= 0)) return ai >= 0;
+    return av > bv || (av == bv && ai < bi);
+  }
+};
+
+// Reduces (v, i) over the block; every thread gets the winner.
+template <class Order>
+__device__ void block_best(float& v, int& i, float* sv, int* si) {
+  for (int o = 16; o > 0; o >>= 1) {
+    const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+    const int oi = __shfl_xor_sync(0xffffffffu, i, o);
+    if (Order::better(ov, oi, v, i)) {
+      v = ov;
+      i = oi;
+    }
+  }
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) {
+    sv[warp] = v;
+    si[warp] = i;
+  }
+  __syncthreads();
+  v = sv[lane];
+  i = si[lane];
+  for (int o = 16; o > 0; o >>= 1) {
+    const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+    const int oi = __shfl_xor_sync(0xffffffffu, i, o);
+    if (Order::better(ov, oi, v, i)) {
+      v = ov;
+      i = oi;
+    }
+  }
+  __syncthreads();  // sv/si may be reused by the next reduction
+}
+
+__global__ void __launch_bounds__(kThreads)
+sample_rows_kernel(const float* __restrict__ logits, const RowSampling* __restrict__ specs,
+                   int32_t* __restrict__ out, int vocab) {
+  __shared__ float sv[kWarps];
+  __shared__ int si[kWarps];
+  const int row = blockIdx.x;
+  const RowSampling spec = specs[row];
+  if (spec.kind == RowSampling::Host) return;  // uniform across the block
+  const float* x = logits + static_cast<size_t>(row) * vocab;
+
+  float mv = __int_as_float(0x7fc00000);  // NaN with index -1 loses to every element
+  int mi = -1;
+  for (int i = threadIdx.x; i < vocab; i += kThreads)
+    if (ArgmaxOrder::better(x[i], i, mv, mi)) {
+      mv = x[i];
+      mi = i;
+    }
+  block_best<ArgmaxOrder>(mv, mi, sv, si);
+  if (spec.kind == RowSampling::Argmax || !isfinite(mv)) {  // uniform: every thread has the winner
+    if (threadIdx.x == 0) out[row] = mi;
+    return;
+  }
+
+  // Explicit roundings (no FMA contraction), as the host reference computes them.
+  const uint64_t key = (static_cast<uint64_t>(spec.key_hi) << 32) | spec.key_lo;
+  const float inv_t = __frcp_rn(spec.temperature), cut = min_p_cut(spec.min_p);
+  float best = 0.0f;
+  int bi = -1;
+  for (int i = threadIdx.x; i < vocab; i += kThreads) {
+    const float xi = x[i];
+    if (!(xi > -INFINITY)) continue;  // -inf and NaN are never drawn
+    const float z = __fmul_rn(__fsub_rn(xi, mv), inv_t);
+    if (z < cut) continue;
+    const float score = __fadd_rn(z, gumbel_noise(key, i));
+    if (bi < 0 || score > best) {  // i grows, so a tie keeps the lower index
+      best = score;
+      bi = i;
+    }
+  }
+  block_best<DrawOrder>(best, bi, sv, si);
+  if (threadIdx.x == 0) out[row] = bi;
+}
+
+}  // namespace
+
+void sample_rows(const float* logits, const RowSampling* specs, int32_t* out, int num_rows, int vocab,
+                 cudaStream_t stream) {
+  if (num_rows <= 0) return;
+  sample_rows_kernel<<<num_rows, kThreads, 0, stream>>>(logits, specs, out, vocab);
+  check_last("sample_rows");
+}
+
+}  // namespace cuda
+}  // namespace llm

@@ -1,0 +1,23 @@
+// Sampling next to the logits: the Argmax and Draw rows of a step (sampling/device_sampling.h)
+// become one token each on the GPU.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_runtime_api.h>
+
+#include "backend/cuda/ops.h"
+#include "sampling/device_sampling.h"
+
+namespace llm {
+namespace cuda {
+
+// For each row r < num_rows: specs[r].kind Argmax gives out[r] = argmax_index(row) (first index
+// of the largest non-NaN value; the last index when all are NaN); Draw gives out[r] =
+// gumbel_draw(row, ...) (a row without a finite maximum falls back to the argmax); Host leaves
+// out[r] untouched. logits, specs and out are device memory.
+void sample_rows(const float* logits, const RowSampling* specs, int32_t* out, int num_rows, int vocab,
+                 cudaStream_t stream);
+
+}  // namespace cuda
+}  // namespace llm

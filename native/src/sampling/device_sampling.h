@@ -1,0 +1,59 @@
+// Sampling a backend can do next to the logits (the CUDA backend does it on the GPU), so a step
+// sends back one token per sequence instead of a vocabulary-sized row of floats:
+//   - Argmax: greedy, nothing that reads the distribution (the sampler's argmax_index rule);
+//   - Draw: one draw from softmax(logits / temperature), min_p applied, by the Gumbel-max trick
+//     (argmax of logits / temperature + Gumbel noise keyed by the step's random key and the
+//     token id), so it needs no sort, no normalisation and no second pass over a prefix sum.
+// Everything else (top_k, top_p, penalties, bias, an active min_tokens mask, logprobs) stays
+// with the host Sampler. A Draw does not follow the host sampler's random stream: the same seed
+// gives other (equally distributed) tokens on the CPU and on the GPU, each reproducible.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "llm/engine.h"
+#include "sampling/rng.h"
+
+#if defined(__CUDACC__)
+#define LLM_HOST_DEVICE __host__ __device__
+#else
+#define LLM_HOST_DEVICE
+#endif
+
+namespace llm {
+
+struct RowSampling {
+  enum Kind : int32_t { Host = 0, Argmax = 1, Draw = 2 };
+  int32_t kind = Host;
+  float temperature = 0.0f;  // Draw
+  float min_p = 0.0f;        // Draw: tokens below min_p x the top probability are out
+  uint32_t key_lo = 0, key_hi = 0;  // Draw: this step's random key (one draw of the sequence's Rng)
+
+  uint64_t key() const { return (static_cast<uint64_t>(key_hi) << 32) | key_lo; }
+};
+
+// How a sequence with `num_output_tokens` so far can be sampled next to the logits; draws one
+// key from `rng` only for a Draw.
+RowSampling plan_row_sampling(const SamplingParams& params, int num_output_tokens, int vocab_size, Rng& rng);
+
+// Gumbel(0, 1) noise for token `index` under `key`: -log(-log(u)) with u in (0, 1) from 24 bits
+// of a splitmix64 hash. Host and device share this code, so they agree up to logf's last bit.
+LLM_HOST_DEVICE inline float gumbel_noise(uint64_t key, int32_t index) {
+  uint64_t z = key + (static_cast<uint64_t>(index) + 1) * 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  const float u = (static_cast<float>(z >> 40) + 0.5f) * 0x1.0p-24f;
+  return -logf(-logf(u));
+}
+
+// The log of the min_p cut on (logit - max) / temperature; -inf when min_p is 0.
+LLM_HOST_DEVICE inline float min_p_cut(float min_p) { return min_p > 0.0f ? logf(min_p) : -INFINITY; }
+
+// The host reference of a Draw over one row (the fake backend in tests uses it; the CUDA kernel
+// computes the same). Rows whose maximum is not finite fall back to argmax_index, as the
+// Sampler does.
+int32_t gumbel_draw(const float* logits, int n, float temperature, float min_p, uint64_t key);
+
+}  // namespace llm

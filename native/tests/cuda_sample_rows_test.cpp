@@ -1,0 +1,133 @@
+// Sampling on the GPU (the Argmax and Draw rows of forward_step) against the host references:
+// argmax_index on awkward rows (ties, NaN, -inf, all NaN), gumbel_draw on Llama-sized rows, the
+// draw's distribution, Host rows left untouched, a one-token vocabulary. Skips without a GPU.
+#ifndef LLM_WITH_CUDA
+#include "testing.h"
+TEST(cuda_sample_rows_not_built) { SKIP("engine built without CUDA (LLM_WITH_CUDA off)"); }
+#else
+
+#include <cmath>
+#include <limits>
+
+#include "backend/cuda/sample_rows.h"
+#include "cuda_test_util.h"
+#include "sampling/device_sampling.h"
+#include "sampling/sampler.h"
+
+using namespace cudatest;
+using llm::RowSampling;
+
+namespace {
+
+RowSampling argmax_spec() { return RowSampling{RowSampling::Argmax}; }
+RowSampling draw_spec(float t, float min_p, uint64_t key) {
+  RowSampling s{RowSampling::Draw, t, min_p};
+  s.key_lo = static_cast<uint32_t>(key);
+  s.key_hi = static_cast<uint32_t>(key >> 32);
+  return s;
+}
+
+// Runs the kernel over `rows` (each `vocab` long, flattened) with one spec per row.
+std::vector<int32_t> device_sample(const std::vector<float>& flat, const std::vector<RowSampling>& specs, int vocab) {
+  DeviceBuf<float> d_logits(flat);
+  DeviceBuf<RowSampling> d_specs(specs);
+  DeviceBuf<int32_t> d_out(specs.size());  // poisoned with -1
+  llm::cuda::sample_rows(d_logits.ptr, d_specs.ptr, d_out.ptr, static_cast<int>(specs.size()), vocab, nullptr);
+  return d_out.download();
+}
+
+std::vector<float> flatten(const std::vector<std::vector<float>>& rows) {
+  std::vector<float> flat;
+  for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+  return flat;
+}
+
+}  // namespace
+
+TEST(cuda_argmax_follows_the_sampler_rule) {
+  require_gpu();
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const int vocab = 128256;  // Llama 3's vocabulary: more elements than threads
+  std::mt19937 rng(3);
+  std::vector<std::vector<float>> rows;
+  rows.push_back(random_f32(vocab, rng));  // 0: random
+  auto tie = random_f32(vocab, rng);       // 1: the maximum twice: the lower index wins
+  tie[70001] = 50.f;
+  tie[1025] = 50.f;
+  rows.push_back(tie);
+  auto with_nan = random_f32(vocab, rng);  // 2: NaNs first and around the maximum
+  with_nan[0] = nan;
+  with_nan[5] = 40.f;
+  with_nan[6] = nan;
+  rows.push_back(with_nan);
+  rows.push_back(std::vector<float>(vocab, nan));   // 3: all NaN: the last index
+  rows.push_back(std::vector<float>(vocab, -inf));  // 4: all -inf: index 0
+  auto last = random_f32(vocab, rng);               // 5: the maximum at the very end
+  last[vocab - 1] = 60.f;
+  rows.push_back(last);
+  const auto got = device_sample(flatten(rows), std::vector<RowSampling>(rows.size(), argmax_spec()), vocab);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const int32_t want = llm::argmax_index(rows[r].data(), vocab);
+    std::fprintf(stderr, "  OPCHECK argmax row %zu: device %d, host %d\n", r, got[r], want);
+    EXPECT_EQ(got[r], want);
+  }
+  EXPECT_EQ(got[1], 1025);
+  EXPECT_EQ(got[3], vocab - 1);
+  EXPECT_EQ(got[4], 0);
+}
+
+TEST(cuda_draw_matches_the_host_reference_on_llama_sized_rows) {
+  require_gpu();
+  const int vocab = 128256, n = 64;
+  std::mt19937 rng(5);
+  std::vector<float> flat;
+  std::vector<RowSampling> specs;
+  for (int r = 0; r < n; ++r) {
+    const auto row = random_f32(vocab, rng, 3.0f);
+    flat.insert(flat.end(), row.begin(), row.end());
+    specs.push_back(draw_spec(r % 2 ? 0.7f : 1.3f, r % 4 < 2 ? 0.0f : 0.05f, 1000003ull * (r + 1)));
+  }
+  const auto got = device_sample(flat, specs, vocab);
+  int same = 0;
+  for (int r = 0; r < n; ++r)
+    same += got[r] == llm::gumbel_draw(&flat[static_cast<size_t>(r) * vocab], vocab, specs[r].temperature,
+                                       specs[r].min_p, specs[r].key());
+  std::fprintf(stderr, "  OPCHECK %-40s %d/%d identical\n", "draw vs host reference", same, n);
+  EXPECT(same >= n - 1);  // device and host logf may differ in the last bit on a near tie
+}
+
+TEST(cuda_draws_follow_softmax) {
+  require_gpu();
+  const std::vector<float> l{1.0f, 0.5f, -0.5f, 0.0f, 2.0f};
+  const int n = 20000;
+  std::vector<float> flat;
+  std::vector<RowSampling> specs;
+  for (int r = 0; r < n; ++r) {
+    flat.insert(flat.end(), l.begin(), l.end());
+    specs.push_back(draw_spec(0.8f, 0.0f, 0x9e3779b97f4a7c15ull * (r + 7)));
+  }
+  const auto got = device_sample(flat, specs, 5);
+  std::vector<double> f(5, 0.0), p(5, 0.0);
+  for (int32_t t : got) f[t] += 1.0 / n;
+  double sum = 0;
+  for (int i = 0; i < 5; ++i) sum += p[i] = std::exp(l[i] / 0.8);
+  for (int i = 0; i < 5; ++i) {
+    p[i] /= sum;
+    EXPECT_NEAR(f[i], p[i], 4 * std::sqrt(p[i] * (1 - p[i]) / n) + 1e-3);
+  }
+}
+
+TEST(cuda_sample_rows_leaves_host_rows_and_handles_a_one_token_vocab) {
+  require_gpu();
+  std::mt19937 rng(4);
+  std::vector<std::vector<float>> rows{random_f32(1000, rng), random_f32(1000, rng), random_f32(1000, rng)};
+  const auto got = device_sample(flatten(rows), {argmax_spec(), RowSampling{}, draw_spec(1.0f, 0.0f, 3)}, 1000);
+  EXPECT_EQ(got[0], llm::argmax_index(rows[0].data(), 1000));
+  EXPECT_EQ(got[1], -1);  // untouched poison
+  EXPECT_EQ(got[2], llm::gumbel_draw(rows[2].data(), 1000, 1.0f, 0.0f, 3));
+  const auto one = device_sample({3.5f, -1.0f}, {argmax_spec(), draw_spec(0.5f, 0.0f, 9)}, 1);
+  EXPECT_EQ(one[0], 0);
+  EXPECT_EQ(one[1], 0);
+}
+
+#endif  // LLM_WITH_CUDA
