@@ -32,7 +32,8 @@ std::vector<double> gemm_ref(const std::vector<float>& xf, const std::vector<bf1
   return y;
 }
 
-void check_gemm(GemmPath path, const char* label, int m, int n, int k, double tol = 1e-3) {
+// stacked_floats > 0: reserve the stacked [hi; lo] scratch (one GEMM instead of two).
+void check_gemm(GemmPath path, const char* label, int m, int n, int k, double tol = 1e-3, size_t stacked_floats = 0) {
   std::mt19937 rng(1000 + m * 7 + n * 13 + k);
   auto x = random_f32(static_cast<size_t>(m) * k, rng);  // full f32 activations (hi/lo split)
   auto w = random_bf16(static_cast<size_t>(n) * k, rng, 0.05f);
@@ -44,6 +45,7 @@ void check_gemm(GemmPath path, const char* label, int m, int n, int k, double to
   {
     llm::cuda::Gemm gemm;
     gemm.init(stream);
+    if (stacked_floats) gemm.reserve_stacked(stacked_floats);
     if (path == GemmPath::Cublas && !gemm.has_cublas()) {
       std::fprintf(stderr, "  OPCHECK %-40s skipped: %s\n", label, gemm.cublas_status().c_str());
       cudaStreamDestroy(stream);
@@ -131,6 +133,15 @@ TEST(cuda_gemm_cublas) {
   check_gemm(GemmPath::Cublas, "gemm cublas", 64, 96, 256);
   check_gemm(GemmPath::Cublas, "gemm cublas", 300, 1000, 172);
   check_gemm(GemmPath::Cublas, "gemm cublas", 9, 2048, 2048);
+}
+
+TEST(cuda_gemm_stacked_hi_lo) {
+  require_gpu();
+  // Tolerance 1e-4: the hi/lo sum is ~1e-6 off; a lost or doubled half is ~1e-3 off.
+  check_gemm(GemmPath::Tiled, "gemm tiled stacked", 37, 100, 256, 1e-4, 2 * 37 * 100);
+  check_gemm(GemmPath::Cublas, "gemm cublas stacked", 256, 2048, 2048, 1e-4, 2 * 256 * 2048);
+  check_gemm(GemmPath::Cublas, "gemm cublas stacked (cap too small)", 64, 96, 256, 1e-4, 100);
+  check_gemm(GemmPath::Cublas, "gemm cublas (m > stacked max)", 600, 256, 512, 1e-4, 1 << 22);
 }
 
 TEST(cuda_gemm_single_pass_bf16) {

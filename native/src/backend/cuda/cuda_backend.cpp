@@ -205,6 +205,7 @@ void CudaBackend::ensure_workspace(int num_tokens) {
   meta_dev_ = static_cast<int32_t*>(alloc(meta_cap_ * 4, "step metadata"));
   check(cudaMallocHost(&meta_host_, meta_cap_ * 4), "cudaMallocHost step metadata");
   gemm_.reserve(static_cast<size_t>(T) * std::max({h, qd, f}));
+  gemm_.reserve_stacked(2 * static_cast<size_t>(std::min(T, kStackedMaxM)) * std::max({h, qkv, 2 * f}));
   cap_tokens_ = T;
 }
 

@@ -298,6 +298,7 @@ Gemm::Gemm() = default;
 Gemm::~Gemm() {
   if (handle_) cublas_api().destroy(handle_);
   if (split_) cudaFree(split_);
+  if (stacked_) cudaFree(stacked_);
 }
 
 void Gemm::init(cudaStream_t stream) {
@@ -366,8 +367,27 @@ void Gemm::run(const float* x, const bf16_t* w, float* y, int m, int n, int k, G
     return;
   }
   split_hi_lo(x, split_, split_ + lo_offset, elems, stream_);
+  const size_t stacked = 2 * static_cast<size_t>(m) * n;
+  if (lo_offset == elems && m <= kStackedMaxM && stacked <= stacked_cap_) {
+    // [hi; lo] is one [2M, K] matrix: one GEMM reads W once, then y = top half + bottom half.
+    bf16_gemm(split_, w, stacked_, 2 * m, n, k, false, cublas);
+    sum_halves(stacked_, y, static_cast<size_t>(m) * n, stream_);
+    return;
+  }
   bf16_gemm(split_, w, y, m, n, k, false, cublas);
   bf16_gemm(split_ + lo_offset, w, y, m, n, k, true, cublas);
+}
+
+void Gemm::reserve_stacked(size_t floats) {
+  if (floats <= stacked_cap_) return;
+  if (stacked_) {
+    check(cudaStreamSynchronize(stream_), "gemm stacked buffer");
+    cudaFree(stacked_);
+    stacked_ = nullptr;
+    stacked_cap_ = 0;
+  }
+  check(cudaMalloc(reinterpret_cast<void**>(&stacked_), floats * sizeof(float)), "cudaMalloc gemm stacked buffer");
+  stacked_cap_ = floats;
 }
 
 }  // namespace cuda

@@ -28,6 +28,9 @@ class Gemm {
 
   // Pre-allocates the hi/lo split buffer for GEMMs of up to `elems` = M * K activations.
   void reserve(size_t elems);
+  // Pre-allocates the [2M, N] f32 scratch that lets a hi/lo GEMM with 2 * M * N <= `floats` (and
+  // M <= kStackedMaxM) run as one GEMM over [hi; lo] stacked along M. Without it, two GEMMs.
+  void reserve_stacked(size_t floats);
 
   void run(const float* x, const bf16_t* w, float* y, int m, int n, int k,
            GemmPath path = GemmPath::Auto);
@@ -40,11 +43,16 @@ class Gemm {
   bf16_t* split_ = nullptr;  // [2, M, K] hi/lo parts
   bool split_activations_ = true;  // LLM_CUDA_SPLIT_ACTIVATIONS=0: single bf16 pass
   size_t split_cap_ = 0;
+  float* stacked_ = nullptr;  // [2M, N]: x_hi W^T over x_lo W^T, summed into y
+  size_t stacked_cap_ = 0;
   std::string cublas_status_ = "not initialised";
 };
 
 // Largest M for which Auto picks the skinny kernel.
 constexpr int kSkinnyMaxM = 8;
+// Largest M whose hi/lo GEMM is stacked into one: decode-sized M is bandwidth-bound, so reading
+// the weights once instead of twice is what counts; prefill-sized M is compute-bound either way.
+constexpr int kStackedMaxM = 512;
 
 // The raw kernels, for tests.
 void gemm_skinny(const float* x, const bf16_t* w, float* y, int m, int n, int k, cudaStream_t stream);

@@ -316,6 +316,12 @@ __global__ void f32_to_bf16_kernel(const float* __restrict__ in, bf16_t* __restr
     out[i] = to_bf(in[i]);
 }
 
+__global__ void sum_halves_kernel(const float* __restrict__ in, float* __restrict__ out, size_t n) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x)
+    out[i] = in[i] + in[n + i];
+}
+
 __global__ void split_hi_lo_kernel(const float* __restrict__ in, bf16_t* __restrict__ hi,
                                    bf16_t* __restrict__ lo, size_t n) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
@@ -334,6 +340,13 @@ void split_hi_lo(const float* in, bf16_t* hi, bf16_t* lo, size_t n, cudaStream_t
   const int blocks = static_cast<int>(std::min<size_t>((n + 255) / 256, 8192));
   split_hi_lo_kernel<<<blocks, 256, 0, stream>>>(in, hi, lo, n);
   check_last("split_hi_lo");
+}
+
+void sum_halves(const float* in, float* out, size_t n, cudaStream_t stream) {
+  if (n == 0) return;
+  const int blocks = static_cast<int>(std::min<size_t>((n + 255) / 256, 8192));
+  sum_halves_kernel<<<blocks, 256, 0, stream>>>(in, out, n);
+  check_last("sum_halves");
 }
 
 void embedding(const bf16_t* embed, const int32_t* ids, float* out, int num_tokens, int hidden,

@@ -76,6 +76,9 @@ void f32_to_bf16(const float* in, bf16_t* out, size_t n, cudaStream_t stream);
 // x = hi + lo with hi = bf16(x), lo = bf16(x - hi): two bf16 GEMMs then give ~16 mantissa bits.
 void split_hi_lo(const float* in, bf16_t* hi, bf16_t* lo, size_t n, cudaStream_t stream);
 
+// out[i] = in[i] + in[n + i] for i < n (the two halves of a stacked hi/lo GEMM).
+void sum_halves(const float* in, float* out, size_t n, cudaStream_t stream);
+
 // Host helpers.
 bf16_t float_to_bf16_host(float f);  // round to nearest even, NaN kept
 float bf16_to_float_host(bf16_t b);
