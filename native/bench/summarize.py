@@ -32,7 +32,7 @@ def main():
     if hf.get("device"):
         lines.append(f"  card: {hf['device']}  (transformers {hf.get('transformers')}, torch {hf.get('torch')})")
     best_hf = hf.get("best_output_tok_s") or 0
-    for tag in ("1b", "1b-bf16act", "3b"):
+    for tag in ("1b", "1b-nographs", "1b-bf16act", "3b"):
         b = load(os.path.join(d, f"bench-{tag}.json"))
         if not b:
             continue

@@ -77,6 +77,10 @@ if [ $BUILT -eq 0 ]; then
   step bench_1b 240 "$BUILD/bench/engine-bench" --model "$B1" --label llama-3.2-1b --device cuda \
     --batch-sizes 1,8,64,256 --num-prompts "$NUM_PROMPTS" --input-len 512 --output-len 128 \
     --max-num-seqs 256 --max-num-batched-tokens 8192 --output "$RES/bench-1b.json"
+  # Decode steps without CUDA graphs, to show what the graphs buy (no offline run).
+  step bench_1b_nographs 90 env LLM_CUDA_GRAPHS=0 "$BUILD/bench/engine-bench" --model "$B1" \
+    --label llama-3.2-1b-nographs --device cuda --batch-sizes 1,8,64 --num-prompts 0 \
+    --output "$RES/bench-1b-nographs.json"
   # The same with single-pass bf16 GEMM inputs (vLLM's precision; the default splits f32
   # activations into bf16 hi + lo, two GEMMs): what it buys and what it costs in logits error.
   if [ $((SECONDS - START)) -lt 150 ]; then

@@ -10,6 +10,7 @@ TEST(cuda_model_not_built) { SKIP("engine built without CUDA (LLM_WITH_CUDA off)
 #include <algorithm>
 
 #include "backend/backend.h"
+#include "backend/cuda/cuda_backend.h"
 #include "cuda_test_util.h"
 #include "model/model.h"
 #include "sampling/device_sampling.h"
@@ -220,6 +221,70 @@ TEST(cuda_forward_step_samples_rows_on_the_device) {
   EXPECT_EQ(host_rows, 14);
   EXPECT_EQ(argmax_ok, 13);
   EXPECT(draws_ok >= 12);  // device and host logf may differ in the last bit on a near tie
+}
+
+TEST(cuda_decode_graphs_match_eager_steps) {
+  Pair p = load(testing::mid_model_dir());
+  auto* gpu = dynamic_cast<llm::cuda::CudaBackend*>(p.gpu.get());
+  CHECK(gpu != nullptr);
+  if (!gpu->graphs().enabled()) SKIP("CUDA graphs are off (LLM_CUDA_GRAPHS=0)");
+  gpu->init_kv_cache(16 * kBlocksPerSeq, kBlock);
+  const size_t V = static_cast<size_t>(p.vocab);
+  // 3 sequences run padded to 4 (skinny GEMMs: bitwise), 12 padded to 16 (cuBLAS: close).
+  for (int n : {3, 12}) {
+    std::vector<Seq> seqs;
+    for (int i = 0; i < n; ++i) seqs.push_back(Seq{i, prompt(10 + i, p.vocab, 20 + i)});
+    std::vector<Seq*> ptrs;
+    for (Seq& q : seqs) {
+      const int len = static_cast<int>(q.tokens.size());
+      const auto l = run(*gpu, build({&q}, {len}), p.vocab);
+      q.computed = len;
+      q.tokens.push_back(argmax(l.data(), p.vocab));
+      ptrs.push_back(&q);
+    }
+    const std::vector<int> ones(n, 1);
+    int bitwise = 0, argmax_equal = 0, tokens_equal = 0;
+    double worst = 0;
+    for (int step = 0; step < 4; ++step) {  // eager warm-up, capture, then replays
+      auto b = build(ptrs, ones);
+      for (int i = 0; i < n; ++i) {
+        llm::RowSampling rs;
+        rs.kind = i % 2 ? llm::RowSampling::Argmax : llm::RowSampling::Host;
+        b.row_sampling.push_back(rs);
+      }
+      const llm::StepLogits g = gpu->forward_step(b, p.vocab);
+      std::vector<float> graph_rows(g.logits, g.logits + n * V);
+      std::vector<int32_t> graph_tokens(g.tokens, g.tokens + n);
+      b.row_sampling.clear();
+      const auto eager = run(*gpu, b, p.vocab);  // rewrites the same KV entries
+      for (int i = 0; i < n; ++i) {
+        const float* e = &eager[i * V];
+        if (i % 2) {
+          tokens_equal += graph_tokens[i] == llm::argmax_index(e, p.vocab);
+          continue;
+        }
+        const float* gr = &graph_rows[i * V];
+        bitwise += std::equal(e, e + V, gr);
+        argmax_equal += argmax(gr, p.vocab) == argmax(e, p.vocab);
+        worst = std::max(worst, rel_error(std::vector<float>(gr, gr + V), std::vector<double>(e, e + V)));
+      }
+      advance(ptrs, ones);
+      for (int i = 0; i < n; ++i) seqs[i].tokens.push_back(argmax(&eager[i * V], p.vocab));
+    }
+    const int host_rows = 4 * ((n + 1) / 2), argmax_rows = 4 * (n / 2);
+    std::fprintf(stderr, "  OPCHECK %-40s n=%d: %d/%d rows bitwise (worst rel_err %.2e), %d argmax equal, %d/%d tokens equal\n",
+                 "decode graph vs eager", n, bitwise, host_rows, worst, argmax_equal, tokens_equal, argmax_rows);
+    if (n <= 8) EXPECT_EQ(bitwise, host_rows);
+    EXPECT(worst <= 1e-3);
+    EXPECT_EQ(argmax_equal, host_rows);
+    EXPECT_EQ(tokens_equal, argmax_rows);
+  }
+  std::fprintf(stderr, "  OPCHECK %-40s %zu captured, %lld replays, %zu failed: %s\n", "decode graphs",
+               gpu->graphs().captured(), static_cast<long long>(gpu->graphs().replays()), gpu->graphs().failed(),
+               gpu->graphs().status().c_str());
+  EXPECT(gpu->graphs().captured() >= 2);
+  EXPECT(gpu->graphs().replays() >= 4);
+  EXPECT_EQ(gpu->graphs().failed(), size_t{0});
 }
 
 TEST(cuda_rejects_bad_batch) {

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <string>
 
-#include "backend/cuda/sample_rows.h"
 #include "llm/error.h"
 
 namespace llm {
@@ -18,7 +17,6 @@ namespace cuda {
 
 namespace {
 
-constexpr int kLogitChunk = 256;                    // logits rows computed per GEMM
 constexpr size_t kScratchBytes = 64ull << 20;       // split-attention partials
 constexpr size_t kReserveBytes = 512ull << 20;      // cuBLAS workspace, allocator slack
 
@@ -114,6 +112,7 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, int device)
 CudaBackend::~CudaBackend() {
   cudaSetDevice(device_);
   if (stream_) cudaStreamSynchronize(stream_);
+  graphs_.clear();
   free_workspace();
   if (host_logits_) cudaFreeHost(host_logits_);
   if (tokens_dev_) cudaFree(tokens_dev_);
@@ -173,6 +172,7 @@ void CudaBackend::free_workspace() {
 void CudaBackend::ensure_workspace(int num_tokens) {
   if (num_tokens <= cap_tokens_) return;
   check(cudaStreamSynchronize(stream_), "sync before workspace growth");
+  graphs_.clear();
   free_workspace();
   const int T = std::max(num_tokens, 16);
   const ModelConfig& c = cfg_;
@@ -229,6 +229,7 @@ size_t CudaBackend::available_kv_bytes(double fraction) const {
 void CudaBackend::init_kv_cache(int num_blocks, int block_size) {
   if (num_blocks <= 0 || block_size <= 0) throw Error("init_kv_cache: num_blocks and block_size must be > 0");
   check(cudaSetDevice(device_), "cudaSetDevice");
+  graphs_.clear();
   if (kv_alloc_) {
     cudaStreamSynchronize(stream_);
     cudaFree(kv_alloc_);
@@ -281,165 +282,6 @@ void CudaBackend::validate(const ForwardBatch& b) const {
     if (b.slot_mapping[t] >= slots) throw Error("CUDA backend: slot_mapping entry out of range");
   for (int32_t r : b.logits_indices)
     if (r < 0 || r >= T) throw Error("CUDA backend: logits index out of range");
-}
-
-void CudaBackend::forward(const ForwardBatch& b, float* logits) {
-  run_model(b);
-  emit_logits(b, logits, false);
-  check(cudaStreamSynchronize(stream_), "forward");
-}
-
-StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
-  if (vocab_size != cfg_.vocab_size) throw Error("CUDA backend: forward_step vocab_size does not match the model");
-  if (!b.row_sampling.empty() && b.row_sampling.size() != b.logits_indices.size())
-    throw Error("CUDA backend: row_sampling must have one entry per logits index");
-  run_model(b);
-  const size_t R = b.logits_indices.size();
-  const size_t floats = R * static_cast<size_t>(cfg_.vocab_size);
-  if (floats > host_logits_cap_) {
-    check(cudaStreamSynchronize(stream_), "sync before logits buffer growth");
-    if (host_logits_) cudaFreeHost(host_logits_);
-    host_logits_ = nullptr;
-    host_logits_cap_ = 0;
-    check(cudaMallocHost(&host_logits_, floats * sizeof(float)), "cudaMallocHost logits");
-    host_logits_cap_ = floats;
-  }
-  const bool on_device = std::any_of(b.row_sampling.begin(), b.row_sampling.end(),
-                                     [](const RowSampling& r) { return r.kind != RowSampling::Host; });
-  emit_logits(b, host_logits_, on_device);
-  if (on_device)
-    check(cudaMemcpyAsync(tokens_host_, tokens_dev_, R * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_),
-          "copy sampled tokens");
-  check(cudaStreamSynchronize(stream_), "forward");
-  return StepLogits{host_logits_, on_device ? tokens_host_ : nullptr};
-}
-
-void CudaBackend::run_model(const ForwardBatch& b) {
-  check(cudaSetDevice(device_), "cudaSetDevice");
-  validate(b);
-  const ModelConfig& c = cfg_;
-  const int T = b.num_tokens(), S = b.num_seqs();
-  ensure_workspace(T);
-
-  // Step metadata: one pinned staging buffer, one copy. Per logits row: its token row, then its
-  // RowSampling (all Host when the batch has none).
-  static_assert(sizeof(RowSampling) % 4 == 0 && alignof(RowSampling) == 4, "RowSampling is packed in int32 words");
-  constexpr size_t kSpecWords = sizeof(RowSampling) / 4;
-  const size_t bt = b.block_tables.size();
-  const size_t R = b.logits_indices.size();
-  const size_t need = 4 * static_cast<size_t>(T) + bt + R + kSpecWords * R;
-  if (need > meta_cap_) {
-    check(cudaStreamSynchronize(stream_), "sync");
-    cudaFree(meta_dev_);
-    cudaFreeHost(meta_host_);
-    meta_dev_ = nullptr;
-    meta_host_ = nullptr;
-    meta_cap_ = need + 4096;
-    check(cudaMalloc(&meta_dev_, meta_cap_ * 4), "cudaMalloc step metadata");
-    check(cudaMallocHost(&meta_host_, meta_cap_ * 4), "cudaMallocHost step metadata");
-  }
-  ensure_token_buffers(R);
-  int32_t* h = meta_host_;
-  std::memcpy(h, b.token_ids.data(), T * 4);
-  std::memcpy(h + T, b.positions.data(), T * 4);
-  std::memcpy(h + 2 * T, b.slot_mapping.data(), T * 4);
-  int max_context = 0;
-  for (int s = 0; s < S; ++s)
-    for (int t = b.query_start_loc[s]; t < b.query_start_loc[s + 1]; ++t) {
-      h[3 * T + t] = s;
-      max_context = std::max(max_context, b.positions[t] + 1);
-    }
-  std::memcpy(h + 4 * T, b.block_tables.data(), bt * 4);
-  if (R) std::memcpy(h + 4 * T + bt, b.logits_indices.data(), R * 4);
-  for (size_t r = 0; r < R; ++r) {
-    const RowSampling spec = r < b.row_sampling.size() ? b.row_sampling[r] : RowSampling{};
-    std::memcpy(h + 4 * T + bt + R + kSpecWords * r, &spec, sizeof spec);
-  }
-  check(cudaMemcpyAsync(meta_dev_, h, need * 4, cudaMemcpyHostToDevice, stream_), "upload step metadata");
-  const int32_t* d_tokens = meta_dev_;
-  const int32_t* d_pos = meta_dev_ + T;
-  const int32_t* d_slots = meta_dev_ + 2 * T;
-  const int32_t* d_seq = meta_dev_ + 3 * T;
-  const int32_t* d_tables = meta_dev_ + 4 * T;
-  d_rows_ = meta_dev_ + 4 * T + bt;
-  d_specs_ = reinterpret_cast<const RowSampling*>(d_rows_ + R);
-
-  const int H = c.num_heads, KH = c.num_kv_heads, D = c.head_dim, hid = c.hidden_size, F = c.intermediate_size;
-  const int qkv_dim = (H + 2 * KH) * D;
-  embedding(embed_, d_tokens, resid_, T, hid, c.vocab_size, stream_);
-
-  AttentionArgs att;
-  att.q = q_;
-  att.token_seq = d_seq;
-  att.positions = d_pos;
-  att.block_tables = d_tables;
-  att.out = attn_;
-  att.scratch = scratch_;
-  att.num_tokens = T;
-  att.num_heads = H;
-  att.num_kv_heads = KH;
-  att.head_dim = D;
-  att.block_size = block_size_;
-  att.max_blocks_per_seq = b.max_blocks_per_seq;
-  att.max_context = max_context;
-  att.max_splits = static_cast<int>(scratch_floats_ / attention_scratch_floats(T, H, D, 1));
-  att.scale = 1.0f / std::sqrt(static_cast<float>(D));
-
-  for (size_t l = 0; l < layers_.size(); ++l) {
-    const Layer& L = layers_[l];
-    add_rmsnorm(resid_, l == 0 ? nullptr : proj_, L.attn_norm, normed_, T, hid, c.rms_norm_eps, stream_);
-    gemm_.run(normed_, L.wqkv, qkv_, T, qkv_dim, hid);
-    rope_kv_write(qkv_, d_pos, d_slots, inv_freq_, q_, L.k_cache, L.v_cache, T, H, KH, D, stream_);
-    att.k_cache = L.k_cache;
-    att.v_cache = L.v_cache;
-    paged_attention(att, stream_);
-    gemm_.run(attn_, L.wo, proj_, T, hid, H * D);
-    add_rmsnorm(resid_, proj_, L.mlp_norm, normed_, T, hid, c.rms_norm_eps, stream_);
-    gemm_.run(normed_, L.w_gate_up, gate_up_, T, 2 * F, hid);
-    swiglu(gate_up_, act_, T, F, stream_);
-    gemm_.run(act_, L.w_down, proj_, T, hid, F);
-  }
-  add_rmsnorm(resid_, proj_, final_norm_, normed_, T, hid, c.rms_norm_eps, stream_);
-}
-
-void CudaBackend::emit_logits(const ForwardBatch& b, float* logits, bool sample_on_device) {
-  const ModelConfig& c = cfg_;
-  const size_t R = b.logits_indices.size();
-  const size_t V = static_cast<size_t>(c.vocab_size);
-  for (size_t r0 = 0; r0 < R; r0 += kLogitChunk) {
-    const int n = static_cast<int>(std::min<size_t>(kLogitChunk, R - r0));
-    gather_rows(normed_, d_rows_ + r0, rows_, n, c.hidden_size, stream_);
-    gemm_.run(rows_, lm_head_, logits_dev_, n, c.vocab_size, c.hidden_size);
-    if (sample_on_device) sample_rows(logits_dev_, d_specs_ + r0, tokens_dev_ + r0, n, c.vocab_size, stream_);
-    // Copy the rows the host samples, in runs of consecutive Host rows.
-    auto on_host = [&](int i) { return !sample_on_device || b.row_sampling[r0 + i].kind == RowSampling::Host; };
-    for (int i = 0; i < n;) {
-      if (!on_host(i)) {
-        ++i;
-        continue;
-      }
-      int j = i + 1;
-      while (j < n && on_host(j)) ++j;
-      check(cudaMemcpyAsync(logits + (r0 + i) * V, logits_dev_ + i * V, (j - i) * V * sizeof(float),
-                            cudaMemcpyDeviceToHost, stream_),
-            "copy logits");
-      i = j;
-    }
-  }
-}
-
-void CudaBackend::ensure_token_buffers(size_t rows) {
-  if (rows <= tokens_cap_) return;
-  check(cudaStreamSynchronize(stream_), "sync before token buffer growth");
-  if (tokens_dev_) cudaFree(tokens_dev_);
-  if (tokens_host_) cudaFreeHost(tokens_host_);
-  tokens_dev_ = nullptr;
-  tokens_host_ = nullptr;
-  tokens_cap_ = 0;
-  const size_t cap = std::max<size_t>(rows, 256);
-  check(cudaMalloc(&tokens_dev_, cap * sizeof(int32_t)), "cudaMalloc sampled tokens");
-  check(cudaMallocHost(&tokens_host_, cap * sizeof(int32_t)), "cudaMallocHost sampled tokens");
-  tokens_cap_ = cap;
 }
 
 }  // namespace cuda

@@ -11,6 +11,7 @@
 #include <cuda_runtime_api.h>
 
 #include "backend/backend.h"
+#include "backend/cuda/decode_graphs.h"
 #include "backend/cuda/gemm.h"
 #include "backend/cuda/ops.h"
 
@@ -33,6 +34,7 @@ class CudaBackend : public Backend {
 
   // For tests and the benchmark.
   const std::string& describe() const { return description_; }
+  const DecodeGraphs& graphs() const { return graphs_; }
   size_t weight_bytes() const { return weight_bytes_; }
   int num_kv_blocks() const { return num_blocks_; }
   cudaStream_t stream() const { return stream_; }
@@ -55,12 +57,35 @@ class CudaBackend : public Backend {
   void ensure_workspace(int num_tokens);
   void free_workspace();
   void validate(const ForwardBatch& batch) const;
-  // Uploads the step metadata and runs the layers and the final norm into normed_.
-  void run_model(const ForwardBatch& batch);
-  // lm_head over the logits rows in chunks; with sample_on_device, rows whose row_sampling is not
-  // Host get their token in tokens_dev_ and only the Host rows are copied to `logits` (host memory).
-  void emit_logits(const ForwardBatch& batch, float* logits, bool sample_on_device);
+  // Logits rows per lm_head GEMM (and the most rows a decode graph has).
+  static constexpr int kLogitChunk = 256;
+  static constexpr size_t kSpecWords = sizeof(RowSampling) / 4;
+
+  // The layout of one step's metadata (meta_host_ / meta_dev_, int32 words: per token its id,
+  // position, KV slot and sequence index; the block tables; per logits row its token row and
+  // its RowSampling) and of its launches. A graph step pads it to its bucket (see cuda_step.cpp).
+  struct StepShape {
+    int tokens = 0, seqs = 0, blocks_per_seq = 0, rows = 0;
+    int max_context = 0;  // sizes the attention split count
+    size_t words() const {
+      return 4 * static_cast<size_t>(tokens) + static_cast<size_t>(seqs) * blocks_per_seq + rows + kSpecWords * rows;
+    }
+  };
+  static StepShape exact_shape(const ForwardBatch& batch);
+  // The padded shape and graph key of a pure-decode step a graph can run; false otherwise.
+  bool graph_shape(const ForwardBatch& batch, StepShape* shape, uint64_t* key) const;
+  // Fills the pinned staging buffer for `batch` laid out as `shape` (padding past the batch) and
+  // uploads it; sets the d_* pointers.
+  void stage(const ForwardBatch& batch, const StepShape& shape);
+  // The layers and the final norm into normed_ (kernels only: graph-capturable).
+  void launch_layers(const StepShape& shape);
+  // lm_head over logits rows [r0, r0 + n) into logits_dev_; with `sample`, sample_rows too.
+  void launch_logits(int r0, int n, bool sample);
+  // Copies the Host rows among [r0, r0 + n) of the batch (all rows unless `sampled`) to `logits`.
+  void copy_host_rows(const ForwardBatch& batch, float* logits, int r0, int n, bool sampled);
+  void ensure_meta(size_t words);
   void ensure_token_buffers(size_t rows);
+  void ensure_host_logits(size_t floats);
 
   std::shared_ptr<const Model> model_;
   ModelConfig cfg_;
@@ -98,8 +123,11 @@ class CudaBackend : public Backend {
   int32_t* meta_dev_ = nullptr;
   int32_t* meta_host_ = nullptr;  // pinned
   size_t meta_cap_ = 0;           // int32 entries
-  const int32_t* d_rows_ = nullptr;   // this step's logits rows, in meta_dev_
-  const RowSampling* d_specs_ = nullptr;  // this step's row_sampling, in meta_dev_
+  // This step's metadata in meta_dev_ (set by stage()).
+  const int32_t *d_tokens_ = nullptr, *d_pos_ = nullptr, *d_slots_ = nullptr, *d_seq_ = nullptr;
+  const int32_t *d_tables_ = nullptr, *d_rows_ = nullptr;
+  const RowSampling* d_specs_ = nullptr;
+  DecodeGraphs graphs_;
 
   float* host_logits_ = nullptr;  // pinned, forward_step()'s logits
   size_t host_logits_cap_ = 0;    // floats

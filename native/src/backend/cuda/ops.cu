@@ -381,9 +381,6 @@ void rope_kv_write(const float* qkv, const int32_t* positions, const int32_t* sl
   check_last("rope_kv_write");
 }
 
-// Keys per partition when a context is split; a token's split count depends only on its own
-// context length, so results do not depend on what else is in the batch.
-constexpr int kPartition = 256;
 
 size_t attention_scratch_floats(int num_tokens, int num_heads, int head_dim, int max_splits) {
   return static_cast<size_t>(num_tokens) * num_heads * max_splits * (head_dim + 2);
@@ -397,8 +394,8 @@ void paged_attention(const AttentionArgs& a, cudaStream_t stream) {
       a.num_heads / a.num_kv_heads > kMaxGroup)
     throw Error("paged_attention: num_heads / num_kv_heads must be an integer of at most 8");
   const int group = a.num_heads / a.num_kv_heads;
-  int splits = (std::max(a.max_context, 1) + kPartition - 1) / kPartition;
-  int partition = kPartition;
+  int splits = (std::max(a.max_context, 1) + kAttentionPartition - 1) / kAttentionPartition;
+  int partition = kAttentionPartition;
   if (splits > 1 && (a.scratch == nullptr || splits > a.max_splits)) {
     // Not enough scratch for this batch: use fewer, longer partitions.
     splits = std::max(1, a.scratch ? a.max_splits : 1);

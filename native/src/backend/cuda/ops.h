@@ -65,6 +65,10 @@ struct AttentionArgs {
   int max_splits = 1;    // upper bound on partitions per token (scratch is sized for it)
   float scale = 1.0f;
 };
+// Keys per partition when a context is split (while the scratch holds max_context / this many
+// splits); a token's split count depends only on its own context length, so results do not
+// depend on what else is in the batch.
+constexpr int kAttentionPartition = 256;
 size_t attention_scratch_floats(int num_tokens, int num_heads, int head_dim, int max_splits);
 void paged_attention(const AttentionArgs& args, cudaStream_t stream);
 

@@ -1,0 +1,278 @@
+// CudaBackend's per-step work: staging the step metadata, the layers, lm_head and sampling on
+// the GPU, and the copies back; pure-decode steps of forward_step() go through a CUDA graph.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/sample_rows.h"
+#include "llm/error.h"
+
+namespace llm {
+namespace cuda {
+
+namespace {
+
+static_assert(sizeof(RowSampling) % 4 == 0 && alignof(RowSampling) == 4, "RowSampling is packed in int32 words");
+
+constexpr int kMinGraphContext = kAttentionPartition;
+
+int next_pow2(int x) {
+  int p = 1;
+  while (p < x) p <<= 1;
+  return p;
+}
+
+int max_context_of(const ForwardBatch& b) {
+  int m = 0;
+  for (int32_t p : b.positions) m = std::max(m, p + 1);
+  return m;
+}
+
+}  // namespace
+
+CudaBackend::StepShape CudaBackend::exact_shape(const ForwardBatch& b) {
+  StepShape s;
+  s.tokens = b.num_tokens();
+  s.seqs = b.num_seqs();
+  s.blocks_per_seq = b.max_blocks_per_seq;
+  s.rows = static_cast<int>(b.logits_indices.size());
+  s.max_context = max_context_of(b);
+  return s;
+}
+
+// Batch padded to a power of two (at most kLogitChunk sequences: one lm_head GEMM), context to a
+// power of two (at least one attention partition), block tables to that context. Bitwise the
+// same as the eager step while the scratch holds the bucket's splits and the batch needs no
+// padding beyond what the GEMM paths ignore (the skinny kernel is row-independent).
+bool CudaBackend::graph_shape(const ForwardBatch& b, StepShape* shape, uint64_t* key) const {
+  if (!graphs_.enabled() || !b.is_decode_only()) return false;
+  const int S = b.num_seqs();
+  if (S > kLogitChunk || static_cast<int>(b.logits_indices.size()) != S) return false;
+  for (int i = 0; i < S; ++i)
+    if (b.logits_indices[i] != i) return false;
+  const int B = next_pow2(S);
+  const int C = std::max(kMinGraphContext, next_pow2(max_context_of(b)));
+  const int MB = (C + block_size_ - 1) / block_size_;
+  if (b.max_blocks_per_seq > MB) return false;
+  const ModelConfig& c = cfg_;
+  const size_t per_split = attention_scratch_floats(B, c.num_heads, c.head_dim, 1);
+  if ((C + kAttentionPartition - 1) / kAttentionPartition > static_cast<int>(scratch_floats_ / per_split)) return false;
+  *shape = StepShape{B, B, MB, B, C};
+  *key = (static_cast<uint64_t>(B) << 32) | static_cast<uint32_t>(MB);
+  return true;
+}
+
+void CudaBackend::ensure_meta(size_t words) {
+  if (words <= meta_cap_) return;
+  check(cudaStreamSynchronize(stream_), "sync before step metadata growth");
+  graphs_.clear();
+  cudaFree(meta_dev_);
+  cudaFreeHost(meta_host_);
+  meta_dev_ = nullptr;
+  meta_host_ = nullptr;
+  meta_cap_ = words + 4096;
+  check(cudaMalloc(&meta_dev_, meta_cap_ * 4), "cudaMalloc step metadata");
+  check(cudaMallocHost(&meta_host_, meta_cap_ * 4), "cudaMallocHost step metadata");
+}
+
+void CudaBackend::ensure_token_buffers(size_t rows) {
+  if (rows <= tokens_cap_) return;
+  check(cudaStreamSynchronize(stream_), "sync before token buffer growth");
+  graphs_.clear();
+  if (tokens_dev_) cudaFree(tokens_dev_);
+  if (tokens_host_) cudaFreeHost(tokens_host_);
+  tokens_dev_ = nullptr;
+  tokens_host_ = nullptr;
+  tokens_cap_ = 0;
+  const size_t cap = std::max<size_t>(rows, kLogitChunk);
+  check(cudaMalloc(&tokens_dev_, cap * sizeof(int32_t)), "cudaMalloc sampled tokens");
+  check(cudaMallocHost(&tokens_host_, cap * sizeof(int32_t)), "cudaMallocHost sampled tokens");
+  tokens_cap_ = cap;
+}
+
+void CudaBackend::ensure_host_logits(size_t floats) {
+  if (floats <= host_logits_cap_) return;
+  check(cudaStreamSynchronize(stream_), "sync before logits buffer growth");
+  if (host_logits_) cudaFreeHost(host_logits_);
+  host_logits_ = nullptr;
+  host_logits_cap_ = 0;
+  check(cudaMallocHost(&host_logits_, floats * sizeof(float)), "cudaMallocHost logits");
+  host_logits_cap_ = floats;
+}
+
+void CudaBackend::stage(const ForwardBatch& b, const StepShape& s) {
+  ensure_meta(s.words());
+  const int T = b.num_tokens(), S = b.num_seqs(), R = static_cast<int>(b.logits_indices.size());
+  int32_t* tokens = meta_host_;
+  int32_t* pos = tokens + s.tokens;
+  int32_t* slots = pos + s.tokens;
+  int32_t* seq = slots + s.tokens;
+  int32_t* tables = seq + s.tokens;
+  int32_t* rows = tables + static_cast<size_t>(s.seqs) * s.blocks_per_seq;
+  int32_t* specs = rows + s.rows;
+  std::memcpy(tokens, b.token_ids.data(), T * 4);
+  std::memcpy(pos, b.positions.data(), T * 4);
+  std::memcpy(slots, b.slot_mapping.data(), T * 4);
+  for (int i = 0; i < S; ++i)
+    for (int t = b.query_start_loc[i]; t < b.query_start_loc[i + 1]; ++t) seq[t] = i;
+  // Padding tokens (graph steps only, one per padding sequence): token 0 at position 0, no KV
+  // write (slot -1), attending to slot 0 of block 0; their outputs are never read.
+  for (int t = T; t < s.tokens; ++t) {
+    tokens[t] = 0;
+    pos[t] = 0;
+    slots[t] = -1;
+    seq[t] = S + (t - T);
+  }
+  for (int i = 0; i < s.seqs; ++i) {
+    int32_t* row = tables + static_cast<size_t>(i) * s.blocks_per_seq;
+    if (i < S) {
+      std::memcpy(row, b.block_tables.data() + static_cast<size_t>(i) * b.max_blocks_per_seq, b.max_blocks_per_seq * 4);
+      std::fill(row + b.max_blocks_per_seq, row + s.blocks_per_seq, -1);
+    } else {
+      std::fill(row, row + s.blocks_per_seq, 0);
+    }
+  }
+  std::memcpy(rows, b.logits_indices.data(), R * 4);
+  for (int r = R; r < s.rows; ++r) rows[r] = T + (r - R);
+  for (int r = 0; r < s.rows; ++r) {
+    const RowSampling spec = r < static_cast<int>(b.row_sampling.size()) ? b.row_sampling[r] : RowSampling{};
+    std::memcpy(specs + kSpecWords * r, &spec, sizeof spec);
+  }
+  check(cudaMemcpyAsync(meta_dev_, meta_host_, s.words() * 4, cudaMemcpyHostToDevice, stream_), "upload step metadata");
+  d_tokens_ = meta_dev_;
+  d_pos_ = d_tokens_ + s.tokens;
+  d_slots_ = d_pos_ + s.tokens;
+  d_seq_ = d_slots_ + s.tokens;
+  d_tables_ = d_seq_ + s.tokens;
+  d_rows_ = d_tables_ + static_cast<size_t>(s.seqs) * s.blocks_per_seq;
+  d_specs_ = reinterpret_cast<const RowSampling*>(d_rows_ + s.rows);
+}
+
+void CudaBackend::launch_layers(const StepShape& s) {
+  const ModelConfig& c = cfg_;
+  const int T = s.tokens;
+  const int H = c.num_heads, KH = c.num_kv_heads, D = c.head_dim, hid = c.hidden_size, F = c.intermediate_size;
+  const int qkv_dim = (H + 2 * KH) * D;
+  embedding(embed_, d_tokens_, resid_, T, hid, c.vocab_size, stream_);
+
+  AttentionArgs att;
+  att.q = q_;
+  att.token_seq = d_seq_;
+  att.positions = d_pos_;
+  att.block_tables = d_tables_;
+  att.out = attn_;
+  att.scratch = scratch_;
+  att.num_tokens = T;
+  att.num_heads = H;
+  att.num_kv_heads = KH;
+  att.head_dim = D;
+  att.block_size = block_size_;
+  att.max_blocks_per_seq = s.blocks_per_seq;
+  att.max_context = s.max_context;
+  att.max_splits = static_cast<int>(scratch_floats_ / attention_scratch_floats(T, H, D, 1));
+  att.scale = 1.0f / std::sqrt(static_cast<float>(D));
+
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& L = layers_[l];
+    add_rmsnorm(resid_, l == 0 ? nullptr : proj_, L.attn_norm, normed_, T, hid, c.rms_norm_eps, stream_);
+    gemm_.run(normed_, L.wqkv, qkv_, T, qkv_dim, hid);
+    rope_kv_write(qkv_, d_pos_, d_slots_, inv_freq_, q_, L.k_cache, L.v_cache, T, H, KH, D, stream_);
+    att.k_cache = L.k_cache;
+    att.v_cache = L.v_cache;
+    paged_attention(att, stream_);
+    gemm_.run(attn_, L.wo, proj_, T, hid, H * D);
+    add_rmsnorm(resid_, proj_, L.mlp_norm, normed_, T, hid, c.rms_norm_eps, stream_);
+    gemm_.run(normed_, L.w_gate_up, gate_up_, T, 2 * F, hid);
+    swiglu(gate_up_, act_, T, F, stream_);
+    gemm_.run(act_, L.w_down, proj_, T, hid, F);
+  }
+  add_rmsnorm(resid_, proj_, final_norm_, normed_, T, hid, c.rms_norm_eps, stream_);
+}
+
+void CudaBackend::launch_logits(int r0, int n, bool sample) {
+  const ModelConfig& c = cfg_;
+  gather_rows(normed_, d_rows_ + r0, rows_, n, c.hidden_size, stream_);
+  gemm_.run(rows_, lm_head_, logits_dev_, n, c.vocab_size, c.hidden_size);
+  if (sample) sample_rows(logits_dev_, d_specs_ + r0, tokens_dev_ + r0, n, c.vocab_size, stream_);
+}
+
+void CudaBackend::copy_host_rows(const ForwardBatch& b, float* logits, int r0, int n, bool sampled) {
+  const size_t V = static_cast<size_t>(cfg_.vocab_size);
+  // Runs of consecutive rows the host samples, one copy each.
+  auto on_host = [&](int i) { return !sampled || b.row_sampling[r0 + i].kind == RowSampling::Host; };
+  for (int i = 0; i < n;) {
+    if (!on_host(i)) {
+      ++i;
+      continue;
+    }
+    int j = i + 1;
+    while (j < n && on_host(j)) ++j;
+    check(cudaMemcpyAsync(logits + (r0 + i) * V, logits_dev_ + i * V, (j - i) * V * sizeof(float),
+                          cudaMemcpyDeviceToHost, stream_),
+          "copy logits");
+    i = j;
+  }
+}
+
+void CudaBackend::forward(const ForwardBatch& b, float* logits) {
+  check(cudaSetDevice(device_), "cudaSetDevice");
+  validate(b);
+  const StepShape s = exact_shape(b);
+  ensure_workspace(s.tokens);
+  ensure_token_buffers(s.rows);
+  stage(b, s);
+  launch_layers(s);
+  for (int r0 = 0; r0 < s.rows; r0 += kLogitChunk) {
+    const int n = std::min(kLogitChunk, s.rows - r0);
+    launch_logits(r0, n, false);
+    copy_host_rows(b, logits, r0, n, false);
+  }
+  check(cudaStreamSynchronize(stream_), "forward");
+}
+
+StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
+  if (vocab_size != cfg_.vocab_size) throw Error("CUDA backend: forward_step vocab_size does not match the model");
+  if (!b.row_sampling.empty() && b.row_sampling.size() != b.logits_indices.size())
+    throw Error("CUDA backend: row_sampling must have one entry per logits index");
+  check(cudaSetDevice(device_), "cudaSetDevice");
+  validate(b);
+  const int R = static_cast<int>(b.logits_indices.size());
+  ensure_host_logits(static_cast<size_t>(R) * vocab_size);
+  const bool sampled = std::any_of(b.row_sampling.begin(), b.row_sampling.end(),
+                                   [](const RowSampling& r) { return r.kind != RowSampling::Host; });
+  StepShape s;
+  uint64_t key = 0;
+  if (graph_shape(b, &s, &key)) {
+    ensure_workspace(s.tokens);  // buffers first: a graph bakes their addresses in
+    ensure_token_buffers(s.rows);
+    stage(b, s);
+    graphs_.run(key, stream_, [&] {
+      launch_layers(s);
+      launch_logits(0, s.rows, true);  // Host rows (and padding) are skipped by the kernel
+    });
+    copy_host_rows(b, host_logits_, 0, R, !b.row_sampling.empty());
+  } else {
+    s = exact_shape(b);
+    ensure_workspace(s.tokens);
+    ensure_token_buffers(s.rows);
+    stage(b, s);
+    launch_layers(s);
+    for (int r0 = 0; r0 < R; r0 += kLogitChunk) {
+      const int n = std::min(kLogitChunk, R - r0);
+      launch_logits(r0, n, sampled);
+      copy_host_rows(b, host_logits_, r0, n, sampled);
+    }
+  }
+  if (sampled)
+    check(cudaMemcpyAsync(tokens_host_, tokens_dev_, R * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_),
+          "copy sampled tokens");
+  check(cudaStreamSynchronize(stream_), "forward");
+  return StepLogits{host_logits_, sampled ? tokens_host_ : nullptr};
+}
+
+}  // namespace cuda
+}  // namespace llm
