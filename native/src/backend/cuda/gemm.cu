@@ -209,6 +209,7 @@ gemm_tiled_kernel(const bf16_t* __restrict__ x, const bf16_t* __restrict__ w, fl
 using CublasCreate = int (*)(void**);
 using CublasDestroy = int (*)(void*);
 using CublasSetStream = int (*)(void*, cudaStream_t);
+using CublasSetWorkspace = int (*)(void*, void*, size_t);
 using CublasGemmEx = int (*)(void*, int, int, int, int, int, const void*, const void*, int, int,
                              const void*, int, int, const void*, void*, int, int, int, int);
 constexpr int kOpN = 0, kOpT = 1, kCompute32F = 68, kGemmDefault = -1;
@@ -218,6 +219,7 @@ struct CublasApi {
   CublasCreate create = nullptr;
   CublasDestroy destroy = nullptr;
   CublasSetStream set_stream = nullptr;
+  CublasSetWorkspace set_workspace = nullptr;  // optional (cuBLAS >= 11.4)
   CublasGemmEx gemm_ex = nullptr;
   std::string status;
 };
@@ -249,6 +251,7 @@ const CublasApi& cublas_api() {
       api.create = reinterpret_cast<CublasCreate>(dlsym(lib, "cublasCreate_v2"));
       api.destroy = reinterpret_cast<CublasDestroy>(dlsym(lib, "cublasDestroy_v2"));
       api.set_stream = reinterpret_cast<CublasSetStream>(dlsym(lib, "cublasSetStream_v2"));
+      api.set_workspace = reinterpret_cast<CublasSetWorkspace>(dlsym(lib, "cublasSetWorkspace_v2"));
       api.gemm_ex = reinterpret_cast<CublasGemmEx>(dlsym(lib, "cublasGemmEx"));
       if (api.create && api.destroy && api.set_stream && api.gemm_ex) {
         api.lib = lib;
@@ -297,6 +300,7 @@ Gemm::Gemm() = default;
 
 Gemm::~Gemm() {
   if (handle_) cublas_api().destroy(handle_);
+  if (workspace_) cudaFree(workspace_);
   if (split_) cudaFree(split_);
   if (stacked_) cudaFree(stacked_);
 }
@@ -320,6 +324,18 @@ void Gemm::init(cudaStream_t stream) {
     return;
   }
   handle_ = h;
+  // A workspace of our own (set after the stream, which resets it), so cuBLAS does not allocate
+  // while a decode step is being captured into a CUDA graph.
+  constexpr size_t kWorkspaceBytes = 32u << 20;
+  if (api.set_workspace && cudaMalloc(&workspace_, kWorkspaceBytes) == cudaSuccess) {
+    if (api.set_workspace(h, workspace_, kWorkspaceBytes) != 0) {
+      cudaFree(workspace_);
+      workspace_ = nullptr;
+    }
+  } else {
+    cudaGetLastError();
+    workspace_ = nullptr;
+  }
 }
 
 void Gemm::bf16_gemm(const bf16_t* x, const bf16_t* w, float* y, int m, int n, int k, bool accumulate,

@@ -40,6 +40,7 @@ class Gemm {
 
   cudaStream_t stream_ = nullptr;
   void* handle_ = nullptr;
+  void* workspace_ = nullptr;  // cuBLAS workspace (graph capture must not allocate)
   bf16_t* split_ = nullptr;  // [2, M, K] hi/lo parts
   bool split_activations_ = true;  // LLM_CUDA_SPLIT_ACTIVATIONS=0: single bf16 pass
   size_t split_cap_ = 0;
