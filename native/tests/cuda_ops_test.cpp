@@ -32,8 +32,10 @@ std::vector<double> gemm_ref(const std::vector<float>& xf, const std::vector<bf1
   return y;
 }
 
-// stacked_floats > 0: reserve the stacked [hi; lo] scratch (one GEMM instead of two).
-void check_gemm(GemmPath path, const char* label, int m, int n, int k, double tol = 1e-3, size_t stacked_floats = 0) {
+// stacked_floats > 0: reserve the stacked [hi; lo] scratch (one GEMM instead of two);
+// expect_stacked >= 0: how many GEMMs must have run stacked.
+void check_gemm(GemmPath path, const char* label, int m, int n, int k, double tol = 1e-3, size_t stacked_floats = 0,
+                int expect_stacked = -1) {
   std::mt19937 rng(1000 + m * 7 + n * 13 + k);
   auto x = random_f32(static_cast<size_t>(m) * k, rng);  // full f32 activations (hi/lo split)
   auto w = random_bf16(static_cast<size_t>(n) * k, rng, 0.05f);
@@ -53,6 +55,7 @@ void check_gemm(GemmPath path, const char* label, int m, int n, int k, double to
     }
     gemm.run(dx.ptr, dw.ptr, dy.ptr, m, n, k, path);
     llm::cuda::check(cudaStreamSynchronize(stream), "gemm sync");
+    if (expect_stacked >= 0) EXPECT_EQ(gemm.stacked_runs(), int64_t{expect_stacked});
   }
   cudaStreamDestroy(stream);
   const std::string name = std::string(label) + " m" + std::to_string(m) + " n" + std::to_string(n) + " k" + std::to_string(k);
@@ -138,10 +141,11 @@ TEST(cuda_gemm_cublas) {
 TEST(cuda_gemm_stacked_hi_lo) {
   require_gpu();
   // Tolerance 1e-4: the hi/lo sum is ~1e-6 off; a lost or doubled half is ~1e-3 off.
-  check_gemm(GemmPath::Tiled, "gemm tiled stacked", 37, 100, 256, 1e-4, 2 * 37 * 100);
-  check_gemm(GemmPath::Cublas, "gemm cublas stacked", 256, 2048, 2048, 1e-4, 2 * 256 * 2048);
-  check_gemm(GemmPath::Cublas, "gemm cublas stacked (cap too small)", 64, 96, 256, 1e-4, 100);
-  check_gemm(GemmPath::Cublas, "gemm cublas (m > stacked max)", 600, 256, 512, 1e-4, 1 << 22);
+  check_gemm(GemmPath::Tiled, "gemm tiled stacked", 37, 100, 256, 1e-4, 2 * 37 * 100, 1);
+  check_gemm(GemmPath::Cublas, "gemm cublas stacked", 256, 2048, 2048, 1e-4, 2 * 256 * 2048, 1);
+  check_gemm(GemmPath::Cublas, "gemm cublas (stacked scratch too small)", 40, 96, 256, 1e-4, 100, 0);
+  check_gemm(GemmPath::Cublas, "gemm cublas (4m >= k: not stacked)", 64, 96, 256, 1e-4, 1 << 22, 0);
+  check_gemm(GemmPath::Cublas, "gemm cublas (m > stacked max)", 600, 256, 4096, 1e-4, 1 << 24, 0);
 }
 
 TEST(cuda_gemm_single_pass_bf16) {

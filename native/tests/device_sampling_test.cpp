@@ -123,3 +123,13 @@ TEST(plan_picks_argmax_draw_or_host_and_uses_the_rng_only_for_a_draw) {
   done.min_tokens = 4;
   EXPECT_EQ(plan(done, 4, c).kind, int32_t{RowSampling::Argmax});  // min_tokens reached
 }
+
+TEST(uniforms_stay_inside_the_open_interval_so_noise_is_finite) {
+  const float lo = open_unit_float(0), hi = open_unit_float(~uint64_t{0});
+  EXPECT(lo > 0.0f && hi < 1.0f);
+  EXPECT(std::isfinite(-std::log(-std::log(lo))) && std::isfinite(-std::log(-std::log(hi))));
+  int infinite = 0;
+  for (uint64_t key = 0; key < 64; ++key)
+    for (int32_t i = 0; i < 16384; ++i) infinite += !std::isfinite(gumbel_noise(key * 0x9e3779b97f4a7c15ULL, i));
+  EXPECT_EQ(infinite, 0);
+}

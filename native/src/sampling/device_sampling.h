@@ -37,15 +37,20 @@ struct RowSampling {
 // key from `rng` only for a Draw.
 RowSampling plan_row_sampling(const SamplingParams& params, int num_output_tokens, int vocab_size, Rng& rng);
 
-// Gumbel(0, 1) noise for token `index` under `key`: -log(-log(u)) with u in (0, 1) from 24 bits
-// of a splitmix64 hash. Host and device share this code, so they agree up to logf's last bit.
+// u in (0, 1), never 0 or 1, from the top 23 bits of `bits`: (k + 1/2) / 2^23 is exact in float
+// for every k < 2^23 (with 24 bits, k + 1/2 would round up to 2^24 and give u = 1).
+LLM_HOST_DEVICE inline float open_unit_float(uint64_t bits) {
+  return (static_cast<float>(bits >> 41) + 0.5f) * 0x1.0p-23f;
+}
+
+// Gumbel(0, 1) noise for token `index` under `key`: -log(-log(u)), u from a splitmix64 hash.
+// Host and device share this code, so they agree up to logf's last bit.
 LLM_HOST_DEVICE inline float gumbel_noise(uint64_t key, int32_t index) {
   uint64_t z = key + (static_cast<uint64_t>(index) + 1) * 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   z ^= z >> 31;
-  const float u = (static_cast<float>(z >> 40) + 0.5f) * 0x1.0p-24f;
-  return -logf(-logf(u));
+  return -logf(-logf(open_unit_float(z)));
 }
 
 // The log of the min_p cut on (logit - max) / temperature; -inf when min_p is 0.

@@ -11,6 +11,7 @@
 #include <cuda_runtime_api.h>
 
 #include "backend/backend.h"
+#include "backend/step_layout.h"
 #include "backend/cuda/decode_graphs.h"
 #include "backend/cuda/gemm.h"
 #include "backend/cuda/ops.h"
@@ -59,23 +60,11 @@ class CudaBackend : public Backend {
   void validate(const ForwardBatch& batch) const;
   // Logits rows per lm_head GEMM (and the most rows a decode graph has).
   static constexpr int kLogitChunk = 256;
-  static constexpr size_t kSpecWords = sizeof(RowSampling) / 4;
 
-  // The layout of one step's metadata (meta_host_ / meta_dev_, int32 words: per token its id,
-  // position, KV slot and sequence index; the block tables; per logits row its token row and
-  // its RowSampling) and of its launches. A graph step pads it to its bucket (see cuda_step.cpp).
-  struct StepShape {
-    int tokens = 0, seqs = 0, blocks_per_seq = 0, rows = 0;
-    int max_context = 0;  // sizes the attention split count
-    size_t words() const {
-      return 4 * static_cast<size_t>(tokens) + static_cast<size_t>(seqs) * blocks_per_seq + rows + kSpecWords * rows;
-    }
-  };
-  static StepShape exact_shape(const ForwardBatch& batch);
   // The padded shape and graph key of a pure-decode step a graph can run; false otherwise.
   bool graph_shape(const ForwardBatch& batch, StepShape* shape, uint64_t* key) const;
-  // Fills the pinned staging buffer for `batch` laid out as `shape` (padding past the batch) and
-  // uploads it; sets the d_* pointers.
+  // Writes `batch`'s metadata laid out as `shape` into the pinned staging buffer and uploads it;
+  // sets the d_* pointers.
   void stage(const ForwardBatch& batch, const StepShape& shape);
   // The layers and the final norm into normed_ (kernels only: graph-capturable).
   void launch_layers(const StepShape& shape);
@@ -85,7 +74,7 @@ class CudaBackend : public Backend {
   void copy_host_rows(const ForwardBatch& batch, float* logits, int r0, int n, bool sampled);
   void ensure_meta(size_t words);
   void ensure_token_buffers(size_t rows);
-  void ensure_host_logits(size_t floats);
+  void ensure_host_logits(size_t rows);
 
   std::shared_ptr<const Model> model_;
   ModelConfig cfg_;
@@ -128,9 +117,10 @@ class CudaBackend : public Backend {
   const int32_t *d_tables_ = nullptr, *d_rows_ = nullptr;
   const RowSampling* d_specs_ = nullptr;
   DecodeGraphs graphs_;
+  uint64_t graphs_gemm_generation_ = 0;  // gemm_'s buffers the graphs were captured with
 
   float* host_logits_ = nullptr;  // pinned, forward_step()'s logits
-  size_t host_logits_cap_ = 0;    // floats
+  size_t host_logits_rows_ = 0;
   int32_t* tokens_dev_ = nullptr;   // tokens sampled on the GPU, one per logits row
   int32_t* tokens_host_ = nullptr;  // pinned
   size_t tokens_cap_ = 0;

@@ -14,56 +14,15 @@
 namespace llm {
 namespace cuda {
 
-namespace {
-
-static_assert(sizeof(RowSampling) % 4 == 0 && alignof(RowSampling) == 4, "RowSampling is packed in int32 words");
-
-constexpr int kMinGraphContext = kAttentionPartition;
-
-int next_pow2(int x) {
-  int p = 1;
-  while (p < x) p <<= 1;
-  return p;
-}
-
-int max_context_of(const ForwardBatch& b) {
-  int m = 0;
-  for (int32_t p : b.positions) m = std::max(m, p + 1);
-  return m;
-}
-
-}  // namespace
-
-CudaBackend::StepShape CudaBackend::exact_shape(const ForwardBatch& b) {
-  StepShape s;
-  s.tokens = b.num_tokens();
-  s.seqs = b.num_seqs();
-  s.blocks_per_seq = b.max_blocks_per_seq;
-  s.rows = static_cast<int>(b.logits_indices.size());
-  s.max_context = max_context_of(b);
-  return s;
-}
-
-// Batch padded to a power of two (at most kLogitChunk sequences: one lm_head GEMM), context to a
-// power of two (at least one attention partition), block tables to that context. Bitwise the
-// same as the eager step while the scratch holds the bucket's splits and the batch needs no
-// padding beyond what the GEMM paths ignore (the skinny kernel is row-independent).
 bool CudaBackend::graph_shape(const ForwardBatch& b, StepShape* shape, uint64_t* key) const {
-  if (!graphs_.enabled() || !b.is_decode_only()) return false;
-  const int S = b.num_seqs();
-  if (S > kLogitChunk || static_cast<int>(b.logits_indices.size()) != S) return false;
-  for (int i = 0; i < S; ++i)
-    if (b.logits_indices[i] != i) return false;
-  const int B = next_pow2(S);
-  const int C = std::max(kMinGraphContext, next_pow2(max_context_of(b)));
-  const int MB = (C + block_size_ - 1) / block_size_;
-  if (b.max_blocks_per_seq > MB) return false;
-  const ModelConfig& c = cfg_;
-  const size_t per_split = attention_scratch_floats(B, c.num_heads, c.head_dim, 1);
-  if ((C + kAttentionPartition - 1) / kAttentionPartition > static_cast<int>(scratch_floats_ / per_split)) return false;
-  *shape = StepShape{B, B, MB, B, C};
-  *key = (static_cast<uint64_t>(B) << 32) | static_cast<uint32_t>(MB);
-  return true;
+  if (!graphs_.enabled()) return false;
+  DecodeGraphLimits lim;
+  lim.max_batch = kLogitChunk;
+  lim.min_context = kAttentionPartition;
+  lim.partition = kAttentionPartition;
+  lim.scratch_floats = scratch_floats_;
+  lim.split_floats_per_token = attention_scratch_floats(1, cfg_.num_heads, cfg_.head_dim, 1);
+  return decode_graph_shape(b, block_size_, lim, shape, key);
 }
 
 void CudaBackend::ensure_meta(size_t words) {
@@ -94,62 +53,28 @@ void CudaBackend::ensure_token_buffers(size_t rows) {
   tokens_cap_ = cap;
 }
 
-void CudaBackend::ensure_host_logits(size_t floats) {
-  if (floats <= host_logits_cap_) return;
+void CudaBackend::ensure_host_logits(size_t rows) {
+  if (rows <= host_logits_rows_) return;
+  const size_t cap = std::max({rows, 2 * host_logits_rows_, size_t{16}});  // a ramping batch grows it a few times
   check(cudaStreamSynchronize(stream_), "sync before logits buffer growth");
   if (host_logits_) cudaFreeHost(host_logits_);
   host_logits_ = nullptr;
-  host_logits_cap_ = 0;
-  check(cudaMallocHost(&host_logits_, floats * sizeof(float)), "cudaMallocHost logits");
-  host_logits_cap_ = floats;
+  host_logits_rows_ = 0;
+  check(cudaMallocHost(&host_logits_, cap * cfg_.vocab_size * sizeof(float)), "cudaMallocHost logits");
+  host_logits_rows_ = cap;
 }
 
 void CudaBackend::stage(const ForwardBatch& b, const StepShape& s) {
   ensure_meta(s.words());
-  const int T = b.num_tokens(), S = b.num_seqs(), R = static_cast<int>(b.logits_indices.size());
-  int32_t* tokens = meta_host_;
-  int32_t* pos = tokens + s.tokens;
-  int32_t* slots = pos + s.tokens;
-  int32_t* seq = slots + s.tokens;
-  int32_t* tables = seq + s.tokens;
-  int32_t* rows = tables + static_cast<size_t>(s.seqs) * s.blocks_per_seq;
-  int32_t* specs = rows + s.rows;
-  std::memcpy(tokens, b.token_ids.data(), T * 4);
-  std::memcpy(pos, b.positions.data(), T * 4);
-  std::memcpy(slots, b.slot_mapping.data(), T * 4);
-  for (int i = 0; i < S; ++i)
-    for (int t = b.query_start_loc[i]; t < b.query_start_loc[i + 1]; ++t) seq[t] = i;
-  // Padding tokens (graph steps only, one per padding sequence): token 0 at position 0, no KV
-  // write (slot -1), attending to slot 0 of block 0; their outputs are never read.
-  for (int t = T; t < s.tokens; ++t) {
-    tokens[t] = 0;
-    pos[t] = 0;
-    slots[t] = -1;
-    seq[t] = S + (t - T);
-  }
-  for (int i = 0; i < s.seqs; ++i) {
-    int32_t* row = tables + static_cast<size_t>(i) * s.blocks_per_seq;
-    if (i < S) {
-      std::memcpy(row, b.block_tables.data() + static_cast<size_t>(i) * b.max_blocks_per_seq, b.max_blocks_per_seq * 4);
-      std::fill(row + b.max_blocks_per_seq, row + s.blocks_per_seq, -1);
-    } else {
-      std::fill(row, row + s.blocks_per_seq, 0);
-    }
-  }
-  std::memcpy(rows, b.logits_indices.data(), R * 4);
-  for (int r = R; r < s.rows; ++r) rows[r] = T + (r - R);
-  for (int r = 0; r < s.rows; ++r) {
-    const RowSampling spec = r < static_cast<int>(b.row_sampling.size()) ? b.row_sampling[r] : RowSampling{};
-    std::memcpy(specs + kSpecWords * r, &spec, sizeof spec);
-  }
+  write_step_metadata(b, s, meta_host_);
   check(cudaMemcpyAsync(meta_dev_, meta_host_, s.words() * 4, cudaMemcpyHostToDevice, stream_), "upload step metadata");
   d_tokens_ = meta_dev_;
-  d_pos_ = d_tokens_ + s.tokens;
-  d_slots_ = d_pos_ + s.tokens;
-  d_seq_ = d_slots_ + s.tokens;
-  d_tables_ = d_seq_ + s.tokens;
-  d_rows_ = d_tables_ + static_cast<size_t>(s.seqs) * s.blocks_per_seq;
-  d_specs_ = reinterpret_cast<const RowSampling*>(d_rows_ + s.rows);
+  d_pos_ = meta_dev_ + s.positions_at();
+  d_slots_ = meta_dev_ + s.slots_at();
+  d_seq_ = meta_dev_ + s.seq_at();
+  d_tables_ = meta_dev_ + s.tables_at();
+  d_rows_ = meta_dev_ + s.rows_at();
+  d_specs_ = reinterpret_cast<const RowSampling*>(meta_dev_ + s.specs_at());
 }
 
 void CudaBackend::launch_layers(const StepShape& s) {
@@ -221,7 +146,7 @@ void CudaBackend::copy_host_rows(const ForwardBatch& b, float* logits, int r0, i
 void CudaBackend::forward(const ForwardBatch& b, float* logits) {
   check(cudaSetDevice(device_), "cudaSetDevice");
   validate(b);
-  const StepShape s = exact_shape(b);
+  const StepShape s = exact_step_shape(b);
   ensure_workspace(s.tokens);
   ensure_token_buffers(s.rows);
   stage(b, s);
@@ -241,7 +166,7 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
   check(cudaSetDevice(device_), "cudaSetDevice");
   validate(b);
   const int R = static_cast<int>(b.logits_indices.size());
-  ensure_host_logits(static_cast<size_t>(R) * vocab_size);
+  ensure_host_logits(static_cast<size_t>(R));
   const bool sampled = std::any_of(b.row_sampling.begin(), b.row_sampling.end(),
                                    [](const RowSampling& r) { return r.kind != RowSampling::Host; });
   StepShape s;
@@ -250,13 +175,17 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
     ensure_workspace(s.tokens);  // buffers first: a graph bakes their addresses in
     ensure_token_buffers(s.rows);
     stage(b, s);
+    if (gemm_.generation() != graphs_gemm_generation_) {  // the GEMM's own buffers moved
+      graphs_.clear();
+      graphs_gemm_generation_ = gemm_.generation();
+    }
     graphs_.run(key, stream_, [&] {
       launch_layers(s);
       launch_logits(0, s.rows, true);  // Host rows (and padding) are skipped by the kernel
     });
     copy_host_rows(b, host_logits_, 0, R, !b.row_sampling.empty());
   } else {
-    s = exact_shape(b);
+    s = exact_step_shape(b);
     ensure_workspace(s.tokens);
     ensure_token_buffers(s.rows);
     stage(b, s);

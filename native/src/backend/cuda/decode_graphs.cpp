@@ -22,6 +22,7 @@ void DecodeGraphs::clear() {
   for (auto& [key, exec] : execs_) cudaGraphExecDestroy(exec);
   execs_.clear();
   seen_.clear();
+  failed_.clear();
 }
 
 void DecodeGraphs::run(uint64_t key, cudaStream_t stream, const std::function<void()>& launch) {

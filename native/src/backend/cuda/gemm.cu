@@ -363,6 +363,7 @@ void Gemm::reserve(size_t elems) {
   }
   check(cudaMalloc(reinterpret_cast<void**>(&split_), 2 * elems * sizeof(bf16_t)), "cudaMalloc gemm split buffer");
   split_cap_ = 2 * elems;
+  ++generation_;
 }
 
 void Gemm::run(const float* x, const bf16_t* w, float* y, int m, int n, int k, GemmPath path) {
@@ -384,7 +385,8 @@ void Gemm::run(const float* x, const bf16_t* w, float* y, int m, int n, int k, G
   }
   split_hi_lo(x, split_, split_ + lo_offset, elems, stream_);
   const size_t stacked = 2 * static_cast<size_t>(m) * n;
-  if (lo_offset == elems && m <= kStackedMaxM && stacked <= stacked_cap_) {
+  if (lo_offset == elems && m <= kStackedMaxM && 4 * m < k && stacked <= stacked_cap_) {
+    ++stacked_runs_;
     // [hi; lo] is one [2M, K] matrix: one GEMM reads W once, then y = top half + bottom half.
     bf16_gemm(split_, w, stacked_, 2 * m, n, k, false, cublas);
     sum_halves(stacked_, y, static_cast<size_t>(m) * n, stream_);
@@ -404,6 +406,7 @@ void Gemm::reserve_stacked(size_t floats) {
   }
   check(cudaMalloc(reinterpret_cast<void**>(&stacked_), floats * sizeof(float)), "cudaMalloc gemm stacked buffer");
   stacked_cap_ = floats;
+  ++generation_;
 }
 
 }  // namespace cuda

@@ -24,6 +24,10 @@ class Gemm {
   // Binds to a stream; creates the cuBLAS handle when libcublas could be loaded.
   void init(cudaStream_t stream);
   bool has_cublas() const { return handle_ != nullptr; }
+  // Bumped whenever a buffer of its own moves (CUDA graphs that captured it must be dropped).
+  uint64_t generation() const { return generation_; }
+  // GEMMs that ran stacked (for tests).
+  int64_t stacked_runs() const { return stacked_runs_; }
   const std::string& cublas_status() const { return cublas_status_; }
 
   // Pre-allocates the hi/lo split buffer for GEMMs of up to `elems` = M * K activations.
@@ -46,13 +50,16 @@ class Gemm {
   size_t split_cap_ = 0;
   float* stacked_ = nullptr;  // [2M, N]: x_hi W^T over x_lo W^T, summed into y
   size_t stacked_cap_ = 0;
+  uint64_t generation_ = 0;
+  int64_t stacked_runs_ = 0;
   std::string cublas_status_ = "not initialised";
 };
 
 // Largest M for which Auto picks the skinny kernel.
 constexpr int kSkinnyMaxM = 8;
-// Largest M whose hi/lo GEMM is stacked into one: decode-sized M is bandwidth-bound, so reading
-// the weights once instead of twice is what counts; prefill-sized M is compute-bound either way.
+// Largest M whose hi/lo GEMM may be stacked into one (the scratch is reserved for it). Stacking
+// saves one read of the weights (2 N K bytes) and costs 8 M N bytes more of f32 output traffic
+// (a [2M, N] result, read again to sum), so it runs only while 4 M < K: decode batches.
 constexpr int kStackedMaxM = 512;
 
 // The raw kernels, for tests.
