@@ -9,6 +9,8 @@
 
 #ifdef LLM_WITH_CUDA
 #include <cuda_runtime.h>
+
+#include "backend/cuda/cuda_backend.h"
 #endif
 
 namespace bench {
@@ -82,6 +84,49 @@ double device_copy_bandwidth() {
 #endif
 }
 
+#ifdef LLM_WITH_CUDA
+llm::cuda::OpTimer* op_timer_of(llm::Backend& backend) {
+  auto* cuda = dynamic_cast<llm::cuda::CudaBackend*>(&backend);
+  return cuda && cuda->op_timer().enabled() ? &cuda->op_timer() : nullptr;
+}
+#endif
+
+// Starts a timed phase: forgets the op times of earlier (warm-up, cache-filling) steps.
+void start_phase(llm::Backend& backend) {
+#ifdef LLM_WITH_CUDA
+  if (auto* t = op_timer_of(backend)) t->reset();
+#endif
+  (void)backend;
+}
+
+// Ends a timed phase: its op times per step, printed and kept (nothing without op timing).
+void end_phase(llm::Backend& backend, const std::string& phase, std::vector<OpPhase>* out) {
+#ifdef LLM_WITH_CUDA
+  auto* t = op_timer_of(backend);
+  if (!t || t->steps() == 0) return;
+  OpPhase p;
+  p.phase = phase;
+  p.steps = t->steps();
+  double total = 0;
+  for (int op = 0; op < llm::cuda::OpTimer::kNumOps; ++op) {
+    const double ms = t->total_ms(op) / static_cast<double>(t->steps());
+    p.ms_per_step.emplace_back(llm::cuda::OpTimer::name(op), ms);
+    total += ms;
+  }
+  std::fprintf(stderr, "  op timing, %s (%lld steps), GPU ms per step: total %.3f |", phase.c_str(),
+               static_cast<long long>(p.steps), total);
+  for (const auto& [name, ms] : p.ms_per_step)
+    if (ms > 0) std::fprintf(stderr, " %s %.3f", name.c_str(), ms);
+  std::fprintf(stderr, "\n");
+  out->push_back(std::move(p));
+  t->reset();
+#else
+  (void)backend;
+  (void)phase;
+  (void)out;
+#endif
+}
+
 double memory_in_use(bool cuda) {
 #ifdef LLM_WITH_CUDA
   if (cuda) {
@@ -145,6 +190,7 @@ BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backe
     backend.forward(w, logits.data());
   }
   std::vector<double> t;
+  start_phase(backend);
   for (int i = 0; i < opt.repeats; ++i) {
     llm::ForwardBatch b = make_batch({0}, {opt.prompt_len}, bps, bs, c.vocab_size, rng, false);
     const double t0 = now_ms();
@@ -152,6 +198,7 @@ BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backe
     t.push_back(now_ms() - t0);
   }
   r.prompt_tok_s = opt.prompt_len / (median(t) * 1e-3);
+  end_phase(backend, "prompt " + std::to_string(opt.prompt_len), &r.op_phases);
   t.clear();
   for (int i = 0; i < opt.repeats && opt.ttft_len > 0; ++i) {
     llm::ForwardBatch b = make_batch({0}, {opt.ttft_len}, bps, bs, c.vocab_size, rng, false);
@@ -160,6 +207,25 @@ BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backe
     t.push_back(now_ms() - t0);
   }
   r.ttft_ms = median(t);
+  end_phase(backend, "prefill 1x" + std::to_string(opt.ttft_len), &r.op_phases);
+  // Several prompts in one step, as the offline run's prefill chunks are (CUDA only: on a CPU
+  // this is just more of the same work).
+  if (cuda && opt.ttft_len > 0) {
+    const int n = std::max(1, std::min(max_batch, 8192 / opt.ttft_len));
+    t.clear();
+    for (int i = 0; i < opt.repeats; ++i) {
+      llm::ForwardBatch b = make_batch(std::vector<int>(n, 0), std::vector<int>(n, opt.ttft_len), bps, bs,
+                                       c.vocab_size, rng, false);
+      ensure_logits(b.logits_indices.size());
+      const double t0 = now_ms();
+      backend.forward(b, logits.data());
+      t.push_back(now_ms() - t0);
+    }
+    r.batched_prefill_seqs = n;
+    r.batched_prefill_tok_s = n * opt.ttft_len / (median(t) * 1e-3);
+    end_phase(backend, "prefill " + std::to_string(n) + "x" + std::to_string(opt.ttft_len), &r.op_phases);
+    std::fprintf(stderr, "  prefill %d x %d tokens in one step: %.0f tok/s\n", n, opt.ttft_len, r.batched_prefill_tok_s);
+  }
 
   const double kv_per_token = static_cast<double>(backend.kv_block_bytes(bs)) / bs;
   for (int B : opt.batch_sizes) {
@@ -196,6 +262,7 @@ BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backe
       backend.forward(b, logits.data());
     }
     std::vector<double> steps;
+    start_phase(backend);
     for (int i = 0; i < opt.decode_steps; ++i) {
       std::vector<int> st(B, dctx + i), ct(B, 1);
       llm::ForwardBatch b = make_batch(st, ct, bps, bs, c.vocab_size, rng, false);
@@ -212,6 +279,7 @@ BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backe
     p.kv_bytes = kv_per_token * B * p.context;
     if (r.copy_bw_gbs > 0) p.floor_ms = (r.weight_bytes + p.kv_bytes) / (r.copy_bw_gbs * 1e9) * 1e3;
     r.decode.push_back(p);
+    end_phase(backend, "decode b" + std::to_string(B), &r.op_phases);
     std::fprintf(stderr, "  decode batch %d: %.3f ms/step, %.1f tok/s\n", B, p.step_ms, p.tok_per_s);
   }
   r.peak_mem_bytes = memory_in_use(cuda);

@@ -2,7 +2,9 @@
 // one long prompt, decode step time per batch size, and the memory-bandwidth floor on CUDA.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,13 @@ struct DecodePoint {
   double kv_bytes = 0;
 };
 
+// GPU ms per step of each op over one phase's timed steps (CUDA with --op-timing).
+struct OpPhase {
+  std::string phase;
+  int64_t steps = 0;
+  std::vector<std::pair<std::string, double>> ms_per_step;
+};
+
 struct BackendResults {
   std::string backend, description;
   double weight_bytes = 0;
@@ -27,7 +36,10 @@ struct BackendResults {
   int prompt_len = 0;
   double ttft_ms = 0;          // one forward over a `ttft_len`-token prompt, median
   int ttft_len = 0;
+  double batched_prefill_tok_s = 0;  // `batched_prefill_seqs` prompts of `ttft_len` in one step
+  int batched_prefill_seqs = 0;
   std::vector<DecodePoint> decode;
+  std::vector<OpPhase> op_phases;
   double peak_mem_bytes = 0;   // device memory in use (CUDA) or max RSS (CPU)
 };
 

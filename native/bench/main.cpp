@@ -32,6 +32,7 @@ const char* kUsage =
     "  --kv-cache-fraction 0.9\n"
     "  --dump-logits FILE [--dump-tokens N]   write the logits of one N-token prefill (f32, N x vocab)\n"
     "                              and FILE.json {tokens, vocab}; then exit\n"
+    "  --op-timing                 CUDA: GPU time per op of each timed phase (steps run without graphs)\n"
     "  --output results.json       --label NAME\n";
 
 std::vector<int> parse_list(const std::string& s) {
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
       else if (a == "--dump-tokens") dump_tokens = std::atoi(next().c_str());
       else if (a == "--output") output = next();
       else if (a == "--label") label = next();
+      else if (a == "--op-timing") setenv("LLM_CUDA_OP_TIMING", "1", 1);
       else throw std::runtime_error("unknown option " + a + " (see --help)");
     }
     if (!random_shape.empty()) {
@@ -164,6 +166,15 @@ int main(int argc, char** argv) {
       js << (i ? "," : "") << "\n    {\"batch\": " << p.batch << ", \"context\": " << p.context
          << ", \"step_ms\": " << p.step_ms << ", \"tok_s\": " << p.tok_per_s << ", \"floor_ms\": " << p.floor_ms
          << ", \"kv_bytes\": " << p.kv_bytes << "}";
+    }
+    js << "\n  ],\n  \"batched_prefill_seqs\": " << br.batched_prefill_seqs
+       << ",\n  \"batched_prefill_tok_s\": " << br.batched_prefill_tok_s << ",\n  \"op_timing\": [";
+    for (size_t i = 0; i < br.op_phases.size(); ++i) {
+      const auto& ph = br.op_phases[i];
+      js << (i ? "," : "") << "\n    {\"phase\": \"" << ph.phase << "\", \"steps\": " << ph.steps << ", \"ms_per_step\": {";
+      for (size_t k = 0; k < ph.ms_per_step.size(); ++k)
+        js << (k ? ", " : "") << "\"" << ph.ms_per_step[k].first << "\": " << ph.ms_per_step[k].second;
+      js << "}}";
     }
     js << "\n  ]";
     if (off.num_prompts > 0)

@@ -32,7 +32,7 @@ def main():
     if hf.get("device"):
         lines.append(f"  card: {hf['device']}  (transformers {hf.get('transformers')}, torch {hf.get('torch')})")
     best_hf = hf.get("best_output_tok_s") or 0
-    for tag in ("1b", "1b-nographs", "1b-bf16act", "3b"):
+    for tag in ("1b", "1b-nographs", "1b-bf16act", "1b-ops", "3b"):
         b = load(os.path.join(d, f"bench-{tag}.json"))
         if not b:
             continue
@@ -41,6 +41,9 @@ def main():
                      f"{b['copy_bandwidth_gbs']:.0f} GB/s, memory in use {b['peak_memory_bytes']/1e9:.1f} GB")
         lines.append(f"  prompt {b['prompt_len']} tok: {b['prompt_tok_s']:.0f} tok/s   TTFT {b['ttft_len']}-tok prompt: "
                      f"{b['ttft_ms']:.2f} ms")
+        if b.get("batched_prefill_tok_s"):
+            lines.append(f"  prefill {b['batched_prefill_seqs']} x {b['ttft_len']} tokens in one step: "
+                         f"{b['batched_prefill_tok_s']:.0f} tok/s")
         lines.append(f"  {'batch':>5} {'ctx':>5} {'step ms':>9} {'tok/s':>10} {'floor ms':>9} {'x floor':>8}")
         for p in b["decode"]:
             xf = p["step_ms"] / p["floor_ms"] if p["floor_ms"] else 0
@@ -53,6 +56,11 @@ def main():
             if tag.startswith("1b") and best_hf:
                 lines.append(f"  vs transformers best mode {best_hf:.0f} out tok/s: {o['output_tok_s']/best_hf:.1f}x "
                              f"(target >= 5x)")
+        for ph in b.get("op_timing", []):
+            ops = sorted(ph["ms_per_step"].items(), key=lambda kv: -kv[1])
+            total = sum(v for _, v in ops)
+            top = ", ".join(f"{k} {v:.3f}" for k, v in ops if v > 0.005)
+            lines.append(f"  ops {ph['phase']:<14} GPU {total:.3f} ms/step: {top}"[:200])
         if b["decode"] and b["decode"][0]["batch"] == 1 and b["decode"][0]["floor_ms"]:
             p = b["decode"][0]
             lines.append(f"  decode batch 1: {p['step_ms']/p['floor_ms']:.2f}x the bandwidth floor (target <= 1.3x)")

@@ -77,6 +77,9 @@ if [ $BUILT -eq 0 ]; then
   step bench_1b 240 "$BUILD/bench/engine-bench" --model "$B1" --label llama-3.2-1b --device cuda \
     --batch-sizes 1,8,64,256 --num-prompts "$NUM_PROMPTS" --input-len 512 --output-len 128 \
     --max-num-seqs 256 --max-num-batched-tokens 8192 --output "$RES/bench-1b.json"
+  # Where an eager step's GPU time goes, per op (prompt, prefill 1 x 512 and 16 x 512, decode).
+  step ops_1b 90 "$BUILD/bench/engine-bench" --model "$B1" --label llama-3.2-1b-ops --device cuda \
+    --batch-sizes 1,64,256 --num-prompts 0 --op-timing --output "$RES/bench-1b-ops.json"
   # Decode steps without CUDA graphs, to show what the graphs buy (no offline run).
   step bench_1b_nographs 90 env LLM_CUDA_GRAPHS=0 "$BUILD/bench/engine-bench" --model "$B1" \
     --label llama-3.2-1b-nographs --device cuda --batch-sizes 1,8,64 --num-prompts 0 \

@@ -14,6 +14,7 @@
 #include "backend/step_layout.h"
 #include "backend/cuda/decode_graphs.h"
 #include "backend/cuda/gemm.h"
+#include "backend/cuda/op_timer.h"
 #include "backend/cuda/ops.h"
 
 namespace llm {
@@ -36,6 +37,7 @@ class CudaBackend : public Backend {
   // For tests and the benchmark.
   const std::string& describe() const { return description_; }
   const DecodeGraphs& graphs() const { return graphs_; }
+  OpTimer& op_timer() { return op_timer_; }
   size_t weight_bytes() const { return weight_bytes_; }
   int num_kv_blocks() const { return num_blocks_; }
   cudaStream_t stream() const { return stream_; }
@@ -117,6 +119,7 @@ class CudaBackend : public Backend {
   const int32_t *d_tables_ = nullptr, *d_rows_ = nullptr;
   const RowSampling* d_specs_ = nullptr;
   DecodeGraphs graphs_;
+  OpTimer op_timer_;
   uint64_t graphs_gemm_generation_ = 0;  // gemm_'s buffers the graphs were captured with
 
   float* host_logits_ = nullptr;  // pinned, forward_step()'s logits

@@ -15,7 +15,7 @@ namespace llm {
 namespace cuda {
 
 bool CudaBackend::graph_shape(const ForwardBatch& b, StepShape* shape, uint64_t* key) const {
-  if (!graphs_.enabled()) return false;
+  if (!graphs_.enabled() || op_timer_.enabled()) return false;
   DecodeGraphLimits lim;
   lim.max_batch = kLogitChunk;
   lim.min_context = kAttentionPartition;
@@ -82,7 +82,9 @@ void CudaBackend::launch_layers(const StepShape& s) {
   const int T = s.tokens;
   const int H = c.num_heads, KH = c.num_kv_heads, D = c.head_dim, hid = c.hidden_size, F = c.intermediate_size;
   const int qkv_dim = (H + 2 * KH) * D;
+  auto done = [&](OpTimer::Op op) { op_timer_.mark(op, stream_); };
   embedding(embed_, d_tokens_, resid_, T, hid, c.vocab_size, stream_);
+  done(OpTimer::Embed);
 
   AttentionArgs att;
   att.q = q_;
@@ -104,25 +106,39 @@ void CudaBackend::launch_layers(const StepShape& s) {
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& L = layers_[l];
     add_rmsnorm(resid_, l == 0 ? nullptr : proj_, L.attn_norm, normed_, T, hid, c.rms_norm_eps, stream_);
+    done(OpTimer::Norm);
     gemm_.run(normed_, L.wqkv, qkv_, T, qkv_dim, hid);
+    done(OpTimer::QkvGemm);
     rope_kv_write(qkv_, d_pos_, d_slots_, inv_freq_, q_, L.k_cache, L.v_cache, T, H, KH, D, stream_);
+    done(OpTimer::RopeKv);
     att.k_cache = L.k_cache;
     att.v_cache = L.v_cache;
     paged_attention(att, stream_);
+    done(OpTimer::Attention);
     gemm_.run(attn_, L.wo, proj_, T, hid, H * D);
+    done(OpTimer::OGemm);
     add_rmsnorm(resid_, proj_, L.mlp_norm, normed_, T, hid, c.rms_norm_eps, stream_);
+    done(OpTimer::Norm);
     gemm_.run(normed_, L.w_gate_up, gate_up_, T, 2 * F, hid);
+    done(OpTimer::GateUpGemm);
     swiglu(gate_up_, act_, T, F, stream_);
+    done(OpTimer::SwiGlu);
     gemm_.run(act_, L.w_down, proj_, T, hid, F);
+    done(OpTimer::DownGemm);
   }
   add_rmsnorm(resid_, proj_, final_norm_, normed_, T, hid, c.rms_norm_eps, stream_);
+  done(OpTimer::Norm);
 }
 
 void CudaBackend::launch_logits(int r0, int n, bool sample) {
   const ModelConfig& c = cfg_;
   gather_rows(normed_, d_rows_ + r0, rows_, n, c.hidden_size, stream_);
   gemm_.run(rows_, lm_head_, logits_dev_, n, c.vocab_size, c.hidden_size);
-  if (sample) sample_rows(logits_dev_, d_specs_ + r0, tokens_dev_ + r0, n, c.vocab_size, stream_);
+  op_timer_.mark(OpTimer::LmHead, stream_);
+  if (sample) {
+    sample_rows(logits_dev_, d_specs_ + r0, tokens_dev_ + r0, n, c.vocab_size, stream_);
+    op_timer_.mark(OpTimer::Sample, stream_);
+  }
 }
 
 void CudaBackend::copy_host_rows(const ForwardBatch& b, float* logits, int r0, int n, bool sampled) {
@@ -141,6 +157,7 @@ void CudaBackend::copy_host_rows(const ForwardBatch& b, float* logits, int r0, i
           "copy logits");
     i = j;
   }
+  op_timer_.mark(OpTimer::CopyBack, stream_);
 }
 
 void CudaBackend::forward(const ForwardBatch& b, float* logits) {
@@ -149,7 +166,9 @@ void CudaBackend::forward(const ForwardBatch& b, float* logits) {
   const StepShape s = exact_step_shape(b);
   ensure_workspace(s.tokens);
   ensure_token_buffers(s.rows);
+  op_timer_.begin(stream_);
   stage(b, s);
+  op_timer_.mark(OpTimer::Upload, stream_);
   launch_layers(s);
   for (int r0 = 0; r0 < s.rows; r0 += kLogitChunk) {
     const int n = std::min(kLogitChunk, s.rows - r0);
@@ -157,6 +176,7 @@ void CudaBackend::forward(const ForwardBatch& b, float* logits) {
     copy_host_rows(b, logits, r0, n, false);
   }
   check(cudaStreamSynchronize(stream_), "forward");
+  op_timer_.end();
 }
 
 StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
@@ -188,7 +208,9 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
     s = exact_step_shape(b);
     ensure_workspace(s.tokens);
     ensure_token_buffers(s.rows);
+    op_timer_.begin(stream_);
     stage(b, s);
+    op_timer_.mark(OpTimer::Upload, stream_);
     launch_layers(s);
     for (int r0 = 0; r0 < R; r0 += kLogitChunk) {
       const int n = std::min(kLogitChunk, R - r0);
@@ -199,7 +221,9 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
   if (sampled)
     check(cudaMemcpyAsync(tokens_host_, tokens_dev_, R * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_),
           "copy sampled tokens");
+  if (sampled) op_timer_.mark(OpTimer::CopyBack, stream_);
   check(cudaStreamSynchronize(stream_), "forward");
+  op_timer_.end();
   return StepLogits{host_logits_, sampled ? tokens_host_ : nullptr};
 }
 
