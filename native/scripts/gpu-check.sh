@@ -77,23 +77,6 @@ if [ $BUILT -eq 0 ]; then
   step bench_1b 240 "$BUILD/bench/engine-bench" --model "$B1" --label llama-3.2-1b --device cuda \
     --batch-sizes 1,8,64,256 --num-prompts "$NUM_PROMPTS" --input-len 512 --output-len 128 \
     --max-num-seqs 256 --max-num-batched-tokens 8192 --output "$RES/bench-1b.json"
-  # Where an eager step's GPU time goes, per op (prompt, prefill 1 x 512 and 16 x 512, decode).
-  step ops_1b 90 "$BUILD/bench/engine-bench" --model "$B1" --label llama-3.2-1b-ops --device cuda \
-    --batch-sizes 1,64,256 --num-prompts 0 --op-timing --output "$RES/bench-1b-ops.json"
-  # Decode steps without CUDA graphs, to show what the graphs buy (no offline run).
-  step bench_1b_nographs 90 env LLM_CUDA_GRAPHS=0 "$BUILD/bench/engine-bench" --model "$B1" \
-    --label llama-3.2-1b-nographs --device cuda --batch-sizes 1,8,64 --num-prompts 0 \
-    --output "$RES/bench-1b-nographs.json"
-  # The same with single-pass bf16 GEMM inputs (vLLM's precision; the default splits f32
-  # activations into bf16 hi + lo, two GEMMs): what it buys and what it costs in logits error.
-  if [ $((SECONDS - START)) -lt 150 ]; then
-    step bench_1b_bf16act 120 env LLM_CUDA_SPLIT_ACTIVATIONS=0 "$BUILD/bench/engine-bench" --model "$B1" \
-      --label llama-3.2-1b-bf16act --device cuda --batch-sizes 1,256 --num-prompts "$NUM_PROMPTS" --input-len 512 \
-      --output-len 128 --max-num-seqs 256 --max-num-batched-tokens 8192 --output "$RES/bench-1b-bf16act.json"
-    step cuda_model_test_bf16act 150 env LLM_CUDA_SPLIT_ACTIVATIONS=0 "$BUILD/cuda_model_test"
-  else
-    skip bench_1b_bf16act "not enough time left"
-  fi
   if [ -f "$LLM_TEST_MID_MODEL_DIR/config.json" ]; then
     step dump_mid_logits 60 "$BUILD/bench/engine-bench" --model "$LLM_TEST_MID_MODEL_DIR" --device cuda \
       --dump-logits "$RES/mid-logits.bin" --dump-tokens 24
@@ -111,6 +94,30 @@ if [ ${#HF_ARGS[@]} -gt 0 ]; then
   step hf_peer $((HF_BUDGET * 2 + 90)) $PY native/bench/hf_peer.py "${HF_ARGS[@]}" --output "$RES/hf.json"
 else
   skip hf_peer "no model and no logits dump"
+fi
+
+# Diagnostics, each only while time remains (the whole script must fit in 6 minutes):
+elapsed() { echo $((SECONDS - START)); }
+if [ $BUILT -eq 0 ] && [ -f "$B1/model.safetensors" ]; then
+  # Where an eager step's GPU time goes, per op (prompt, prefill 1 x 512 and 16 x 512, decode).
+  if [ "$(elapsed)" -lt 290 ]; then
+    step ops_1b 60 "$BUILD/bench/engine-bench" --model "$B1" --label llama-3.2-1b-ops --device cuda \
+      --batch-sizes 1,64,256 --num-prompts 0 --op-timing --output "$RES/bench-1b-ops.json"
+  else skip ops_1b "not enough time left"; fi
+  # Decode steps without CUDA graphs, to show what the graphs buy (no offline run).
+  if [ "$(elapsed)" -lt 300 ]; then
+    step bench_1b_nographs 45 env LLM_CUDA_GRAPHS=0 "$BUILD/bench/engine-bench" --model "$B1" \
+      --label llama-3.2-1b-nographs --device cuda --batch-sizes 1,8,64 --num-prompts 0 \
+      --output "$RES/bench-1b-nographs.json"
+  else skip bench_1b_nographs "not enough time left"; fi
+  # Single-pass bf16 GEMM inputs (vLLM's precision; the default splits f32 activations into bf16
+  # hi + lo): what it buys in throughput and costs in logits error.
+  if [ "$(elapsed)" -lt 230 ]; then
+    step bench_1b_bf16act 90 env LLM_CUDA_SPLIT_ACTIVATIONS=0 "$BUILD/bench/engine-bench" --model "$B1" \
+      --label llama-3.2-1b-bf16act --device cuda --batch-sizes 1,256 --num-prompts "$NUM_PROMPTS" --input-len 512 \
+      --output-len 128 --max-num-seqs 256 --max-num-batched-tokens 8192 --output "$RES/bench-1b-bf16act.json"
+    step cuda_model_test_bf16act 60 env LLM_CUDA_SPLIT_ACTIVATIONS=0 "$BUILD/cuda_model_test"
+  else skip bench_1b_bf16act "not enough time left"; fi
 fi
 
 # 3B: only the step-level benchmark and a short offline run, and only if time remains.
