@@ -9,7 +9,8 @@ namespace addon {
 Napi::Function EngineWrap::Init(Napi::Env env) {
   return DefineClass(env, "Engine",
                      {InstanceMethod("add", &EngineWrap::Add), InstanceMethod("abort", &EngineWrap::Abort),
-                      InstanceMethod("stats", &EngineWrap::Stats), InstanceMethod("info", &EngineWrap::Info),
+                      InstanceMethod("stats", &EngineWrap::Stats), InstanceMethod("drainSteps", &EngineWrap::DrainSteps),
+                      InstanceMethod("info", &EngineWrap::Info),
                       InstanceMethod("close", &EngineWrap::Close)});
 }
 
@@ -99,6 +100,24 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!engine_) throw Napi::Error::New(env, "engine is closed");
   return stats_to_js(env, engine_->stats());
+}
+
+// { ms: Float64Array, tokens: Int32Array }: the steps since the last call (typed arrays: a busy
+// engine runs thousands of steps between two metric refreshes).
+Napi::Value EngineWrap::DrainSteps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!engine_) throw Napi::Error::New(env, "engine is closed");
+  const std::vector<llm::StepSample> steps = engine_->drain_steps();
+  Napi::Float64Array ms = Napi::Float64Array::New(env, steps.size());
+  Napi::Int32Array tokens = Napi::Int32Array::New(env, steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    ms[i] = steps[i].ms;
+    tokens[i] = steps[i].tokens;
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("ms", ms);
+  out.Set("tokens", tokens);
+  return out;
 }
 
 Napi::Value EngineWrap::Info(const Napi::CallbackInfo& info) {

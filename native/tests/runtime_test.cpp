@@ -394,6 +394,25 @@ TEST(device_sampling_takes_argmax_and_draw_rows_and_leaves_the_rest_to_the_host)
   EXPECT_EQ(plain.control->argmax_rows.load() + plain.control->draw_rows.load(), int64_t{0});
 }
 
+TEST(drain_steps_reports_every_step_once) {
+  Rig rig;
+  rig.engine->add(greedy("a", prompt_of(21, 9), 5));
+  rig.engine->add(greedy("b", prompt_of(22, 4), 3));
+  CHECK(rig.col.wait_finished(2));
+  const EngineStats s = rig.engine->stats();
+  const std::vector<StepSample> steps = rig.engine->drain_steps();
+  EXPECT_EQ(static_cast<int64_t>(steps.size()), s.steps);
+  int64_t tokens = 0;
+  for (const StepSample& st : steps) {
+    EXPECT(st.ms >= 0);
+    EXPECT(st.tokens > 0);
+    tokens += st.tokens;
+  }
+  EXPECT_EQ(tokens, s.prompt_tokens + s.generation_tokens);
+  EXPECT_EQ(tokens, int64_t{9 + 5 + 4 + 3});
+  EXPECT(rig.engine->drain_steps().empty());  // drained once
+}
+
 TEST(stress_200_requests_random_aborts_tiny_cache) {
   EngineOptions o = small_cache(40, 4);
   o.max_num_batched_tokens = 48;

@@ -1,4 +1,4 @@
-import { EngineEvent, EngineInfo, EngineRequest, EngineStats } from './engine.types';
+import { EngineEvent, EngineInfo, EngineRequest, EngineStats, StepSamples } from './engine.types';
 
 /** Injection token of the EngineProvider the platform runs on. */
 export const ENGINE_PROVIDER = Symbol('ENGINE_PROVIDER');
@@ -17,6 +17,8 @@ export interface EngineProvider {
    */
   generate(request: EngineRequest, signal?: AbortSignal): AsyncIterable<EngineEvent>;
   stats(): EngineStats;
+  /** Engines with steps of their own (the native one): the steps since the last call. */
+  drainSteps?(): StepSamples;
   info(): EngineInfo;
   /** Aborts everything in flight and releases the engine. Idempotent. */
   close(): Promise<void>;

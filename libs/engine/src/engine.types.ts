@@ -77,6 +77,14 @@ export interface EngineStats {
   lastStepMs: number;
 }
 
+/** The engine steps since the last drainSteps() call, oldest first (parallel arrays). */
+export interface StepSamples {
+  /** Wall time of each step: schedule + forward + sample. */
+  ms: ArrayLike<number>;
+  /** Prompt tokens computed + tokens generated in each step. */
+  tokens: ArrayLike<number>;
+}
+
 export interface EngineInfo {
   path: string;
   backend: string;

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { EngineEvent, EngineInfo, EngineStats, NativeEngineOptions } from './engine.types';
+import { EngineEvent, EngineInfo, EngineStats, NativeEngineOptions, StepSamples } from './engine.types';
 
 /** The shape of native/build/Release/llm_engine.node (see the agreed addon API). */
 export interface NativeEngine {
   add(request: object): void;
   abort(id: string): void;
   stats(): EngineStats;
+  drainSteps(): StepSamples;
   info(): EngineInfo;
   close(): void;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EngineProvider } from './engine-provider';
-import { EngineEvent, EngineInfo, EngineRequest, EngineStats, NativeEngineOptions } from './engine.types';
+import { EngineEvent, EngineInfo, EngineRequest, EngineStats, NativeEngineOptions, StepSamples } from './engine.types';
 import { EventQueue } from './event-queue';
 import { NativeAddon, NativeEngine, loadAddon } from './native-addon';
 
@@ -82,6 +82,11 @@ export class NativeEngineProvider implements EngineProvider {
   stats(): EngineStats {
     if (!this.engine) throw new Error('engine is closed');
     return this.engine.stats();
+  }
+
+  drainSteps(): StepSamples {
+    if (!this.engine) throw new Error('engine is closed');
+    return this.engine.drainSteps();
   }
 
   info(): EngineInfo {

@@ -86,6 +86,12 @@ struct EngineStats {
   double last_step_ms = 0;
 };
 
+// One engine step, as drain_steps() reports it.
+struct StepSample {
+  double ms = 0;       // wall time: schedule + forward + sample
+  int32_t tokens = 0;  // prompt tokens computed + tokens generated
+};
+
 struct EngineOptions {
   std::string model_path;
   int max_num_seqs = 128;
@@ -127,6 +133,10 @@ class Engine {
   // ignored (the request may just have finished).
   virtual void abort(const std::string& id) = 0;
   virtual EngineStats stats() const = 0;
+  // The steps since the last call, oldest first, for exact per-step histograms. Up to
+  // kMaxPendingSteps wait between calls; later ones are not kept (poll at least every second).
+  static constexpr size_t kMaxPendingSteps = 1 << 16;
+  virtual std::vector<StepSample> drain_steps() = 0;
   virtual ModelInfo info() const = 0;
   // Aborts everything, stops the thread, frees the cache. Idempotent.
   virtual void close() = 0;

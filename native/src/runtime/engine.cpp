@@ -166,6 +166,13 @@ class EngineImpl final : public Engine {
     return s;
   }
 
+  std::vector<StepSample> drain_steps() override {
+    std::vector<StepSample> out;
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    out.swap(pending_steps_);
+    return out;
+  }
+
   ModelInfo info() const override { return info_; }
 
   void close() override {
@@ -307,6 +314,10 @@ class EngineImpl final : public Engine {
     ++steps_;
     prompt_tokens_ += prompt_tokens;
     last_step_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    if (pending_steps_.size() < kMaxPendingSteps)
+      pending_steps_.push_back(
+          StepSample{last_step_ms_, static_cast<int32_t>(prompt_tokens + (ok ? static_cast<int64_t>(sb.samplers.size()) : 0))});
   }
 
   static int64_t count_prompt_tokens(const SchedulerOutput& out) {
@@ -389,6 +400,7 @@ class EngineImpl final : public Engine {
   bool closed_ = false;
   mutable std::mutex stats_mu_;
   EngineStats snapshot_;
+  std::vector<StepSample> pending_steps_;  // under stats_mu_
   std::mutex join_mu_;
   std::thread thread_;
 };

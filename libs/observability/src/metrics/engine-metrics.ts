@@ -186,9 +186,24 @@ export class EngineMetrics {
     const generated = delta('generationTokens');
     this.generationTokens.inc(l, generated);
 
-    // The engine exposes cumulative step counts and the last step's time, not each step: the
-    // steps since the last refresh are recorded at their mean token count and at the last step
-    // time (_count and, for tokens, _sum are exact; the spread within one refresh is not).
+    if (this.engine.drainSteps) {
+      // Every step since the last refresh, as the engine timed it.
+      let drained: { ms: ArrayLike<number>; tokens: ArrayLike<number> };
+      try {
+        drained = this.engine.drainSteps();
+      } catch {
+        return; // closed between stats() and here: nothing more to record
+      }
+      const { ms, tokens } = drained;
+      for (let i = 0; i < ms.length; i++) {
+        this.iterationTokens.observe(l, tokens[i]);
+        this.stepSeconds.observe(l, ms[i] / 1000);
+      }
+      return;
+    }
+    // An engine without drainSteps() exposes cumulative step counts and the last step's time:
+    // the steps since the last refresh are recorded at their mean token count and at the last
+    // step time (_count and, for tokens, _sum are exact; the spread within one refresh is not).
     const steps = delta('steps');
     if (steps > 0) {
       const n = Math.min(steps, MAX_STEP_OBSERVATIONS);

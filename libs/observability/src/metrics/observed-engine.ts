@@ -32,5 +32,7 @@ export interface ObservedEngineEvent {
 export interface ObservedEngine {
   readonly ready: boolean;
   stats(): ObservedEngineStats;
+  /** The steps since the last call (the native engine): time and tokens of each. */
+  drainSteps?(): { ms: ArrayLike<number>; tokens: ArrayLike<number> };
   generate(request: unknown, signal?: AbortSignal): AsyncIterable<ObservedEngineEvent>;
 }
