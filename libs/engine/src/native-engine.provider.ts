@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { EngineProvider } from './engine-provider';
-import { EngineEvent, EngineInfo, EngineRequest, EngineStats, NativeEngineOptions, StepSamples } from './engine.types';
+import {
+  EngineEvent,
+  EngineInfo,
+  EngineRequest,
+  EngineStats,
+  NativeEngineOptions,
+  StepSamples,
+} from './engine.types';
 import { EventQueue } from './event-queue';
 import { NativeAddon, NativeEngine, loadAddon } from './native-addon';
 

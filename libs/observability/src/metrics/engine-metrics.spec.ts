@@ -37,7 +37,10 @@ async function series(model: string) {
 describe('EngineMetrics per-step histograms', () => {
   it('records every drained step at its own time and token count', async () => {
     const engine = fakeEngine(
-      [stats({ steps: 4, promptTokens: 5300, generationTokens: 17 }), stats({ steps: 4, promptTokens: 5300, generationTokens: 17 })],
+      [
+        stats({ steps: 4, promptTokens: 5300, generationTokens: 17 }),
+        stats({ steps: 4, promptTokens: 5300, generationTokens: 17 }),
+      ],
       [{ ms: [0.5, 3, 30, 700], tokens: [1, 16, 300, 5000] }],
     );
     const metrics = new EngineMetrics(engine, { modelName: 'drained', provider: 'native', blockSize: 16 });
@@ -59,7 +62,11 @@ describe('EngineMetrics per-step histograms', () => {
 
   it('without drainSteps, records the steps since the last refresh at the last step time', async () => {
     const engine = fakeEngine([stats({ steps: 3, promptTokens: 20, generationTokens: 4, lastStepMs: 2 })]);
-    const metrics = new EngineMetrics(engine, { modelName: 'approximated', provider: 'native', blockSize: 16 });
+    const metrics = new EngineMetrics(engine, {
+      modelName: 'approximated',
+      provider: 'native',
+      blockSize: 16,
+    });
     metrics.refresh();
     const v = await series('approximated');
     expect(v('llm_engine_step_seconds_count')).toBe(3);
