@@ -140,6 +140,14 @@ beforeAll(async () => {
   repos.set('acme/tiny', { files: withExtra() });
   repos.set('acme/private', { files: withExtra(), token: TOKEN });
   repos.set('acme/corrupt', { files: withExtra(), corrupt: WEIGHTS });
+  // A sharded checkpoint whose index names one shard, next to a consolidated copy of the weights.
+  repos.set('acme/sharded', {
+    files: new Map([
+      ...fixtureFiles,
+      ['model.safetensors.index.json', Buffer.from(JSON.stringify({ weight_map: { 'x.weight': WEIGHTS } }))],
+      ['consolidated.safetensors', Buffer.alloc(8192, 3)],
+    ]),
+  });
   repos.set('acme/pt-only', {
     files: new Map([
       ['config.json', fixtureFiles.get('config.json')!],
@@ -217,6 +225,23 @@ test('downloads the engine files identical to the source; the directory loads in
     sha256(fixtureFiles.get(WEIGHTS)!),
   );
   expect(seen.map((s) => s.path)).toEqual(['/api/models/acme/tiny/revision/main']);
+});
+
+test('a sharded checkpoint: the index first, then only the shards it names', async () => {
+  const out = join(dir, 'sharded');
+  const r = await download(['acme/sharded', '--out', out]);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+  const summary = JSON.parse(r.stdout);
+  expect(summary.files.map((f: { path: string }) => f.path)).toContain('model.safetensors.index.json');
+  expect(existsSync(join(out, 'consolidated.safetensors'))).toBe(false);
+  expect(seen.some((s) => s.path.includes('consolidated'))).toBe(false);
+  expect(fileSha(join(out, WEIGHTS))).toBe(sha256(fixtureFiles.get(WEIGHTS)!));
+  const paths = seen.map((s) => s.path);
+  expect(paths.indexOf('/acme/sharded/resolve/main/model.safetensors.index.json')).toBeLessThan(
+    paths.indexOf(`/acme/sharded/resolve/main/${WEIGHTS}`),
+  );
+  const again = await download(['acme/sharded', '--out', out]);
+  expect(JSON.parse(again.stdout).bytes_downloaded).toBe(0);
 });
 
 test('a download cut mid-file leaves a .part; the rerun resumes it with Range', async () => {

@@ -27,7 +27,9 @@ const USAGE = `llm-inference <command>
   batch --input prompts.jsonl --output results.jsonl --api-key KEY [--concurrency N]
       OpenAI batch-style JSONL through the server; resumable (done custom_ids are skipped).
   models list [--url URL --api-key KEY] | inspect PATH [--tokens N] [--kv-dtype bf16]
-      Served models; or parameters and memory (weights + KV cache) of a local model directory.
+         | download OWNER/NAME [--revision R] [--out DIR] [--endpoint URL] [--token T]
+      Served models; parameters and memory (weights + KV cache) of a local model directory;
+      or fetch a model (safetensors) from a Hugging Face-compatible hub, resumable.
   bench load --api-key KEY [--requests N --concurrency C --rate R --stream --output F --html F ...]
       Load test (TTFT, TPOT, ITL, e2e percentiles, throughput, goodput); loopback only unless
       --allow-remote. \`llm-inference bench load --help\` lists every option.

@@ -6,7 +6,9 @@ import {
   parseListing,
   partDecision,
   rangeDecision,
+  RemoteFile,
   selectFiles,
+  shardsFromIndex,
   validateEndpoint,
   validateRepoId,
 } from './models-download-plan';
@@ -133,6 +135,39 @@ describe('models download: globs and file selection', () => {
       'original/consolidated.safetensors',
     ]);
     expect(() => selectFiles(listing.files, 'o/n', ['*.gguf'])).toThrow('matches --include');
+  });
+});
+
+describe('models download: sharded checkpoints', () => {
+  const files: RemoteFile[] = [
+    { path: 'config.json' },
+    { path: 'model.safetensors.index.json' },
+    { path: 'model-00001-of-00002.safetensors' },
+    { path: 'model-00002-of-00002.safetensors' },
+    { path: 'consolidated.safetensors' },
+  ];
+  const index = JSON.stringify({
+    weight_map: {
+      'a.weight': 'model-00001-of-00002.safetensors',
+      'b.weight': 'model-00002-of-00002.safetensors',
+    },
+  });
+
+  it('keeps only the shards the index names', () => {
+    expect(shardsFromIndex(files, index, 'o/r').map((f) => f.path)).toEqual([
+      'config.json',
+      'model.safetensors.index.json',
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+    ]);
+  });
+
+  it('fails on an index that is not JSON, has no weight_map, or names a missing shard', () => {
+    expect(() => shardsFromIndex(files, '{', 'o/r')).toThrow('not JSON');
+    expect(() => shardsFromIndex(files, '{}', 'o/r')).toThrow('no weight_map');
+    expect(() =>
+      shardsFromIndex(files, JSON.stringify({ weight_map: { x: 'gone.safetensors' } }), 'o/r'),
+    ).toThrow('names gone.safetensors');
   });
 });
 

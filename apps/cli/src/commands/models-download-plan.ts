@@ -8,6 +8,8 @@ export const DOWNLOAD_HELP = `usage: llm-inference models download OWNER/NAME [-
     [--endpoint URL (default $HF_ENDPOINT, else https://huggingface.co)] [--token T (default $HF_TOKEN)]
     [--include GLOB[,GLOB...]] [--no-progress]`;
 
+const SHARD_INDEX_NAME = 'model.safetensors.index.json';
+
 /** What the engine loads from a model directory (the default selection; top-level files only). */
 export const DEFAULT_PATTERNS = [
   'config.json',
@@ -15,7 +17,7 @@ export const DEFAULT_PATTERNS = [
   'tokenizer.json',
   'tokenizer_config.json',
   'special_tokens_map.json',
-  'model.safetensors.index.json',
+  SHARD_INDEX_NAME,
   '*.safetensors',
 ];
 
@@ -126,6 +128,28 @@ export function selectFiles(files: RemoteFile[], repo: string, include?: string[
     throw new Error(`no safetensors weights in ${repo} (this engine loads safetensors only)`);
   }
   return picked;
+}
+
+/** The index of a sharded safetensors checkpoint. */
+export const SHARD_INDEX = SHARD_INDEX_NAME;
+
+/**
+ * Keeps only the shards the index's weight_map names (some repos also ship the same weights
+ * consolidated in another .safetensors file, which would be fetched and counted twice).
+ */
+export function shardsFromIndex(files: RemoteFile[], indexText: string, repo: string): RemoteFile[] {
+  let map: unknown;
+  try {
+    map = (JSON.parse(indexText) as { weight_map?: unknown }).weight_map;
+  } catch {
+    throw new Error(`${repo}: ${SHARD_INDEX} is not JSON`);
+  }
+  if (!map || typeof map !== 'object') throw new Error(`${repo}: ${SHARD_INDEX} has no weight_map`);
+  const shards = new Set(Object.values(map as Record<string, unknown>).map(String));
+  for (const shard of shards)
+    if (!files.some((f) => f.path === shard))
+      throw new Error(`${repo}: ${SHARD_INDEX} names ${shard}, which the repo does not have`);
+  return files.filter((f) => !f.path.endsWith('.safetensors') || shards.has(f.path));
 }
 
 /** What to do with an existing `.part` of `partSize` bytes before any request. */

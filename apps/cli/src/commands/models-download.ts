@@ -5,7 +5,15 @@
  * the size and the LFS sha256, then renames. Finally runs `models inspect` on the directory.
  */
 import { createHash, Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,6 +27,8 @@ import {
   rangeDecision,
   RemoteFile,
   selectFiles,
+  SHARD_INDEX,
+  shardsFromIndex,
   validateEndpoint,
   validateRepoId,
 } from './models-download-plan';
@@ -197,12 +207,27 @@ export async function modelsDownload(args: ParsedArgs): Promise<unknown> {
     throw new Error(`listing ${repo}@${revision}: the endpoint did not answer JSON (is ${endpoint} a hub?)`);
   }
   const { commit, files: listed } = parseListing(body, repo);
-  const files = selectFiles(listed, repo, include);
+  let files = selectFiles(listed, repo, include);
   mkdirSync(out, { recursive: true });
 
   const results: FileResult[] = [];
+  let bytesDownloaded = 0;
+  // A sharded checkpoint: the index first, then only the shards it names.
+  const index = include ? undefined : files.find((f) => f.path === SHARD_INDEX);
+  if (index && !(await alreadyThere(out, index))) {
+    const r = await downloadFile(hub, out, index, () => undefined);
+    bytesDownloaded += r.downloaded;
+    results.push({
+      path: index.path,
+      bytes: sizeOf(join(out, index.path)) ?? 0,
+      sha256: r.sha256,
+      skipped: false,
+    });
+  }
+  if (index) files = shardsFromIndex(files, readFileSync(join(out, SHARD_INDEX), 'utf8'), repo);
   const todo: RemoteFile[] = [];
   for (const f of files) {
+    if (results.some((r) => r.path === f.path)) continue;
     const have = await alreadyThere(out, f);
     if (have) results.push({ path: f.path, bytes: f.size!, ...have, skipped: true });
     else todo.push(f);
@@ -210,7 +235,6 @@ export async function modelsDownload(args: ParsedArgs): Promise<unknown> {
   const total = todo.reduce((a, f) => a + (f.size ?? 0), 0);
   const bar = new ProgressBar(total, 'download', args.flags['no-progress'] !== true);
   let done = 0;
-  let bytesDownloaded = 0;
   try {
     for (const f of todo) {
       const already = sizeOf(`${join(out, f.path)}.part`) ?? 0;
