@@ -1,7 +1,9 @@
 // Sampler: greedy, fixed-seed distributions, top-k/top-p/min-p masks, penalties, bias, min
 // tokens, logprobs, stop conditions and parameter validation.
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
 #include <set>
 
 #include "sampling/sampler.h"
@@ -217,4 +219,83 @@ TEST(validation_messages) {
   EXPECT_THROWS(validate_sampling(p, 10), "stop token");
   p = {};
   validate_sampling(p, 10);
+}
+
+namespace {
+// The survivors of top_k / top_p / min_p computed the plain way: softmax over the whole
+// vocabulary in double, one full sort, each cut in order. The sampler must keep the same tokens
+// with the same probabilities, however it gets there.
+std::vector<std::pair<int32_t, double>> reference_candidates(const std::vector<float>& x, const SamplingParams& p) {
+  double mx = -1e300;
+  for (float v : x) mx = std::max(mx, static_cast<double>(v));
+  std::vector<std::pair<int32_t, double>> c;
+  for (size_t i = 0; i < x.size(); ++i) c.emplace_back(static_cast<int32_t>(i), std::exp((x[i] - mx) / p.temperature));
+  std::sort(c.begin(), c.end(), [&](const auto& a, const auto& b) {
+    return x[a.first] > x[b.first] || (x[a.first] == x[b.first] && a.first < b.first);
+  });
+  if (p.top_k > 0 && p.top_k < static_cast<int>(c.size())) c.resize(static_cast<size_t>(p.top_k));
+  auto normalise = [&] {
+    double t = 0;
+    for (auto& e : c) t += e.second;
+    for (auto& e : c) e.second /= t;
+  };
+  normalise();
+  if (p.top_p < 1.0f) {
+    double cum = 0;
+    for (size_t i = 0; i < c.size(); ++i) {
+      cum += c[i].second;
+      if (cum >= p.top_p) {
+        c.resize(i + 1);
+        break;
+      }
+    }
+  }
+  if (p.min_p > 0.0f) {
+    const double threshold = p.min_p * c.front().second;
+    c.erase(std::remove_if(c.begin(), c.end(), [&](const auto& e) { return e.second < threshold; }), c.end());
+  }
+  normalise();
+  return c;
+}
+}  // namespace
+
+TEST(cuts_on_a_llama_sized_vocabulary_match_the_plain_computation) {
+  const int vocab = 128256;
+  std::mt19937 gen(11);
+  struct Case {
+    float temperature, top_p, min_p, scale;
+    int top_k;
+  };
+  // Peaked and flat rows (a flat one needs thousands of tokens for its nucleus).
+  const std::vector<Case> cases = {{0.8f, 0.9f, 0.0f, 3.0f, 0},  {1.0f, 0.95f, 0.0f, 0.3f, 0}, {0.5f, 0.5f, 0.0f, 1.0f, 0},
+                                   {1.2f, 0.9f, 0.0f, 3.0f, 40}, {0.7f, 1.0f, 0.1f, 3.0f, 0},  {1.0f, 0.8f, 0.05f, 2.0f, 0},
+                                   {1.0f, 0.99f, 0.0f, 6.0f, 0}};
+  for (const Case& k : cases) {
+    std::normal_distribution<float> d(0.0f, k.scale);
+    std::vector<float> l(vocab);
+    for (float& v : l) v = d(gen);
+    l[77] = l[78] = 4.0f * k.scale;  // a tie at the top: the lower index first
+    Sampler s(vocab);
+    Ctx c;
+    c.p.temperature = k.temperature;
+    c.p.top_p = k.top_p;
+    c.p.top_k = k.top_k;
+    c.p.min_p = k.min_p;
+    s.sample(l.data(), c.get(), nullptr);
+    const auto want = reference_candidates(l, c.p);
+    auto got = s.candidates();
+    if (k.top_p >= 1.0f && k.top_k == 0)  // min_p alone keeps index order
+      std::sort(got.begin(), got.end(), [&](const auto& a, const auto& b) {
+        return l[a.first] > l[b.first] || (l[a.first] == l[b.first] && a.first < b.first);
+      });
+    CHECK_EQ(got.size(), want.size());
+    int same = 0;
+    double worst = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      same += got[i].first == want[i].first;
+      worst = std::max(worst, std::abs(got[i].second - want[i].second));
+    }
+    EXPECT_EQ(same, static_cast<int>(want.size()));
+    EXPECT(worst < 1e-6);
+  }
 }

@@ -13,13 +13,22 @@ namespace llm {
 namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
+// top_p's pre-filter: bins of (logit - max) / T, kTopPBinWidth wide, down to e^-32 of the top
+// weight; everything lower shares the last bin.
+constexpr int kTopPBins = 64;
+constexpr float kTopPBinWidth = 0.5f;
+int top_p_bin(float z) {
+  const float b = -z / kTopPBinWidth;
+  return b < kTopPBins ? static_cast<int>(b) : kTopPBins;
+}
+
 bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
 void fill_logprobs(const float* logits, int vocab, int32_t token, int k, TokenLogprob* out) {
   float mx = kNegInf;
   for (int i = 0; i < vocab; ++i) mx = std::max(mx, logits[i]);
   double sum = 0;
-  for (int i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
+  for (int i = 0; i < vocab; ++i) sum += std::exp(logits[i] - mx);  // float exp, double sum: ~1e-7
   const float lse = mx + static_cast<float>(std::log(sum));
   out->token = token;
   out->logprob = logits[token] - lse;
@@ -100,29 +109,76 @@ int32_t Sampler::sample_random(const SamplingParams& p, Rng& rng) {
   float mx = kNegInf;
   for (int i = 0; i < vocab_; ++i) mx = std::max(mx, scratch_[i]);
   if (!std::isfinite(mx)) return argmax();
-  for (int i = 0; i < vocab_; ++i)
-    if (scratch_[i] > kNegInf) candidates_.emplace_back(i, (scratch_[i] - mx) * inv_t);
-
-  auto better = [](const std::pair<int32_t, float>& a, const std::pair<int32_t, float>& b) {
-    return a.second > b.second || (a.second == b.second && a.first < b.first);
+  // Unnormalised probability of token i: exp((x_i - max) / T); -inf and NaN logits are out.
+  auto weight = [&](int32_t i) { return std::exp((scratch_[i] - mx) * inv_t); };
+  auto better = [&](int32_t a, int32_t b) {
+    return scratch_[a] > scratch_[b] || (scratch_[a] == scratch_[b] && a < b);
   };
-  const bool need_sorted = p.top_p < 1.0f;
-  if (p.top_k > 0 && p.top_k < static_cast<int>(candidates_.size())) {
-    std::partial_sort(candidates_.begin(), candidates_.begin() + p.top_k, candidates_.end(), better);
-    candidates_.resize(static_cast<size_t>(p.top_k));
-  } else if (need_sorted) {
-    std::sort(candidates_.begin(), candidates_.end(), better);
+  const bool top_k = p.top_k > 0 && p.top_k < vocab_;
+  const bool top_p = p.top_p < 1.0f;
+
+  if (!top_k && !top_p && p.min_p <= 0.0f) {
+    // A plain temperature draw: the weights once, then one scan to the drawn mass (no list).
+    weights_.resize(static_cast<size_t>(vocab_));
+    double total = 0;
+    for (int i = 0; i < vocab_; ++i) total += weights_[i] = scratch_[i] > kNegInf ? weight(i) : 0.0f;
+    const double target = rng.uniform() * total;
+    double cum = 0;
+    int32_t last = 0;  // the maximum's weight is 1, so the scan always sets it
+    for (int i = 0; i < vocab_; ++i) {
+      if (weights_[i] <= 0.0f) continue;
+      cum += weights_[i];
+      last = i;
+      if (target < cum) return i;
+    }
+    return last;
   }
 
-  // Softmax over the survivors (in double for a stable cumulative sum).
+  index_.clear();
   double total = 0;
-  for (auto& c : candidates_) {
-    c.second = static_cast<float>(std::exp(static_cast<double>(c.second)));
-    total += c.second;
+  if (top_k) {
+    // Select on the logits; exponentiate only the k kept.
+    for (int i = 0; i < vocab_; ++i)
+      if (scratch_[i] > kNegInf) index_.push_back(i);
+    const size_t k = std::min(static_cast<size_t>(p.top_k), index_.size());
+    std::partial_sort(index_.begin(), index_.begin() + k, index_.end(), better);
+    index_.resize(k);
+    for (int32_t i : index_) total += weight(i);
+  } else if (top_p) {
+    // The nucleus needs the total mass and the best tokens in order. Weights are binned by
+    // (x - max) / T; only the bins that reach top_p of the mass (plus one against rounding) can
+    // hold the nucleus, so only their tokens are sorted, not the whole vocabulary.
+    weights_.resize(static_cast<size_t>(vocab_));
+    double mass[kTopPBins + 1] = {};
+    for (int i = 0; i < vocab_; ++i) {
+      const float w = scratch_[i] > kNegInf ? weight(i) : 0.0f;
+      weights_[i] = w;
+      total += w;
+      if (w > 0.0f) mass[top_p_bin((scratch_[i] - mx) * inv_t)] += w;
+    }
+    int last_bin = kTopPBins;
+    double reached = 0;
+    for (int b = 0; b <= kTopPBins; ++b) {
+      reached += mass[b];
+      if (reached >= p.top_p * total) {
+        last_bin = std::min(b + 1, kTopPBins);
+        break;
+      }
+    }
+    for (int i = 0; i < vocab_; ++i)
+      if (weights_[i] > 0.0f && top_p_bin((scratch_[i] - mx) * inv_t) <= last_bin) index_.push_back(i);
+    std::sort(index_.begin(), index_.end(), better);
+  } else {
+    // min_p only: tokens under min_p x the top probability (weight 1) can be dropped before exp.
+    const float cut = std::log(p.min_p);
+    for (int i = 0; i < vocab_; ++i)
+      if (scratch_[i] > kNegInf && (scratch_[i] - mx) * inv_t >= cut) index_.push_back(i);
+    for (int32_t i : index_) total += weight(i);
   }
-  for (auto& c : candidates_) c.second = static_cast<float>(c.second / total);
+  for (int32_t i : index_)
+    candidates_.emplace_back(i, static_cast<float>((top_p && !top_k ? weights_[i] : weight(i)) / total));
 
-  if (need_sorted) {
+  if (top_p) {
     double cum = 0;
     size_t keep = candidates_.size();
     for (size_t i = 0; i < candidates_.size(); ++i) {

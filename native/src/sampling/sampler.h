@@ -39,7 +39,8 @@ class Sampler {
   // temperature). For tests.
   const std::vector<float>& processed() const { return scratch_; }
   // The token ids that survived top_k / top_p / min_p in the last non-greedy sample(), with
-  // their renormalised probabilities, best first. For tests.
+  // their renormalised probabilities, best first (index order for min_p alone; empty for a
+  // plain temperature draw). For tests.
   const std::vector<std::pair<int32_t, float>>& candidates() const { return candidates_; }
 
  private:
@@ -53,6 +54,7 @@ class Sampler {
   std::vector<int32_t> touched_;
   std::vector<std::pair<int32_t, float>> candidates_;
   std::vector<int32_t> index_;
+  std::vector<float> weights_;
 };
 
 // True when sample() reduces to the argmax of the raw logits for a sequence with this many
