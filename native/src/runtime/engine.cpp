@@ -314,10 +314,10 @@ class EngineImpl final : public Engine {
     ++steps_;
     prompt_tokens_ += prompt_tokens;
     last_step_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const int64_t step_tokens = prompt_tokens + (ok ? static_cast<int64_t>(sb.samplers.size()) : 0);
     std::lock_guard<std::mutex> lk(stats_mu_);
     if (pending_steps_.size() < kMaxPendingSteps)
-      pending_steps_.push_back(
-          StepSample{last_step_ms_, static_cast<int32_t>(prompt_tokens + (ok ? static_cast<int64_t>(sb.samplers.size()) : 0))});
+      pending_steps_.push_back(StepSample{last_step_ms_, static_cast<int32_t>(step_tokens)});
   }
 
   static int64_t count_prompt_tokens(const SchedulerOutput& out) {
