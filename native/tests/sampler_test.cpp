@@ -269,7 +269,7 @@ TEST(cuts_on_a_llama_sized_vocabulary_match_the_plain_computation) {
   // Peaked and flat rows (a flat one needs thousands of tokens for its nucleus).
   const std::vector<Case> cases = {{0.8f, 0.9f, 0.0f, 3.0f, 0},  {1.0f, 0.95f, 0.0f, 0.3f, 0}, {0.5f, 0.5f, 0.0f, 1.0f, 0},
                                    {1.2f, 0.9f, 0.0f, 3.0f, 40}, {0.7f, 1.0f, 0.1f, 3.0f, 0},  {1.0f, 0.8f, 0.05f, 2.0f, 0},
-                                   {1.0f, 0.99f, 0.0f, 6.0f, 0}};
+                                   {1.0f, 0.99f, 0.0f, 6.0f, 0},  {0.9f, 1.0f, 0.0f, 3.0f, 50}, {1.0f, 1.0f, 0.0f, 0.01f, 1000}};
   for (const Case& k : cases) {
     std::normal_distribution<float> d(0.0f, k.scale);
     std::vector<float> l(vocab);
