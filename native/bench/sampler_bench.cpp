@@ -1,6 +1,7 @@
 // sampler-bench: host sampling time per logits row on a Llama 3-sized vocabulary (128,256), per
-// mode. This is the per-sequence cost of every step on the CPU backend, and on the CUDA backend
-// for the rows it cannot sample on the GPU (top_k, top_p, penalties, logprobs).
+// mode, and a 16-row step through the engine's SamplingPool. This is the per-sequence cost of
+// every step on the CPU backend, and on the CUDA backend for the rows it cannot sample on the GPU
+// (top_k, top_p, penalties, logprobs).
 //
 //   sampler-bench [--rows N] [--scale S]    (logits ~ N(0, S), default 3)
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/sampling_pool.h"
 #include "sampling/sampler.h"
 
 int main(int argc, char** argv) {
@@ -66,6 +68,32 @@ int main(int argc, char** argv) {
     for (int r = 0; r < rows; ++r) checksum += sampler.sample(logits.data(), ctx, &lp);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / rows;
     std::printf("%-28s %12.3f   (tokens sum %lld)\n", m.name, ms, static_cast<long long>(checksum));
+  }
+
+  // A step's rows through the engine's SamplingPool (top_p 0.9, one Rng per row), against one
+  // thread doing them in order.
+  const int step_rows = 16;
+  llm::SamplingParams p;
+  p.temperature = 0.8f;
+  p.top_p = 0.9f;
+  std::vector<llm::Rng> rngs(step_rows);
+  std::vector<llm::SamplingPool::Job> jobs(step_rows);
+  for (int r = 0; r < step_rows; ++r) {
+    jobs[r].logits = logits.data();
+    jobs[r].ctx.params = &p;
+    jobs[r].ctx.tokens = context.data();
+    jobs[r].ctx.num_tokens = static_cast<int>(context.size());
+    jobs[r].ctx.num_prompt_tokens = 256;
+    jobs[r].ctx.rng = &rngs[r];
+  }
+  for (int threads : {0, llm::default_sampling_threads()}) {
+    llm::SamplingPool pool(vocab, threads, 0);
+    pool.run(jobs);  // warm-up
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < rows / 4 + 1; ++i) pool.run(jobs);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / (rows / 4 + 1);
+    std::printf("%d rows of top_p 0.9, %d helper thread(s): %.3f ms per step\n", step_rows, threads, ms);
   }
   return 0;
 }

@@ -101,6 +101,7 @@ struct EngineOptions {
   int64_t kv_cache_bytes = 0;    // > 0 wins over the fraction
   double kv_cache_fraction = 0.9;  // of device memory (GPU) or a share of free RAM (CPU)
   int threads = 0;               // 0 = hardware concurrency
+  int sampling_threads = -1;     // helper threads for host sampling (-1 = cores - 1, at most 7)
   std::string device = "auto";   // "auto" | "cpu" | "cuda"
   bool enable_prefix_caching = true;
 };

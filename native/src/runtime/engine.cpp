@@ -15,6 +15,7 @@
 #include "core/model_runner.h"
 #include "core/scheduler.h"
 #include "runtime/engine_impl.h"
+#include "runtime/sampling_pool.h"
 #include "runtime/seed_source.h"
 #include "sampling/sampler.h"
 
@@ -41,6 +42,7 @@ Sizing size_kv_cache(const EngineOptions& o, const ModelConfig& c, Backend& back
   if (o.kv_cache_bytes < 0) bad("kvCacheBytes must be >= 0");
   if (!(o.kv_cache_fraction > 0.0 && o.kv_cache_fraction <= 1.0)) bad("kvCacheFraction must be in (0, 1]");
   if (o.threads < 0) bad("threads must be >= 0");
+  if (o.sampling_threads < -1) bad("sampling_threads must be >= -1 (-1: automatic)");
   if (o.max_model_len < 0) bad("maxModelLen must be >= 0");
   if (c.vocab_size <= 0) throw Error("model has no vocabulary");
   int max_len = o.max_model_len > 0 ? o.max_model_len : c.max_position_embeddings;
@@ -88,7 +90,8 @@ class EngineImpl final : public Engine {
         vocab_(model_->config().vocab_size),
         blocks_(sizing.num_blocks, options.block_size, options.enable_prefix_caching),
         sched_({options.max_num_seqs, options.max_num_batched_tokens, true}, blocks_),
-        sampler_(vocab_) {
+        sampling_(vocab_, options.sampling_threads < 0 ? default_sampling_threads() : options.sampling_threads,
+                  kMinParallelSamplingElements) {
     backend_->init_kv_cache(sizing.num_blocks, options.block_size);
     const ModelConfig& c = model_->config();
     info_.path = model_->path();
@@ -303,11 +306,22 @@ class EngineImpl final : public Engine {
       const double t = now_ms();
       for (const ScheduledSeq& s : out.scheduled)
         if (s.seq->timings.scheduled_ms == 0) s.seq->timings.scheduled_ms = t;
+      // The rows the backend did not sample, on the host (spread over threads when wide); then
+      // every row's token in order.
+      auto on_device = [&](size_t i) { return result.tokens && sb.batch.row_sampling[i].kind != RowSampling::Host; };
+      host_jobs_.clear();
+      for (size_t i = 0; i < sb.samplers.size(); ++i)
+        if (!on_device(i)) host_jobs_.push_back(host_job(sb.samplers[i], result.logits + i * vocab_));
+      sampling_.run(host_jobs_);
+      size_t next = 0;
       for (size_t i = 0; i < sb.samplers.size(); ++i) {
-        if (result.tokens && sb.batch.row_sampling[i].kind != RowSampling::Host)
-          append_token(sb.samplers[i], result.tokens[i], nullptr, events);
-        else
-          sample_one(sb.samplers[i], result.logits + i * vocab_, events);
+        Sequence* seq = sb.samplers[i];
+        if (on_device(i)) {
+          append_token(seq, result.tokens[i], nullptr, events);
+        } else {
+          SamplingPool::Job& job = host_jobs_[next++];
+          append_token(seq, job.token, seq->sampling.logprobs >= 0 ? &job.logprob : nullptr, events);
+        }
       }
       generation_tokens_ += static_cast<int64_t>(sb.samplers.size());
     }
@@ -330,17 +344,16 @@ class EngineImpl final : public Engine {
     return n;
   }
 
-  void sample_one(Sequence* seq, const float* logits, Events& events) {
-    SampleContext ctx;
-    ctx.params = &seq->sampling;
-    ctx.tokens = seq->tokens.data();
-    ctx.num_tokens = seq->num_tokens();
-    ctx.num_prompt_tokens = seq->num_prompt_tokens;
-    ctx.eos_token_ids = &info_.eos_token_ids;
-    ctx.rng = &seq->rng;
-    TokenLogprob lp;
-    const int32_t token = sampler_.sample(logits, ctx, &lp);
-    append_token(seq, token, seq->sampling.logprobs >= 0 ? &lp : nullptr, events);
+  SamplingPool::Job host_job(Sequence* seq, const float* logits) const {
+    SamplingPool::Job job;
+    job.logits = logits;
+    job.ctx.params = &seq->sampling;
+    job.ctx.tokens = seq->tokens.data();
+    job.ctx.num_tokens = seq->num_tokens();
+    job.ctx.num_prompt_tokens = seq->num_prompt_tokens;
+    job.ctx.eos_token_ids = &info_.eos_token_ids;
+    job.ctx.rng = &seq->rng;
+    return job;
   }
 
   void append_token(Sequence* seq, int32_t token, TokenLogprob* lp, Events& events) {
@@ -381,7 +394,11 @@ class EngineImpl final : public Engine {
   // Engine-thread state.
   BlockManager blocks_;
   Scheduler sched_;
-  Sampler sampler_;
+  // A step's host rows are split over threads from this much work (rows x vocabulary) on:
+  // 4 rows of Llama 3's vocabulary, a few hundred microseconds; smaller ones cost less than a wake-up.
+  static constexpr size_t kMinParallelSamplingElements = size_t{1} << 19;
+  SamplingPool sampling_;
+  std::vector<SamplingPool::Job> host_jobs_;
   std::unordered_map<std::string, size_t> event_index_;
   int64_t steps_ = 0, prompt_tokens_ = 0, generation_tokens_ = 0;
   double last_step_ms_ = 0;
