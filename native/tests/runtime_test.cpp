@@ -134,6 +134,9 @@ TEST(bad_engine_options_throw) {
   o = {};
   o.kv_cache_fraction = 0;
   EXPECT_THROWS(make(o), "kvCacheFraction");
+  o = {};
+  o.sampling_threads = -2;
+  EXPECT_THROWS(make(o), "samplingThreads");
 }
 
 TEST(max_model_len_caps_total_length_and_is_lowered_to_the_cache) {

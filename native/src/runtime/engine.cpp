@@ -42,7 +42,7 @@ Sizing size_kv_cache(const EngineOptions& o, const ModelConfig& c, Backend& back
   if (o.kv_cache_bytes < 0) bad("kvCacheBytes must be >= 0");
   if (!(o.kv_cache_fraction > 0.0 && o.kv_cache_fraction <= 1.0)) bad("kvCacheFraction must be in (0, 1]");
   if (o.threads < 0) bad("threads must be >= 0");
-  if (o.sampling_threads < -1) bad("sampling_threads must be >= -1 (-1: automatic)");
+  if (o.sampling_threads < -1) bad("samplingThreads must be >= -1 (-1: automatic)");
   if (o.max_model_len < 0) bad("maxModelLen must be >= 0");
   if (c.vocab_size <= 0) throw Error("model has no vocabulary");
   int max_len = o.max_model_len > 0 ? o.max_model_len : c.max_position_embeddings;
