@@ -121,18 +121,29 @@ describe('GET /metrics after traffic (tiny model)', () => {
           stream: true,
         }),
       }).then((r) => r.text());
-    const holders = [longStream(), longStream()];
-    for (let i = 0; i < 200; i++) {
-      if (sampleSum(await scrape(), 'llm_num_requests_running', { model_name: model }) === 2) break;
-      await new Promise((r) => setTimeout(r, 5));
+    // On a loaded machine the holders (a few hundred ms of tiny-model decoding) can end before
+    // the burst reaches the lanes; then nothing is shed and the round is repeated (at most 5),
+    // every round's requests counted below.
+    let holdersRun = 0;
+    let admitted = 0;
+    let shed = 0;
+    for (let round = 0; round < 5 && shed === 0; round++) {
+      const holders = [longStream(), longStream()];
+      holdersRun += 2;
+      for (let i = 0; i < 200; i++) {
+        if (sampleSum(await scrape(), 'llm_num_requests_running', { model_name: model }) === 2) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const burst = await Promise.all(Array.from({ length: 4 }, () => chat()));
+      for (const text of await Promise.all(holders)) expect(text).toContain('data: [DONE]');
+      const statuses = burst.map((r) => r.status);
+      const roundShed = statuses.filter((st) => st === 429 || st === 503).length;
+      const roundAdmitted = statuses.filter((st) => st === 200).length;
+      expect(roundAdmitted + roundShed).toBe(4);
+      shed += roundShed;
+      admitted += roundAdmitted;
     }
-    const burst = await Promise.all(Array.from({ length: 4 }, () => chat()));
-    for (const text of await Promise.all(holders)) expect(text).toContain('data: [DONE]');
-    const statuses = burst.map((r) => r.status);
-    const shed = statuses.filter((st) => st === 429 || st === 503).length;
     expect(shed).toBeGreaterThan(0);
-    const admitted = statuses.filter((st) => st === 200).length;
-    expect(admitted + shed).toBe(4);
 
     // Metering flushes every 50 ms: wait until its buffer is empty again.
     let after = await scrape();
@@ -142,8 +153,8 @@ describe('GET /metrics after traffic (tiny model)', () => {
     }
     await new Promise((r) => setTimeout(r, 300));
     after = await scrape();
-    const okChats = 3 + 1 + 2 + admitted;
-    const generated = 3 * 8 + 3 * 1500 + admitted * 8;
+    const okChats = 3 + 1 + holdersRun + admitted;
+    const generated = 3 * 8 + (1 + holdersRun) * 1500 + admitted * 8;
 
     // Gateway HTTP series: route templates, never /metrics, 404 as "unmatched".
     expect(
