@@ -29,10 +29,12 @@ struct Seq {
 };
 
 // One step: sequence i contributes tokens [computed, computed + counts[i]); logits of its last row.
-llm::ForwardBatch build(std::vector<Seq*> seqs, const std::vector<int>& counts, bool all_rows = false) {
+// Sequence i owns blocks [i * blocks_per_seq, (i + 1) * blocks_per_seq).
+llm::ForwardBatch build(std::vector<Seq*> seqs, const std::vector<int>& counts, bool all_rows = false,
+                        int blocks_per_seq = kBlocksPerSeq) {
   llm::ForwardBatch b;
   b.block_size = kBlock;
-  b.max_blocks_per_seq = kBlocksPerSeq;
+  b.max_blocks_per_seq = blocks_per_seq;
   b.query_start_loc.push_back(0);
   for (size_t i = 0; i < seqs.size(); ++i) {
     Seq& s = *seqs[i];
@@ -41,11 +43,11 @@ llm::ForwardBatch build(std::vector<Seq*> seqs, const std::vector<int>& counts, 
       if (all_rows || k == counts[i] - 1) b.logits_indices.push_back(b.num_tokens());
       b.token_ids.push_back(s.tokens[p]);
       b.positions.push_back(p);
-      b.slot_mapping.push_back((s.index * kBlocksPerSeq + p / kBlock) * kBlock + p % kBlock);
+      b.slot_mapping.push_back((s.index * blocks_per_seq + p / kBlock) * kBlock + p % kBlock);
     }
     b.query_start_loc.push_back(b.num_tokens());
     b.seq_lens.push_back(s.computed + counts[i]);
-    for (int k = 0; k < kBlocksPerSeq; ++k) b.block_tables.push_back(s.index * kBlocksPerSeq + k);
+    for (int k = 0; k < blocks_per_seq; ++k) b.block_tables.push_back(s.index * blocks_per_seq + k);
   }
   return b;
 }
@@ -284,6 +286,48 @@ TEST(cuda_decode_graphs_match_eager_steps) {
                gpu->graphs().status().c_str());
   EXPECT(gpu->graphs().captured() >= 2);
   EXPECT(gpu->graphs().replays() >= 4);
+  EXPECT_EQ(gpu->graphs().failed(), size_t{0});
+}
+
+TEST(cuda_decode_graphs_across_a_context_bucket_and_split_attention) {
+  // Contexts grow from 250 past 256 and 512: the graph shape changes twice (context buckets 256,
+  // 512, 1024), and past 256 positions attention is split in two partitions and combined.
+  Pair p = load(testing::mid_model_dir());
+  auto* gpu = dynamic_cast<llm::cuda::CudaBackend*>(p.gpu.get());
+  CHECK(gpu != nullptr);
+  if (!gpu->graphs().enabled()) SKIP("CUDA graphs are off (LLM_CUDA_GRAPHS=0)");
+  constexpr int kWide = 48;  // blocks per sequence: 768 tokens
+  gpu->init_kv_cache(4 * kWide, kBlock);
+  const size_t V = static_cast<size_t>(p.vocab);
+  std::vector<Seq> seqs{Seq{0, prompt(250, p.vocab, 31)}, Seq{1, prompt(240, p.vocab, 32)}};
+  std::vector<Seq*> ptrs{&seqs[0], &seqs[1]};
+  for (Seq* q : ptrs) {
+    const int len = static_cast<int>(q->tokens.size());
+    const auto l = run(*gpu, build({q}, {len}, false, kWide), p.vocab);
+    q->computed = len;
+    q->tokens.push_back(argmax(l.data(), p.vocab));
+  }
+  const size_t captured_before = gpu->graphs().captured();
+  const std::vector<int> ones{1, 1};
+  int rows = 0, bitwise = 0;
+  for (int step = 0; step < 280; ++step) {  // contexts 251..530 and 241..520
+    auto b = build(ptrs, ones, false, kWide);
+    b.row_sampling.assign(2, llm::RowSampling{});
+    const llm::StepLogits g = gpu->forward_step(b, p.vocab);
+    const std::vector<float> graph_rows(g.logits, g.logits + 2 * V);
+    b.row_sampling.clear();
+    const auto eager = run(*gpu, b, p.vocab);
+    for (int i = 0; i < 2; ++i) {
+      ++rows;
+      bitwise += std::equal(&eager[i * V], &eager[i * V] + V, &graph_rows[i * V]);
+    }
+    advance(ptrs, ones);
+    for (int i = 0; i < 2; ++i) seqs[i].tokens.push_back(argmax(&eager[i * V], p.vocab));
+  }
+  std::fprintf(stderr, "  OPCHECK %-40s %d/%d rows bitwise, %zu graphs captured for it\n",
+               "decode graph across buckets", bitwise, rows, gpu->graphs().captured() - captured_before);
+  EXPECT_EQ(bitwise, rows);  // 2 sequences padded to 2: the same kernels as the eager step
+  EXPECT(gpu->graphs().captured() - captured_before >= 2);  // context buckets 256 and 512 at least
   EXPECT_EQ(gpu->graphs().failed(), size_t{0});
 }
 
