@@ -55,7 +55,10 @@ OfflineResults bench_offline(const OfflineOptions& opt) {
     req.id = "bench-" + std::to_string(i);
     req.prompt_tokens.resize(opt.input_len);
     for (auto& t : req.prompt_tokens) t = tok(rng);
-    req.sampling.temperature = 0.0f;
+    req.sampling.temperature = opt.temperature;
+    req.sampling.top_p = opt.top_p;
+    req.sampling.top_k = opt.top_k;
+    req.sampling.seed = static_cast<uint64_t>(i);
     req.sampling.max_tokens = opt.output_len;
     req.sampling.ignore_eos = true;
     engine->add(std::move(req));

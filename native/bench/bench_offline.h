@@ -11,6 +11,9 @@ struct OfflineOptions {
   int threads = 0, num_prompts = 100, input_len = 512, output_len = 128;
   int max_num_seqs = 256, max_num_batched_tokens = 4096;
   double kv_cache_fraction = 0.9;
+  // Sampling of every request (greedy by default, as the transformers peer runs).
+  float temperature = 0.0f, top_p = 1.0f;
+  int top_k = 0;
 };
 
 struct OfflineResults {

@@ -32,7 +32,7 @@ def main():
     if hf.get("device"):
         lines.append(f"  card: {hf['device']}  (transformers {hf.get('transformers')}, torch {hf.get('torch')})")
     best_hf = hf.get("best_output_tok_s") or 0
-    for tag in ("1b", "1b-nographs", "1b-bf16act", "1b-ops", "3b"):
+    for tag in ("1b", "1b-nographs", "1b-bf16act", "1b-ops", "1b-temp", "1b-topp", "3b"):
         b = load(os.path.join(d, f"bench-{tag}.json"))
         if not b:
             continue
@@ -51,9 +51,10 @@ def main():
                          f"{p['floor_ms']:>9.3f} {xf:>8.2f}")
         o = b.get("offline")
         if o:
-            lines.append(f"  offline {o['num_prompts']} x {o['input_len']}/{o['output_len']}: {o['seconds']:.1f} s, "
+            sampling = "greedy" if not o.get("temperature") else f"temperature {o['temperature']:g}, top_p {o.get('top_p', 1):g}"
+            lines.append(f"  offline {o['num_prompts']} x {o['input_len']}/{o['output_len']} ({sampling}): {o['seconds']:.1f} s, "
                          f"{o['output_tok_s']:.0f} out tok/s, {o['total_tok_s']:.0f} total tok/s, errors {o['errors']}")
-            if tag.startswith("1b") and best_hf:
+            if tag in ("1b", "1b-bf16act") and best_hf:
                 lines.append(f"  vs transformers best mode {best_hf:.0f} out tok/s: {o['output_tok_s']/best_hf:.1f}x "
                              f"(target >= 5x)")
         for ph in b.get("op_timing", []):

@@ -100,13 +100,13 @@ fi
 elapsed() { echo $((SECONDS - START)); }
 if [ $BUILT -eq 0 ] && [ -f "$B1/model.safetensors" ]; then
   # Where an eager step's GPU time goes, per op (prompt, prefill 1 x 512 and 16 x 512, decode).
-  if [ "$(elapsed)" -lt 290 ]; then
-    step ops_1b 60 "$BUILD/bench/engine-bench" --model "$B1" --label llama-3.2-1b-ops --device cuda \
+  if [ "$(elapsed)" -lt 280 ]; then
+    step ops_1b 45 "$BUILD/bench/engine-bench" --model "$B1" --label llama-3.2-1b-ops --device cuda \
       --batch-sizes 1,64,256 --num-prompts 0 --op-timing --output "$RES/bench-1b-ops.json"
   else skip ops_1b "not enough time left"; fi
   # Decode steps without CUDA graphs, to show what the graphs buy (no offline run).
-  if [ "$(elapsed)" -lt 300 ]; then
-    step bench_1b_nographs 45 env LLM_CUDA_GRAPHS=0 "$BUILD/bench/engine-bench" --model "$B1" \
+  if [ "$(elapsed)" -lt 290 ]; then
+    step bench_1b_nographs 40 env LLM_CUDA_GRAPHS=0 "$BUILD/bench/engine-bench" --model "$B1" \
       --label llama-3.2-1b-nographs --device cuda --batch-sizes 1,8,64 --num-prompts 0 \
       --output "$RES/bench-1b-nographs.json"
   else skip bench_1b_nographs "not enough time left"; fi
@@ -118,6 +118,16 @@ if [ $BUILT -eq 0 ] && [ -f "$B1/model.safetensors" ]; then
       --output-len 128 --max-num-seqs 256 --max-num-batched-tokens 8192 --output "$RES/bench-1b-bf16act.json"
     step cuda_model_test_bf16act 60 env LLM_CUDA_SPLIT_ACTIVATIONS=0 "$BUILD/cuda_model_test"
   else skip bench_1b_bf16act "not enough time left"; fi
+  # Sampled requests: temperature only (sampled on the GPU), and top_p (sampled on the host).
+  for spec in "temp:--temperature 0.8" "topp:--temperature 0.8 --top-p 0.9"; do
+    name=${spec%%:*}
+    if [ "$(elapsed)" -lt 300 ]; then
+      # shellcheck disable=SC2086
+      step bench_1b_$name 45 "$BUILD/bench/engine-bench" --model "$B1" --label llama-3.2-1b-$name --device cuda \
+        --batch-sizes 1 --num-prompts 256 --input-len 512 --output-len 128 --max-num-seqs 256 \
+        --max-num-batched-tokens 8192 ${spec#*:} --output "$RES/bench-1b-$name.json"
+    else skip bench_1b_$name "not enough time left"; fi
+  done
 fi
 
 # 3B: only the step-level benchmark and a short offline run, and only if time remains.
