@@ -8,15 +8,12 @@ namespace llm {
 
 RowSampling plan_row_sampling(const SamplingParams& p, int num_output_tokens, int vocab_size, Rng& rng) {
   RowSampling r;
-  if (samples_plain_argmax(p, num_output_tokens)) {
+  if (!reads_only_logits(p, num_output_tokens)) return r;
+  if (p.temperature < kGreedyTemperature) {
     r.kind = RowSampling::Argmax;
     return r;
   }
-  const bool host_only = p.temperature < kGreedyTemperature || p.logprobs >= 0 || p.repetition_penalty != 1.0f ||
-                         p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f || !p.logit_bias.empty() ||
-                         num_output_tokens < p.min_tokens || p.top_p < 1.0f ||
-                         (p.top_k > 0 && p.top_k < vocab_size);
-  if (host_only) return r;
+  if (p.top_p < 1.0f || (p.top_k > 0 && p.top_k < vocab_size)) return r;  // needs the sorted head
   const uint64_t key = rng.next();
   r.kind = RowSampling::Draw;
   r.temperature = p.temperature;

@@ -95,10 +95,13 @@ int32_t argmax_index(const float* x, int n) {
   return best;
 }
 
+bool reads_only_logits(const SamplingParams& p, int num_output_tokens) {
+  return p.logprobs < 0 && p.repetition_penalty == 1.0f && p.frequency_penalty == 0.0f &&
+         p.presence_penalty == 0.0f && p.logit_bias.empty() && num_output_tokens >= p.min_tokens;
+}
+
 bool samples_plain_argmax(const SamplingParams& p, int num_output_tokens) {
-  return p.temperature < kGreedyTemperature && p.logprobs < 0 && p.repetition_penalty == 1.0f &&
-         p.frequency_penalty == 0.0f && p.presence_penalty == 0.0f && p.logit_bias.empty() &&
-         num_output_tokens >= p.min_tokens;
+  return p.temperature < kGreedyTemperature && reads_only_logits(p, num_output_tokens);
 }
 
 int32_t Sampler::argmax() const { return argmax_index(scratch_.data(), vocab_); }
@@ -134,6 +137,7 @@ int32_t Sampler::sample_random(const SamplingParams& p, Rng& rng) {
     return last;
   }
 
+  // The survivors' indices, then their unnormalised weights over `total`.
   index_.clear();
   double total = 0;
   if (top_k) {
@@ -143,7 +147,7 @@ int32_t Sampler::sample_random(const SamplingParams& p, Rng& rng) {
     const size_t k = std::min(static_cast<size_t>(p.top_k), index_.size());
     std::partial_sort(index_.begin(), index_.begin() + k, index_.end(), better);
     index_.resize(k);
-    for (int32_t i : index_) total += weight(i);
+    for (int32_t i : index_) total += candidates_.emplace_back(i, weight(i)).second;
   } else if (top_p) {
     // The nucleus needs the total mass and the best tokens in order. Weights are binned by
     // (x - max) / T; only the bins that reach top_p of the mass (plus one against rounding) can
@@ -168,15 +172,15 @@ int32_t Sampler::sample_random(const SamplingParams& p, Rng& rng) {
     for (int i = 0; i < vocab_; ++i)
       if (weights_[i] > 0.0f && top_p_bin((scratch_[i] - mx) * inv_t) <= last_bin) index_.push_back(i);
     std::sort(index_.begin(), index_.end(), better);
+    for (int32_t i : index_) candidates_.emplace_back(i, weights_[i]);
   } else {
     // min_p only: tokens under min_p x the top probability (weight 1) can be dropped before exp.
     const float cut = std::log(p.min_p);
     for (int i = 0; i < vocab_; ++i)
-      if (scratch_[i] > kNegInf && (scratch_[i] - mx) * inv_t >= cut) index_.push_back(i);
-    for (int32_t i : index_) total += weight(i);
+      if (scratch_[i] > kNegInf && (scratch_[i] - mx) * inv_t >= cut)
+        total += candidates_.emplace_back(i, weight(i)).second;
   }
-  for (int32_t i : index_)
-    candidates_.emplace_back(i, static_cast<float>((top_p && !top_k ? weights_[i] : weight(i)) / total));
+  for (auto& c : candidates_) c.second = static_cast<float>(c.second / total);
 
   if (top_p) {
     double cum = 0;

@@ -57,13 +57,17 @@ class Sampler {
   std::vector<float> weights_;
 };
 
-// True when sample() reduces to the argmax of the raw logits for a sequence with this many
-// output tokens so far: greedy, no penalties or bias, min_tokens reached, no logprobs. A backend
-// may then reduce the row itself (StepLogits::argmax).
+// True when sample() needs nothing but the raw logits and the temperature / top_k / top_p /
+// min_p cuts for a sequence with this many output tokens so far: no logprobs, penalties or bias,
+// min_tokens reached.
+bool reads_only_logits(const SamplingParams& params, int num_output_tokens);
+
+// True when sample() reduces to the argmax of the raw logits: greedy and reads_only_logits(). A
+// backend may then pick the token itself (StepLogits::tokens).
 bool samples_plain_argmax(const SamplingParams& params, int num_output_tokens);
 
 // The sampler's greedy pick: the first index of the largest non-NaN value (the last index when
-// every value is NaN). The CUDA argmax kernel follows the same rule.
+// every value is NaN). The CUDA sample_rows kernel follows the same rule.
 int32_t argmax_index(const float* x, int n);
 
 // Why the sequence stops after `token` was appended (None: it goes on).
