@@ -201,9 +201,7 @@ void CudaBackend::ensure_workspace(int num_tokens) {
   logits_dev_ = static_cast<float*>(alloc(static_cast<size_t>(kLogitChunk) * c.vocab_size * 4, "logits"));
   scratch_floats_ = kScratchBytes / 4;
   scratch_ = static_cast<float*>(alloc(kScratchBytes, "attention scratch"));
-  meta_cap_ = static_cast<size_t>(T) * 8 + 4096;
-  meta_dev_ = static_cast<int32_t*>(alloc(meta_cap_ * 4, "step metadata"));
-  check(cudaMallocHost(&meta_host_, meta_cap_ * 4), "cudaMallocHost step metadata");
+  ensure_meta(static_cast<size_t>(T) * 8);
   gemm_.reserve(static_cast<size_t>(T) * std::max({h, qd, f}));
   gemm_.reserve_stacked(2 * static_cast<size_t>(std::min(T, kStackedMaxM)) * std::max({h, qkv, 2 * f}));
   cap_tokens_ = T;

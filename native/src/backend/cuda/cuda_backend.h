@@ -74,6 +74,9 @@ class CudaBackend : public Backend {
   void launch_logits(int r0, int n, bool sample);
   // Copies the Host rows among [r0, r0 + n) of the batch (all rows unless `sampled`) to `logits`.
   void copy_host_rows(const ForwardBatch& batch, float* logits, int r0, int n, bool sampled);
+  // A step without a graph: stage, layers, then lm_head (and, with `sample`, sample_rows) chunk
+  // by chunk, the Host rows copied to `logits`. The caller syncs the stream.
+  void run_eager(const ForwardBatch& batch, float* logits, bool sample);
   void ensure_meta(size_t words);
   void ensure_token_buffers(size_t rows);
   void ensure_host_logits(size_t rows);

@@ -33,9 +33,11 @@ void CudaBackend::ensure_meta(size_t words) {
   cudaFreeHost(meta_host_);
   meta_dev_ = nullptr;
   meta_host_ = nullptr;
-  meta_cap_ = words + 4096;
-  check(cudaMalloc(&meta_dev_, meta_cap_ * 4), "cudaMalloc step metadata");
-  check(cudaMallocHost(&meta_host_, meta_cap_ * 4), "cudaMallocHost step metadata");
+  meta_cap_ = 0;  // until both allocations succeed
+  const size_t cap = words + 4096;
+  check(cudaMalloc(&meta_dev_, cap * 4), "cudaMalloc step metadata");
+  check(cudaMallocHost(&meta_host_, cap * 4), "cudaMallocHost step metadata");
+  meta_cap_ = cap;
 }
 
 void CudaBackend::ensure_token_buffers(size_t rows) {
@@ -160,9 +162,7 @@ void CudaBackend::copy_host_rows(const ForwardBatch& b, float* logits, int r0, i
   op_timer_.mark(OpTimer::CopyBack, stream_);
 }
 
-void CudaBackend::forward(const ForwardBatch& b, float* logits) {
-  check(cudaSetDevice(device_), "cudaSetDevice");
-  validate(b);
+void CudaBackend::run_eager(const ForwardBatch& b, float* logits, bool sample) {
   const StepShape s = exact_step_shape(b);
   ensure_workspace(s.tokens);
   ensure_token_buffers(s.rows);
@@ -172,9 +172,15 @@ void CudaBackend::forward(const ForwardBatch& b, float* logits) {
   launch_layers(s);
   for (int r0 = 0; r0 < s.rows; r0 += kLogitChunk) {
     const int n = std::min(kLogitChunk, s.rows - r0);
-    launch_logits(r0, n, false);
-    copy_host_rows(b, logits, r0, n, false);
+    launch_logits(r0, n, sample);
+    copy_host_rows(b, logits, r0, n, sample);
   }
+}
+
+void CudaBackend::forward(const ForwardBatch& b, float* logits) {
+  check(cudaSetDevice(device_), "cudaSetDevice");
+  validate(b);
+  run_eager(b, logits, false);
   check(cudaStreamSynchronize(stream_), "forward");
   op_timer_.end();
 }
@@ -205,23 +211,13 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
     });
     copy_host_rows(b, host_logits_, 0, R, !b.row_sampling.empty());
   } else {
-    s = exact_step_shape(b);
-    ensure_workspace(s.tokens);
-    ensure_token_buffers(s.rows);
-    op_timer_.begin(stream_);
-    stage(b, s);
-    op_timer_.mark(OpTimer::Upload, stream_);
-    launch_layers(s);
-    for (int r0 = 0; r0 < R; r0 += kLogitChunk) {
-      const int n = std::min(kLogitChunk, R - r0);
-      launch_logits(r0, n, sampled);
-      copy_host_rows(b, host_logits_, r0, n, sampled);
-    }
+    run_eager(b, host_logits_, sampled);
   }
-  if (sampled)
+  if (sampled) {
     check(cudaMemcpyAsync(tokens_host_, tokens_dev_, R * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_),
           "copy sampled tokens");
-  if (sampled) op_timer_.mark(OpTimer::CopyBack, stream_);
+    op_timer_.mark(OpTimer::CopyBack, stream_);
+  }
   check(cudaStreamSynchronize(stream_), "forward");
   op_timer_.end();
   return StepLogits{host_logits_, sampled ? tokens_host_ : nullptr};

@@ -32,9 +32,9 @@ struct DrawOrder {
   }
 };
 
-// Reduces (v, i) over the block; every thread gets the winner.
+// Reduces (v, i) over the warp; every lane gets the winner.
 template <class Order>
-__device__ void block_best(float& v, int& i, float* sv, int* si) {
+__device__ void warp_best(float& v, int& i) {
   for (int o = 16; o > 0; o >>= 1) {
     const float ov = __shfl_xor_sync(0xffffffffu, v, o);
     const int oi = __shfl_xor_sync(0xffffffffu, i, o);
@@ -43,6 +43,12 @@ __device__ void block_best(float& v, int& i, float* sv, int* si) {
       i = oi;
     }
   }
+}
+
+// Reduces (v, i) over the block; every thread gets the winner.
+template <class Order>
+__device__ void block_best(float& v, int& i, float* sv, int* si) {
+  warp_best<Order>(v, i);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   if (lane == 0) {
     sv[warp] = v;
@@ -51,14 +57,7 @@ __device__ void block_best(float& v, int& i, float* sv, int* si) {
   __syncthreads();
   v = sv[lane];
   i = si[lane];
-  for (int o = 16; o > 0; o >>= 1) {
-    const float ov = __shfl_xor_sync(0xffffffffu, v, o);
-    const int oi = __shfl_xor_sync(0xffffffffu, i, o);
-    if (Order::better(ov, oi, v, i)) {
-      v = ov;
-      i = oi;
-    }
-  }
+  warp_best<Order>(v, i);
   __syncthreads();  // sv/si may be reused by the next reduction
 }
 
