@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 
 #include "backend/cpu/attention.h"
 #include "backend/cpu/kernels.h"
@@ -51,6 +52,30 @@ uint16_t to_f16(float f) {
   return static_cast<uint16_t>(sign | (exp << 10) | mant);
 }
 
+// y (T x O, one GEMM over all tokens) against float64 x . exact^T, then each token row run alone
+// by `one_row(x_row, y_row)` bit for bit (batch invariance of the tiling). Reports `what` and
+// returns false at the first wrong element.
+template <class OneRow>
+bool gemm_matches(const std::vector<float>& y, const std::vector<float>& x, const std::vector<float>& exact,
+                  int64_t T, int64_t O, int64_t K, const std::string& what, OneRow one_row) {
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t o = 0; o < O; ++o) {
+      double s = 0;
+      for (int64_t kk = 0; kk < K; ++kk) s += static_cast<double>(exact[o * K + kk]) * x[t * K + kk];
+      if (std::fabs(y[t * O + o] - s) > 1e-5 * (1 + std::sqrt(static_cast<double>(K)))) {
+        testing::report_failure(__FILE__, __LINE__,
+                                what + " K=" + std::to_string(K) + " T=" + std::to_string(T) + " mismatch");
+        return false;
+      }
+    }
+  for (int64_t t = 0; t < T; ++t) {
+    std::vector<float> y1(O);
+    one_row(x.data() + t * K, y1.data());
+    EXPECT(std::memcmp(y1.data(), y.data() + t * O, O * sizeof(float)) == 0);
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST(gemm_all_isas_and_dtypes_match_float64) {
@@ -79,23 +104,9 @@ TEST(gemm_all_isas_and_dtypes_match_float64) {
           // Two row ranges, as two threads would split it.
           k->gemm(x.data(), T, K, W, 0, 8, y.data(), O);
           k->gemm(x.data(), T, K, W, 8, O, y.data() + 8, O);
-          for (int64_t t = 0; t < T; ++t)
-            for (int64_t o = 0; o < O; ++o) {
-              double s = 0;
-              for (int64_t kk = 0; kk < K; ++kk) s += static_cast<double>((*c.exact)[o * K + kk]) * x[t * K + kk];
-              if (std::fabs(y[t * O + o] - s) > 1e-5 * (1 + std::sqrt(static_cast<double>(K)))) {
-                testing::report_failure(__FILE__, __LINE__,
-                                        std::string(k->isa) + " " + llm::dtype_name(c.dt) + " K=" + std::to_string(K) +
-                                            " T=" + std::to_string(T) + " mismatch");
-                return;
-              }
-            }
-          // Each token row alone gives bit-identical outputs (batch invariance of the tiling).
-          for (int64_t t = 0; t < T; ++t) {
-            std::vector<float> y1(O);
-            k->gemm(x.data() + t * K, 1, K, W, 0, O, y1.data(), O);
-            EXPECT(std::memcmp(y1.data(), y.data() + t * O, O * sizeof(float)) == 0);
-          }
+          if (!gemm_matches(y, x, *c.exact, T, O, K, std::string(k->isa) + " " + llm::dtype_name(c.dt),
+                            [&](const float* xr, float* yr) { k->gemm(xr, 1, K, W, 0, O, yr, O); }))
+            return;
         }
       }
     }
@@ -136,22 +147,9 @@ TEST(packed_gemm_all_isas_match_float64_and_are_batch_invariant) {
           const int64_t split = k->panel;
           k->gemm_packed(x.data(), T, K, P, 0, split, y.data(), O);
           k->gemm_packed(x.data(), T, K, P, split, O, y.data() + split, O);
-          for (int64_t t = 0; t < T; ++t)
-            for (int64_t o = 0; o < O; ++o) {
-              double s = 0;
-              for (int64_t kk = 0; kk < K; ++kk) s += static_cast<double>((*c.exact)[o * K + kk]) * x[t * K + kk];
-              if (std::fabs(y[t * O + o] - s) > 1e-5 * (1 + std::sqrt(static_cast<double>(K)))) {
-                testing::report_failure(__FILE__, __LINE__,
-                                        std::string(k->isa) + " packed " + llm::dtype_name(c.dt) +
-                                            " K=" + std::to_string(K) + " T=" + std::to_string(T) + " mismatch");
-                return;
-              }
-            }
-          for (int64_t t = 0; t < T; ++t) {
-            std::vector<float> y1(O);
-            k->gemm_packed(x.data() + t * K, 1, K, P, 0, O, y1.data(), O);
-            EXPECT(std::memcmp(y1.data(), y.data() + t * O, O * sizeof(float)) == 0);
-          }
+          if (!gemm_matches(y, x, *c.exact, T, O, K, std::string(k->isa) + " packed " + llm::dtype_name(c.dt),
+                            [&](const float* xr, float* yr) { k->gemm_packed(xr, 1, K, P, 0, O, yr, O); }))
+            return;
         }
       }
     }

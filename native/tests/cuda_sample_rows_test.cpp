@@ -13,6 +13,7 @@ TEST(cuda_sample_rows_not_built) { SKIP("engine built without CUDA (LLM_WITH_CUD
 #include "cuda_test_util.h"
 #include "sampling/device_sampling.h"
 #include "sampling/sampler.h"
+#include "softmax_ref.h"
 
 using namespace cudatest;
 using llm::RowSampling;
@@ -107,14 +108,10 @@ TEST(cuda_draws_follow_softmax) {
     specs.push_back(draw_spec(0.8f, 0.0f, 0x9e3779b97f4a7c15ull * (r + 7)));
   }
   const auto got = device_sample(flat, specs, 5);
-  std::vector<double> f(5, 0.0), p(5, 0.0);
+  std::vector<double> f(5, 0.0);
   for (int32_t t : got) f[t] += 1.0 / n;
-  double sum = 0;
-  for (int i = 0; i < 5; ++i) sum += p[i] = std::exp(l[i] / 0.8);
-  for (int i = 0; i < 5; ++i) {
-    p[i] /= sum;
-    EXPECT_NEAR(f[i], p[i], 4 * std::sqrt(p[i] * (1 - p[i]) / n) + 1e-3);
-  }
+  const auto p = softmax_ref(l, 0.8f);
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(f[i], p[i], 4 * std::sqrt(p[i] * (1 - p[i]) / n) + 1e-3);
 }
 
 TEST(cuda_sample_rows_leaves_host_rows_and_handles_a_one_token_vocab) {

@@ -2,10 +2,12 @@
 // the host reference of the Gumbel-max draw the CUDA kernel computes (distribution, min_p,
 // -inf/NaN, fallbacks, keys).
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "sampling/device_sampling.h"
 #include "sampling/sampler.h"
+#include "softmax_ref.h"
 #include "testing.h"
 
 using namespace llm;
@@ -16,15 +18,6 @@ std::vector<double> draw_frequencies(const std::vector<float>& l, float t, float
   Rng keys(99);
   for (int i = 0; i < n; ++i) f[gumbel_draw(l.data(), static_cast<int>(l.size()), t, min_p, keys.next())] += 1.0 / n;
   return f;
-}
-
-std::vector<double> softmax(const std::vector<float>& x, float t) {
-  std::vector<double> p(x.size());
-  double mx = -1e30, sum = 0;
-  for (float v : x) mx = std::max(mx, double(v) / t);
-  for (size_t i = 0; i < x.size(); ++i) sum += p[i] = std::exp(double(x[i]) / t - mx);
-  for (double& v : p) v /= sum;
-  return p;
 }
 
 SamplingParams temperature(float t) {
@@ -39,7 +32,7 @@ TEST(draws_follow_softmax_of_logits_over_temperature) {
   const int n = 60000;
   for (float t : {0.5f, 1.0f, 2.0f}) {
     const auto f = draw_frequencies(l, t, 0.0f, n);
-    const auto p = softmax(l, t);
+    const auto p = softmax_ref(l, t);
     for (size_t i = 0; i < l.size(); ++i) EXPECT_NEAR(f[i], p[i], 4 * std::sqrt(p[i] * (1 - p[i]) / n) + 1e-3);
   }
 }
@@ -94,30 +87,22 @@ TEST(plan_picks_argmax_draw_or_host_and_uses_the_rng_only_for_a_draw) {
   p.top_k = vocab;  // a top_k that cuts nothing is still a draw
   EXPECT_EQ(plan(p, 3, a).kind, int32_t{RowSampling::Draw});
 
-  std::vector<SamplingParams> host;
-  SamplingParams q = temperature(0.7f);
-  q.top_p = 0.9f;
-  host.push_back(q);
-  q = temperature(0.7f);
-  q.top_k = 5;
-  host.push_back(q);
-  q = temperature(0.0f);
-  q.logprobs = 0;
-  host.push_back(q);
-  q = temperature(0.7f);
-  q.repetition_penalty = 1.1f;
-  host.push_back(q);
-  q = temperature(0.0f);
-  q.frequency_penalty = 0.5f;
-  host.push_back(q);
-  q = temperature(0.0f);
-  q.logit_bias = {{1, 1.0f}};
-  host.push_back(q);
-  q = temperature(0.7f);
-  q.min_tokens = 4;
-  host.push_back(q);
+  // Each case: a temperature and the one setting that keeps the row on the host.
+  const std::vector<std::pair<float, std::function<void(SamplingParams&)>>> host = {
+      {0.7f, [](SamplingParams& q) { q.top_p = 0.9f; }},
+      {0.7f, [](SamplingParams& q) { q.top_k = 5; }},
+      {0.0f, [](SamplingParams& q) { q.logprobs = 0; }},
+      {0.7f, [](SamplingParams& q) { q.repetition_penalty = 1.1f; }},
+      {0.0f, [](SamplingParams& q) { q.frequency_penalty = 0.5f; }},
+      {0.0f, [](SamplingParams& q) { q.logit_bias = {{1, 1.0f}}; }},
+      {0.7f, [](SamplingParams& q) { q.min_tokens = 4; }},
+  };
   Rng c(7), c_copy(7);
-  for (const SamplingParams& h : host) EXPECT_EQ(plan(h, 2, c).kind, int32_t{RowSampling::Host});
+  for (const auto& [t, set] : host) {
+    SamplingParams q = temperature(t);
+    set(q);
+    EXPECT_EQ(plan(q, 2, c).kind, int32_t{RowSampling::Host});
+  }
   EXPECT_EQ(c.next(), c_copy.next());
   SamplingParams done = temperature(0.0f);
   done.min_tokens = 4;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "sampling/sampler.h"
+#include "softmax_ref.h"
 #include "testing.h"
 
 using namespace llm;
@@ -30,15 +31,6 @@ struct Ctx {
   }
 };
 
-std::vector<double> softmax(const std::vector<float>& x, float t) {
-  std::vector<double> p(x.size());
-  double mx = -1e30, sum = 0;
-  for (float v : x) mx = std::max(mx, double(v) / t);
-  for (size_t i = 0; i < x.size(); ++i) sum += p[i] = std::exp(double(x[i]) / t - mx);
-  for (double& v : p) v /= sum;
-  return p;
-}
-
 std::vector<double> frequencies(Sampler& s, const std::vector<float>& logits, Ctx& c, int n) {
   std::vector<double> f(logits.size(), 0.0);
   for (int i = 0; i < n; ++i) f[s.sample(logits.data(), c.get(), nullptr)] += 1.0 / n;
@@ -61,7 +53,7 @@ TEST(temperature_sampling_matches_softmax_with_fixed_seed) {
   std::vector<float> l{1.0f, 0.5f, -0.5f, 0.0f};
   const int n = 40000;
   auto f = frequencies(s, l, c, n);
-  auto p = softmax(l, 0.7f);
+  auto p = softmax_ref(l, 0.7f);
   for (int i = 0; i < 4; ++i) EXPECT_NEAR(f[i], p[i], 4 * std::sqrt(p[i] * (1 - p[i]) / n) + 1e-3);
 }
 
