@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <string>
 
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/sample_rows.h"
