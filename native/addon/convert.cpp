@@ -182,6 +182,10 @@ static llm::SamplingParams sampling_from_js(Napi::Env env, const Napi::Value& v)
     if (lp.IsBoolean()) p.logprobs = lp.As<Napi::Boolean>().Value() ? 0 : -1;
     else p.logprobs = f.integer("logprobs", -1, -1, 20);
   }
+  const std::string format = f.string("responseFormat", "text");
+  if (format == "json_object") p.format = llm::OutputFormat::JsonObject;
+  else if (format != "text")
+    range_error(env, "sampling.responseFormat must be 'text' or 'json_object' (got '" + format + "')");
   return p;
 }
 

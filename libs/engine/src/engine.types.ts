@@ -20,6 +20,8 @@ export interface SamplingOptions {
   ignoreEos?: boolean;
   /** Number of top alternatives (0..20) besides the sampled token's logprob; unset: none. */
   logprobs?: number;
+  /** 'json_object': every token keeps the output a prefix of one JSON object; EOS only once complete. */
+  responseFormat?: 'text' | 'json_object';
 }
 
 export interface EngineRequest {

@@ -14,6 +14,10 @@
 
 namespace llm {
 
+// What the output must be. JsonObject constrains every sampled token to keep the text a prefix of
+// one JSON object (EOS only once it is complete); it needs the model's tokenizer.json.
+enum class OutputFormat { Text, JsonObject };
+
 struct SamplingParams {
   float temperature = 1.0f;  // 0 = greedy
   int top_k = 0;             // 0 = disabled
@@ -29,6 +33,7 @@ struct SamplingParams {
   int min_tokens = 0;
   bool ignore_eos = false;
   int logprobs = -1;  // -1: none; k >= 0: the sampled token's logprob plus k top alternatives (k <= 20)
+  OutputFormat format = OutputFormat::Text;
 };
 
 struct RequestSpec {

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "llm/engine.h"
+#include "sampling/json_constraint.h"
 #include "sampling/rng.h"
 
 namespace llm {
@@ -35,6 +37,7 @@ struct Sequence {
   int num_preemptions = 0;
 
   Rng rng;
+  std::optional<JsonConstraint> constraint;  // OutputFormat::JsonObject
   RequestTimings timings;
 
   int num_tokens() const { return static_cast<int>(tokens.size()); }

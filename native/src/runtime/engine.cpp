@@ -14,6 +14,7 @@
 #include "core/block_manager.h"
 #include "core/model_runner.h"
 #include "core/scheduler.h"
+#include "model/token_bytes.h"
 #include "runtime/engine_impl.h"
 #include "runtime/sampling_pool.h"
 #include "runtime/seed_source.h"
@@ -126,6 +127,7 @@ class EngineImpl final : public Engine {
       throw Error("request '" + r.id + "': " + e.what());
     }
     auto seq = std::make_unique<Sequence>();
+    if (r.sampling.format == OutputFormat::JsonObject) seq->constraint.emplace(token_trie(r.id));
     seq->id = r.id;
     seq->priority = r.priority;
     seq->cache_salt = std::move(r.cache_salt);
@@ -353,11 +355,13 @@ class EngineImpl final : public Engine {
     job.ctx.num_prompt_tokens = seq->num_prompt_tokens;
     job.ctx.eos_token_ids = &info_.eos_token_ids;
     job.ctx.rng = &seq->rng;
+    job.ctx.constraint = seq->constraint ? &*seq->constraint : nullptr;
     return job;
   }
 
   void append_token(Sequence* seq, int32_t token, TokenLogprob* lp, Events& events) {
     seq->tokens.push_back(token);
+    if (seq->constraint) seq->constraint->accept(token);
     if (seq->timings.first_token_ms == 0) seq->timings.first_token_ms = now_ms();
     RequestEvent& ev = event_for(events, seq->id);
     ev.new_tokens.push_back(token);
@@ -365,6 +369,22 @@ class EngineImpl final : public Engine {
     const FinishReason reason = stop_reason(seq->sampling, token, seq->num_output_tokens(), seq->num_tokens(),
                                             max_model_len_, info_.eos_token_ids);
     if (reason != FinishReason::None) finish(seq, reason, events);
+  }
+
+  // The vocabulary's bytes for constrained decoding, read from tokenizer.json on the first request
+  // that needs them (on the caller's thread; later requests share it or its error).
+  std::shared_ptr<const TokenTrie> token_trie(const std::string& request_id) {
+    std::lock_guard<std::mutex> lk(trie_mu_);
+    if (!trie_ && trie_error_.empty()) {
+      try {
+        trie_ = std::make_shared<const TokenTrie>(load_token_bytes(model_->path() + "/tokenizer.json", vocab_));
+      } catch (const std::exception& e) {
+        trie_error_ = e.what();
+      }
+    }
+    if (!trie_)
+      throw Error("request '" + request_id + "': response format json_object needs the model's tokenizer: " + trie_error_);
+    return trie_;
   }
 
   void publish_stats() {
@@ -415,6 +435,9 @@ class EngineImpl final : public Engine {
   bool loop_idle_ = false;
   bool stop_ = false;
   bool closed_ = false;
+  std::mutex trie_mu_;
+  std::shared_ptr<const TokenTrie> trie_;
+  std::string trie_error_;
   mutable std::mutex stats_mu_;
   EngineStats snapshot_;
   std::vector<StepSample> pending_steps_;  // under stats_mu_

@@ -97,7 +97,8 @@ int32_t argmax_index(const float* x, int n) {
 
 bool reads_only_logits(const SamplingParams& p, int num_output_tokens) {
   return p.logprobs < 0 && p.repetition_penalty == 1.0f && p.frequency_penalty == 0.0f &&
-         p.presence_penalty == 0.0f && p.logit_bias.empty() && num_output_tokens >= p.min_tokens;
+         p.presence_penalty == 0.0f && p.logit_bias.empty() && num_output_tokens >= p.min_tokens &&
+         p.format == OutputFormat::Text;
 }
 
 bool samples_plain_argmax(const SamplingParams& p, int num_output_tokens) {
@@ -215,17 +216,44 @@ int32_t Sampler::sample_random(const SamplingParams& p, Rng& rng) {
   return candidates_.back().first;
 }
 
+int32_t Sampler::pick(const SamplingParams& p, Rng& rng) {
+  if (p.temperature < kGreedyTemperature) {
+    candidates_.clear();
+    return argmax();
+  }
+  return sample_random(p, rng);
+}
+
+// A constrained pick from the masked distribution. Greedy and plain temperature draws first try
+// the unmasked pick and keep it when allowed: for them that is exact (the argmax, or a draw
+// redrawn from the masked weights with probability 1 - allowed mass, which sums to the masked
+// distribution), and it skips the vocabulary walk on most steps. top_k / top_p / min_p cut
+// relative to the surviving tokens, so they always mask first.
+int32_t Sampler::constrained(const SampleContext& ctx) {
+  const SamplingParams& p = *ctx.params;
+  ending_.clear();
+  if (ctx.eos_token_ids) ending_ = *ctx.eos_token_ids;
+  ending_.insert(ending_.end(), p.stop_token_ids.begin(), p.stop_token_ids.end());
+  const bool cuts = p.temperature >= kGreedyTemperature &&
+                    ((p.top_k > 0 && p.top_k < vocab_) || p.top_p < 1.0f || p.min_p > 0.0f);
+  if (!cuts) {
+    const int32_t token = pick(p, *ctx.rng);
+    if (ctx.constraint->allows(token, ending_)) return token;
+  }
+  if (!ctx.constraint->mask(scratch_.data(), ending_)) {
+    // Nothing can follow (e.g. min_tokens masks EOS after a complete object and its whitespace
+    // allowance is used up): end here.
+    candidates_.clear();
+    return ctx.constraint->complete() && !ending_.empty() ? ending_.front() : argmax();
+  }
+  return pick(p, *ctx.rng);
+}
+
 int32_t Sampler::sample(const float* logits, const SampleContext& ctx, TokenLogprob* logprob) {
   const SamplingParams& p = *ctx.params;
   std::copy(logits, logits + vocab_, scratch_.begin());
   apply_penalties_and_masks(ctx);
-  int32_t token;
-  if (p.temperature < kGreedyTemperature) {
-    candidates_.clear();
-    token = argmax();
-  } else {
-    token = sample_random(p, *ctx.rng);
-  }
+  const int32_t token = ctx.constraint ? constrained(ctx) : pick(p, *ctx.rng);
   if (logprob && p.logprobs >= 0) fill_logprobs(logits, vocab_, token, p.logprobs, logprob);
   return token;
 }

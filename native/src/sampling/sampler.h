@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "llm/engine.h"
+#include "sampling/json_constraint.h"
 #include "sampling/rng.h"
 
 namespace llm {
@@ -23,6 +24,8 @@ struct SampleContext {
   int num_prompt_tokens = 0;
   const std::vector<int32_t>* eos_token_ids = nullptr;
   Rng* rng = nullptr;
+  // OutputFormat::JsonObject: only tokens that keep the output valid JSON are picked.
+  const JsonConstraint* constraint = nullptr;
 };
 
 constexpr int kMaxLogprobs = 20;
@@ -45,6 +48,8 @@ class Sampler {
 
  private:
   void apply_penalties_and_masks(const SampleContext& ctx);
+  int32_t pick(const SamplingParams& p, Rng& rng);
+  int32_t constrained(const SampleContext& ctx);
   int32_t argmax() const;
   int32_t sample_random(const SamplingParams& p, Rng& rng);
 
@@ -55,11 +60,12 @@ class Sampler {
   std::vector<std::pair<int32_t, float>> candidates_;
   std::vector<int32_t> index_;
   std::vector<float> weights_;
+  std::vector<int32_t> ending_;  // EOS and stop ids: allowed by a constraint only at its end
 };
 
 // True when sample() needs nothing but the raw logits and the temperature / top_k / top_p /
-// min_p cuts for a sequence with this many output tokens so far: no logprobs, penalties or bias,
-// min_tokens reached.
+// min_p cuts for a sequence with this many output tokens so far: no logprobs, penalties, bias or
+// output format, min_tokens reached.
 bool reads_only_logits(const SamplingParams& params, int num_output_tokens);
 
 // True when sample() reduces to the argmax of the raw logits: greedy and reads_only_logits(). A

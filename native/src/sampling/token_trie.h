@@ -1,0 +1,57 @@
+// The vocabulary's token bytes as a trie, so a constraint can test every token in one walk:
+// tokens that share a prefix share its work, and a rejected prefix prunes all tokens under it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llm {
+
+class TokenTrie {
+ public:
+  // token_bytes[id]: the bytes of token id; empty ones (special tokens) are left out of the trie.
+  explicit TokenTrie(std::vector<std::string> token_bytes);
+
+  int vocab_size() const { return static_cast<int>(bytes_.size()); }
+  const std::string& bytes(int32_t token) const { return bytes_[static_cast<size_t>(token)]; }
+  size_t num_nodes() const { return nodes_.size(); }
+
+  // Depth first from `root`: a child is entered when feed(state copy, byte) returns true, and
+  // visit(token) is called for every token whose bytes were all accepted on the way.
+  template <class State, class Feed, class Visit>
+  void walk(const State& root, Feed&& feed, Visit&& visit) const {
+    struct Frame {
+      int32_t node;
+      State state;
+    };
+    std::vector<Frame> stack;
+    stack.push_back({0, root});
+    while (!stack.empty()) {
+      const Frame f = stack.back();
+      stack.pop_back();
+      const Node& n = nodes_[static_cast<size_t>(f.node)];
+      for (int32_t i = 0; i < n.num_tokens; ++i) visit(token_ids_[static_cast<size_t>(n.first_token + i)]);
+      for (int32_t c = n.first_child; c < n.first_child + n.num_children; ++c) {
+        State s = f.state;
+        if (feed(s, nodes_[static_cast<size_t>(c)].byte)) stack.push_back({c, s});
+      }
+    }
+  }
+
+ private:
+  struct Node {
+    int32_t first_child = 0;
+    int32_t num_children = 0;
+    int32_t first_token = 0;  // into token_ids_: the tokens whose bytes end here
+    int32_t num_tokens = 0;
+    uint8_t byte = 0;  // the edge from the parent
+  };
+  void build(int32_t node, size_t lo, size_t hi, size_t depth, const std::vector<int32_t>& sorted);
+
+  std::vector<std::string> bytes_;
+  std::vector<Node> nodes_;  // [0] is the root; a node's children are contiguous
+  std::vector<int32_t> token_ids_;
+};
+
+}  // namespace llm
