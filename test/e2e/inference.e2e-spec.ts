@@ -63,6 +63,79 @@ describe('inference API (openai client, tiny model)', () => {
     expect(viaIds.usage?.prompt_tokens).toBe(promptIds.length);
   });
 
+  it('response_format json_object: the output is one JSON object (chat, streamed and not; completions)', async () => {
+    // The tiny model's weights are random, so unconstrained it writes byte noise. A bias towards
+    // '}' (byte token 125) and EOS (257, 265) lets it close the object and stop; EOS is only
+    // allowed once the object is complete, so it must open one first.
+    const closeSoon = { '125': 30, '257': 60, '265': 60 };
+    const res = await client.chat.completions.create({
+      model,
+      messages,
+      max_tokens: 40,
+      temperature: 0,
+      response_format: { type: 'json_object' },
+      logit_bias: closeSoon,
+    });
+    expect(res.choices[0].finish_reason).toBe('stop');
+    const parsed: unknown = JSON.parse(res.choices[0].message.content ?? '');
+    expect(parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)).toBe(true);
+
+    // Sampled, with seeds: every choice that stops is an object; one cut by max_tokens starts one.
+    const sampled = await client.chat.completions.create({
+      model,
+      messages,
+      max_tokens: 24,
+      temperature: 1,
+      n: 4,
+      seed: 11,
+      response_format: { type: 'json_object' },
+    });
+    for (const c of sampled.choices) {
+      const text = c.message.content ?? '';
+      expect(text.trimStart().startsWith('{')).toBe(true);
+      if (c.finish_reason === 'stop') expect(typeof JSON.parse(text)).toBe('object');
+      else expect(c.finish_reason).toBe('length');
+    }
+
+    // Streamed: the deltas concatenate to the same object as the non-streamed answer.
+    const stream = await client.chat.completions.create({
+      model,
+      messages,
+      max_tokens: 40,
+      temperature: 0,
+      stream: true,
+      response_format: { type: 'json_object' },
+      logit_bias: closeSoon,
+    });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? '';
+    expect(streamed).toBe(res.choices[0].message.content);
+
+    // Completions take it too (as vLLM's do), and {type: 'text'} is the plain default.
+    const comp = await app.request('POST', '/v1/completions', {
+      apiKey: app.apiKey,
+      body: {
+        model,
+        prompt: 'JSON:',
+        max_tokens: 40,
+        temperature: 0,
+        response_format: { type: 'json_object' },
+        logit_bias: closeSoon,
+      },
+    });
+    expect(comp.status).toBe(200);
+    expect(typeof JSON.parse(comp.body.choices[0].text as string)).toBe('object');
+    const plain = await client.chat.completions.create({
+      model,
+      messages,
+      max_tokens: 8,
+      temperature: 0,
+      ignore_eos: true,
+      response_format: { type: 'text' },
+    } as never);
+    expect(plain.choices[0].finish_reason).toBe('length');
+  });
+
   it('records one usage event per request, keyed by the server-made completion id (metering)', async () => {
     // The same client x-request-id twice: still two requests, so two usage events.
     const send = () =>

@@ -75,6 +75,23 @@ describe('remote engine provider', () => {
     expect(lp.choices[0].logprobs?.content?.[0].top_logprobs).toHaveLength(2);
   });
 
+  it('passes response_format json_object to the upstream: the same JSON as the native engine', async () => {
+    const req = {
+      model,
+      messages: [{ role: 'user' as const, content: 'JSON please' }],
+      max_tokens: 40,
+      temperature: 0,
+      response_format: { type: 'json_object' as const },
+      logit_bias: { '125': 30, '257': 60, '265': 60 }, // '}' and EOS: the random model closes the object
+    };
+    const direct = new OpenAI({ apiKey: up[0].apiKey, baseURL: `${up[0].baseUrl}/v1`, maxRetries: 0 });
+    const want = await direct.chat.completions.create(req);
+    const got = await client.chat.completions.create(req);
+    expect(got.choices[0].finish_reason).toBe('stop');
+    expect(got.choices[0].message.content).toBe(want.choices[0].message.content);
+    expect(typeof JSON.parse(got.choices[0].message.content ?? '')).toBe('object');
+  });
+
   it('keeps serving through the other upstream when one is killed mid-test', async () => {
     const remote = front.app.get<RemoteEngineProvider>(ENGINE_PROVIDER);
     const statuses: number[] = [];

@@ -24,6 +24,8 @@ export function completionBody(model: string, req: EngineRequest): Record<string
   if (s.stopTokenIds?.length) body.stop_token_ids = s.stopTokenIds;
   if (s.minTokens) body.min_tokens = s.minTokens;
   if (s.ignoreEos) body.ignore_eos = true;
+  // Our gateways and vLLM both take response_format on /v1/completions.
+  if (s.responseFormat === 'json_object') body.response_format = { type: 'json_object' };
   if (s.logitBias) {
     const pairs = Array.isArray(s.logitBias)
       ? s.logitBias

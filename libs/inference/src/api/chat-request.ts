@@ -25,7 +25,6 @@ const UNSUPPORTED: Record<string, string> = {
   parallel_tool_calls: 'is not supported: this server has no tool calling.',
   functions: 'is not supported: this server has no function calling.',
   function_call: 'is not supported: this server has no function calling.',
-  response_format: 'is not supported: structured output is not available.',
   audio: 'is not supported: this model has no audio output.',
   modalities: 'is not supported: this model produces text only.',
   prediction: 'is not supported.',

@@ -39,7 +39,11 @@ export interface SamplingRequest {
   serviceTier?: ServiceTier;
   ignoreEos: boolean;
   minTokens: number;
+  /** response_format: 'json_object' constrains the output to one JSON object. */
+  responseFormat: ResponseFormat;
 }
+
+export type ResponseFormat = 'text' | 'json_object';
 
 export const COMMON_PARAMS = [
   'model',
@@ -63,6 +67,7 @@ export const COMMON_PARAMS = [
   'service_tier',
   'ignore_eos',
   'min_tokens',
+  'response_format',
 ];
 
 function readStop(r: ParamReader): string[] {
@@ -128,6 +133,36 @@ function readStreamOptions(r: ParamReader, stream: boolean): boolean {
   return v;
 }
 
+/** response_format: {type: 'text'} or {type: 'json_object'}; JSON schemas are refused by name. */
+function readResponseFormat(r: ParamReader): ResponseFormat {
+  const format = r.object('response_format');
+  if (!format) return 'text';
+  const { type } = format;
+  if (type === 'json_schema') {
+    throw invalid(
+      'response_format.type',
+      'response_format type \'json_schema\' is not supported; use {"type": "json_object"} (any JSON object).',
+      'unsupported_parameter',
+    );
+  }
+  if (type !== 'text' && type !== 'json_object') {
+    throw invalid(
+      'response_format.type',
+      "'response_format.type' must be 'text' or 'json_object'.",
+      type === undefined ? 'missing_required_parameter' : 'invalid_value',
+    );
+  }
+  for (const key of Object.keys(format)) {
+    if (key !== 'type')
+      throw invalid(
+        `response_format.${key}`,
+        `Unrecognized response_format field: ${key}`,
+        'unsupported_parameter',
+      );
+  }
+  return type;
+}
+
 /** Reads the sampling parameters shared by both endpoints (logprobs are endpoint specific). */
 export function readSampling(r: ParamReader, vocabSize: number, logprobs: number | null): SamplingRequest {
   const stream = r.bool('stream') ?? false;
@@ -167,6 +202,7 @@ export function readSampling(r: ParamReader, vocabSize: number, logprobs: number
     serviceTier: r.string('service_tier', { values: SERVICE_TIERS }) as ServiceTier | undefined,
     ignoreEos: r.bool('ignore_eos') ?? false,
     minTokens,
+    responseFormat: readResponseFormat(r),
   };
 }
 
