@@ -3,24 +3,130 @@
 // every step on the CPU backend, and on the CUDA backend for the rows it cannot sample on the GPU
 // (top_k, top_p, penalties, logprobs).
 //
-//   sampler-bench [--rows N] [--scale S]    (logits ~ N(0, S), default 3)
+//   sampler-bench [--rows N] [--scale S] [--json synthetic | --json DIR/tokenizer.json]
+//   (logits ~ N(0, S), default 3)
+//
+// With --json, also the cost of response_format json_object per row: the trie walk that masks
+// the vocabulary in three JSON states, and whole greedy / top_p samples under the constraint, over
+// a real tokenizer.json or a synthetic Llama 3-sized vocabulary (all 256 bytes, then word pieces
+// with and without a leading space, punctuation runs, numbers and CJK pairs).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "model/token_bytes.h"
 #include "runtime/sampling_pool.h"
+#include "sampling/json_constraint.h"
 #include "sampling/sampler.h"
+
+namespace {
+
+double ms_per(int reps, const std::function<void()>& fn) {
+  fn();  // warm-up
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int r = 0; r < reps; ++r) fn();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
+}
+
+std::vector<std::string> synthetic_vocabulary(int vocab) {
+  std::vector<std::string> v;
+  for (int b = 0; b < 256; ++b) v.emplace_back(1, static_cast<char>(b));
+  std::mt19937 gen(11);
+  auto pick = [&](int n) { return static_cast<int>(gen() % static_cast<uint32_t>(n)); };
+  const char* punct[] = {"{\"", "\":", " \"", "\",", "\"}", "},", "\n", "\n\n", "  ", "    ", ".\n",
+                         ", ", "(\"", "\");", "[]", "{}", "()", "==", "//", "->", "::"};
+  std::set<std::string> seen(v.begin(), v.end());
+  while (static_cast<int>(v.size()) < vocab - 256) {  // the last 256 ids: special tokens
+    std::string s;
+    const int kind = pick(100);
+    if (kind < 70) {
+      if (pick(10) < 6) s = " ";
+      for (int i = 0, n = 1 + pick(9); i < n; ++i) s.push_back(static_cast<char>((pick(10) ? 'a' : 'A') + pick(26)));
+    } else if (kind < 85) {
+      for (int i = 0, n = 1 + pick(3); i < n; ++i) s += punct[pick(21)];
+    } else if (kind < 95) {
+      s = std::to_string(pick(1000));
+    } else {
+      for (int i = 0, n = 1 + pick(2); i < n; ++i) {
+        const int cp = 0x4e00 + pick(0x9fff - 0x4e00);
+        s += static_cast<char>(0xe0 | (cp >> 12));
+        s += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        s += static_cast<char>(0x80 | (cp & 0x3f));
+      }
+    }
+    if (seen.insert(s).second) v.push_back(s);
+  }
+  v.resize(static_cast<size_t>(vocab));
+  return v;
+}
+
+// response_format json_object: mask cost per JSON state, and samples.
+void bench_json(const std::string& source, int vocab, const std::vector<float>& logits, int rows) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto trie = std::make_shared<const llm::TokenTrie>(source == "synthetic" ? synthetic_vocabulary(vocab)
+                                                                           : llm::load_token_bytes(source, vocab));
+  const std::string& tokenizer = source;
+  const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("\njson_object (%s vocabulary): vocabulary and trie built in %.1f ms, %zu trie nodes\n", tokenizer.c_str(), load_ms,
+              trie->num_nodes());
+  const std::vector<int32_t> ending{vocab - 1};
+  struct State {
+    const char* name;
+    const char* text;
+  };
+  for (const State& st : {State{"after '{' (a key or '}')", "{"}, State{"inside a string", "{\"name\": \"Ada"},
+                          State{"after ':' (a value)", "{\"n\":"}}) {
+    llm::JsonConstraint c(trie);
+    for (const char* ch = st.text; *ch; ++ch) {
+      // Feed the text through single-byte tokens where the vocabulary has them.
+      for (int32_t t = 0; t < vocab; ++t)
+        if (trie->bytes(t).size() == 1 && trie->bytes(t)[0] == *ch) {
+          c.accept(t);
+          break;
+        }
+    }
+    std::vector<float> row(logits);
+    int allowed = 0;
+    const double mask_ms = ms_per(rows, [&] {
+      row = logits;
+      c.mask(row.data(), ending);
+    });
+    for (float x : row) allowed += x > -1e30f;
+    llm::Sampler sampler(vocab);
+    llm::Rng rng(5);
+    llm::SamplingParams p;
+    llm::SampleContext ctx;
+    ctx.params = &p;
+    ctx.rng = &rng;
+    ctx.constraint = &c;
+    p.format = llm::OutputFormat::JsonObject;
+    p.temperature = 0;
+    const double greedy_ms = ms_per(rows, [&] { sampler.sample(logits.data(), ctx, nullptr); });
+    p.temperature = 0.8f;
+    p.top_p = 0.9f;
+    const double top_p_ms = ms_per(rows, [&] { sampler.sample(logits.data(), ctx, nullptr); });
+    std::printf("%-28s mask %7.3f ms (%6d tokens allowed), greedy %7.3f ms, top_p 0.9 %7.3f ms per row\n", st.name,
+                mask_ms, allowed, greedy_ms, top_p_ms);
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   int rows = 50;
   float scale = 3.0f;
+  std::string tokenizer;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--rows")) rows = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--scale")) scale = static_cast<float>(std::atof(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--json")) tokenizer = argv[i + 1];
   }
   const int vocab = 128256;
   std::mt19937 gen(1);
@@ -95,5 +201,6 @@ int main(int argc, char** argv) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / (rows / 4 + 1);
     std::printf("%d rows of top_p 0.9, %d helper thread(s): %.3f ms per step\n", step_rows, threads, ms);
   }
+  if (!tokenizer.empty()) bench_json(tokenizer, vocab, logits, rows);
   return 0;
 }

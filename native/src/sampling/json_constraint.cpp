@@ -24,7 +24,8 @@ bool JsonConstraint::mask(float* logits, const std::vector<int32_t>& ending) con
   allowed.assign(static_cast<size_t>(trie_->vocab_size()), 0);
   trie_->walk(
       json_, [](JsonRecognizer& s, uint8_t byte) { return s.feed(byte); },
-      [&](int32_t token) { allowed[static_cast<size_t>(token)] = 1; });
+      [&](int32_t token) { allowed[static_cast<size_t>(token)] = 1; },
+      [](const JsonRecognizer& s) { return s.in_string_text(); });
   for (int32_t t : ending)  // by completeness, not by their text
     if (t >= 0 && t < trie_->vocab_size()) allowed[static_cast<size_t>(t)] = json_.complete() ? 1 : 0;
   const float neg_inf = -std::numeric_limits<float>::infinity();

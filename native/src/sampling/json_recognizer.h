@@ -29,6 +29,9 @@ class JsonRecognizer {
   // The bytes so far are a complete document: the top-level object has closed (only whitespace,
   // within max_whitespace_run, may follow it).
   bool complete() const;
+  // Inside a string, where every printable ASCII byte but '"' and '\\' is accepted and leaves the
+  // state as it is.
+  bool in_string_text() const { return state_ == kString; }
 
  private:
   enum State : uint8_t {

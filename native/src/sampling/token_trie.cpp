@@ -40,8 +40,16 @@ void TokenTrie::build(int32_t node, size_t lo, size_t hi, size_t depth, const st
     child.byte = at(g.first);
     nodes_.push_back(child);
   }
-  for (size_t k = 0; k < groups.size(); ++k)
-    build(first + static_cast<int32_t>(k), groups[k].first, groups[k].second, depth + 1, sorted);
+  bool plain = true;
+  for (size_t k = 0; k < groups.size(); ++k) {
+    const int32_t child = first + static_cast<int32_t>(k);
+    build(child, groups[k].first, groups[k].second, depth + 1, sorted);
+    const Node& c = nodes_[static_cast<size_t>(child)];
+    plain = plain && is_plain_text(c.byte) && c.plain_subtree;
+  }
+  // Depth-first construction keeps a subtree's tokens contiguous in token_ids_.
+  nodes_[static_cast<size_t>(node)].subtree_end = static_cast<int32_t>(token_ids_.size());
+  nodes_[static_cast<size_t>(node)].plain_subtree = plain;
 }
 
 }  // namespace llm

@@ -17,10 +17,16 @@ class TokenTrie {
   const std::string& bytes(int32_t token) const { return bytes_[static_cast<size_t>(token)]; }
   size_t num_nodes() const { return nodes_.size(); }
 
+  // Printable ASCII other than '"' and '\\': the bytes that leave a JSON string's state as it is.
+  static bool is_plain_text(uint8_t b) { return b >= 0x20 && b < 0x80 && b != '"' && b != '\\'; }
+
   // Depth first from `root`: a child is entered when feed(state copy, byte) returns true, and
-  // visit(token) is called for every token whose bytes were all accepted on the way.
-  template <class State, class Feed, class Visit>
-  void walk(const State& root, Feed&& feed, Visit&& visit) const {
+  // visit(token) is called for every token whose bytes were all accepted on the way. When
+  // absorbs_text(state) says a state accepts every plain-text byte and stays as it is, a subtree
+  // of plain-text bytes below it is visited whole without feeding its bytes (inside a JSON string
+  // that is nearly the whole vocabulary).
+  template <class State, class Feed, class Visit, class AbsorbsText>
+  void walk(const State& root, Feed&& feed, Visit&& visit, AbsorbsText&& absorbs_text) const {
     struct Frame {
       int32_t node;
       State state;
@@ -31,6 +37,10 @@ class TokenTrie {
       const Frame f = stack.back();
       stack.pop_back();
       const Node& n = nodes_[static_cast<size_t>(f.node)];
+      if (n.plain_subtree && absorbs_text(f.state)) {
+        for (int32_t i = n.first_token; i < n.subtree_end; ++i) visit(token_ids_[static_cast<size_t>(i)]);
+        continue;
+      }
       for (int32_t i = 0; i < n.num_tokens; ++i) visit(token_ids_[static_cast<size_t>(n.first_token + i)]);
       for (int32_t c = n.first_child; c < n.first_child + n.num_children; ++c) {
         State s = f.state;
@@ -43,9 +53,11 @@ class TokenTrie {
   struct Node {
     int32_t first_child = 0;
     int32_t num_children = 0;
-    int32_t first_token = 0;  // into token_ids_: the tokens whose bytes end here
+    int32_t first_token = 0;  // into token_ids_: the tokens whose bytes end here, then the subtree's
     int32_t num_tokens = 0;
-    uint8_t byte = 0;  // the edge from the parent
+    int32_t subtree_end = 0;  // token_ids_[first_token, subtree_end): every token at or below here
+    uint8_t byte = 0;         // the edge from the parent
+    bool plain_subtree = false;  // every edge below here is a plain-text byte
   };
   void build(int32_t node, size_t lo, size_t hi, size_t depth, const std::vector<int32_t>& sorted);
 
