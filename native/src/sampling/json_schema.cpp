@@ -1,0 +1,508 @@
+#include "sampling/json_schema.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "llm/error.h"
+#include "model/json.h"
+
+namespace llm {
+
+namespace {
+
+constexpr int kMaxSchemaDepth = 32;
+constexpr size_t kMaxProperties = 64;  // the seen-property mask is one 64-bit word
+
+bool is_ws(uint8_t b) { return b == ' ' || b == '\t' || b == '\n' || b == '\r'; }
+bool is_digit(uint8_t b) { return b >= '0' && b <= '9'; }
+bool is_number_byte(uint8_t b) {
+  return is_digit(b) || b == '-' || b == '+' || b == '.' || b == 'e' || b == 'E';
+}
+bool is_number_text(const std::string& text) {
+  return !text.empty() && (text[0] == '-' || is_digit(static_cast<uint8_t>(text[0])));
+}
+
+template <size_t N>
+bool is_one_of(const std::string& key, const char* const (&names)[N]) {
+  return std::find_if(std::begin(names), std::end(names),
+                      [&](const char* n) { return key == n; }) != std::end(names);
+}
+
+bool is_keyword(const std::string& key) {
+  static const char* const kNames[] = {"type", "properties", "required", "additionalProperties",
+                                       "items", "minItems", "maxItems", "enum", "const"};
+  return is_one_of(key, kNames);
+}
+
+// Accepted and ignored.
+bool is_annotation(const std::string& key) {
+  static const char* const kNames[] = {"title", "description", "default", "examples", "$schema",
+                                       "$id", "$comment", "strict", "name"};
+  return is_one_of(key, kNames);
+}
+
+// One JSON pointer reference token (RFC 6901).
+std::string pointer_token(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+std::string quote_json(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// The shortest text that reads back as `v` (integers without fraction or exponent).
+std::string number_text(const json::Value& v) {
+  if (v.is_integer()) return std::to_string(v.as_int64());
+  char buf[40];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v.as_number());
+    if (std::strtod(buf, nullptr) == v.as_number()) break;
+  }
+  return buf;
+}
+
+// Narrows `m` (a range of sorted texts sharing their first m.pos bytes) to those whose next byte
+// is `byte`; false (and `m` as it was) when none is. Binary search: in the range, texts that end
+// at m.pos come first, then the rest ordered by their byte at m.pos.
+template <typename TextAt>
+bool narrow(uint16_t& lo_io, uint16_t& hi_io, uint32_t& pos_io, uint8_t byte, TextAt text_at) {
+  const uint32_t pos = pos_io;
+  auto before = [&](uint32_t i) {
+    const std::string& t = text_at(i);
+    return t.size() <= pos || static_cast<uint8_t>(t[pos]) < byte;
+  };
+  auto equal = [&](uint32_t i) { return static_cast<uint8_t>(text_at(i)[pos]) == byte; };
+  // The first index in [lo, hi) where pred turns false (pred is true on a prefix).
+  auto partition = [](uint32_t lo, uint32_t hi, auto pred) {
+    while (lo < hi) {
+      const uint32_t mid = lo + (hi - lo) / 2;
+      if (pred(mid)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const uint32_t lo = partition(lo_io, hi_io, before);
+  const uint32_t hi = partition(lo, hi_io, equal);
+  if (lo == hi) return false;
+  lo_io = static_cast<uint16_t>(lo);
+  hi_io = static_cast<uint16_t>(hi);
+  pos_io = pos + 1;
+  return true;
+}
+
+}  // namespace
+
+// Builds the node table depth first; a node's properties are appended after its children's, so
+// each object's properties stay contiguous.
+class JsonSchemaCompiler {
+ public:
+  explicit JsonSchemaCompiler(JsonSchema& schema) : s_(schema) {}
+
+  uint16_t compile(const json::Value& v, const std::string& path, int depth) {
+    if (depth > kMaxSchemaDepth)
+      fail("the schema at " + path + " is nested deeper than " + std::to_string(kMaxSchemaDepth));
+    if (!v.is_object()) fail("the schema at " + path + " must be an object");
+    for (const auto& member : v.members())
+      if (!is_keyword(member.first) && !is_annotation(member.first))
+        fail("'" + member.first + "' at " + path + " is not supported");
+    if (s_.nodes_.size() > UINT16_MAX) fail("the schema has too many nodes");
+    const auto index = static_cast<uint16_t>(s_.nodes_.size());
+    s_.nodes_.emplace_back();
+    JsonSchema::Node node;
+
+    const json::Value* type = v.find("type");
+    if (type) node.types = types(*type, path + "/type");
+    compile_enum(v, path, node);
+    if (!type && !node.has_enum)
+      fail("the schema at " + path + " needs 'type', 'enum' or 'const'");
+
+    if ((node.types & JsonSchema::kObject) || v.find("properties") || v.find("required") ||
+        v.find("additionalProperties"))
+      compile_object(v, path, depth, node);
+
+    const json::Value* items = v.find("items");
+    if (items) {
+      if (!items->is_object())
+        fail("'items' at " + path + " must be a schema object (tuples are not supported)");
+      node.items = compile(*items, path + "/items", depth + 1);
+    } else if ((node.types & JsonSchema::kArray) && !node.has_enum) {
+      fail("items is required for the array at " + path);
+    }
+    node.min_items = count(v, "minItems", path, 0);
+    node.max_items = count(v, "maxItems", path, UINT32_MAX);
+    if (node.max_items < node.min_items)
+      fail("'maxItems' at " + path + " is less than 'minItems'");
+
+    s_.nodes_[index] = node;
+    return index;
+  }
+
+  [[noreturn]] static void fail(const std::string& message) {
+    throw Error("json_schema: " + message);
+  }
+
+ private:
+  static uint8_t types(const json::Value& v, const std::string& path) {
+    auto one = [&](const json::Value& t) -> uint8_t {
+      if (t.is_string()) {
+        const std::string& s = t.as_string();
+        if (s == "object") return JsonSchema::kObject;
+        if (s == "array") return JsonSchema::kArray;
+        if (s == "string") return JsonSchema::kString;
+        if (s == "number") return JsonSchema::kNumber;
+        if (s == "integer") return JsonSchema::kInteger;
+        if (s == "boolean") return JsonSchema::kBoolean;
+        if (s == "null") return JsonSchema::kNull;
+      }
+      fail("'type' at " + path +
+           " must name object, array, string, number, integer, boolean or null");
+    };
+    if (!v.is_array()) return one(v);
+    uint8_t mask = 0;
+    for (const json::Value& t : v.items()) mask |= one(t);
+    if (mask == 0) fail("'type' at " + path + " is an empty list");
+    return mask;
+  }
+
+  void compile_enum(const json::Value& v, const std::string& path, JsonSchema::Node& node) {
+    std::vector<std::string> texts;
+    auto text = [&](const json::Value& e, const std::string& where) {
+      switch (e.type()) {
+        case json::Type::String: return quote_json(e.as_string());
+        case json::Type::Number: return number_text(e);
+        case json::Type::Bool: return std::string(e.as_bool() ? "true" : "false");
+        case json::Type::Null: return std::string("null");
+        default: fail("the value at " + where + " must be a string, number, boolean or null");
+      }
+    };
+    const json::Value* en = v.find("enum");
+    if (en) {
+      if (!en->is_array() || en->items().empty())
+        fail("'enum' at " + path + " must be a non-empty array");
+      for (size_t i = 0; i < en->items().size(); ++i)
+        texts.push_back(text(en->items()[i], path + "/enum/" + std::to_string(i)));
+    }
+    if (const json::Value* c = v.find("const")) {
+      const std::string t = text(*c, path + "/const");
+      if (en && std::find(texts.begin(), texts.end(), t) == texts.end())
+        fail("'const' at " + path + " is not one of its 'enum' values");
+      texts.assign(1, t);
+    }
+    if (texts.empty()) return;
+    std::sort(texts.begin(), texts.end());
+    texts.erase(std::unique(texts.begin(), texts.end()), texts.end());
+    if (texts.size() > UINT16_MAX) fail("'enum' at " + path + " has too many values");
+    node.has_enum = true;
+    node.enum_begin = static_cast<uint32_t>(s_.enums_.size());
+    s_.enums_.insert(s_.enums_.end(), texts.begin(), texts.end());
+    node.enum_end = static_cast<uint32_t>(s_.enums_.size());
+  }
+
+  void compile_object(const json::Value& v, const std::string& path, int depth,
+                      JsonSchema::Node& node) {
+    std::vector<JsonSchema::Property> props;
+    if (const json::Value* p = v.find("properties")) {
+      if (!p->is_object()) fail("'properties' at " + path + " must be an object");
+      if (p->members().size() > kMaxProperties)
+        fail("the object at " + path + " has more than " + std::to_string(kMaxProperties) +
+             " properties");
+      for (const auto& [name, sub] : p->members()) {
+        const std::string where = path + "/properties/" + pointer_token(name);
+        for (unsigned char c : name)
+          if (c == '"' || c == '\\' || c < 0x20)
+            fail("the property name at " + where + " needs escaping (not supported)");
+        props.push_back({name, compile(sub, where, depth + 1)});
+      }
+    }
+    std::sort(props.begin(), props.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    if (const json::Value* r = v.find("required")) {
+      if (!r->is_array()) fail("'required' at " + path + " must be an array of names");
+      for (const json::Value& name : r->items()) {
+        auto it = std::find_if(props.begin(), props.end(), [&](const auto& p) {
+          return name.is_string() && p.name == name.as_string();
+        });
+        if (it == props.end())
+          fail("'required' at " + path + " names " +
+               (name.is_string() ? "'" + name.as_string() + "'" : std::string("a non-string")) +
+               ", which is not in 'properties'");
+        node.required |= uint64_t{1} << (it - props.begin());
+      }
+    }
+    if (const json::Value* a = v.find("additionalProperties")) {
+      if (!a->is_bool() || a->as_bool())
+        fail("'additionalProperties' at " + path + " is not supported unless false");
+    }
+    node.prop_begin = static_cast<uint32_t>(s_.props_.size());
+    s_.props_.insert(s_.props_.end(), props.begin(), props.end());
+    node.prop_end = static_cast<uint32_t>(s_.props_.size());
+  }
+
+  static uint32_t count(const json::Value& v, const char* key, const std::string& path,
+                        uint32_t absent) {
+    const json::Value* c = v.find(key);
+    if (!c) return absent;
+    if (!c->is_number() || !c->is_integer() || c->as_number() < 0)
+      fail(std::string("'") + key + "' at " + path + " must be a non-negative integer");
+    return static_cast<uint32_t>(std::min<double>(c->as_number(), UINT32_MAX));
+  }
+
+  JsonSchema& s_;
+};
+
+std::shared_ptr<const JsonSchema> JsonSchema::compile(const std::string& schema_text) {
+  const json::Value doc = json::parse(schema_text, "json_schema");
+  std::shared_ptr<JsonSchema> schema(new JsonSchema());
+  JsonSchemaCompiler(*schema).compile(doc, "#", 1);
+  return schema;
+}
+
+namespace {
+
+JsonRecognizer::Limits lexer_limits() {
+  JsonRecognizer::Limits limits;
+  limits.max_depth = JsonSchemaRecognizer::kMaxDepth + 1;  // one more for the wrapper object
+  return limits;
+}
+
+}  // namespace
+
+JsonSchemaRecognizer::JsonSchemaRecognizer(const JsonSchema* schema)
+    : schema_(schema), lex_(lexer_limits()) {
+  // The lexer reads one object; as a member of this wrapper it reads any top-level value.
+  static const uint8_t kWrapper[] = {'{', '"', '"', ':'};
+  lex_.feed(kWrapper, sizeof kWrapper);
+}
+
+bool JsonSchemaRecognizer::feed(uint8_t byte) {
+  JsonSchemaRecognizer next = *this;
+  if (!next.step(byte)) return false;
+  *this = next;
+  return true;
+}
+
+bool JsonSchemaRecognizer::feed(const uint8_t* bytes, size_t n) {
+  JsonSchemaRecognizer next = *this;
+  for (size_t i = 0; i < n; ++i)
+    if (!next.step(bytes[i])) return false;
+  *this = next;
+  return true;
+}
+
+bool JsonSchemaRecognizer::complete() const {
+  JsonSchemaRecognizer c = *this;
+  if (c.mode_ == kNumberText || c.mode_ == kLiteralText ||
+      (c.mode_ == kEnumText && c.enum_may_end()))
+    c.end_value();
+  if (c.mode_ != kDone) return false;
+  // The lexer decides whether the last token is whole (e.g. "tr" or "1e").
+  return c.lex_.feed('}') && c.lex_.complete();
+}
+
+bool JsonSchemaRecognizer::unseen_in(uint32_t lo, uint32_t hi) const {
+  const uint64_t upto_hi = hi >= 64 ? ~uint64_t{0} : (uint64_t{1} << hi) - 1;
+  const uint64_t below_lo = (uint64_t{1} << lo) - 1;
+  return (upto_hi & ~below_lo & ~data_[depth_ - 1]) != 0;
+}
+
+bool JsonSchemaRecognizer::open(bool object) {
+  if (depth_ >= kMaxDepth) return false;
+  frames_[depth_] = node_;
+  data_[depth_] = 0;
+  const uint32_t bit = uint32_t{1} << depth_;
+  objects_ = object ? (objects_ | bit) : (objects_ & ~bit);
+  ++depth_;
+  mode_ = object ? kKeyOrClose : kItemOrClose;
+  return true;
+}
+
+void JsonSchemaRecognizer::close() {
+  --depth_;
+  end_value();
+}
+
+void JsonSchemaRecognizer::end_value() { mode_ = depth_ == 0 ? kDone : kAfterValue; }
+
+bool JsonSchemaRecognizer::enum_may_end() const {
+  // Only a number can be a proper prefix of another enum text (1 and 12); a whole string or
+  // literal ends the value at its last byte.
+  const std::string& t = schema_->enums_[schema_->nodes_[node_].enum_begin + match_.lo];
+  return t.size() == match_.pos && is_number_text(t);  // the range is never empty
+}
+
+bool JsonSchemaRecognizer::enum_byte(uint8_t byte) {
+  const JsonSchema::Node& n = schema_->nodes_[node_];
+  const std::string* texts = &schema_->enums_[n.enum_begin];
+  if (!narrow(match_.lo, match_.hi, match_.pos, byte,
+              [&](uint32_t i) -> const std::string& { return texts[i]; }))
+    return false;
+  const std::string& first = texts[match_.lo];
+  if (first.size() == match_.pos && !is_number_text(first)) end_value();
+  return true;
+}
+
+bool JsonSchemaRecognizer::start_value(uint16_t node, uint8_t byte) {
+  const JsonSchema::Node& n = schema_->nodes_[node];
+  node_ = node;
+  if (n.has_enum) {
+    match_ = {0, static_cast<uint16_t>(n.enum_end - n.enum_begin), 0};
+    mode_ = kEnumText;
+    return enum_byte(byte);
+  }
+  switch (byte) {
+    case '{': return (n.types & JsonSchema::kObject) && open(true);
+    case '[':
+      return (n.types & JsonSchema::kArray) && open(false);
+    case '"':
+      mode_ = kFreeString;
+      return n.types & JsonSchema::kString;
+    case 't': case 'f':
+      mode_ = kLiteralText;
+      return n.types & JsonSchema::kBoolean;
+    case 'n':
+      mode_ = kLiteralText;
+      return n.types & JsonSchema::kNull;
+    default:
+      mode_ = kNumberText;
+      return (byte == '-' || is_digit(byte)) &&
+             (n.types & (JsonSchema::kNumber | JsonSchema::kInteger));
+  }
+}
+
+bool JsonSchemaRecognizer::step(uint8_t byte) {
+  const bool was_text = lex_.in_string_text();
+  if (!lex_.feed(byte)) return false;
+  switch (mode_) {
+    case kFreeString:
+      // A quote closes the string unless it was escaped.
+      if (byte == '"' && was_text) end_value();
+      return true;
+    case kKeyText: {
+      const JsonSchema::Node& obj = top();
+      const JsonSchema::Property* props = &schema_->props_[obj.prop_begin];
+      if (byte == '"') {
+        // The key must be exactly a name not seen yet: the shortest one in the range.
+        if (props[match_.lo].name.size() != match_.pos || !unseen_in(match_.lo, match_.lo + 1u))
+          return false;
+        key_ = static_cast<uint8_t>(match_.lo);
+        data_[depth_ - 1] |= uint64_t{1} << key_;
+        mode_ = kColon;
+        return true;
+      }
+      return narrow(match_.lo, match_.hi, match_.pos, byte,
+                    [&](uint32_t i) -> const std::string& { return props[i].name; }) &&
+             unseen_in(match_.lo, match_.hi);
+    }
+    case kEnumText:
+      if (enum_byte(byte)) return true;
+      if (!enum_may_end()) return false;
+      end_value();  // a number enum ends at the first byte that extends no enum text
+      return between_tokens(byte);
+    case kNumberText:
+      // The lexer took any number byte as part of the number (none may follow a value).
+      if (is_number_byte(byte)) {
+        const bool integer_only = !(schema_->nodes_[node_].types & JsonSchema::kNumber);
+        return !(integer_only && (byte == '.' || byte == 'e' || byte == 'E'));
+      }
+      end_value();
+      return between_tokens(byte);
+    case kLiteralText:
+      if (byte >= 'a' && byte <= 'z') return true;
+      end_value();
+      return between_tokens(byte);
+    default:
+      return between_tokens(byte);
+  }
+}
+
+bool JsonSchemaRecognizer::between_tokens(uint8_t byte) {
+  if (is_ws(byte)) return true;  // the lexer bounds whitespace runs
+  switch (mode_) {
+    case kValue: return start_value(node_, byte);
+    case kItemOrClose: {
+      const JsonSchema::Node& arr = top();
+      if (byte == ']') {
+        if (arr.min_items > 0) return false;
+        close();
+        return true;
+      }
+      if (arr.max_items == 0) return false;
+      data_[depth_ - 1] = 1;
+      return start_value(arr.items, byte);
+    }
+    case kKeyOrClose:
+    case kKey: {
+      const JsonSchema::Node& obj = top();
+      if (byte == '}' && mode_ == kKeyOrClose) {
+        if ((data_[depth_ - 1] & obj.required) != obj.required) return false;
+        close();
+        return true;
+      }
+      const uint32_t n = obj.prop_end - obj.prop_begin;
+      if (byte != '"' || !unseen_in(0, n)) return false;
+      match_ = {0, static_cast<uint16_t>(n), 0};
+      mode_ = kKeyText;
+      return true;
+    }
+    case kColon: {
+      if (byte != ':') return false;
+      node_ = schema_->props_[top().prop_begin + key_].node;
+      mode_ = kValue;
+      return true;
+    }
+    case kAfterValue: {
+      const JsonSchema::Node& n = top();
+      uint64_t& data = data_[depth_ - 1];
+      if ((objects_ >> (depth_ - 1)) & 1) {
+        if (byte == ',') {
+          if (!unseen_in(0, n.prop_end - n.prop_begin)) return false;
+          mode_ = kKey;
+          return true;
+        }
+        if (byte != '}' || (data & n.required) != n.required) return false;
+      } else {
+        if (byte == ',') {
+          if (data >= n.max_items) return false;
+          ++data;
+          node_ = n.items;
+          mode_ = kValue;
+          return true;
+        }
+        if (byte != ']' || data < n.min_items) return false;
+      }
+      close();
+      return true;
+    }
+    default: return false;  // kDone: only whitespace
+  }
+}
+
+}  // namespace llm
