@@ -184,8 +184,10 @@ static llm::SamplingParams sampling_from_js(Napi::Env env, const Napi::Value& v)
   }
   const std::string format = f.string("responseFormat", "text");
   if (format == "json_object") p.format = llm::OutputFormat::JsonObject;
+  else if (format == "json_schema") p.format = llm::OutputFormat::JsonSchema;
   else if (format != "text")
-    range_error(env, "sampling.responseFormat must be 'text' or 'json_object' (got '" + format + "')");
+    range_error(env, "sampling.responseFormat must be 'text', 'json_object' or 'json_schema' (got '" + format + "')");
+  p.json_schema = f.string("jsonSchema", "");
   return p;
 }
 

@@ -1,10 +1,13 @@
-// The llm_engine.node module: Engine (see engine_wrap.h), computeLogits, cudaAvailable.
+// The llm_engine.node module: Engine (see engine_wrap.h), computeLogits, cudaAvailable,
+// checkJsonSchema.
 #include <napi.h>
 
 #include "convert.h"
 #include "engine_wrap.h"
 #include "gpu_stats.h"
 #include "backend/backend.h"
+#include "llm/error.h"
+#include "sampling/json_schema.h"
 
 namespace addon {
 namespace {
@@ -48,6 +51,20 @@ Napi::Value CudaAvailable(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// checkJsonSchema(text) -> null, or the reason the schema is outside the supported subset. The
+// gateway asks before admitting a request, so a bad schema is a 400 rather than a failed choice.
+Napi::Value CheckJsonSchema(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(env, "checkJsonSchema(text): a string is required");
+  try {
+    llm::JsonSchema::compile(info[0].As<Napi::String>().Utf8Value());
+  } catch (const llm::Error& e) {
+    return Napi::String::New(env, e.what());
+  }
+  return env.Null();
+}
+
 }  // namespace
 }  // namespace addon
 
@@ -57,6 +74,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaAvailable", Napi::Function::New(env, addon::CudaAvailable, "cudaAvailable"));
   exports.Set("gpuStats", Napi::Function::New(env, addon::GpuStats, "gpuStats"));
   exports.Set("gpuInfo", Napi::Function::New(env, addon::GpuInfo, "gpuInfo"));
+  exports.Set("checkJsonSchema", Napi::Function::New(env, addon::CheckJsonSchema, "checkJsonSchema"));
   return exports;
 }
 

@@ -6,8 +6,8 @@
 //   sampler-bench [--rows N] [--scale S] [--json synthetic | --json DIR/tokenizer.json]
 //   (logits ~ N(0, S), default 3)
 //
-// With --json, also the cost of response_format json_object per row: the trie walk that masks
-// the vocabulary in three JSON states, and whole greedy / top_p samples under the constraint, over
+// With --json, also the cost of response_format json_object / json_schema per row: the trie walk
+// that masks the vocabulary in a few grammar states, and whole greedy / top_p samples under it, over
 // a real tokenizer.json or a synthetic Llama 3-sized vocabulary (all 256 bytes, then word pieces
 // with and without a leading space, punctuation runs, numbers and CJK pairs).
 #include <chrono>
@@ -23,7 +23,9 @@
 
 #include "model/token_bytes.h"
 #include "runtime/sampling_pool.h"
-#include "sampling/json_constraint.h"
+#include "sampling/json_recognizer.h"
+#include "sampling/json_schema.h"
+#include "sampling/token_constraint.h"
 #include "sampling/sampler.h"
 
 namespace {
@@ -74,24 +76,17 @@ void bench_json(const std::string& source, int vocab, const std::vector<float>& 
                                                                            : llm::load_token_bytes(source, vocab));
   const std::string& tokenizer = source;
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("\njson_object (%s vocabulary): vocabulary and trie built in %.1f ms, %zu trie nodes\n", tokenizer.c_str(), load_ms,
+  std::printf("\nstructured output (%s vocabulary): vocabulary and trie built in %.1f ms, %zu trie nodes\n", tokenizer.c_str(), load_ms,
               trie->num_nodes());
   const std::vector<int32_t> ending{vocab - 1};
-  struct State {
-    const char* name;
-    const char* text;
-  };
-  for (const State& st : {State{"after '{' (a key or '}')", "{"}, State{"inside a string", "{\"name\": \"Ada"},
-                          State{"after ':' (a value)", "{\"n\":"}}) {
-    llm::JsonConstraint c(trie);
-    for (const char* ch = st.text; *ch; ++ch) {
-      // Feed the text through single-byte tokens where the vocabulary has them.
+  // Feeds `text` through single-byte tokens, then times the mask and whole samples in that state.
+  auto measure = [&](const char* name, llm::TokenConstraint& c, llm::OutputFormat format, const char* text) {
+    for (const char* ch = text; *ch; ++ch)
       for (int32_t t = 0; t < vocab; ++t)
         if (trie->bytes(t).size() == 1 && trie->bytes(t)[0] == *ch) {
           c.accept(t);
           break;
         }
-    }
     std::vector<float> row(logits);
     int allowed = 0;
     const double mask_ms = ms_per(rows, [&] {
@@ -106,14 +101,31 @@ void bench_json(const std::string& source, int vocab, const std::vector<float>& 
     ctx.params = &p;
     ctx.rng = &rng;
     ctx.constraint = &c;
-    p.format = llm::OutputFormat::JsonObject;
+    p.format = format;
     p.temperature = 0;
     const double greedy_ms = ms_per(rows, [&] { sampler.sample(logits.data(), ctx, nullptr); });
     p.temperature = 0.8f;
     p.top_p = 0.9f;
     const double top_p_ms = ms_per(rows, [&] { sampler.sample(logits.data(), ctx, nullptr); });
-    std::printf("%-28s mask %7.3f ms (%6d tokens allowed), greedy %7.3f ms, top_p 0.9 %7.3f ms per row\n", st.name,
+    std::printf("%-36s mask %7.3f ms (%6d tokens allowed), greedy %7.3f ms, top_p 0.9 %7.3f ms per row\n", name,
                 mask_ms, allowed, greedy_ms, top_p_ms);
+  };
+  using ObjectConstraint = llm::GrammarConstraint<llm::JsonRecognizer>;
+  using SchemaConstraint = llm::GrammarConstraint<llm::JsonSchemaRecognizer>;
+  for (const auto& [name, text] : {std::pair{"json_object: after '{'", "{"},
+                                   std::pair{"json_object: inside a string", "{\"name\": \"Ada"},
+                                   std::pair{"json_object: after ':'", "{\"n\":"}}) {
+    ObjectConstraint c(trie, llm::JsonRecognizer());
+    measure(name, c, llm::OutputFormat::JsonObject, text);
+  }
+  auto schema = llm::JsonSchema::compile(R"({"type": "object", "properties": {"name": {"type": "string"},
+      "age": {"type": "integer"}, "role": {"enum": ["admin", "user", "guest"]}}, "required": ["name", "age", "role"]})");
+  for (const auto& [name, text] : {std::pair{"json_schema: a key", "{"},
+                                   std::pair{"json_schema: inside a free string", "{\"name\": \"Ada"},
+                                   std::pair{"json_schema: an integer", "{\"age\":"},
+                                   std::pair{"json_schema: an enum", "{\"role\":"}}) {
+    SchemaConstraint c(trie, llm::JsonSchemaRecognizer(schema.get()), schema);
+    measure(name, c, llm::OutputFormat::JsonSchema, text);
   }
 }
 

@@ -11,10 +11,12 @@
 
 #include "backend/backend.h"
 #include "collector.h"
+#include "model/json.h"
 #include "model/model.h"
 #include "model/token_bytes.h"
 #include "runtime/engine_impl.h"
-#include "sampling/json_constraint.h"
+#include "sampling/json_recognizer.h"
+#include "sampling/token_constraint.h"
 #include "sampling/sampler.h"
 #include "testing.h"
 
@@ -50,8 +52,10 @@ std::shared_ptr<const TokenTrie> test_trie() {
   return trie;
 }
 
+using JsonConstraint = GrammarConstraint<JsonRecognizer>;
+
 JsonConstraint after(const std::string& text) {
-  JsonConstraint c(test_trie());
+  JsonConstraint c(test_trie(), JsonRecognizer());
   for (char ch : text) c.accept(static_cast<int32_t>(static_cast<uint8_t>(ch)));
   return c;
 }
@@ -61,7 +65,7 @@ struct Ctx {
   std::vector<int32_t> tokens{0};
   std::vector<int32_t> eos{kEos};
   Rng rng{99};
-  SampleContext get(const JsonConstraint* c) {
+  SampleContext get(const TokenConstraint* c) {
     SampleContext ctx;
     ctx.params = &p;
     ctx.tokens = tokens.data();
@@ -269,6 +273,60 @@ TEST(the_engine_writes_valid_json_on_the_tiny_model) {
     std::fprintf(stderr, "  json-%d (%s): %s\n", i, finish_reason_name(o.reason), text.c_str());
   }
   EXPECT(stopped >= 2);
+}
+
+TEST(the_engine_follows_a_json_schema_on_the_tiny_model) {
+  const std::string dir = testing::model_dir();
+  if (dir.empty()) SKIP("tiny model fixture not found (set LLM_TEST_MODEL_DIR)");
+  TinyEngine rig(dir);
+  const std::vector<std::string> bytes = load_token_bytes(dir + "/tokenizer.json", rig.engine->info().vocab_size);
+  const std::string schema = R"({"type": "object", "properties": {
+      "name": {"type": "string", "enum": ["ada", "grace"]},
+      "age": {"type": "integer"},
+      "tags": {"type": "array", "items": {"type": "boolean"}, "maxItems": 2}},
+    "required": ["name", "age", "tags"], "additionalProperties": false})";
+  // Keys, enums and literals are forced and numbers bounded, so the random model must finish.
+  const int kN = 4;
+  for (int i = 0; i < kN; ++i) {
+    RequestSpec r;
+    r.id = "schema-" + std::to_string(i);
+    r.prompt_tokens = {'{', static_cast<int32_t>('0' + i)};
+    r.sampling.format = OutputFormat::JsonSchema;
+    r.sampling.json_schema = schema;
+    r.sampling.max_tokens = 300;
+    r.sampling.temperature = i == 0 ? 0.f : 1.f;
+    r.sampling.seed = 77 + i;
+    rig.engine->add(r);
+  }
+  CHECK(rig.col.wait_finished(kN));
+  for (int i = 0; i < kN; ++i) {
+    const Outcome o = rig.col.get("schema-" + std::to_string(i));
+    CHECK(o.error.empty());
+    CHECK(o.reason == FinishReason::Stop);
+    std::string text;
+    for (size_t k = 0; k + 1 < o.tokens.size(); ++k) text += bytes[static_cast<size_t>(o.tokens[k])];
+    std::fprintf(stderr, "  schema-%d: %s\n", i, text.c_str());
+    const json::Value v = json::parse(text, "output");
+    CHECK(v.is_object());
+    CHECK_EQ(v.members().size(), size_t{3});
+    const std::string name = v.find("name")->as_string();
+    EXPECT(name == "ada" || name == "grace");
+    // An integer: no fraction or exponent in the text (it may exceed int64, so not is_integer()).
+    CHECK(v.find("age")->is_number());
+    EXPECT(std::floor(v.find("age")->as_number()) == v.find("age")->as_number());
+    const size_t at = text.find("\"age\"");
+    EXPECT(text.find_first_of(".eE", at + 6) > text.find_first_of(",}", at + 6));
+    CHECK(v.find("tags")->is_array());
+    EXPECT(v.find("tags")->items().size() <= 2);
+    for (const json::Value& t : v.find("tags")->items()) EXPECT(t.is_bool());
+  }
+  // A schema outside the subset is refused when the request is added.
+  RequestSpec bad;
+  bad.id = "bad-schema";
+  bad.prompt_tokens = {1, 2};
+  bad.sampling.format = OutputFormat::JsonSchema;
+  bad.sampling.json_schema = R"({"type": "string", "pattern": "a+"})";
+  EXPECT_THROWS(rig.engine->add(bad), "pattern");
 }
 
 TEST(json_requests_need_the_tokenizer) {

@@ -137,9 +137,34 @@ const CASES: Case[] = [
     param: 'tools',
   },
   {
-    name: 'response_format json_schema unsupported',
-    body: chat({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }),
-    param: 'response_format.type',
+    name: 'json_schema block missing',
+    body: chat({ response_format: { type: 'json_schema' } }),
+    param: 'response_format.json_schema',
+  },
+  {
+    name: 'json_schema bad name',
+    body: chat({ response_format: { type: 'json_schema', json_schema: { name: 'a b', schema: {} } } }),
+    param: 'response_format.json_schema.name',
+  },
+  {
+    name: 'json_schema schema not an object',
+    body: chat({ response_format: { type: 'json_schema', json_schema: { name: 'a', schema: 'x' } } }),
+    param: 'response_format.json_schema.schema',
+  },
+  {
+    name: 'json_schema unknown field',
+    body: chat({ response_format: { type: 'json_schema', json_schema: { name: 'a', schema: {}, x: 1 } } }),
+    param: 'response_format.json_schema.x',
+  },
+  {
+    name: 'json_schema outside the subset',
+    body: chat({
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'a', schema: { anyOf: [{ type: 'string' }] } },
+      },
+    }),
+    param: 'response_format.json_schema.schema',
   },
   {
     name: 'response_format bad type',

@@ -136,6 +136,57 @@ describe('inference API (openai client, tiny model)', () => {
     expect(plain.choices[0].finish_reason).toBe('length');
   });
 
+  it('response_format json_schema: the output matches the schema (keys, types, enums, arrays)', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        name: { type: 'string', enum: ['ada', 'grace'] },
+        age: { type: 'integer' },
+        admin: { type: 'boolean' },
+        tags: { type: 'array', items: { type: 'string', enum: ['x', 'y'] }, maxItems: 3 },
+        boss: { type: ['object', 'null'], properties: { id: { type: 'number' } }, required: ['id'] },
+      },
+      required: ['name', 'age', 'admin', 'tags', 'boss'],
+      additionalProperties: false,
+    };
+    // Every key, enum and literal is forced by the grammar and numbers are at most 32 bytes, so even
+    // the random tiny model must finish the object well within max_tokens, then stop.
+    for (const seed of [1, 2, 3]) {
+      const res = await client.chat.completions.create({
+        model,
+        messages,
+        max_tokens: 400,
+        temperature: 1,
+        seed,
+        response_format: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } },
+      });
+      expect(res.choices[0].finish_reason).toBe('stop');
+      const v = JSON.parse(res.choices[0].message.content ?? '') as Record<string, unknown>;
+      expect(Object.keys(v).sort()).toEqual(['admin', 'age', 'boss', 'name', 'tags']);
+      expect(['ada', 'grace']).toContain(v.name);
+      expect(Number.isInteger(v.age)).toBe(true);
+      expect(typeof v.admin).toBe('boolean');
+      expect(Array.isArray(v.tags) && (v.tags as unknown[]).length <= 3).toBe(true);
+      for (const t of v.tags as unknown[]) expect(['x', 'y']).toContain(t);
+      if (v.boss !== null) expect(typeof (v.boss as { id: unknown }).id).toBe('number');
+    }
+    // A schema outside the engine's subset is a 400 naming the keyword, before anything runs.
+    const bad = await app.request('POST', '/v1/chat/completions', {
+      apiKey: app.apiKey,
+      body: {
+        model,
+        messages,
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 'p', schema: { type: 'string', pattern: '^a+$' } },
+        },
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ param: 'response_format.json_schema.schema' });
+    expect(bad.body.error.message).toContain('pattern');
+  });
+
   it('records one usage event per request, keyed by the server-made completion id (metering)', async () => {
     // The same client x-request-id twice: still two requests, so two usage events.
     const send = () =>
@@ -158,6 +209,50 @@ describe('inference API (openai client, tiny model)', () => {
       });
     }
     expect(first.body.id).not.toBe(second.body.id);
+  });
+
+  it('a request larger than the engine (MAX_NUM_SEQS 16) runs in waves: 40 prompts, every choice as if alone', async () => {
+    const prompts = Array.from({ length: 40 }, (_, i) => [
+      65 + (i % 26),
+      97 + ((i * 7) % 26),
+      32,
+      48 + (i % 10),
+    ]);
+    const body = { model, prompt: prompts, max_tokens: 3, temperature: 0, ignore_eos: true };
+    const res = await app.request('POST', '/v1/completions', { apiKey: app.apiKey, body });
+    expect(res.status).toBe(200);
+    const choices = res.body.choices as { index: number; text: string; finish_reason: string }[];
+    expect(choices.map((c) => c.index)).toEqual(prompts.map((_, i) => i));
+    expect(choices.every((c) => c.finish_reason === 'length')).toBe(true);
+    const promptTokens = prompts.reduce((n, p) => n + p.length, 0);
+    expect(res.body.usage).toMatchObject({ prompt_tokens: promptTokens, completion_tokens: 40 * 3 });
+    for (const i of [0, 17, 39]) {
+      const alone = await app.request('POST', '/v1/completions', {
+        apiKey: app.apiKey,
+        body: { ...body, prompt: prompts[i] },
+      });
+      expect(choices[i].text).toBe(alone.body.choices[0].text);
+    }
+    const row = await usageRow(app, res.body.id as string);
+    expect(row).toMatchObject({ status: 'completed', prompt_tokens: promptTokens, completion_tokens: 120 });
+
+    // Streamed with n = 2: 20 prompts x 2 = 40 choices, each ends with a finish_reason.
+    const streamed = await (
+      await fetch(`${app.baseUrl}/v1/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...body, prompt: prompts.slice(0, 20), n: 2, stream: true }),
+      })
+    ).text();
+    const finished = new Set<number>();
+    for (const line of streamed.split('\n')) {
+      if (!line.startsWith('data: {')) continue;
+      const chunk = JSON.parse(line.slice(6)) as {
+        choices: { index: number; finish_reason: string | null }[];
+      };
+      for (const c of chunk.choices) if (c.finish_reason === 'length') finished.add(c.index);
+    }
+    expect(finished.size).toBe(40);
   });
 
   it('chat streaming: role delta first, content deltas, finish_reason, usage chunk, [DONE]', async () => {

@@ -133,6 +133,42 @@ describe('lanes on a saturated engine', () => {
     }
   }, 120_000);
 
+  it('a request run in waves whose next admission is refused answers 503 and bills only what ran', async () => {
+    const waveApp = await startInferenceApp(
+      'waves',
+      {
+        RATE_LIMIT: '100000/minute',
+        QUOTA_MAX_CONCURRENT: '1000',
+        LANE_QUEUE_DEPTH: '4',
+        LANE_MAX_WAIT_MS: '300',
+      },
+      { maxNumSeqs: 1, model },
+    );
+    try {
+      // A long request holds the only engine slot; three prompts (> 1 slot: waves) wait for it
+      // past LANE_MAX_WAIT_MS and are shed.
+      const long = waveApp.request('POST', '/v1/completions', {
+        apiKey: waveApp.apiKey,
+        body: { model, prompt: 'x', max_tokens: 2000, ignore_eos: true, temperature: 0 },
+      });
+      const engineOf = waveApp.app.get<EngineProvider>(ENGINE_PROVIDER);
+      while (engineOf.stats().running === 0) await new Promise((r) => setTimeout(r, 10));
+      const since = new Date();
+      const waves = await waveApp.request('POST', '/v1/completions', {
+        apiKey: waveApp.apiKey,
+        body: { model, prompt: ['a', 'b', 'c'], max_tokens: 2, temperature: 0 },
+      });
+      expect(waves.status).toBe(503);
+      expect(waves.body.error).toMatchObject({ code: 'server_overloaded' });
+      expect(Number(waves.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      const row = await latestUsageRow(waveApp, 'error', since);
+      expect(row).toMatchObject({ prompt_tokens: 0, completion_tokens: 0 });
+      expect((await long).status).toBe(200);
+    } finally {
+      await waveApp.close();
+    }
+  }, 60_000);
+
   it('a client disconnect mid-stream aborts the request and frees its KV blocks within 1 s', async () => {
     const controller = new AbortController();
     const res = await fetch(`${app.baseUrl}/v1/chat/completions`, {

@@ -75,7 +75,7 @@ describe('remote engine provider', () => {
     expect(lp.choices[0].logprobs?.content?.[0].top_logprobs).toHaveLength(2);
   });
 
-  it('passes response_format json_object to the upstream: the same JSON as the native engine', async () => {
+  it('passes response_format json_object and json_schema to the upstream: the same JSON as the native engine', async () => {
     const req = {
       model,
       messages: [{ role: 'user' as const, content: 'JSON please' }],
@@ -90,6 +90,25 @@ describe('remote engine provider', () => {
     expect(got.choices[0].finish_reason).toBe('stop');
     expect(got.choices[0].message.content).toBe(want.choices[0].message.content);
     expect(typeof JSON.parse(got.choices[0].message.content ?? '')).toBe('object');
+
+    const schema = {
+      type: 'object',
+      properties: { ok: { type: 'boolean' }, n: { type: 'integer' } },
+      required: ['ok', 'n'],
+    };
+    const schemaReq = {
+      model,
+      messages: [{ role: 'user' as const, content: 'JSON please' }],
+      max_tokens: 120,
+      temperature: 0,
+      response_format: { type: 'json_schema' as const, json_schema: { name: 's', schema } },
+    };
+    const wantSchema = await direct.chat.completions.create(schemaReq);
+    const gotSchema = await client.chat.completions.create(schemaReq);
+    expect(gotSchema.choices[0].message.content).toBe(wantSchema.choices[0].message.content);
+    const v = JSON.parse(gotSchema.choices[0].message.content ?? '') as { ok: unknown; n: unknown };
+    expect(typeof v.ok).toBe('boolean');
+    expect(typeof v.n).toBe('number');
   });
 
   it('keeps serving through the other upstream when one is killed mid-test', async () => {

@@ -20,8 +20,12 @@ export interface SamplingOptions {
   ignoreEos?: boolean;
   /** Number of top alternatives (0..20) besides the sampled token's logprob; unset: none. */
   logprobs?: number;
-  /** 'json_object': every token keeps the output a prefix of one JSON object; EOS only once complete. */
-  responseFormat?: 'text' | 'json_object';
+  /**
+   * 'json_object': every token keeps the output a prefix of one JSON object; 'json_schema': of one
+   * value matching `jsonSchema` (a JSON Schema document as text). EOS only once complete.
+   */
+  responseFormat?: 'text' | 'json_object' | 'json_schema';
+  jsonSchema?: string;
 }
 
 export interface EngineRequest {

@@ -21,6 +21,8 @@ export interface NativeAddon {
     threads?: number;
   }): Float32Array;
   cudaAvailable(): { available: boolean; reason: string };
+  /** null, or why the schema is outside the engine's JSON Schema subset. */
+  checkJsonSchema(schemaText: string): string | null;
 }
 
 const RELATIVE = join('native', 'build', 'Release', 'llm_engine.node');
@@ -50,4 +52,9 @@ export function loadAddon(path = findAddonPath()): NativeAddon {
     cached = require(path) as NativeAddon;
   }
   return cached;
+}
+
+/** null, or why the engine cannot decode to this JSON Schema (the subset it compiles). */
+export function checkJsonSchema(schemaText: string): string | null {
+  return loadAddon().checkJsonSchema(schemaText);
 }

@@ -3,12 +3,12 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "llm/engine.h"
-#include "sampling/json_constraint.h"
+#include "sampling/token_constraint.h"
 #include "sampling/rng.h"
 
 namespace llm {
@@ -37,7 +37,7 @@ struct Sequence {
   int num_preemptions = 0;
 
   Rng rng;
-  std::optional<JsonConstraint> constraint;  // OutputFormat::JsonObject
+  std::unique_ptr<TokenConstraint> constraint;  // response_format json_object / json_schema
   RequestTimings timings;
 
   int num_tokens() const { return static_cast<int>(tokens.size()); }

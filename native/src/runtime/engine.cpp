@@ -19,6 +19,8 @@
 #include "runtime/engine_impl.h"
 #include "runtime/sampling_pool.h"
 #include "runtime/seed_source.h"
+#include "sampling/json_recognizer.h"
+#include "sampling/json_schema.h"
 #include "sampling/sampler.h"
 
 namespace llm {
@@ -131,7 +133,7 @@ class EngineImpl final : public Engine {
       throw Error("request '" + r.id + "': " + e.what());
     }
     auto seq = std::make_unique<Sequence>();
-    if (r.sampling.format == OutputFormat::JsonObject) seq->constraint.emplace(token_trie(r.id));
+    seq->constraint = make_constraint(r.id, r.sampling);
     seq->id = r.id;
     seq->priority = r.priority;
     seq->cache_salt = std::move(r.cache_salt);
@@ -359,7 +361,7 @@ class EngineImpl final : public Engine {
     job.ctx.num_prompt_tokens = seq->num_prompt_tokens;
     job.ctx.eos_token_ids = &info_.eos_token_ids;
     job.ctx.rng = &seq->rng;
-    job.ctx.constraint = seq->constraint ? &*seq->constraint : nullptr;
+    job.ctx.constraint = seq->constraint.get();
     return job;
   }
 
@@ -376,12 +378,34 @@ class EngineImpl final : public Engine {
   }
 
   // The vocabulary's bytes for constrained decoding (loading started with the engine).
-  std::shared_ptr<const TokenTrie> token_trie(const std::string& request_id) const {
+  std::shared_ptr<const TokenTrie> token_trie(const std::string& request_id, const char* format) const {
     try {
       return trie_.get();
     } catch (const std::exception& e) {
-      throw Error("request '" + request_id + "': response format json_object needs the model's tokenizer: " + e.what());
+      throw Error("request '" + request_id + "': response format " + format + " needs the model's tokenizer: " + e.what());
     }
+  }
+
+  // The sequence's grammar for its response format (null for plain text). Throws llm::Error on a
+  // schema outside the supported subset.
+  std::unique_ptr<TokenConstraint> make_constraint(const std::string& id, const SamplingParams& p) const {
+    switch (p.format) {
+      case OutputFormat::Text:
+        return nullptr;
+      case OutputFormat::JsonObject:
+        return std::make_unique<GrammarConstraint<JsonRecognizer>>(token_trie(id, "json_object"), JsonRecognizer());
+      case OutputFormat::JsonSchema: {
+        std::shared_ptr<const JsonSchema> schema;
+        try {
+          schema = JsonSchema::compile(p.json_schema);
+        } catch (const Error& e) {
+          throw Error("request '" + id + "': " + e.what());
+        }
+        return std::make_unique<GrammarConstraint<JsonSchemaRecognizer>>(
+            token_trie(id, "json_schema"), JsonSchemaRecognizer(schema.get()), schema);
+      }
+    }
+    return nullptr;
   }
 
   void publish_stats() {

@@ -284,6 +284,8 @@ void validate_sampling(const SamplingParams& p, int vocab_size) {
   if (p.min_tokens < 0) bad("min_tokens must be >= 0");
   if (p.min_tokens > p.max_tokens) bad("min_tokens must be <= max_tokens");
   if (p.logprobs < -1 || p.logprobs > kMaxLogprobs) bad("logprobs must be between 0 and 20");
+  if ((p.format == OutputFormat::JsonSchema) != !p.json_schema.empty())
+    bad("json_schema must be given exactly when the output format is json_schema");
   for (const auto& [t, bias] : p.logit_bias) {
     if (t < 0 || t >= vocab_size)
       bad("logit_bias token " + std::to_string(t) + " is outside the vocabulary (size " + std::to_string(vocab_size) + ")");

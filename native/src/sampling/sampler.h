@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "llm/engine.h"
-#include "sampling/json_constraint.h"
+#include "sampling/token_constraint.h"
 #include "sampling/rng.h"
 
 namespace llm {
@@ -24,8 +24,8 @@ struct SampleContext {
   int num_prompt_tokens = 0;
   const std::vector<int32_t>* eos_token_ids = nullptr;
   Rng* rng = nullptr;
-  // OutputFormat::JsonObject: only tokens that keep the output valid JSON are picked.
-  const JsonConstraint* constraint = nullptr;
+  // response_format json_object / json_schema: only tokens that keep the output valid are picked.
+  const TokenConstraint* constraint = nullptr;
 };
 
 constexpr int kMaxLogprobs = 20;

@@ -26,6 +26,12 @@ export function completionBody(model: string, req: EngineRequest): Record<string
   if (s.ignoreEos) body.ignore_eos = true;
   // Our gateways and vLLM both take response_format on /v1/completions.
   if (s.responseFormat === 'json_object') body.response_format = { type: 'json_object' };
+  if (s.responseFormat === 'json_schema' && s.jsonSchema) {
+    body.response_format = {
+      type: 'json_schema',
+      json_schema: { name: 'schema', schema: JSON.parse(s.jsonSchema) as unknown },
+    };
+  }
   if (s.logitBias) {
     const pairs = Array.isArray(s.logitBias)
       ? s.logitBias

@@ -18,7 +18,7 @@ export interface CompletionRequest {
   tokensAsIds: boolean;
 }
 
-const MAX_PROMPTS = 16;
+const MAX_PROMPTS = LIMITS.maxSequences;
 const ALLOWED = new Set([...COMMON_PARAMS, 'prompt', 'echo', 'best_of', 'return_tokens_as_token_ids']);
 const UNSUPPORTED: Record<string, string> = {
   suffix: 'is not supported: this model has no fill-in-the-middle mode.',
@@ -73,8 +73,8 @@ export function parseCompletionRequest(body: unknown, vocabSize: number): Comple
       'unsupported_parameter',
     );
   }
-  if (prompts.length * sampling.n > LIMITS.maxN) {
-    throw invalid('n', `'n' times the number of prompts may be at most ${LIMITS.maxN}.`);
+  if (prompts.length * sampling.n > LIMITS.maxSequences) {
+    throw invalid('n', `'n' times the number of prompts may be at most ${LIMITS.maxSequences}.`);
   }
   if (sampling.maxTokens === undefined) sampling.maxTokens = 16; // OpenAI's default for completions
   const tokensAsIds = r.bool('return_tokens_as_token_ids') ?? false;

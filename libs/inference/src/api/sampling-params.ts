@@ -5,6 +5,8 @@ export const SERVICE_TIERS: readonly ServiceTier[] = ['auto', 'default', 'flex',
 
 export const LIMITS = {
   maxN: 16,
+  /** Sequences in one request (prompts x n); past the engine's capacity they run in waves. */
+  maxSequences: 2048,
   maxStop: 4,
   maxStopLength: 256,
   maxStopTokenIds: 64,
@@ -39,11 +41,15 @@ export interface SamplingRequest {
   serviceTier?: ServiceTier;
   ignoreEos: boolean;
   minTokens: number;
-  /** response_format: 'json_object' constrains the output to one JSON object. */
+  /** response_format: json_object / json_schema constrain the output (the engine's grammar). */
   responseFormat: ResponseFormat;
 }
 
-export type ResponseFormat = 'text' | 'json_object';
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  /** `schema`: the JSON Schema document as JSON text, for the engine. */
+  | { type: 'json_schema'; name: string; schema: string };
 
 export const COMMON_PARAMS = [
   'model',
@@ -133,34 +139,52 @@ function readStreamOptions(r: ParamReader, stream: boolean): boolean {
   return v;
 }
 
-/** response_format: {type: 'text'} or {type: 'json_object'}; JSON schemas are refused by name. */
+function onlyFields(obj: Record<string, unknown>, at: string, fields: readonly string[]): void {
+  for (const key of Object.keys(obj)) {
+    if (!fields.includes(key))
+      throw invalid(`${at}.${key}`, `Unrecognized ${at} field: ${key}`, 'unsupported_parameter');
+  }
+}
+
+/** OpenAI's json_schema block: a name, the schema object, optional strict and description. */
+function readJsonSchema(format: Record<string, unknown>): ResponseFormat {
+  const at = 'response_format.json_schema';
+  const block = format.json_schema;
+  if (!block || typeof block !== 'object' || Array.isArray(block)) {
+    throw invalid(at, `'${at}' must be an object with 'name' and 'schema'.`, 'invalid_type');
+  }
+  const b = block as Record<string, unknown>;
+  onlyFields(b, at, ['name', 'schema', 'strict', 'description']);
+  if (typeof b.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(b.name)) {
+    throw invalid(`${at}.name`, `'${at}.name' must be 1 to 64 letters, digits, '_' or '-'.`);
+  }
+  if (!b.schema || typeof b.schema !== 'object' || Array.isArray(b.schema)) {
+    throw invalid(`${at}.schema`, `'${at}.schema' must be a JSON Schema object.`, 'invalid_type');
+  }
+  if (b.strict !== undefined && b.strict !== null && typeof b.strict !== 'boolean')
+    throw invalid(`${at}.strict`, `'${at}.strict' must be a boolean.`, 'invalid_type');
+  if (b.description !== undefined) checkString(`${at}.description`, b.description);
+  return { type: 'json_schema', name: b.name, schema: JSON.stringify(b.schema) };
+}
+
+/** response_format: {type: 'text' | 'json_object'} or {type: 'json_schema', json_schema: {...}}. */
 function readResponseFormat(r: ParamReader): ResponseFormat {
   const format = r.object('response_format');
-  if (!format) return 'text';
+  if (!format) return { type: 'text' };
   const { type } = format;
   if (type === 'json_schema') {
-    throw invalid(
-      'response_format.type',
-      'response_format type \'json_schema\' is not supported; use {"type": "json_object"} (any JSON object).',
-      'unsupported_parameter',
-    );
+    onlyFields(format, 'response_format', ['type', 'json_schema']);
+    return readJsonSchema(format);
   }
   if (type !== 'text' && type !== 'json_object') {
     throw invalid(
       'response_format.type',
-      "'response_format.type' must be 'text' or 'json_object'.",
+      "'response_format.type' must be 'text', 'json_object' or 'json_schema'.",
       type === undefined ? 'missing_required_parameter' : 'invalid_value',
     );
   }
-  for (const key of Object.keys(format)) {
-    if (key !== 'type')
-      throw invalid(
-        `response_format.${key}`,
-        `Unrecognized response_format field: ${key}`,
-        'unsupported_parameter',
-      );
-  }
-  return type;
+  onlyFields(format, 'response_format', ['type']);
+  return { type };
 }
 
 /** Reads the sampling parameters shared by both endpoints (logprobs are endpoint specific). */

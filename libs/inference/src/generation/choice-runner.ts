@@ -1,3 +1,4 @@
+import { ApiError } from '@app/common';
 import { EngineProvider, EngineRequest, FinishReason, TokenLogprob } from '@app/engine';
 import { Admission } from '../lanes/lane-scheduler';
 import { IncrementalDetokenizer } from '../text/incremental-detokenizer';
@@ -21,6 +22,10 @@ export interface ChoiceResult {
   text: string;
   finishReason: OpenAIFinish | 'abort' | 'error';
   error?: string;
+  /** The API error a failed choice answers with (e.g. a lane refusal of a later wave). */
+  apiError?: ApiError;
+  /** The choice never reached the engine: its prompt is not billed. */
+  notRun?: boolean;
   promptTokens: number;
   cachedTokens: number;
   completionTokens: number;
@@ -33,7 +38,10 @@ export interface ChoiceSpec {
   requestId: string;
   request: EngineRequest;
   stop: string[];
-  admission: Admission;
+  /** Null until admitted (requests larger than the engine's capacity are admitted in waves). */
+  admission: Admission | null;
+  /** The tokens it may cost (prompt + max_tokens): its weight in the lane's fair share. */
+  admissionCost: number;
   signal: AbortSignal;
   /** Completion tokens generated so far, shared by the request's choices (its usage marker). */
   usage: { completionTokens: number };
@@ -116,6 +124,6 @@ export async function runChoice(
     return result;
   } finally {
     spec.signal.removeEventListener('abort', onAbort);
-    spec.admission.release(promptTokens + result.completionTokens);
+    spec.admission?.release(promptTokens + result.completionTokens);
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ApiError, APP_CONFIG, AppConfig, Lane, laneForServiceTier } from '@app/common';
-import { ENGINE_PROVIDER, EngineProvider } from '@app/engine';
+import { checkJsonSchema, ENGINE_PROVIDER, EngineProvider } from '@app/engine';
 import { parseChatRequest } from '../api/chat-request';
 import { parseCompletionRequest, PromptInput } from '../api/completion-request';
 import { invalid } from '../api/param-reader';
@@ -11,7 +11,7 @@ import { ModelCatalog } from '../models/model-catalog';
 import { ModelTextProvider } from '../text/model-text.provider';
 import { ModelText } from '../text/model-text';
 import { Accounting, ACCOUNTING, Caller, UsageRecord, UsageStatus } from './accounting';
-import { ChoiceDelta, ChoiceResult, runChoice } from './choice-runner';
+import { ChoiceDelta, ChoiceResult, ChoiceSpec, runChoice } from './choice-runner';
 import { newCompletionId } from './completion-id';
 import { engineSampling } from './engine-sampling';
 import { PreparedRequest } from './prepared-request';
@@ -96,6 +96,11 @@ export class InferenceService {
   ): Promise<PreparedRequest> {
     const engine = this.requireEngine();
     const { files } = this.texts.get();
+    if (sampling.responseFormat.type === 'json_schema') {
+      // Refused here, before admission and billing, when the engine cannot decode to it.
+      const why = checkJsonSchema(sampling.responseFormat.schema);
+      if (why) throw invalid('response_format.json_schema.schema', why, 'unsupported_parameter');
+    }
     const limit = this.maxModelLen(engine);
     const longest = Math.max(...prompts.map((p) => p.length));
     if (longest >= limit) {
@@ -113,12 +118,10 @@ export class InferenceService {
       );
     }
     const total = prompts.length * sampling.n;
-    if (total > this.lanes.capacity) {
-      throw invalid(
-        'n',
-        `'n' (${total} sequences in all) exceeds this server's batch capacity of ${this.lanes.capacity}.`,
-      );
-    }
+    // Up to the engine's capacity, every sequence is admitted before the request starts (all or
+    // none, a 429/503 up front). Larger requests run in waves: execute() admits each sequence as
+    // a slot frees, with at most `capacity` of them in flight.
+    const inWaves = total > this.lanes.capacity;
     const maxTokens = sampling.maxTokens ?? limit - longest;
     const lane = await this.chooseLane(sampling, caller);
     const promptTokens = prompts.reduce((s, p) => s + p.length, 0);
@@ -150,7 +153,7 @@ export class InferenceService {
     const abort = new AbortController();
     const admissions: Admission[] = [];
     try {
-      const wanted = prompts.flatMap((p) =>
+      const wanted = (inWaves ? [] : prompts).flatMap((p) =>
         Array.from({ length: sampling.n }, () =>
           this.lanes.acquire({
             tenantId: caller.tenantId,
@@ -168,15 +171,7 @@ export class InferenceService {
       for (const a of admissions) a.release(0);
       await reservation.release();
       this.recordRejected(base);
-      if (err instanceof LaneRejection) {
-        throw new ApiError(err.status, err.message, {
-          code: err.status === 429 ? 'rate_limit_exceeded' : 'server_overloaded',
-          type: err.status === 429 ? 'rate_limit_error' : 'server_error',
-          headers: { 'retry-after': String(err.retryAfterS) },
-        });
-      }
-      if (err instanceof QueueAbortedError) throw ApiError.unavailable('The request was aborted.', 'aborted');
-      throw err;
+      throw laneApiError(err);
     }
     // Admitted: from here on a crash must still bill the prompt and what is generated (the choices
     // count their tokens into the marker; settle() records the real figures).
@@ -191,19 +186,21 @@ export class InferenceService {
       endedAt: startedAt,
     };
     this.accounting.open(marker);
-    const choices = admissions.map((admission, i) => {
+    const choices = Array.from({ length: total }, (_, i): ChoiceSpec => {
       const promptIdx = Math.floor(i / sampling.n);
+      const admission = admissions[i] ?? null;
       return {
         index: i,
         requestId: `${id}-${i}`,
         stop: sampling.stop,
         admission,
+        admissionCost: prompts[promptIdx].length + maxTokens,
         signal: abort.signal,
         usage: marker,
         request: {
           id: `${id}-${i}`,
           promptTokens: prompts[promptIdx],
-          priority: admission.priority,
+          priority: admission?.priority ?? 0,
           cacheSalt: caller.tenantId,
           sampling: engineSampling(sampling, files.generation, maxTokens, i % sampling.n),
         },
@@ -231,18 +228,62 @@ export class InferenceService {
     try {
       // Inside the try: an engine lost since prepare() still settles the reservation and usage.
       const engine = this.requireEngine();
-      results = await Promise.all(p.choices.map((c) => runChoice(engine, this.text, c, emit)));
+      results = await this.runChoices(engine, p, emit);
     } finally {
       await this.settle(p, results);
     }
     return results;
   }
 
-  /** Cached prompt tokens: per prompt, its first choice's figure. */
+  /**
+   * Every choice, in index order of results. Admitted choices all start at once; a request run in
+   * waves has min(choices, capacity) workers that each admit their next choice when the previous
+   * one has released its slot (never holding one slot while waiting for another). Once one
+   * admission is refused, the choices not yet started are not run and carry that error.
+   */
+  private async runChoices(
+    engine: EngineProvider,
+    p: PreparedRequest,
+    emit: (d: ChoiceDelta) => void,
+  ): Promise<ChoiceResult[]> {
+    const results: ChoiceResult[] = new Array<ChoiceResult>(p.choices.length);
+    let next = 0;
+    let refused: ApiError | undefined;
+    const worker = async (): Promise<void> => {
+      while (next < p.choices.length) {
+        const spec = p.choices[next++];
+        if (!spec.admission && !refused && !p.abort.signal.aborted) {
+          try {
+            spec.admission = await this.lanes.acquire({
+              tenantId: p.caller.tenantId,
+              lane: p.lane,
+              cost: spec.admissionCost,
+              signal: p.abort.signal,
+            });
+            spec.request.priority = spec.admission.priority;
+          } catch (err) {
+            refused ??= laneApiError(err);
+          }
+        }
+        results[spec.index] = spec.admission
+          ? await runChoice(engine, this.text, spec, emit)
+          : notRun(spec, p.abort.signal.aborted ? undefined : refused);
+      }
+    };
+    const workers = Math.min(p.choices.length, this.lanes.capacity);
+    await Promise.all(Array.from({ length: Math.max(workers, 1) }, worker));
+    return results;
+  }
+
+  /** Prompt tokens of the prompts that ran; cached prompt tokens: per prompt, its first choice's figure. */
   promptTotals(p: PreparedRequest, results: ChoiceResult[]): { prompt: number; cached: number } {
-    const prompt = p.prompts.reduce((s, t) => s + t.length, 0);
+    let prompt = 0;
     let cached = 0;
-    for (let i = 0; i < results.length; i += p.sampling.n) cached += results[i].cachedTokens;
+    for (let i = 0; i < results.length; i += p.sampling.n) {
+      const ran = results.slice(i, i + p.sampling.n).some((r) => !r.notRun);
+      if (ran) prompt += p.prompts[i / p.sampling.n].length;
+      cached += results[i].cachedTokens;
+    }
     return { prompt, cached };
   }
 
@@ -296,4 +337,34 @@ export class InferenceService {
       endedAt,
     });
   }
+}
+
+/** A lane refusal as the API error it answers with (429 over the tenant's share, else 503). */
+function laneApiError(err: unknown): ApiError {
+  if (err instanceof LaneRejection) {
+    return new ApiError(err.status, err.message, {
+      code: err.status === 429 ? 'rate_limit_exceeded' : 'server_overloaded',
+      type: err.status === 429 ? 'rate_limit_error' : 'server_error',
+      headers: { 'retry-after': String(err.retryAfterS) },
+    });
+  }
+  if (err instanceof QueueAbortedError) return ApiError.unavailable('The request was aborted.', 'aborted');
+  if (err instanceof ApiError) return err;
+  return new ApiError(500, err instanceof Error ? err.message : String(err));
+}
+
+/** The result of a choice that never reached the engine (its wave was refused or the client left). */
+function notRun(spec: ChoiceSpec, refused: ApiError | undefined): ChoiceResult {
+  return {
+    index: spec.index,
+    text: '',
+    finishReason: refused ? 'error' : 'abort',
+    error: refused?.message,
+    apiError: refused,
+    notRun: true,
+    promptTokens: spec.request.promptTokens.length,
+    cachedTokens: 0,
+    completionTokens: 0,
+    firstTokenAt: null,
+  };
 }

@@ -7,6 +7,7 @@ import { PreparedRequest } from '../generation/prepared-request';
 export function failIfNoOutput(results: ChoiceResult[], p: PreparedRequest): void {
   if (p.abort.signal.aborted) throw ApiError.unavailable('The request was aborted.', 'aborted');
   const failed = results.find((r) => r.finishReason === 'error' || r.finishReason === 'abort');
+  if (failed?.apiError) throw failed.apiError;
   if (failed) {
     throw new ApiError(
       500,

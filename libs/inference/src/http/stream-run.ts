@@ -26,7 +26,7 @@ export async function runStream(
     return;
   }
   const failed = results.find((r) => r.finishReason === 'error');
-  if (failed) sse.data(streamErrorBody(new Error(failed.error ?? 'engine error')));
+  if (failed) sse.data(streamErrorBody(failed.apiError ?? new Error(failed.error ?? 'engine error')));
   else if (p.sampling.includeUsage) {
     const { prompt, cached } = inference.promptTotals(p, results);
     sse.data({ ...base, choices: [], usage: usageOf(prompt, cached, results) });
