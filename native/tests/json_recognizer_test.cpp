@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sampling/json_recognizer.h"
+#include "recognizer_checks.h"
 #include "testing.h"
 
 using namespace llm;
@@ -25,51 +26,22 @@ Limits big_limits() {
   return l;
 }
 
-// Feeds `doc` byte by byte; returns the index of the first rejected byte, or -1. A rejected byte
-// must leave the state exactly as it was.
 int first_reject(const std::string& doc, const Limits& limits = Limits{}, JsonRecognizer* out = nullptr) {
   JsonRecognizer r(limits);
-  for (size_t i = 0; i < doc.size(); ++i) {
-    JsonRecognizer before = r;
-    if (!r.feed(static_cast<uint8_t>(doc[i]))) {
-      EXPECT(std::memcmp(&before, &r, sizeof r) == 0);
-      if (out) *out = r;
-      return static_cast<int>(i);
-    }
-  }
+  const int at = recognizer_checks::first_reject(r, doc);
   if (out) *out = r;
-  return -1;
+  return at;
 }
 
-// Every byte is accepted and the document is complete only after its last byte (so `doc` must
-// not end in whitespace).
 void expect_valid(const std::string& doc, const Limits& limits = Limits{}) {
-  JsonRecognizer r(limits);
-  for (size_t i = 0; i < doc.size(); ++i) {
-    if (r.complete()) ::testing::report_failure(__FILE__, __LINE__, "complete early: " + doc);
-    if (!r.feed(static_cast<uint8_t>(doc[i]))) {
-      ::testing::report_failure(__FILE__, __LINE__,
-                                "rejected byte " + std::to_string(i) + " of: " + doc);
-      return;
-    }
-  }
-  if (!r.complete()) ::testing::report_failure(__FILE__, __LINE__, "not complete: " + doc);
+  recognizer_checks::expect_valid(JsonRecognizer(limits), doc);
 }
 
 void expect_reject_at(const std::string& doc, int index, const Limits& limits = Limits{}) {
-  const int got = first_reject(doc, limits);
-  if (got != index)
-    ::testing::report_failure(__FILE__, __LINE__,
-                              "first reject " + std::to_string(got) + ", want " +
-                                  std::to_string(index) + " in: " + doc);
+  recognizer_checks::expect_reject_at(JsonRecognizer(limits), doc, index);
 }
 
-// A document that ends right after feeding every byte without being complete.
-void expect_incomplete(const std::string& doc) {
-  JsonRecognizer r;
-  EXPECT_EQ(first_reject(doc, Limits{}, &r), -1);
-  EXPECT(!r.complete());
-}
+void expect_incomplete(const std::string& doc) { recognizer_checks::expect_incomplete(JsonRecognizer(), doc); }
 
 std::string bytes(std::initializer_list<int> b) {
   std::string s;

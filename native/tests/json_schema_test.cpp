@@ -12,6 +12,7 @@
 #include "llm/error.h"
 #include "model/json.h"
 #include "sampling/json_schema.h"
+#include "recognizer_checks.h"
 #include "testing.h"
 
 using namespace llm;
@@ -20,53 +21,19 @@ namespace {
 
 std::shared_ptr<const JsonSchema> S(const std::string& text) { return JsonSchema::compile(text); }
 
-// Feeds `doc` byte by byte; the index of the first rejected byte, or -1. A rejected byte must
-// leave the state exactly as it was.
-int first_reject(const JsonSchema& schema, const std::string& doc,
-                 JsonSchemaRecognizer* out = nullptr) {
-  JsonSchemaRecognizer r(&schema);
-  for (size_t i = 0; i < doc.size(); ++i) {
-    const JsonSchemaRecognizer before = r;
-    if (!r.feed(static_cast<uint8_t>(doc[i]))) {
-      EXPECT(std::memcmp(&before, &r, sizeof r) == 0);
-      if (out) *out = r;
-      return static_cast<int>(i);
-    }
-  }
-  if (out) *out = r;
-  return -1;
-}
-
-// Every byte accepted; complete() only after the last one (`doc` must end the value).
 void expect_valid(const std::string& schema_text, const std::string& doc) {
   auto schema = S(schema_text);
-  JsonSchemaRecognizer r(schema.get());
-  for (size_t i = 0; i < doc.size(); ++i) {
-    if (r.complete()) ::testing::report_failure(__FILE__, __LINE__, "complete early: " + doc);
-    if (!r.feed(static_cast<uint8_t>(doc[i]))) {
-      ::testing::report_failure(__FILE__, __LINE__,
-                                "rejected byte " + std::to_string(i) + " of: " + doc);
-      return;
-    }
-  }
-  if (!r.complete()) ::testing::report_failure(__FILE__, __LINE__, "not complete: " + doc);
+  recognizer_checks::expect_valid(JsonSchemaRecognizer(schema.get()), doc);
 }
 
 void expect_reject_at(const std::string& schema_text, const std::string& doc, int index) {
   auto schema = S(schema_text);
-  const int got = first_reject(*schema, doc);
-  if (got != index)
-    ::testing::report_failure(__FILE__, __LINE__,
-                              "first reject " + std::to_string(got) + ", want " +
-                                  std::to_string(index) + " in: " + doc);
+  recognizer_checks::expect_reject_at(JsonSchemaRecognizer(schema.get()), doc, index);
 }
 
-// Every byte accepted but the value is not complete.
 void expect_incomplete(const std::string& schema_text, const std::string& doc) {
   auto schema = S(schema_text);
-  JsonSchemaRecognizer r(schema.get());
-  EXPECT_EQ(first_reject(*schema, doc, &r), -1);
-  EXPECT(!r.complete());
+  recognizer_checks::expect_incomplete(JsonSchemaRecognizer(schema.get()), doc);
 }
 
 const char* const kPerson =
