@@ -185,9 +185,19 @@ static llm::SamplingParams sampling_from_js(Napi::Env env, const Napi::Value& v)
   const std::string format = f.string("responseFormat", "text");
   if (format == "json_object") p.format = llm::OutputFormat::JsonObject;
   else if (format == "json_schema") p.format = llm::OutputFormat::JsonSchema;
+  else if (format == "choice") p.format = llm::OutputFormat::Choice;
   else if (format != "text")
-    range_error(env, "sampling.responseFormat must be 'text', 'json_object' or 'json_schema' (got '" + format + "')");
+    range_error(env, "sampling.responseFormat must be 'text', 'json_object', 'json_schema' or 'choice' (got '" + format + "')");
   p.json_schema = f.string("jsonSchema", "");
+  if (Napi::Value c = f.value("choices"); !c.IsEmpty()) {
+    if (!c.IsArray()) type_error(env, "sampling.choices must be an array of strings");
+    Napi::Array a = c.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      Napi::Value s = a.Get(i);
+      if (!s.IsString()) type_error(env, "sampling.choices must be an array of strings");
+      p.choices.push_back(s.As<Napi::String>().Utf8Value());
+    }
+  }
   return p;
 }
 

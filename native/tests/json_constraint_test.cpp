@@ -1,7 +1,7 @@
-// Constrained decoding to one JSON object: the trie walk's mask equals a token-by-token check;
-// the sampler picks only allowed tokens, from exactly the masked distribution (greedy,
-// temperature, top_p); and the engine on the tiny fixture writes valid JSON, ending with EOS only
-// once the object is complete.
+// Constrained decoding: the trie walk's mask equals a token-by-token check; the sampler picks only
+// allowed tokens, from exactly the masked distribution (greedy, temperature, top_p); and the
+// engine on the tiny fixture writes valid JSON (json_object, json_schema) or one of the choices
+// (guided_choice), ending with EOS only once the value is complete.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -327,6 +327,35 @@ TEST(the_engine_follows_a_json_schema_on_the_tiny_model) {
   bad.sampling.format = OutputFormat::JsonSchema;
   bad.sampling.json_schema = R"({"type": "string", "pattern": "a+"})";
   EXPECT_THROWS(rig.engine->add(bad), "pattern");
+}
+
+TEST(the_engine_picks_one_of_the_choices_on_the_tiny_model) {
+  const std::string dir = testing::model_dir();
+  if (dir.empty()) SKIP("tiny model fixture not found (set LLM_TEST_MODEL_DIR)");
+  TinyEngine rig(dir);
+  const std::vector<std::string> bytes = load_token_bytes(dir + "/tokenizer.json", rig.engine->info().vocab_size);
+  const std::vector<std::string> choices{"positive", "negative", "neutral", "pos"};
+  const int kN = 6;
+  for (int i = 0; i < kN; ++i) {
+    RequestSpec r;
+    r.id = "choice-" + std::to_string(i);
+    r.prompt_tokens = {'S', 'e', 'n', 't', static_cast<int32_t>('0' + i)};
+    r.sampling.format = OutputFormat::Choice;
+    r.sampling.choices = choices;
+    r.sampling.max_tokens = 20;
+    r.sampling.temperature = i == 0 ? 0.f : 1.f;
+    r.sampling.seed = 5 + i;
+    rig.engine->add(r);
+  }
+  CHECK(rig.col.wait_finished(kN));
+  for (int i = 0; i < kN; ++i) {
+    const Outcome o = rig.col.get("choice-" + std::to_string(i));
+    CHECK(o.reason == FinishReason::Stop);
+    std::string text;
+    for (size_t k = 0; k + 1 < o.tokens.size(); ++k) text += bytes[static_cast<size_t>(o.tokens[k])];
+    std::fprintf(stderr, "  choice-%d: %s\n", i, text.c_str());
+    EXPECT(std::find(choices.begin(), choices.end(), text) != choices.end());
+  }
 }
 
 TEST(json_requests_need_the_tokenizer) {

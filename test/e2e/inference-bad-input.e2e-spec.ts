@@ -136,6 +136,15 @@ const CASES: Case[] = [
     body: chat({ tools: [{ type: 'function', function: { name: 'f' } }] }),
     param: 'tools',
   },
+  { name: 'guided_choice empty', body: chat({ guided_choice: [] }), param: 'guided_choice' },
+  { name: 'guided_choice not strings', body: chat({ guided_choice: [1, 2] }), param: 'guided_choice' },
+  { name: 'guided_choice empty string', body: chat({ guided_choice: ['a', ''] }), param: 'guided_choice' },
+  {
+    name: 'guided_choice with response_format',
+    body: chat({ guided_choice: ['a'], response_format: { type: 'json_object' } }),
+    param: /^(guided_choice|response_format)$/,
+  },
+  { name: 'guided_json not an object', body: chat({ guided_json: 5 }), param: 'guided_json' },
   {
     name: 'json_schema block missing',
     body: chat({ response_format: { type: 'json_schema' } }),

@@ -211,6 +211,35 @@ describe('inference API (openai client, tiny model)', () => {
     expect(first.body.id).not.toBe(second.body.id);
   });
 
+  it('vLLM guided_choice and guided_json: the output is one of the choices / matches the schema', async () => {
+    const choices = ['positive', 'negative', 'neutral'];
+    const chat = await app.request('POST', '/v1/chat/completions', {
+      apiKey: app.apiKey,
+      body: { model, messages, max_tokens: 20, temperature: 1, seed: 3, n: 4, guided_choice: choices },
+    });
+    expect(chat.status).toBe(200);
+    for (const c of chat.body.choices as { message: { content: string }; finish_reason: string }[]) {
+      expect(choices).toContain(c.message.content);
+      expect(c.finish_reason).toBe('stop');
+    }
+    const comp = await app.request('POST', '/v1/completions', {
+      apiKey: app.apiKey,
+      body: { model, prompt: 'Sentiment:', max_tokens: 20, temperature: 0, guided_choice: ['yes', 'no'] },
+    });
+    expect(['yes', 'no']).toContain(comp.body.choices[0].text);
+    const guided = await app.request('POST', '/v1/completions', {
+      apiKey: app.apiKey,
+      body: {
+        model,
+        prompt: 'JSON:',
+        max_tokens: 100,
+        temperature: 0,
+        guided_json: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
+      },
+    });
+    expect(typeof (JSON.parse(guided.body.choices[0].text as string) as { ok: unknown }).ok).toBe('boolean');
+  });
+
   it('a request larger than the engine (MAX_NUM_SEQS 16) runs in waves: 40 prompts, every choice as if alone', async () => {
     const prompts = Array.from({ length: 40 }, (_, i) => [
       65 + (i % 26),

@@ -75,7 +75,7 @@ describe('remote engine provider', () => {
     expect(lp.choices[0].logprobs?.content?.[0].top_logprobs).toHaveLength(2);
   });
 
-  it('passes response_format json_object and json_schema to the upstream: the same JSON as the native engine', async () => {
+  it('passes response_format json_object / json_schema and guided_choice to the upstream: the same output as the native engine', async () => {
     const req = {
       model,
       messages: [{ role: 'user' as const, content: 'JSON please' }],
@@ -109,6 +109,18 @@ describe('remote engine provider', () => {
     const v = JSON.parse(gotSchema.choices[0].message.content ?? '') as { ok: unknown; n: unknown };
     expect(typeof v.ok).toBe('boolean');
     expect(typeof v.n).toBe('number');
+
+    // vLLM's guided_choice goes through as well.
+    const choiceReq = {
+      ...req,
+      response_format: undefined,
+      logit_bias: undefined,
+      guided_choice: ['up', 'down'],
+    };
+    const wantChoice = await direct.chat.completions.create(choiceReq as never);
+    const gotChoice = await client.chat.completions.create(choiceReq as never);
+    expect(['up', 'down']).toContain(gotChoice.choices[0].message.content);
+    expect(gotChoice.choices[0].message.content).toBe(wantChoice.choices[0].message.content);
   });
 
   it('keeps serving through the other upstream when one is killed mid-test', async () => {

@@ -24,8 +24,10 @@ export interface SamplingOptions {
    * 'json_object': every token keeps the output a prefix of one JSON object; 'json_schema': of one
    * value matching `jsonSchema` (a JSON Schema document as text). EOS only once complete.
    */
-  responseFormat?: 'text' | 'json_object' | 'json_schema';
+  responseFormat?: 'text' | 'json_object' | 'json_schema' | 'choice';
   jsonSchema?: string;
+  /** responseFormat 'choice' (vLLM's guided_choice): the output is exactly one of these. */
+  choices?: string[];
 }
 
 export interface EngineRequest {

@@ -16,8 +16,9 @@ namespace llm {
 
 // What the output must be. JsonObject constrains every sampled token to keep the text a prefix of
 // one JSON object, JsonSchema of one JSON value matching SamplingParams::json_schema (a subset of
-// JSON Schema); EOS only once the value is complete. Both need the model's tokenizer.json.
-enum class OutputFormat { Text, JsonObject, JsonSchema };
+// JSON Schema), Choice of one of SamplingParams::choices; EOS only once the value is complete. All
+// need the model's tokenizer.json.
+enum class OutputFormat { Text, JsonObject, JsonSchema, Choice };
 
 struct SamplingParams {
   float temperature = 1.0f;  // 0 = greedy
@@ -36,6 +37,7 @@ struct SamplingParams {
   int logprobs = -1;  // -1: none; k >= 0: the sampled token's logprob plus k top alternatives (k <= 20)
   OutputFormat format = OutputFormat::Text;
   std::string json_schema;  // OutputFormat::JsonSchema: the schema document (JSON text)
+  std::vector<std::string> choices;  // OutputFormat::Choice: the output is exactly one of them
 };
 
 struct RequestSpec {

@@ -19,6 +19,7 @@
 #include "runtime/engine_impl.h"
 #include "runtime/sampling_pool.h"
 #include "runtime/seed_source.h"
+#include "sampling/choice_recognizer.h"
 #include "sampling/json_recognizer.h"
 #include "sampling/json_schema.h"
 #include "sampling/sampler.h"
@@ -403,6 +404,16 @@ class EngineImpl final : public Engine {
         }
         return std::make_unique<GrammarConstraint<JsonSchemaRecognizer>>(
             token_trie(id, "json_schema"), JsonSchemaRecognizer(schema.get()), schema);
+      }
+      case OutputFormat::Choice: {
+        std::shared_ptr<const ChoiceSet> set;
+        try {
+          set = ChoiceSet::make(p.choices);
+        } catch (const Error& e) {
+          throw Error("request '" + id + "': " + e.what());
+        }
+        return std::make_unique<GrammarConstraint<ChoiceRecognizer>>(token_trie(id, "guided_choice"),
+                                                                    ChoiceRecognizer(set.get()), set);
       }
     }
     return nullptr;

@@ -286,6 +286,8 @@ void validate_sampling(const SamplingParams& p, int vocab_size) {
   if (p.logprobs < -1 || p.logprobs > kMaxLogprobs) bad("logprobs must be between 0 and 20");
   if ((p.format == OutputFormat::JsonSchema) != !p.json_schema.empty())
     bad("json_schema must be given exactly when the output format is json_schema");
+  if ((p.format == OutputFormat::Choice) != !p.choices.empty())
+    bad("choices must be given exactly when the output format is choice");
   for (const auto& [t, bias] : p.logit_bias) {
     if (t < 0 || t >= vocab_size)
       bad("logit_bias token " + std::to_string(t) + " is outside the vocabulary (size " + std::to_string(vocab_size) + ")");

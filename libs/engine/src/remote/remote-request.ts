@@ -26,6 +26,7 @@ export function completionBody(model: string, req: EngineRequest): Record<string
   if (s.ignoreEos) body.ignore_eos = true;
   // Our gateways and vLLM both take response_format on /v1/completions.
   if (s.responseFormat === 'json_object') body.response_format = { type: 'json_object' };
+  if (s.responseFormat === 'choice' && s.choices) body.guided_choice = s.choices;
   if (s.responseFormat === 'json_schema' && s.jsonSchema) {
     body.response_format = {
       type: 'json_schema',

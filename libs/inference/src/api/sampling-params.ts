@@ -5,6 +5,8 @@ export const SERVICE_TIERS: readonly ServiceTier[] = ['auto', 'default', 'flex',
 
 export const LIMITS = {
   maxN: 16,
+  maxChoices: 1024,
+  maxChoiceLength: 1024,
   /** Sequences in one request (prompts x n); past the engine's capacity they run in waves. */
   maxSequences: 2048,
   maxStop: 4,
@@ -49,7 +51,9 @@ export type ResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
   /** `schema`: the JSON Schema document as JSON text, for the engine. */
-  | { type: 'json_schema'; name: string; schema: string };
+  | { type: 'json_schema'; name: string; schema: string }
+  /** vLLM's guided_choice: the output is exactly one of `choices`. */
+  | { type: 'choice'; choices: string[] };
 
 export const COMMON_PARAMS = [
   'model',
@@ -74,6 +78,8 @@ export const COMMON_PARAMS = [
   'ignore_eos',
   'min_tokens',
   'response_format',
+  'guided_json',
+  'guided_choice',
 ];
 
 function readStop(r: ParamReader): string[] {
@@ -167,8 +173,39 @@ function readJsonSchema(format: Record<string, unknown>): ResponseFormat {
   return { type: 'json_schema', name: b.name, schema: JSON.stringify(b.schema) };
 }
 
-/** response_format: {type: 'text' | 'json_object'} or {type: 'json_schema', json_schema: {...}}. */
+/** vLLM's guided_choice: 1..1024 non-empty strings. */
+function readGuidedChoice(r: ParamReader): ResponseFormat {
+  const v = r.raw('guided_choice');
+  if (!Array.isArray(v) || v.length === 0 || v.length > LIMITS.maxChoices) {
+    throw invalid(
+      'guided_choice',
+      `'guided_choice' must be an array of 1 to ${LIMITS.maxChoices} strings.`,
+      'invalid_type',
+    );
+  }
+  const choices = v.map((c: unknown) =>
+    checkString('guided_choice', c, { maxLength: LIMITS.maxChoiceLength }),
+  );
+  if (choices.some((c) => c.length === 0))
+    throw invalid('guided_choice', "'guided_choice' strings must not be empty.");
+  return { type: 'choice', choices };
+}
+
+/**
+ * response_format: {type: 'text' | 'json_object'} or {type: 'json_schema', json_schema: {...}};
+ * or one of vLLM's guided_json (a schema) / guided_choice (strings). At most one of them.
+ */
 function readResponseFormat(r: ParamReader): ResponseFormat {
+  const given = ['response_format', 'guided_json', 'guided_choice'].filter((k) => r.has(k));
+  if (given.length > 1) {
+    throw invalid(
+      given[1],
+      `'${given[1]}' cannot be combined with '${given[0]}': give one output constraint.`,
+    );
+  }
+  if (r.has('guided_choice')) return readGuidedChoice(r);
+  const guided = r.object('guided_json');
+  if (guided) return { type: 'json_schema', name: 'guided_json', schema: JSON.stringify(guided) };
   const format = r.object('response_format');
   if (!format) return { type: 'text' };
   const { type } = format;

@@ -30,5 +30,6 @@ export function engineSampling(
   const format = s.responseFormat;
   if (format.type !== 'text') out.responseFormat = format.type;
   if (format.type === 'json_schema') out.jsonSchema = format.schema;
+  if (format.type === 'choice') out.choices = format.choices;
   return out;
 }
