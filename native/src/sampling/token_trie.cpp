@@ -21,6 +21,7 @@ TokenTrie::TokenTrie(std::vector<std::string> token_bytes) : bytes_(std::move(to
 void TokenTrie::build(int32_t node, size_t lo, size_t hi, size_t depth, const std::vector<int32_t>& sorted) {
   auto len = [&](size_t i) { return bytes_[static_cast<size_t>(sorted[i])].size(); };
   auto at = [&](size_t i) { return static_cast<uint8_t>(bytes_[static_cast<size_t>(sorted[i])][depth]); };
+  max_depth_ = std::max(max_depth_, depth);
   nodes_[static_cast<size_t>(node)].first_token = static_cast<int32_t>(token_ids_.size());
   while (lo < hi && len(lo) == depth) token_ids_.push_back(sorted[lo++]);
   nodes_[static_cast<size_t>(node)].num_tokens =

@@ -27,26 +27,10 @@ class TokenTrie {
   // that is nearly the whole vocabulary).
   template <class State, class Feed, class Visit, class AbsorbsText>
   void walk(const State& root, Feed&& feed, Visit&& visit, AbsorbsText&& absorbs_text) const {
-    struct Frame {
-      int32_t node;
-      State state;
-    };
-    std::vector<Frame> stack;
-    stack.push_back({0, root});
-    while (!stack.empty()) {
-      const Frame f = stack.back();
-      stack.pop_back();
-      const Node& n = nodes_[static_cast<size_t>(f.node)];
-      if (n.plain_subtree && absorbs_text(f.state)) {
-        for (int32_t i = n.first_token; i < n.subtree_end; ++i) visit(token_ids_[static_cast<size_t>(i)]);
-        continue;
-      }
-      for (int32_t i = 0; i < n.num_tokens; ++i) visit(token_ids_[static_cast<size_t>(n.first_token + i)]);
-      for (int32_t c = n.first_child; c < n.first_child + n.num_children; ++c) {
-        State s = f.state;
-        if (feed(s, nodes_[static_cast<size_t>(c)].byte)) stack.push_back({c, s});
-      }
-    }
+    // One state per depth, overwritten as the walk goes: a grammar state can be a few hundred
+    // bytes (a JSON Schema stack), so it is copied once per edge tried and never moved around.
+    std::vector<State> states(max_depth_ + 1, root);
+    walk_from(0, 0, states, feed, visit, absorbs_text);
   }
 
  private:
@@ -61,8 +45,26 @@ class TokenTrie {
   };
   void build(int32_t node, size_t lo, size_t hi, size_t depth, const std::vector<int32_t>& sorted);
 
+  template <class State, class Feed, class Visit, class AbsorbsText>
+  void walk_from(int32_t node, size_t depth, std::vector<State>& states, Feed& feed, Visit& visit,
+                 AbsorbsText& absorbs_text) const {
+    const Node& n = nodes_[static_cast<size_t>(node)];
+    const State& here = states[depth];
+    if (n.plain_subtree && absorbs_text(here)) {
+      for (int32_t i = n.first_token; i < n.subtree_end; ++i) visit(token_ids_[static_cast<size_t>(i)]);
+      return;
+    }
+    for (int32_t i = 0; i < n.num_tokens; ++i) visit(token_ids_[static_cast<size_t>(n.first_token + i)]);
+    for (int32_t c = n.first_child; c < n.first_child + n.num_children; ++c) {
+      State& next = states[depth + 1];
+      next = here;
+      if (feed(next, nodes_[static_cast<size_t>(c)].byte)) walk_from(c, depth + 1, states, feed, visit, absorbs_text);
+    }
+  }
+
   std::vector<std::string> bytes_;
   std::vector<Node> nodes_;  // [0] is the root; a node's children are contiguous
+  size_t max_depth_ = 0;     // the longest token, in bytes
   std::vector<int32_t> token_ids_;
 };
 
