@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "model/token_bytes.h"
 #include "runtime/engine_impl.h"
+#include "sampling/choice_recognizer.h"
 #include "sampling/json_recognizer.h"
 #include "sampling/token_constraint.h"
 #include "sampling/sampler.h"
@@ -190,6 +191,23 @@ TEST(min_tokens_after_a_complete_object_ends_with_eos) {
   const JsonConstraint state = after("{}        ");
   std::vector<float> logits(static_cast<size_t>(test_trie()->vocab_size()), 1.f);
   EXPECT_EQ(s.sample(logits.data(), c.get(&state), nullptr), kEos);
+}
+
+TEST(no_allowed_token_is_reported_not_replaced_by_an_invalid_one) {
+  // A vocabulary that cannot spell the rest of the only choice: after "a" nothing may follow.
+  auto trie = std::make_shared<const TokenTrie>(std::vector<std::string>{"a", "b", "x", ""});
+  auto set = ChoiceSet::make({"ac"});
+  GrammarConstraint<ChoiceRecognizer> c(trie, ChoiceRecognizer(set.get()), set);
+  c.accept(0);  // "a"
+  Sampler s(4);
+  Ctx ctx;
+  ctx.eos = {3};
+  ctx.p.temperature = 0;
+  std::vector<float> logits{1.f, 2.f, 3.f, 0.f};
+  EXPECT_EQ(s.sample(logits.data(), ctx.get(&c), nullptr), kNoAllowedToken);
+  ctx.p.temperature = 1.f;
+  ctx.p.top_p = 0.5f;
+  EXPECT_EQ(s.sample(logits.data(), ctx.get(&c), nullptr), kNoAllowedToken);
 }
 
 TEST(the_row_is_sampled_on_the_host) {

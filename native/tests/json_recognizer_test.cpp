@@ -187,6 +187,42 @@ TEST(number_length_limit) {
   expect_reject_at("{\"a\":12345}", 9, l);
   expect_reject_at("{\"a\":-1.55}", 9, l);
   expect_reject_at("{\"a\":1e+10}", 9, l);
+  // No number may stop where it cannot end: the last byte must be able to finish it.
+  expect_reject_at("{\"a\":123.", 8, l);
+  expect_reject_at("{\"a\":12e+", 8, l);
+  expect_valid("{\"a\":12e5}", l);
+  Limits one;
+  one.max_number_length = 1;
+  expect_reject_at("{\"a\":-", 5, one);
+  expect_valid("{\"a\":7}", one);
+}
+
+// Whatever was accepted can still be finished: after every accepted byte the document is
+// complete or some byte is accepted. Random walks over a JSON-heavy alphabet with tight limits,
+// keeping only accepted bytes, so that they reach the limits.
+TEST(no_dead_ends_under_tight_limits) {
+  std::mt19937 gen(5);
+  const std::string alphabet = "{}[]:,\" \n0123456789.-+eEtrufalsn\\u\xc3\xa9";
+  Limits l;
+  l.max_depth = 3;
+  l.max_whitespace_run = 2;
+  l.max_number_length = 4;
+  int checked = 0;
+  for (int walk = 0; walk < 1000; ++walk) {
+    JsonRecognizer r(l);
+    for (int step = 0; step < 200 && !r.complete(); ++step) {
+      if (!r.feed(static_cast<uint8_t>(alphabet[gen() % alphabet.size()]))) continue;
+      bool can_go_on = r.complete();
+      for (int b = 0; b < 256 && !can_go_on; ++b) {
+        JsonRecognizer probe = r;
+        can_go_on = probe.feed(static_cast<uint8_t>(b));
+      }
+      CHECK(can_go_on);
+      ++checked;
+    }
+  }
+  std::fprintf(stderr, "  %d accepted bytes checked\n", checked);
+  EXPECT(checked > 15000);
 }
 
 TEST(literals) {

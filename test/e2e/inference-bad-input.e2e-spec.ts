@@ -170,7 +170,7 @@ const CASES: Case[] = [
     body: chat({
       response_format: {
         type: 'json_schema',
-        json_schema: { name: 'a', schema: { anyOf: [{ type: 'string' }] } },
+        json_schema: { name: 'a', schema: { allOf: [{ type: 'string' }] } },
       },
     }),
     param: 'response_format.json_schema.schema',

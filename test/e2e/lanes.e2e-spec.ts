@@ -164,7 +164,7 @@ describe('lanes on a saturated engine', () => {
       expect(waves.status).toBe(503);
       expect(waves.body.error).toMatchObject({ code: 'server_overloaded' });
       expect(Number(waves.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      const row = await latestUsageRow(waveApp, 'error', since);
+      const row = await latestUsageRow(waveApp, 'rejected', since);
       expect(row).toMatchObject({ prompt_tokens: 0, completion_tokens: 0 });
       expect((await long).status).toBe(200);
     } finally {

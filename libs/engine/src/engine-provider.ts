@@ -19,6 +19,11 @@ export interface EngineProvider {
   stats(): EngineStats;
   /** Engines with steps of their own (the native one): the steps since the last call. */
   drainSteps?(): StepSamples;
+  /**
+   * Engines that compile JSON Schemas themselves (the native one): null, or why this schema is
+   * outside what they decode to. Others (remote upstreams) judge schemas on their side.
+   */
+  checkJsonSchema?(schemaText: string): string | null;
   info(): EngineInfo;
   /** Aborts everything in flight and releases the engine. Idempotent. */
   close(): Promise<void>;

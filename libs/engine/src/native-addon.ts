@@ -53,8 +53,3 @@ export function loadAddon(path = findAddonPath()): NativeAddon {
   }
   return cached;
 }
-
-/** null, or why the engine cannot decode to this JSON Schema (the subset it compiles). */
-export function checkJsonSchema(schemaText: string): string | null {
-  return loadAddon().checkJsonSchema(schemaText);
-}

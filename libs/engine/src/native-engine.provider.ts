@@ -21,7 +21,10 @@ export class NativeEngineProvider implements EngineProvider {
   private readonly infoCache: EngineInfo;
   private closed = false;
 
-  constructor(options: NativeEngineOptions, addon: NativeAddon = loadAddon()) {
+  constructor(
+    options: NativeEngineOptions,
+    private readonly addon: NativeAddon = loadAddon(),
+  ) {
     this.engine = new addon.Engine(options, (events) => this.route(events));
     this.infoCache = this.engine.info();
   }
@@ -98,6 +101,10 @@ export class NativeEngineProvider implements EngineProvider {
 
   info(): EngineInfo {
     return this.infoCache;
+  }
+
+  checkJsonSchema(schemaText: string): string | null {
+    return this.addon.checkJsonSchema(schemaText);
   }
 
   async close(): Promise<void> {

@@ -329,7 +329,11 @@ class EngineImpl final : public Engine {
           append_token(seq, result.tokens[i], nullptr, events);
         } else {
           SamplingPool::Job& job = host_jobs_[next++];
-          append_token(seq, job.token, seq->sampling.logprobs >= 0 ? &job.logprob : nullptr, events);
+          if (job.token == kNoAllowedToken)
+            finish(seq, FinishReason::Error, events,
+                   "constrained decoding: no token of the vocabulary can continue the output validly");
+          else
+            append_token(seq, job.token, seq->sampling.logprobs >= 0 ? &job.logprob : nullptr, events);
         }
       }
       generation_tokens_ += static_cast<int64_t>(sb.samplers.size());

@@ -71,7 +71,7 @@ bool JsonRecognizer::start_value(uint8_t byte) {
     default: break;
   }
   if (byte != '-' && !is_digit(byte)) return false;
-  if (max_num_ < 1) return false;
+  if (max_num_ < (byte == '-' ? 2 : 1)) return false;  // "-" alone cannot end
   num_len_ = 1;
   state_ = byte == '-' ? kNumMinus : byte == '0' ? kNumZero : kNumInt;
   return true;
@@ -109,7 +109,10 @@ bool JsonRecognizer::step(uint8_t byte) {
         break;
     }
     if (next != kStart) {  // kStart here: the byte does not extend the number
-      if (num_len_ >= max_num_) return false;
+      // A state that cannot end the number ("-", "1.", "1e", "1e+") needs room for one more
+      // byte, or the output would be stuck with no way to finish it.
+      const bool unfinished = next == kNumMinus || next == kNumDot || next == kNumExp || next == kNumExpSign;
+      if (num_len_ + (unfinished ? 1 : 0) >= max_num_) return false;
       ++num_len_;
       state_ = next;
       return true;

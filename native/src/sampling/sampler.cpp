@@ -241,10 +241,11 @@ int32_t Sampler::constrained(const SampleContext& ctx) {
     if (ctx.constraint->allows(token, ending_)) return token;
   }
   if (!ctx.constraint->mask(scratch_.data(), ending_)) {
-    // Nothing can follow (e.g. min_tokens masks EOS after a complete object and its whitespace
-    // allowance is used up): end here.
     candidates_.clear();
-    return ctx.constraint->complete() && !ending_.empty() ? ending_.front() : argmax();
+    // Complete, but nothing may follow (min_tokens still masks EOS once the whitespace allowance
+    // is used up): EOS, which min_tokens then skips as a stop, so the text stays valid.
+    if (ctx.constraint->complete() && !ending_.empty()) return ending_.front();
+    return kNoAllowedToken;  // e.g. the vocabulary cannot spell the next byte: the engine fails it
   }
   return pick(p, *ctx.rng);
 }
@@ -254,7 +255,7 @@ int32_t Sampler::sample(const float* logits, const SampleContext& ctx, TokenLogp
   std::copy(logits, logits + vocab_, scratch_.begin());
   apply_penalties_and_masks(ctx);
   const int32_t token = ctx.constraint ? constrained(ctx) : pick(p, *ctx.rng);
-  if (logprob && p.logprobs >= 0) fill_logprobs(logits, vocab_, token, p.logprobs, logprob);
+  if (token != kNoAllowedToken && logprob && p.logprobs >= 0) fill_logprobs(logits, vocab_, token, p.logprobs, logprob);
   return token;
 }
 

@@ -29,13 +29,16 @@ struct SampleContext {
 };
 
 constexpr int kMaxLogprobs = 20;
+// sample()'s answer when a constraint allows no token at all (the sequence cannot go on validly).
+constexpr int32_t kNoAllowedToken = -1;
 constexpr float kGreedyTemperature = 1e-5f;  // below this, sampling is argmax
 
 class Sampler {
  public:
   explicit Sampler(int vocab_size);
 
-  // Returns the token; fills *logprob when params->logprobs >= 0 and logprob != nullptr.
+  // Returns the token (or kNoAllowedToken, see above); fills *logprob when params->logprobs >= 0
+  // and logprob != nullptr.
   int32_t sample(const float* logits, const SampleContext& ctx, TokenLogprob* logprob);
 
   // The processed logits of the last sample() call (after penalties, bias and masks; before

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ApiError, APP_CONFIG, AppConfig, Lane, laneForServiceTier } from '@app/common';
-import { checkJsonSchema, ENGINE_PROVIDER, EngineProvider } from '@app/engine';
+import { ENGINE_PROVIDER, EngineProvider } from '@app/engine';
 import { parseChatRequest } from '../api/chat-request';
 import { parseCompletionRequest, PromptInput } from '../api/completion-request';
 import { invalid } from '../api/param-reader';
@@ -98,7 +98,7 @@ export class InferenceService {
     const { files } = this.texts.get();
     if (sampling.responseFormat.type === 'json_schema') {
       // Refused here, before admission and billing, when the engine cannot decode to it.
-      const why = checkJsonSchema(sampling.responseFormat.schema);
+      const why = engine.checkJsonSchema?.(sampling.responseFormat.schema) ?? null;
       if (why) throw invalid('response_format.json_schema.schema', why, 'unsupported_parameter');
     }
     const limit = this.maxModelLen(engine);
@@ -275,14 +275,15 @@ export class InferenceService {
     return results;
   }
 
-  /** Prompt tokens of the prompts that ran; cached prompt tokens: per prompt, its first choice's figure. */
+  /** Prompt tokens of the prompts that ran; cached prompt tokens: per prompt, its first run choice's. */
   promptTotals(p: PreparedRequest, results: ChoiceResult[]): { prompt: number; cached: number } {
     let prompt = 0;
     let cached = 0;
     for (let i = 0; i < results.length; i += p.sampling.n) {
-      const ran = results.slice(i, i + p.sampling.n).some((r) => !r.notRun);
-      if (ran) prompt += p.prompts[i / p.sampling.n].length;
-      cached += results[i].cachedTokens;
+      const first = results.slice(i, i + p.sampling.n).find((r) => !r.notRun);
+      if (!first) continue;
+      prompt += p.prompts[i / p.sampling.n].length;
+      cached += first.cachedTokens;
     }
     return { prompt, cached };
   }
@@ -292,6 +293,8 @@ export class InferenceService {
     const { prompt, cached } = this.promptTotals(p, results);
     let status: UsageStatus = 'completed';
     if (p.abort.signal.aborted || results.some((r) => r.finishReason === 'abort')) status = 'aborted';
+    // Refused before any sequence ran (a request in waves): as a refusal up front would be.
+    else if (results.length > 0 && results.every((r) => r.notRun && r.apiError)) status = 'rejected';
     else if (results.length === 0 || results.some((r) => r.finishReason === 'error')) status = 'error';
     try {
       await p.reservation.commit(prompt + completion);
