@@ -1,7 +1,7 @@
 // JsonSchema / JsonSchemaRecognizer: compile errors with their JSON pointers, valid documents
 // byte by byte, the exact first rejected byte of invalid ones, in_string_text(), all-or-nothing
-// feeds, and a randomized comparison (random schemas, matching and mutated instances) with a
-// reference validator built on llm::json::parse.
+// feeds, $ref and anyOf / oneOf, and a randomized comparison (random schemas, matching and
+// mutated instances) with a reference validator built on llm::json::parse.
 #include <algorithm>
 #include <cstring>
 #include <random>
@@ -69,7 +69,7 @@ TEST(compile_errors_name_keyword_and_path) {
         std::string("'") + kw + "' at #/properties/a~1b/items is not supported";
     EXPECT_THROWS(S(schema), want.c_str());
   }
-  EXPECT_THROWS(S(R"({"anyOf":[]})"), "'anyOf' at # is not supported");
+  EXPECT_THROWS(S(R"({"anyOf":[]})"), "'anyOf' at # must be a non-empty array of schemas");
   EXPECT_THROWS(S(R"({"type":"object","properties":{"a":{}}})"),
                 "schema at #/properties/a needs 'type', 'enum' or 'const'");
   EXPECT_THROWS(S(R"({"type":"object","properties":{"a":{"type":"string"}},"required":["b"]})"),
@@ -277,6 +277,207 @@ TEST(feed_all_or_nothing) {
   EXPECT(copy.complete());
 }
 
+// ---- $ref and anyOf / oneOf, as Pydantic and zod emit them ----
+
+namespace {
+
+// Rejects the byte right after `prefix`.
+void reject_after(const std::string& schema_text, const std::string& prefix,
+                  const std::string& rest) {
+  expect_reject_at(schema_text, prefix + rest, static_cast<int>(prefix.size()));
+}
+
+// Pydantic model_json_schema() of Person(name, home: Address, work: Address | None, ...).
+const char* const kPydantic =
+    R"({"$defs":{)"
+    R"("Address":{"properties":{"street":{"title":"Street","type":"string"},)"
+    R"("zip":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Zip"}},)"
+    R"("required":["street"],"title":"Address","type":"object"},)"
+    R"("Color":{"enum":["red","green"],"title":"Color","type":"string"}},)"
+    R"("properties":{"name":{"title":"Name","type":"string"},)"
+    R"("home":{"$ref":"#/$defs/Address"},)"
+    R"("work":{"anyOf":[{"$ref":"#/$defs/Address"},{"type":"null"}],"default":null},)"
+    R"("color":{"$ref":"#/$defs/Color","description":"favourite"},)"
+    R"("shade":{"anyOf":[{"$ref":"#/$defs/Color"},{"type":"null"}],"default":null},)"
+    R"("age":{"anyOf":[{"type":"integer"},{"type":"null"}],"default":null,"title":"Age"},)"
+    R"("tags":{"anyOf":[{"items":{"type":"string"},"maxItems":2,"type":"array"},{"type":"null"}]},)"
+    R"("id":{"anyOf":[{"type":"integer"},{"type":"string"}],"title":"Id"}},)"
+    R"("required":["name","home"],"title":"Person","type":"object"})";
+
+}  // namespace
+
+TEST(ref_pydantic_defs) {
+  expect_valid(kPydantic, R"({"name":"A","home":{"street":"s"}})");
+  expect_valid(kPydantic,
+               R"({"name":"A","home":{"street":"s","zip":null},"work":{"zip":"1","street":"w"},)"
+               R"("color":"red","shade":null,"age":null,"tags":["a","b"],"id":5})");
+  expect_valid(kPydantic, R"({"id":"x","work":null,"shade":"green","age":-3,"tags":null,)"
+                          R"("home":{"street":""},"name":""})");
+  expect_valid(kPydantic, R"({"name":"A","home":{"street":"s"},"tags":[]})");
+  const std::string head = R"({"name":"A","home":{"street":"s"},)";
+  reject_after(kPydantic, R"({"name":"A","home":{"zip":null)", "}}");  // street is required
+  reject_after(kPydantic, R"({"name":"A","home":)", "null}");          // home is not nullable
+  reject_after(kPydantic, head + R"("work":)", "true}");
+  reject_after(kPydantic, head + R"("work":{")", "x\":1}");
+  reject_after(kPydantic, head + R"("work":{"street":"w","zip":)", "1}}");
+  reject_after(kPydantic, head + R"("color":")", "blue\"}");
+  reject_after(kPydantic, head + R"("color":)", "null}");
+  reject_after(kPydantic, head + R"("shade":"gr)", "ay\"}");
+  reject_after(kPydantic, head + R"("shade":)", "1}");
+  reject_after(kPydantic, head + R"("age":1)", ".5}");
+  reject_after(kPydantic, head + R"("age":)", "\"1\"}");
+  reject_after(kPydantic, head + R"("tags":["a","b")", ",\"c\"]}");
+  reject_after(kPydantic, head + R"("tags":[)", "1]}");
+  reject_after(kPydantic, head + R"("id":1)", ".5}");
+  reject_after(kPydantic, head + R"("id":)", "null}");
+}
+
+TEST(ref_definitions_and_root_ref) {
+  // zod (zodResponseFormat): the root is itself a reference, the definitions beside it.
+  const char* zod = R"({"$ref":"#/definitions/Root","$schema":"x","definitions":{)"
+                    R"("Root":{"type":"object","properties":{"x":{"$ref":"#/definitions/a~1b"},)"
+                    R"("y":{"$ref":"#/definitions/c~0d"}},"required":["x"],)"
+                    R"("additionalProperties":false},)"
+                    R"("a/b":{"type":"integer"},"c~d":{"type":["string","null"]}}})";
+  expect_valid(zod, R"({"x":1,"y":"s"})");
+  expect_valid(zod, R"({"y":null,"x":-0})");
+  reject_after(zod, R"({"x":)", "\"1\"}");
+  reject_after(zod, R"({"y":null)", "}");
+  // A definition nobody refers to is not compiled.
+  S(R"({"type":"null","$defs":{"Unused":{"type":"string","format":"email"}}})");
+}
+
+TEST(ref_errors) {
+  EXPECT_THROWS(S(R"({"$defs":{"Node":{"type":"object","properties":{"children":{)"
+                  R"("type":"array","items":{"$ref":"#/$defs/Node"}}}}},"$ref":"#/$defs/Node"})"),
+                "json_schema: recursive '$ref' at #/$defs/Node/properties/children/items is not "
+                "supported");
+  EXPECT_THROWS(S(R"({"$defs":{"A":{"type":"object","properties":{"b":{"$ref":"#/$defs/B"}}},)"
+                  R"("B":{"anyOf":[{"$ref":"#/$defs/A"},{"type":"null"}]}},)"
+                  R"("type":"array","items":{"$ref":"#/$defs/A"}})"),
+                "recursive '$ref' at #/$defs/B/anyOf/0 is not supported");
+  EXPECT_THROWS(S(R"({"$defs":{"A":{"$ref":"#/$defs/A"}},"$ref":"#/$defs/A"})"),
+                "recursive '$ref' at #/$defs/A is not supported");
+  for (const char* ref : {"#", "#/properties/a", "http://x.org/s.json", "s.json#/$defs/A",
+                          "#/$defs/A/properties/x", "#/$defs/a~2", "#/$defs"}) {
+    const std::string schema = std::string(R"({"$defs":{"A":{"type":"null"}},"type":"object",)") +
+                               R"("properties":{"p":{"$ref":")" + ref + R"("}}})";
+    const std::string want = std::string("'$ref' at #/properties/p is '") + ref +
+                             "'; only '#/$defs/<name>' and '#/definitions/<name>' are supported";
+    EXPECT_THROWS(S(schema), want.c_str());
+  }
+  EXPECT_THROWS(S(R"({"$defs":{"A":{"type":"null"}},"$ref":"#/$defs/B"})"),
+                "'$ref' at # names '#/$defs/B', which is not defined");
+  EXPECT_THROWS(S(R"({"$defs":{"A":{"type":"null"}},"$ref":"#/definitions/A"})"),
+                "'$ref' at # names '#/definitions/A', which is not defined");
+  EXPECT_THROWS(S(R"({"$ref":1})"), "'$ref' at # must be a string");
+  EXPECT_THROWS(S(R"({"$defs":{"A":{"type":"null"}},"$ref":"#/$defs/A","type":"null"})"),
+                "'$ref' at # is not supported beside 'type'");
+  EXPECT_THROWS(S(R"({"type":"object","properties":{"p":{"$defs":{},"type":"null"}}})"),
+                "'$defs' at #/properties/p is not supported (only at the root)");
+  EXPECT_THROWS(S(R"({"$defs":[],"type":"null"})"), "'$defs' at # must be an object");
+  // Errors inside a definition name the definition.
+  EXPECT_THROWS(S(R"({"$defs":{"A":{"type":"string","format":"email"}},"type":"array",)"
+                  R"("items":{"$ref":"#/$defs/A"}})"),
+                "'format' at #/$defs/A is not supported");
+}
+
+TEST(ref_node_cap) {
+  // D<k> is an object of two D<k-1>: inlined, it has 2^(k+1) - 1 nodes.
+  auto chain = [](int k) {
+    std::string defs = R"("D0":{"type":"null"})";
+    for (int i = 1; i <= k; ++i) {
+      const std::string prev = "\"#/$defs/D" + std::to_string(i - 1) + "\"";
+      defs += ",\"D" + std::to_string(i) + R"(":{"type":"object","properties":{"a":{"$ref":)" +
+              prev + R"(},"b":{"$ref":)" + prev + "}}}";
+    }
+    return R"({"$defs":{)" + defs + R"(},"$ref":"#/$defs/D)" + std::to_string(k) + "\"}";
+  };
+  S(chain(11));  // 4095 nodes
+  EXPECT_THROWS(S(chain(12)), "json_schema: the schema has more than 4096 nodes");
+  EXPECT_THROWS(S(chain(30)), "more than 4096 nodes");  // fails fast, not after 2^31 nodes
+  const std::string d2 = R"({"a":{"a":null,"b":null},"b":{"b":null}})";
+  expect_valid(chain(2), d2);
+}
+
+TEST(any_of_merges_disjoint_branches) {
+  // (Numbers inside arrays: a top-level number is complete after each digit.)
+  const char* int_or_string =
+      R"({"type":"array","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}})";
+  expect_valid(int_or_string, R"([12,"x",-1,""])");
+  expect_reject_at(int_or_string, "[1.5]", 2);
+  expect_reject_at(int_or_string, "[null]", 1);
+  expect_valid(R"({"type":"array","items":{"anyOf":[{"type":"number"},{"type":"string"}]}})",
+               R"(["a",1.5e3])");
+  // Enum branches beside free types: each kind of value is decided by its own branch.
+  const char* enum_or_null = R"({"anyOf":[{"enum":["a","b"]},{"type":"null"}],"title":"t"})";
+  expect_valid(enum_or_null, R"("b")");
+  expect_valid(enum_or_null, "null");
+  expect_reject_at(enum_or_null, R"("c")", 1);
+  expect_reject_at(enum_or_null, "1", 0);
+  const char* enum_or_int = R"({"anyOf":[{"enum":["x"]},{"type":"integer"}]})";
+  expect_valid(enum_or_int, R"("x")");
+  expect_reject_at(enum_or_int, R"("y")", 1);
+  expect_reject_at(enum_or_int, "-1.", 2);
+  const char* enums =
+      R"({"type":"array","items":{"anyOf":[{"enum":["a"]},{"const":1},{"type":"boolean"}]}})";
+  expect_valid(enums, R"(["a",1,false])");
+  expect_reject_at(enums, "[2]", 1);
+  expect_reject_at(enums, "[12]", 2);
+  expect_reject_at(enums, "[null]", 1);
+  // Object and array branches keep their own constraints.
+  const char* obj_or_arr =
+      R"({"anyOf":[{"type":"object","properties":{"a":{"type":"null"}},"required":["a"]},)"
+      R"({"type":"array","items":{"type":"integer"},"minItems":1}]})";
+  expect_valid(obj_or_arr, R"({"a":null})");
+  expect_valid(obj_or_arr, "[1,2]");
+  expect_reject_at(obj_or_arr, "{}", 1);
+  expect_reject_at(obj_or_arr, "[]", 1);
+  expect_reject_at(obj_or_arr, R"(["a"])", 1);
+  // Nested unions, and unions as array items.
+  const char* nested =
+      R"({"type":"array","items":{"anyOf":[{"anyOf":[{"type":"string"},{"type":"null"}]},)"
+      R"({"type":"integer"}]}})";
+  expect_valid(nested, R"(["a",null,3])");
+  expect_reject_at(nested, "[true]", 1);
+}
+
+TEST(one_of_is_any_of) {
+  const char* s = R"({"oneOf":[{"type":"integer"},{"type":"object","properties":{}}]})";
+  expect_valid(s, "7");
+  expect_valid(s, "{}");
+  expect_reject_at(s, "7.0", 1);
+  EXPECT_THROWS(S(R"({"oneOf":[{"type":"integer"},{"type":"integer"}]})"),
+                "'oneOf' at # has branches that both accept integer; not supported");
+}
+
+TEST(any_of_errors) {
+  EXPECT_THROWS(S(R"({"anyOf":[{"type":"integer"},{"type":"number"}]})"),
+                "json_schema: 'anyOf' at # has branches that both accept number; not supported");
+  EXPECT_THROWS(S(R"({"type":"object","properties":{"p":{"anyOf":[{"type":"string"},)"
+                  R"({"enum":["a"]}]}}})"),
+                "'anyOf' at #/properties/p has branches that both accept string; not supported");
+  EXPECT_THROWS(S(R"({"anyOf":[{"type":["string","null"]},{"type":"null"}]})"),
+                "both accept null");
+  EXPECT_THROWS(S(R"({"anyOf":[{"enum":[1]},{"type":"integer"}]})"), "both accept integer");
+  EXPECT_THROWS(S(R"({"anyOf":[{"enum":["a",null]},{"type":"null"}]})"), "both accept null");
+  EXPECT_THROWS(S(R"({"anyOf":[{"type":"object","properties":{}},{"type":"object",)"
+                  R"("properties":{"a":{"type":"null"}}}]})"),
+                "both accept object");
+  EXPECT_THROWS(S(R"({"anyOf":{"type":"null"}})"), "'anyOf' at # must be a non-empty array");
+  EXPECT_THROWS(S(R"({"anyOf":[{"type":"null"}],"type":"null"})"),
+                "'anyOf' at # is not supported beside 'type'");
+  EXPECT_THROWS(S(R"({"anyOf":[{"type":"null"}],"oneOf":[{"type":"string"}]})"),
+                "is not supported beside");
+  EXPECT_THROWS(S(R"({"anyOf":[{"type":"null"},{"type":"string","pattern":"x"}]})"),
+                "'pattern' at #/anyOf/1 is not supported");
+  EXPECT_THROWS(S(R"({"anyOf":[{"type":"null"},{}]})"),
+                "the schema at #/anyOf/1 needs 'type', 'enum' or 'const'");
+  for (const char* kw : {"allOf", "not", "if"})
+    EXPECT_THROWS(S(std::string("{\"") + kw + R"(":[{"type":"null"}]})"),
+                  (std::string("'") + kw + "' at # is not supported").c_str());
+}
+
 // ---- Randomized comparison with a reference validator ----
 
 namespace {
@@ -289,6 +490,7 @@ struct TSchema {
   std::vector<bool> required;
   std::vector<TSchema> items;            // 0 or 1
   int min_items = -1, max_items = -1;
+  std::vector<TSchema> any_of;           // when not empty, the branches decide (types are unused)
 };
 
 struct Gen {
@@ -296,8 +498,22 @@ struct Gen {
   int pick(int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); }
   bool coin() { return pick(2) == 0; }
 
+  static bool accepts_null(const TSchema& s) {
+    return std::find(s.types.begin(), s.types.end(), "null") != s.types.end() ||
+           std::find(s.enum_texts.begin(), s.enum_texts.end(), "null") != s.enum_texts.end();
+  }
+
   TSchema schema(int depth) {
     TSchema s;
+    if (pick(8) == 0) {  // nullable, as Pydantic writes Optional[X]: anyOf [X, null]
+      TSchema x;
+      do x = schema(depth); while (accepts_null(x) || !x.any_of.empty());
+      TSchema null_branch;
+      null_branch.types = {"null"};
+      s.any_of = {x, null_branch};
+      if (coin()) std::swap(s.any_of[0], s.any_of[1]);
+      return s;
+    }
     // Objects and arrays only above depth 4; the root is mostly an object.
     const int kind = depth == 1 ? (pick(4) ? 0 : pick(8)) : depth >= 4 ? 4 + pick(4) : pick(8);
     static const char* const kEnum[] = {"\"red\"", "\"re\"", "\"green\"", "\"\"", "1", "12", "-3",
@@ -348,6 +564,13 @@ struct Gen {
   std::string schema_text(const TSchema& s) {
     std::vector<std::string> parts;
     if (coin()) parts.push_back(R"("description":"d")");
+    if (!s.any_of.empty()) {
+      parts.push_back(std::string(coin() ? "\"anyOf\"" : "\"oneOf\"") + ":[" +
+                      schema_text(s.any_of[0]) + "," + schema_text(s.any_of[1]) + "]");
+      if (coin()) parts.push_back(R"("default":null)");
+      std::shuffle(parts.begin(), parts.end(), rng);
+      return "{" + join(parts) + "}";
+    }
     if (!s.enum_texts.empty()) {
       if (s.enum_texts.size() == 1 && coin()) parts.push_back("\"const\":" + s.enum_texts[0]);
       else parts.push_back("\"enum\":[" + join(s.enum_texts) + "]");
@@ -390,6 +613,7 @@ struct Gen {
   }
 
   std::string value(const TSchema& s) {
+    if (!s.any_of.empty()) return value(s.any_of[pick(2)]);
     if (!s.enum_texts.empty()) return s.enum_texts[pick(static_cast<int>(s.enum_texts.size()))];
     const std::string& t = s.types[pick(static_cast<int>(s.types.size()))];
     if (t == "object") {
@@ -474,6 +698,14 @@ struct Reference {
   size_t next = 0;
 
   bool check(const TSchema& s, const json::Value& v) {
+    if (!s.any_of.empty()) {
+      const size_t at = next;  // each branch reads the same number tokens
+      for (const TSchema& b : s.any_of) {
+        next = at;
+        if (check(b, v)) return true;
+      }
+      return false;
+    }
     std::string number;
     if (v.is_number()) number = numbers[next++];
     if (!s.enum_texts.empty()) {

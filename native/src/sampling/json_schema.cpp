@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 
 #include "llm/error.h"
 #include "model/json.h"
@@ -121,46 +122,22 @@ bool narrow(uint16_t& lo_io, uint16_t& hi_io, uint32_t& pos_io, uint8_t byte, Te
 }  // namespace
 
 // Builds the node table depth first; a node's properties are appended after its children's, so
-// each object's properties stay contiguous.
+// each object's properties stay contiguous. A $ref is inlined (its definition compiled again
+// where it is used), and an anyOf / oneOf is merged into one node.
 class JsonSchemaCompiler {
  public:
-  explicit JsonSchemaCompiler(JsonSchema& schema) : s_(schema) {}
+  using Node = JsonSchema::Node;
+
+  JsonSchemaCompiler(JsonSchema& schema, const json::Value& root) : s_(schema), root_(root) {}
 
   uint16_t compile(const json::Value& v, const std::string& path, int depth) {
-    if (depth > kMaxSchemaDepth)
-      fail("the schema at " + path + " is nested deeper than " + std::to_string(kMaxSchemaDepth));
-    if (!v.is_object()) fail("the schema at " + path + " must be an object");
-    for (const auto& member : v.members())
-      if (!is_keyword(member.first) && !is_annotation(member.first))
-        fail("'" + member.first + "' at " + path + " is not supported");
-    if (s_.nodes_.size() > UINT16_MAX) fail("the schema has too many nodes");
+    // Inlining may copy a definition many times over (exponentially in the nesting of $refs).
+    if (s_.nodes_.size() >= kMaxNodes)
+      fail("the schema has more than " + std::to_string(kMaxNodes) +
+           " nodes (each '$ref' counts as a copy of its definition)");
     const auto index = static_cast<uint16_t>(s_.nodes_.size());
     s_.nodes_.emplace_back();
-    JsonSchema::Node node;
-
-    const json::Value* type = v.find("type");
-    if (type) node.types = types(*type, path + "/type");
-    compile_enum(v, path, node);
-    if (!type && !node.has_enum)
-      fail("the schema at " + path + " needs 'type', 'enum' or 'const'");
-
-    if ((node.types & JsonSchema::kObject) || v.find("properties") || v.find("required") ||
-        v.find("additionalProperties"))
-      compile_object(v, path, depth, node);
-
-    const json::Value* items = v.find("items");
-    if (items) {
-      if (!items->is_object())
-        fail("'items' at " + path + " must be a schema object (tuples are not supported)");
-      node.items = compile(*items, path + "/items", depth + 1);
-    } else if ((node.types & JsonSchema::kArray) && !node.has_enum) {
-      fail("items is required for the array at " + path);
-    }
-    node.min_items = count(v, "minItems", path, 0);
-    node.max_items = count(v, "maxItems", path, UINT32_MAX);
-    if (node.max_items < node.min_items)
-      fail("'maxItems' at " + path + " is less than 'minItems'");
-
+    const Node node = build(v, path, depth);
     s_.nodes_[index] = node;
     return index;
   }
@@ -170,6 +147,165 @@ class JsonSchemaCompiler {
   }
 
  private:
+  static constexpr size_t kMaxNodes = 4096;
+
+  // The node of the schema `v`; its children (not the node itself) are added to the table.
+  Node build(const json::Value& v, const std::string& path, int depth) {
+    if (depth > kMaxSchemaDepth)
+      fail("the schema at " + path + " is nested deeper than " + std::to_string(kMaxSchemaDepth));
+    if (!v.is_object()) fail("the schema at " + path + " must be an object");
+    const bool root = &v == &root_;
+    for (const auto& [key, sub] : v.members()) {
+      if (is_definitions(key)) {
+        if (!root) fail("'" + key + "' at " + path + " is not supported (only at the root)");
+        if (!sub.is_object()) fail("'" + key + "' at " + path + " must be an object");
+      } else if (!is_keyword(key) && !is_annotation(key) && key != "$ref" && key != "anyOf" &&
+                 key != "oneOf") {
+        fail("'" + key + "' at " + path + " is not supported");
+      }
+    }
+    if (const json::Value* ref = v.find("$ref")) return build_ref(*ref, v, path, depth);
+    if (const json::Value* list = v.find("anyOf"))
+      return build_union(*list, "anyOf", v, path, depth);
+    if (const json::Value* list = v.find("oneOf"))
+      return build_union(*list, "oneOf", v, path, depth);
+
+    Node node;
+    const json::Value* type = v.find("type");
+    const uint8_t type_mask = type ? types(*type, path + "/type") : 0;
+    compile_enum(v, path, node);
+    if (!type && !node.enum_types)
+      fail("the schema at " + path + " needs 'type', 'enum' or 'const'");
+    node.types = node.enum_types ? 0 : type_mask;  // an enum decides alone
+
+    if ((type_mask & JsonSchema::kObject) || v.find("properties") || v.find("required") ||
+        v.find("additionalProperties"))
+      compile_object(v, path, depth, node);
+
+    const json::Value* items = v.find("items");
+    if (items) {
+      if (!items->is_object())
+        fail("'items' at " + path + " must be a schema object (tuples are not supported)");
+      node.items = compile(*items, path + "/items", depth + 1);
+    } else if ((type_mask & JsonSchema::kArray) && !node.enum_types) {
+      fail("items is required for the array at " + path);
+    }
+    node.min_items = count(v, "minItems", path, 0);
+    node.max_items = count(v, "maxItems", path, UINT32_MAX);
+    if (node.max_items < node.min_items)
+      fail("'maxItems' at " + path + " is less than 'minItems'");
+    return node;
+  }
+
+  static bool is_definitions(const std::string& key) {
+    return key == "$defs" || key == "definitions";
+  }
+
+  // $ref, anyOf and oneOf: only annotations (and, at the root, the definitions) beside them.
+  void alone(const json::Value& v, const std::string& keyword, const std::string& path) const {
+    for (const auto& member : v.members()) {
+      const std::string& key = member.first;
+      if (key != keyword && !is_annotation(key) && !(&v == &root_ && is_definitions(key)))
+        fail("'" + keyword + "' at " + path + " is not supported beside '" + key + "'");
+    }
+  }
+
+  Node build_ref(const json::Value& ref, const json::Value& v, const std::string& path,
+                 int depth) {
+    alone(v, "$ref", path);
+    if (!ref.is_string()) fail("'$ref' at " + path + " must be a string");
+    const std::string& target = ref.as_string();
+    const json::Value* def = resolve(target, path);
+    if (std::find(active_.begin(), active_.end(), def) != active_.end())
+      fail("recursive '$ref' at " + path + " is not supported");
+    active_.push_back(def);
+    // The reference is its definition's JSON pointer: errors inside name the definition.
+    const Node node = build(*def, target, depth);
+    active_.pop_back();
+    return node;
+  }
+
+  // The definition "#/$defs/<name>" or "#/definitions/<name>" refers to.
+  const json::Value* resolve(const std::string& target, const std::string& path) const {
+    for (const std::string defs : {"$defs", "definitions"}) {
+      const std::string prefix = "#/" + defs + "/";
+      if (target.compare(0, prefix.size(), prefix) != 0) continue;
+      std::string name;  // the reference token, unescaped (RFC 6901)
+      bool ok = true;
+      for (size_t i = prefix.size(); ok && i < target.size(); ++i) {
+        const char c = target[i];
+        if (c == '/') ok = false;  // a pointer into a definition
+        else if (c != '~') name += c;
+        else if (i + 1 < target.size() && (target[i + 1] == '0' || target[i + 1] == '1'))
+          name += target[++i] == '0' ? '~' : '/';
+        else ok = false;
+      }
+      if (!ok) break;
+      const json::Value* table = root_.is_object() ? root_.find(defs) : nullptr;
+      const json::Value* def = table && table->is_object() ? table->find(name) : nullptr;
+      if (!def) fail("'$ref' at " + path + " names '" + target + "', which is not defined");
+      return def;
+    }
+    fail("'$ref' at " + path + " is '" + target +
+         "'; only '#/$defs/<name>' and '#/definitions/<name>' are supported");
+  }
+
+  // Number and integer are one kind here: a value's first byte cannot tell them apart.
+  static uint8_t kinds(uint8_t types) {
+    return (types & JsonSchema::kInteger) ? (types | JsonSchema::kNumber) & ~JsonSchema::kInteger
+                                          : types;
+  }
+
+  static std::string type_name(uint8_t bit) {
+    static const char* const kNames[] = {"object", "array", "string", "number",
+                                         "integer", "boolean", "null"};
+    int i = 0;
+    while (!(bit & (1u << i))) ++i;
+    return kNames[i];
+  }
+
+  // Branches that accept disjoint kinds of value merge into one node decided by the first byte;
+  // each kind keeps the constraints of its branch.
+  Node build_union(const json::Value& list, const std::string& keyword, const json::Value& v,
+                   const std::string& path, int depth) {
+    alone(v, keyword, path);
+    if (!list.is_array() || list.items().empty())
+      fail("'" + keyword + "' at " + path + " must be a non-empty array of schemas");
+    Node merged;
+    std::vector<std::string> texts;
+    int enum_branches = 0;
+    for (size_t i = 0; i < list.items().size(); ++i) {
+      const Node b = build(list.items()[i], path + "/" + keyword + "/" + std::to_string(i), depth);
+      const uint8_t had = merged.types | merged.enum_types;
+      const uint8_t has = b.types | b.enum_types;
+      if (kinds(had) & kinds(has)) {
+        const uint8_t both = had & has;  // none when one says number and the other integer
+        fail("'" + keyword + "' at " + path + " has branches that both accept " +
+             (both ? type_name(both) : std::string("number")) + "; not supported");
+      }
+      merged.types |= b.types;
+      merged.enum_types |= b.enum_types;
+      if (b.types & JsonSchema::kObject) {
+        merged.prop_begin = b.prop_begin;
+        merged.prop_end = b.prop_end;
+        merged.required = b.required;
+      }
+      if (b.types & JsonSchema::kArray) {
+        merged.items = b.items;
+        merged.min_items = b.min_items;
+        merged.max_items = b.max_items;
+      }
+      if (b.enum_types) {
+        texts.insert(texts.end(), s_.enums_.begin() + b.enum_begin, s_.enums_.begin() + b.enum_end);
+        merged.enum_begin = b.enum_begin;
+        merged.enum_end = b.enum_end;
+        ++enum_branches;
+      }
+    }
+    if (enum_branches > 1) set_enum(v, std::move(texts), path, merged);
+    return merged;
+  }
+
   static uint8_t types(const json::Value& v, const std::string& path) {
     auto one = [&](const json::Value& t) -> uint8_t {
       if (t.is_string()) {
@@ -193,6 +329,7 @@ class JsonSchemaCompiler {
   }
 
   void compile_enum(const json::Value& v, const std::string& path, JsonSchema::Node& node) {
+    if (use_enum(v, node)) return;
     std::vector<std::string> texts;
     auto text = [&](const json::Value& e, const std::string& where) {
       switch (e.type()) {
@@ -216,14 +353,39 @@ class JsonSchemaCompiler {
         fail("'const' at " + path + " is not one of its 'enum' values");
       texts.assign(1, t);
     }
-    if (texts.empty()) return;
+    if (!texts.empty()) set_enum(v, std::move(texts), path, node);
+  }
+
+  // Gives `node` the enum texts already stored for the schema `v` (an inlined definition).
+  bool use_enum(const json::Value& v, Node& node) const {
+    auto it = enum_of_.find(&v);
+    if (it == enum_of_.end()) return false;
+    node.enum_types = it->second.enum_types;
+    node.enum_begin = it->second.enum_begin;
+    node.enum_end = it->second.enum_end;
+    return true;
+  }
+
+  // Stores the enum texts of the schema `v` once, however often it is inlined.
+  void set_enum(const json::Value& v, std::vector<std::string> texts, const std::string& path,
+                Node& node) {
+    if (use_enum(v, node)) return;
     std::sort(texts.begin(), texts.end());
     texts.erase(std::unique(texts.begin(), texts.end()), texts.end());
     if (texts.size() > UINT16_MAX) fail("'enum' at " + path + " has too many values");
-    node.has_enum = true;
+    node.enum_types = 0;
+    for (const std::string& t : texts) {
+      switch (t[0]) {
+        case '"': node.enum_types |= JsonSchema::kString; break;
+        case 't': case 'f': node.enum_types |= JsonSchema::kBoolean; break;
+        case 'n': node.enum_types |= JsonSchema::kNull; break;
+        default: node.enum_types |= JsonSchema::kNumber | JsonSchema::kInteger; break;
+      }
+    }
     node.enum_begin = static_cast<uint32_t>(s_.enums_.size());
     s_.enums_.insert(s_.enums_.end(), texts.begin(), texts.end());
     node.enum_end = static_cast<uint32_t>(s_.enums_.size());
+    enum_of_[&v] = node;
   }
 
   void compile_object(const json::Value& v, const std::string& path, int depth,
@@ -276,12 +438,15 @@ class JsonSchemaCompiler {
   }
 
   JsonSchema& s_;
+  const json::Value& root_;
+  std::vector<const json::Value*> active_;        // the definitions being inlined, outermost first
+  std::map<const json::Value*, Node> enum_of_;    // the stored enum texts of each schema
 };
 
 std::shared_ptr<const JsonSchema> JsonSchema::compile(const std::string& schema_text) {
   const json::Value doc = json::parse(schema_text, "json_schema");
   std::shared_ptr<JsonSchema> schema(new JsonSchema());
-  JsonSchemaCompiler(*schema).compile(doc, "#", 1);
+  JsonSchemaCompiler(*schema, doc).compile(doc, "#", 1);
   return schema;
 }
 
@@ -372,7 +537,18 @@ bool JsonSchemaRecognizer::enum_byte(uint8_t byte) {
 bool JsonSchemaRecognizer::start_value(uint16_t node, uint8_t byte) {
   const JsonSchema::Node& n = schema_->nodes_[node];
   node_ = node;
-  if (n.has_enum) {
+  // The types a value starting with `byte` may have: an enum may decide some, the rest are free.
+  uint8_t kind = 0;
+  switch (byte) {
+    case '{': kind = JsonSchema::kObject; break;
+    case '[': kind = JsonSchema::kArray; break;
+    case '"': kind = JsonSchema::kString; break;
+    case 't': case 'f': kind = JsonSchema::kBoolean; break;
+    case 'n': kind = JsonSchema::kNull; break;
+    default:
+      if (byte == '-' || is_digit(byte)) kind = JsonSchema::kNumber | JsonSchema::kInteger;
+  }
+  if (n.enum_types & kind) {
     match_ = {0, static_cast<uint16_t>(n.enum_end - n.enum_begin), 0};
     mode_ = kEnumText;
     return enum_byte(byte);

@@ -5,6 +5,11 @@
 // properties, required, additionalProperties (absent or false), items, minItems, maxItems, enum
 // and const (strings, numbers, booleans, null; matched byte-exact against their canonical JSON
 // text), and the annotations title/description/default/examples/$schema/$id/$comment/strict/name.
+// Also, as Pydantic and zod emit them:
+//  - $ref to "#/$defs/<name>" or "#/definitions/<name>" (definitions at the root only), inlined;
+//    only annotations beside it; recursive references are refused.
+//  - anyOf / oneOf whose branches accept disjoint JSON types (number and integer count as one),
+//    merged into one node decided by the value's first byte; only annotations beside it.
 // Anything else is a compile error that names the keyword and its JSON pointer.
 #pragma once
 
@@ -34,8 +39,8 @@ class JsonSchema {
     kObject = 1, kArray = 2, kString = 4, kNumber = 8, kInteger = 16, kBoolean = 32, kNull = 64,
   };
   struct Node {
-    uint8_t types = 0;         // TypeBit mask; unused when has_enum
-    bool has_enum = false;
+    uint8_t types = 0;         // TypeBit mask of the types read freely
+    uint8_t enum_types = 0;    // TypeBit mask of the types that must be one of the enum texts
     uint32_t enum_begin = 0;   // [enum_begin, enum_end) in enums_, sorted
     uint32_t enum_end = 0;
     uint32_t prop_begin = 0;   // [prop_begin, prop_end) in props_, sorted by name
