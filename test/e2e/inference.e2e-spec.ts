@@ -211,6 +211,57 @@ describe('inference API (openai client, tiny model)', () => {
     expect(first.body.id).not.toBe(second.body.id);
   });
 
+  it('json_schema from Pydantic: $defs / $ref and nullable anyOf fields', async () => {
+    // model_json_schema() of Person(name: str, age: int, address: Address, tags: list[str]) with
+    // Address(city: str, zip: str | None = None).
+    const schema = {
+      $defs: {
+        Address: {
+          properties: {
+            city: { title: 'City', type: 'string' },
+            zip: { anyOf: [{ type: 'string' }, { type: 'null' }], default: null, title: 'Zip' },
+          },
+          required: ['city', 'zip'],
+          title: 'Address',
+          type: 'object',
+        },
+      },
+      properties: {
+        name: { title: 'Name', type: 'string' },
+        age: { title: 'Age', type: 'integer' },
+        address: { $ref: '#/$defs/Address' },
+        tags: { items: { type: 'string' }, title: 'Tags', type: 'array', maxItems: 3 },
+      },
+      required: ['name', 'age', 'address', 'tags'],
+      title: 'Person',
+      type: 'object',
+    };
+    // The random model writes strings of random bytes: a bias on '"' (byte token 34) keeps them short.
+    for (const seed of [1, 2]) {
+      const res = await client.chat.completions.create({
+        model,
+        messages,
+        max_tokens: 600,
+        temperature: 1,
+        seed,
+        logit_bias: { '34': 6 },
+        response_format: { type: 'json_schema', json_schema: { name: 'Person', schema } },
+      });
+      expect(res.choices[0].finish_reason).toBe('stop');
+      const v = JSON.parse(res.choices[0].message.content ?? '') as {
+        name: unknown;
+        age: unknown;
+        address: { city: unknown; zip: unknown };
+        tags: unknown[];
+      };
+      expect(typeof v.name).toBe('string');
+      expect(Number.isInteger(v.age)).toBe(true);
+      expect(typeof v.address.city).toBe('string');
+      expect(v.address.zip === null || typeof v.address.zip === 'string').toBe(true);
+      expect(Array.isArray(v.tags)).toBe(true);
+    }
+  });
+
   it('vLLM guided_choice and guided_json: the output is one of the choices / matches the schema', async () => {
     const choices = ['positive', 'negative', 'neutral'];
     const chat = await app.request('POST', '/v1/chat/completions', {
