@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <unistd.h>
@@ -233,7 +234,31 @@ struct TinyEngine {
     o.kv_cache_bytes = static_cast<int64_t>(backend->kv_block_bytes(16)) * 512;
     engine = create_engine(model, std::move(backend), o, col.sink());
   }
+
+  // Adds n constrained requests "<prefix>-<i>" (fill sets their sampling) and waits for them.
+  void run(const std::string& prefix, int n, OutputFormat format, const std::function<void(RequestSpec&, int)>& fill) {
+    for (int i = 0; i < n; ++i) {
+      RequestSpec r;
+      r.id = prefix + "-" + std::to_string(i);
+      r.prompt_tokens = {'Q', static_cast<int32_t>('0' + i)};
+      r.sampling.format = format;
+      r.sampling.temperature = i == 0 ? 0.f : 1.f;  // one greedy, the rest sampled with seeds
+      r.sampling.seed = 1000 + i;
+      fill(r, i);
+      engine->add(r);
+    }
+    CHECK(col.wait_finished(n));
+  }
 };
+
+// The text of a request that stopped: its tokens' bytes without the final stop token.
+std::string stopped_text(const Outcome& o, const std::vector<std::string>& bytes) {
+  CHECK(o.error.empty());
+  CHECK(o.reason == FinishReason::Stop);
+  std::string text;
+  for (size_t k = 0; k + 1 < o.tokens.size(); ++k) text += bytes[static_cast<size_t>(o.tokens[k])];
+  return text;
+}
 
 }  // namespace
 
@@ -247,22 +272,14 @@ TEST(the_engine_writes_valid_json_on_the_tiny_model) {
   // Eight requests: greedy, sampled with seeds, top_p; and two whose bias on '}' and EOS makes
   // the random model close the object and stop.
   const int kN = 8;
-  for (int i = 0; i < kN; ++i) {
-    RequestSpec r;
-    r.id = "json-" + std::to_string(i);
-    r.prompt_tokens = {'G', 'i', 'v', 'e', ' ', 'J', 'S', 'O', 'N', static_cast<int32_t>('0' + i)};
-    r.sampling.format = OutputFormat::JsonObject;
+  rig.run("json", kN, OutputFormat::JsonObject, [&](RequestSpec& r, int i) {
     r.sampling.max_tokens = 80;
-    r.sampling.temperature = i == 0 ? 0.f : 1.0f;
-    r.sampling.seed = 1000 + i;
     if (i == 3) r.sampling.top_p = 0.7f;
     if (i >= 6) {
       r.sampling.logit_bias = {{'}', 40.f}};
       for (int32_t e : eos) r.sampling.logit_bias.emplace_back(e, 60.f);
     }
-    rig.engine->add(r);
-  }
-  CHECK(rig.col.wait_finished(kN));
+  });
   int stopped = 0;
   for (int i = 0; i < kN; ++i) {
     const Outcome o = rig.col.get("json-" + std::to_string(i));
@@ -305,24 +322,12 @@ TEST(the_engine_follows_a_json_schema_on_the_tiny_model) {
     "required": ["name", "age", "tags"], "additionalProperties": false})";
   // Keys, enums and literals are forced and numbers bounded, so the random model must finish.
   const int kN = 4;
-  for (int i = 0; i < kN; ++i) {
-    RequestSpec r;
-    r.id = "schema-" + std::to_string(i);
-    r.prompt_tokens = {'{', static_cast<int32_t>('0' + i)};
-    r.sampling.format = OutputFormat::JsonSchema;
+  rig.run("schema", kN, OutputFormat::JsonSchema, [&](RequestSpec& r, int) {
     r.sampling.json_schema = schema;
     r.sampling.max_tokens = 300;
-    r.sampling.temperature = i == 0 ? 0.f : 1.f;
-    r.sampling.seed = 77 + i;
-    rig.engine->add(r);
-  }
-  CHECK(rig.col.wait_finished(kN));
+  });
   for (int i = 0; i < kN; ++i) {
-    const Outcome o = rig.col.get("schema-" + std::to_string(i));
-    CHECK(o.error.empty());
-    CHECK(o.reason == FinishReason::Stop);
-    std::string text;
-    for (size_t k = 0; k + 1 < o.tokens.size(); ++k) text += bytes[static_cast<size_t>(o.tokens[k])];
+    const std::string text = stopped_text(rig.col.get("schema-" + std::to_string(i)), bytes);
     std::fprintf(stderr, "  schema-%d: %s\n", i, text.c_str());
     const json::Value v = json::parse(text, "output");
     CHECK(v.is_object());
@@ -354,23 +359,12 @@ TEST(the_engine_picks_one_of_the_choices_on_the_tiny_model) {
   const std::vector<std::string> bytes = load_token_bytes(dir + "/tokenizer.json", rig.engine->info().vocab_size);
   const std::vector<std::string> choices{"positive", "negative", "neutral", "pos"};
   const int kN = 6;
-  for (int i = 0; i < kN; ++i) {
-    RequestSpec r;
-    r.id = "choice-" + std::to_string(i);
-    r.prompt_tokens = {'S', 'e', 'n', 't', static_cast<int32_t>('0' + i)};
-    r.sampling.format = OutputFormat::Choice;
+  rig.run("choice", kN, OutputFormat::Choice, [&](RequestSpec& r, int) {
     r.sampling.choices = choices;
     r.sampling.max_tokens = 20;
-    r.sampling.temperature = i == 0 ? 0.f : 1.f;
-    r.sampling.seed = 5 + i;
-    rig.engine->add(r);
-  }
-  CHECK(rig.col.wait_finished(kN));
+  });
   for (int i = 0; i < kN; ++i) {
-    const Outcome o = rig.col.get("choice-" + std::to_string(i));
-    CHECK(o.reason == FinishReason::Stop);
-    std::string text;
-    for (size_t k = 0; k + 1 < o.tokens.size(); ++k) text += bytes[static_cast<size_t>(o.tokens[k])];
+    const std::string text = stopped_text(rig.col.get("choice-" + std::to_string(i)), bytes);
     std::fprintf(stderr, "  choice-%d: %s\n", i, text.c_str());
     EXPECT(std::find(choices.begin(), choices.end(), text) != choices.end());
   }

@@ -391,6 +391,16 @@ class EngineImpl final : public Engine {
     }
   }
 
+  // make()'s result; its llm::Error prefixed with the request id.
+  template <class Make>
+  static auto naming_request(const std::string& id, Make&& make) {
+    try {
+      return make();
+    } catch (const Error& e) {
+      throw Error("request '" + id + "': " + e.what());
+    }
+  }
+
   // The sequence's grammar for its response format (null for plain text). Throws llm::Error on a
   // schema outside the supported subset.
   std::unique_ptr<TokenConstraint> make_constraint(const std::string& id, const SamplingParams& p) const {
@@ -400,22 +410,12 @@ class EngineImpl final : public Engine {
       case OutputFormat::JsonObject:
         return std::make_unique<GrammarConstraint<JsonRecognizer>>(token_trie(id, "json_object"), JsonRecognizer());
       case OutputFormat::JsonSchema: {
-        std::shared_ptr<const JsonSchema> schema;
-        try {
-          schema = JsonSchema::compile(p.json_schema);
-        } catch (const Error& e) {
-          throw Error("request '" + id + "': " + e.what());
-        }
+        auto schema = naming_request(id, [&] { return JsonSchema::compile(p.json_schema); });
         return std::make_unique<GrammarConstraint<JsonSchemaRecognizer>>(
             token_trie(id, "json_schema"), JsonSchemaRecognizer(schema.get()), schema);
       }
       case OutputFormat::Choice: {
-        std::shared_ptr<const ChoiceSet> set;
-        try {
-          set = ChoiceSet::make(p.choices);
-        } catch (const Error& e) {
-          throw Error("request '" + id + "': " + e.what());
-        }
+        auto set = naming_request(id, [&] { return ChoiceSet::make(p.choices); });
         return std::make_unique<GrammarConstraint<ChoiceRecognizer>>(token_trie(id, "guided_choice"),
                                                                     ChoiceRecognizer(set.get()), set);
       }
