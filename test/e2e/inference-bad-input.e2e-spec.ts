@@ -5,6 +5,8 @@ import { InferenceApp, startInferenceApp } from './support/inference-app';
 const model = 'tiny-llama';
 const msgs = [{ role: 'user', content: 'hi' }];
 const chat = (extra: Record<string, unknown>) => ({ model, messages: msgs, max_tokens: 2, ...extra });
+const fn = (name: string) => ({ type: 'function', function: { name } });
+const fnChoice = (name: string) => ({ type: 'function', function: { name } });
 const comp = (extra: Record<string, unknown>) => ({ model, prompt: 'hi', max_tokens: 2, ...extra });
 
 function nested(depth: number): string {
@@ -97,11 +99,6 @@ const CASES: Case[] = [
     body: chat({ messages: [{ role: 'wizard', content: 'x' }] }),
     param: 'messages[0].role',
   },
-  {
-    name: 'tool role',
-    body: chat({ messages: [{ role: 'tool', content: 'x' }] }),
-    param: 'messages[0].role',
-  },
   { name: 'role a number', body: chat({ messages: [{ role: 1, content: 'x' }] }), param: 'messages[0].role' },
   {
     name: 'image part',
@@ -131,10 +128,55 @@ const CASES: Case[] = [
   { name: 'stop string too long', body: chat({ stop: ['x'.repeat(1000)] }), param: 'stop' },
   { name: 'stop list of numbers', body: chat({ stop: [1, 2] }), param: 'stop' },
   // unsupported parameters
+  { name: 'tools not an array', body: chat({ tools: { a: 1 } }), param: 'tools' },
   {
-    name: 'tools unsupported',
-    body: chat({ tools: [{ type: 'function', function: { name: 'f' } }] }),
+    name: 'tool name invalid',
+    body: chat({ tools: [{ type: 'function', function: { name: 'a b' } }] }),
+    param: 'tools[0].function.name',
+  },
+  {
+    name: 'tool names repeated',
+    body: chat({ tools: [fn('f'), fn('f')] }),
     param: 'tools',
+  },
+  {
+    name: 'tool_choice unknown function',
+    body: chat({ tools: [fn('f')], tool_choice: fnChoice('g') }),
+    param: 'tool_choice',
+  },
+  {
+    name: 'tool_choice required with 2 tools',
+    body: chat({ tools: [fn('f'), fn('g')], tool_choice: 'required' }),
+    param: 'tool_choice',
+  },
+  { name: 'tool_choice without tools', body: chat({ tool_choice: 'required' }), param: 'tool_choice' },
+  {
+    name: 'forced tool with response_format',
+    body: chat({ tools: [fn('f')], tool_choice: fnChoice('f'), response_format: { type: 'json_object' } }),
+    param: 'tool_choice',
+  },
+  {
+    name: 'tool parameters outside the schema subset',
+    body: chat({
+      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string', pattern: 'x' } } }],
+      tool_choice: fnChoice('f'),
+    }),
+    param: 'tools[0].function.parameters',
+  },
+  {
+    name: 'tool message without tool_call_id',
+    body: chat({ messages: [{ role: 'tool', content: 'x' }] }),
+    param: 'messages[0].tool_call_id',
+  },
+  {
+    name: 'assistant tool_calls malformed',
+    body: chat({ messages: [{ role: 'assistant', content: null, tool_calls: [{ type: 'x' }] }] }),
+    param: 'messages[0].tool_calls[0]',
+  },
+  {
+    name: 'tool_calls on a user message',
+    body: chat({ messages: [{ role: 'user', content: 'x', tool_calls: [] }] }),
+    param: 'messages[0].tool_calls',
   },
   { name: 'guided_choice empty', body: chat({ guided_choice: [] }), param: 'guided_choice' },
   { name: 'guided_choice not strings', body: chat({ guided_choice: [1, 2] }), param: 'guided_choice' },

@@ -262,6 +262,91 @@ describe('inference API (openai client, tiny model)', () => {
     }
   });
 
+  it('tools: a named or required tool_choice returns a tool call whose arguments match the parameters', async () => {
+    const tools = [
+      {
+        type: 'function' as const,
+        function: {
+          name: 'get_weather',
+          description: 'Weather in a city',
+          parameters: {
+            type: 'object',
+            properties: { city: { type: 'string' }, unit: { enum: ['c', 'f'] } },
+            required: ['city', 'unit'],
+          },
+        },
+      },
+      { type: 'function' as const, function: { name: 'noop' } },
+    ];
+    const req = {
+      model,
+      messages: [{ role: 'user' as const, content: 'Weather in Oslo?' }],
+      max_tokens: 300,
+      temperature: 1,
+      seed: 4,
+      logit_bias: { '34': 6 }, // '"': the random model's strings stay short
+      tools,
+      tool_choice: { type: 'function' as const, function: { name: 'get_weather' } },
+    };
+    const res = await client.chat.completions.create(req);
+    const c = res.choices[0];
+    expect(c.finish_reason).toBe('tool_calls');
+    expect(c.message.content).toBeNull();
+    const call = c.message.tool_calls![0] as {
+      id: string;
+      type: string;
+      function: { name: string; arguments: string };
+    };
+    expect(call).toMatchObject({ type: 'function', function: { name: 'get_weather' } });
+    const args = JSON.parse(call.function.arguments) as { city: unknown; unit: unknown };
+    expect(typeof args.city).toBe('string');
+    expect(['c', 'f']).toContain(args.unit);
+
+    // Streamed: one tool_calls delta, then finish_reason tool_calls; the same call as above.
+    const stream = await client.chat.completions.create({ ...req, stream: true });
+    const deltas: { name?: string; arguments?: string }[] = [];
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      for (const tc of chunk.choices[0]?.delta?.tool_calls ?? []) deltas.push(tc.function ?? {});
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe('tool_calls');
+    expect(deltas).toHaveLength(1);
+    expect(deltas[0].name).toBe('get_weather');
+    expect(JSON.parse(deltas[0].arguments ?? '')).toEqual(args);
+
+    // 'required' with its one tool; then the conversation goes on with the tool's answer.
+    const required = await client.chat.completions.create({
+      ...req,
+      tools: [tools[1]],
+      tool_choice: 'required',
+    });
+    expect(required.choices[0].message.tool_calls![0]).toMatchObject({
+      function: { name: 'noop', arguments: '{}' },
+    });
+    const next = await client.chat.completions.create({
+      model,
+      max_tokens: 4,
+      tools,
+      tool_choice: 'none',
+      messages: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { role: 'assistant', content: null, tool_calls: [call as never] },
+        { role: 'tool', tool_call_id: call.id, content: '{"temp": 3}' },
+      ],
+    });
+    expect(next.choices[0].message.tool_calls).toBeUndefined();
+    expect(typeof next.choices[0].message.content).toBe('string');
+    // 'auto' lets the model answer in text (the random model does not write a call).
+    const auto = await client.chat.completions.create({
+      model,
+      messages: req.messages,
+      max_tokens: 6,
+      tools,
+    });
+    expect(['stop', 'length', 'tool_calls']).toContain(auto.choices[0].finish_reason);
+  });
+
   it('vLLM guided_choice and guided_json: the output is one of the choices / matches the schema', async () => {
     const choices = ['positive', 'negative', 'neutral'];
     const chat = await app.request('POST', '/v1/chat/completions', {

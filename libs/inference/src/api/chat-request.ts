@@ -1,5 +1,6 @@
 import { ChatMessage } from '../text/model-text';
 import { checkString, invalid, typeName } from './param-reader';
+import { forcedTool, readToolUse, ToolUse } from './tools-request';
 import {
   COMMON_PARAMS,
   LIMITS,
@@ -12,19 +13,26 @@ export interface ChatRequest {
   model: string;
   messages: ChatMessage[];
   sampling: SamplingRequest;
+  /** tools and tool_choice; null without tools. */
+  tools: ToolUse | null;
 }
 
-const ROLES = ['system', 'developer', 'user', 'assistant'] as const;
+const ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] as const;
 const MAX_MESSAGES = 2048;
 const MAX_PARTS = 256;
 
-const ALLOWED = new Set([...COMMON_PARAMS, 'messages', 'max_completion_tokens', 'top_logprobs']);
+const ALLOWED = new Set([
+  ...COMMON_PARAMS,
+  'messages',
+  'max_completion_tokens',
+  'top_logprobs',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+]);
 const UNSUPPORTED: Record<string, string> = {
-  tools: 'is not supported: this server has no tool calling.',
-  tool_choice: 'is not supported: this server has no tool calling.',
-  parallel_tool_calls: 'is not supported: this server has no tool calling.',
-  functions: 'is not supported: this server has no function calling.',
-  function_call: 'is not supported: this server has no function calling.',
+  functions: "is not supported: use 'tools'.",
+  function_call: "is not supported: use 'tool_choice'.",
   audio: 'is not supported: this model has no audio output.',
   modalities: 'is not supported: this model produces text only.',
   prediction: 'is not supported.',
@@ -71,6 +79,38 @@ function readContent(value: unknown, at: string): string {
     .join('');
 }
 
+/** An assistant turn's tool_calls: [{id, type: 'function', function: {name, arguments: JSON text}}]. */
+function readToolCalls(v: unknown, at: string): NonNullable<ChatMessage['tool_calls']> {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 128)
+    throw invalid(at, `'${at}' must be an array of 1 to 128 tool calls.`, 'invalid_type');
+  return v.map((c: unknown, j) => {
+    const cat = `${at}[${j}]`;
+    const call = (c && typeof c === 'object' ? c : {}) as Record<string, unknown>;
+    const fn = (call.function && typeof call.function === 'object' ? call.function : {}) as Record<
+      string,
+      unknown
+    >;
+    if (call.type !== 'function' || typeof fn.name !== 'string' || typeof fn.arguments !== 'string') {
+      throw invalid(
+        cat,
+        `'${cat}' must be {id, type: 'function', function: {name, arguments}}.`,
+        'invalid_type',
+      );
+    }
+    let args: unknown;
+    try {
+      args = JSON.parse(fn.arguments);
+    } catch {
+      throw invalid(`${cat}.function.arguments`, `'${cat}.function.arguments' must be JSON text.`);
+    }
+    return {
+      id: checkString(`${cat}.id`, call.id ?? '', { maxLength: 256 }),
+      type: 'function' as const,
+      function: { name: checkString(`${cat}.function.name`, fn.name, { maxLength: 64 }), arguments: args },
+    };
+  });
+}
+
 function readMessage(m: unknown, i: number): ChatMessage {
   const at = `messages[${i}]`;
   if (!m || typeof m !== 'object' || Array.isArray(m))
@@ -81,35 +121,48 @@ function readMessage(m: unknown, i: number): ChatMessage {
   if (typeof msg.role !== 'string' || !(ROLES as readonly string[]).includes(msg.role)) {
     throw invalid(`${at}.role`, `Invalid value for '${at}.role': must be one of ${ROLES.join(', ')}.`);
   }
+  const role = msg.role as ChatMessage['role'];
+  const fields = ['role', 'content', 'name'];
+  if (role === 'assistant') fields.push('tool_calls', 'refusal');
+  if (role === 'tool') fields.push('tool_call_id');
   for (const key of Object.keys(msg)) {
-    if (
-      key === 'tool_calls' ||
-      key === 'function_call' ||
-      key === 'tool_call_id' ||
-      key === 'audio' ||
-      key === 'refusal'
-    ) {
-      if (msg[key] === null || msg[key] === undefined) continue;
+    if (fields.includes(key)) continue;
+    if (msg[key] === null || msg[key] === undefined) continue;
+    if (key === 'function_call' || key === 'audio' || key === 'tool_calls' || key === 'tool_call_id') {
       throw invalid(
         `${at}.${key}`,
-        `'${at}.${key}' is not supported: this server has no tool calling.`,
+        `'${at}.${key}' is not supported on a ${role} message.`,
         'unsupported_parameter',
       );
     }
-    if (key !== 'role' && key !== 'content' && key !== 'name') {
-      throw invalid(`${at}.${key}`, `Unrecognized message field: ${key}`, 'unsupported_parameter');
-    }
+    throw invalid(`${at}.${key}`, `Unrecognized message field: ${key}`, 'unsupported_parameter');
   }
-  if (msg.content === undefined || msg.content === null) {
+  const toolCalls =
+    msg.tool_calls === undefined || msg.tool_calls === null
+      ? undefined
+      : readToolCalls(msg.tool_calls, `${at}.tool_calls`);
+  const noContent = msg.content === undefined || msg.content === null;
+  if (noContent && !toolCalls) {
     throw invalid(
       `${at}.content`,
       `Missing required parameter: '${at}.content'.`,
       'missing_required_parameter',
     );
   }
-  const out: ChatMessage = { role: msg.role as ChatMessage['role'], content: readContent(msg.content, at) };
+  // Templates read content as text: an assistant turn that only calls tools has an empty one.
+  const out: ChatMessage = { role, content: noContent ? '' : readContent(msg.content, at) };
   if (msg.name !== undefined && msg.name !== null)
     out.name = checkString(`${at}.name`, msg.name, { maxLength: 64 });
+  if (toolCalls) out.tool_calls = toolCalls;
+  if (role === 'tool') {
+    if (typeof msg.tool_call_id !== 'string')
+      throw invalid(
+        `${at}.tool_call_id`,
+        `'${at}.tool_call_id' is required on a tool message.`,
+        'missing_required_parameter',
+      );
+    out.tool_call_id = checkString(`${at}.tool_call_id`, msg.tool_call_id, { maxLength: 256 });
+  }
   return out;
 }
 
@@ -131,5 +184,12 @@ export function parseChatRequest(body: unknown, vocabSize: number): ChatRequest 
     throw invalid('top_logprobs', "'top_logprobs' requires 'logprobs' to be true.");
   }
   const sampling = readSampling(r, vocabSize, wantLogprobs ? (top ?? 0) : null);
-  return { model, messages, sampling };
+  const tools = readToolUse(r);
+  if (tools && forcedTool(tools) && sampling.responseFormat.type !== 'text') {
+    throw invalid(
+      'tool_choice',
+      "A forced 'tool_choice' cannot be combined with 'response_format' or guided output.",
+    );
+  }
+  return { model, messages, sampling, tools };
 }

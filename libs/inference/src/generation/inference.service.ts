@@ -5,6 +5,7 @@ import { parseChatRequest } from '../api/chat-request';
 import { parseCompletionRequest, PromptInput } from '../api/completion-request';
 import { invalid } from '../api/param-reader';
 import { SamplingRequest } from '../api/sampling-params';
+import { forcedTool, toolCallSchema } from '../api/tools-request';
 import { LaneRejection, QueueAbortedError } from '../lanes/lane-rejection';
 import { Admission, LaneScheduler } from '../lanes/lane-scheduler';
 import { ModelCatalog } from '../models/model-catalog';
@@ -55,8 +56,27 @@ export class InferenceService {
     this.checkModel(req.model);
     if (!text.hasChatTemplate)
       throw invalid('messages', 'This model has no chat template; use /v1/completions.');
-    const prompt = text.chatTokens(req.messages);
-    return this.prepare('chat', req.model, [prompt], req.sampling, caller, 'messages', false);
+    const tools = req.tools && req.tools.choice !== 'none' ? req.tools : null;
+    const prompt = text.chatTokens(
+      req.messages,
+      true,
+      req.tools?.tools.map((t) => ({ type: 'function' as const, function: t })),
+    );
+    const forced = tools && forcedTool(tools);
+    // A forced call is decoded under its JSON Schema, so it always parses into the tool's arguments.
+    let sampling: SamplingRequest = req.sampling;
+    if (forced) {
+      const schema = JSON.stringify(toolCallSchema(forced));
+      const why = this.requireEngine().checkJsonSchema?.(schema) ?? null;
+      if (why) {
+        const i = tools.tools.indexOf(forced);
+        throw invalid(`tools[${i}].function.parameters`, why, 'unsupported_parameter');
+      }
+      sampling = { ...req.sampling, responseFormat: { type: 'json_schema', name: forced.name, schema } };
+    }
+    const p = await this.prepare('chat', req.model, [prompt], sampling, caller, 'messages', false);
+    p.tools = tools;
+    return p;
   }
 
   async prepareCompletion(body: unknown, caller: Caller): Promise<PreparedRequest> {

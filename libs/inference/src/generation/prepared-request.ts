@@ -1,5 +1,6 @@
 import { Lane } from '@app/common';
 import { SamplingRequest } from '../api/sampling-params';
+import { ToolUse } from '../api/tools-request';
 import { Caller, ReservationHandle } from './accounting';
 import { ChoiceSpec } from './choice-runner';
 
@@ -14,6 +15,8 @@ export interface PreparedRequest {
   sampling: SamplingRequest;
   /** Completions only: logprobs tokens as "token_id:<id>". */
   tokensAsIds: boolean;
+  /** Chat with tools (tool_choice other than 'none'): choices may answer with a tool call. */
+  tools?: ToolUse | null;
   /** Token ids of each prompt (chat: one). */
   prompts: number[][];
   choices: ChoiceSpec[];

@@ -13,6 +13,8 @@ import { PreparedRequest } from '../generation/prepared-request';
 import { collectLogprobs, failIfNoOutput } from './failures';
 import { onClientGone, SseWriter } from './sse';
 import { runStream } from './stream-run';
+import { ChatStreamPart, ToolStreamGate } from './tool-stream';
+import { parseToolCall } from '../generation/tool-calls';
 
 @ApiTags('openai')
 @ApiBearerAuth()
@@ -50,11 +52,14 @@ export class ChatController {
 
   private choice(p: PreparedRequest, r: ChoiceResult, lps: TokenLogprob[]) {
     const top = p.sampling.logprobs;
+    const call = p.tools && r.finishReason === 'stop' ? parseToolCall(r.text, p.tools) : null;
     return {
       index: r.index,
-      message: { role: 'assistant', content: r.text, refusal: null },
+      message: call
+        ? { role: 'assistant', content: null, tool_calls: [call], refusal: null }
+        : { role: 'assistant', content: r.text, refusal: null },
       logprobs: top === null ? null : { content: chatLogprobs(this.inference.text, lps, top), refusal: null },
-      finish_reason: r.finishReason,
+      finish_reason: call ? 'tool_calls' : r.finishReason,
     };
   }
 
@@ -79,25 +84,39 @@ export class ChatController {
         ...usageField,
       });
     }
-    const emit = (d: ChoiceDelta) => {
+    const send = (part: ChatStreamPart) => {
       const logprobs =
         p.sampling.logprobs === null
           ? null
-          : { content: chatLogprobs(this.inference.text, d.logprobs, top), refusal: null };
-      if (d.text || (logprobs && logprobs.content.length > 0)) {
+          : { content: chatLogprobs(this.inference.text, part.logprobs, top), refusal: null };
+      if (part.toolCall) {
+        const delta = { tool_calls: [{ index: 0, ...part.toolCall }] };
         sse.data({
           ...base,
-          choices: [{ index: d.index, delta: { content: d.text }, logprobs, finish_reason: null }],
+          choices: [{ index: part.index, delta, logprobs, finish_reason: null }],
+          ...usageField,
+        });
+      } else if (part.content || (logprobs && logprobs.content.length > 0)) {
+        sse.data({
+          ...base,
+          choices: [
+            { index: part.index, delta: { content: part.content ?? '' }, logprobs, finish_reason: null },
+          ],
           ...usageField,
         });
       }
-      if (d.finishReason) {
+      if (part.finishReason) {
         sse.data({
           ...base,
-          choices: [{ index: d.index, delta: {}, logprobs: null, finish_reason: d.finishReason }],
+          choices: [{ index: part.index, delta: {}, logprobs: null, finish_reason: part.finishReason }],
           ...usageField,
         });
       }
+    };
+    const gate = p.tools ? new ToolStreamGate(p.tools) : null;
+    const emit = (d: ChoiceDelta) => {
+      if (gate) gate.push(d).forEach(send);
+      else send({ index: d.index, content: d.text, logprobs: d.logprobs, finishReason: d.finishReason });
     };
     await runStream(this.inference, p, sse, base, emit);
   }

@@ -5,9 +5,19 @@ import { ModelFiles } from './model-files';
 import { PromptCache } from './prompt-cache';
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | 'developer';
+  role: 'system' | 'user' | 'assistant' | 'developer' | 'tool';
   content: string;
   name?: string;
+  /** An assistant turn's calls, arguments as objects (the form Llama templates render). */
+  tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: unknown } }[];
+  /** A tool turn: the call it answers. */
+  tool_call_id?: string;
+}
+
+/** A tool as chat templates receive it (OpenAI's `tools[i]`). */
+export interface TemplateTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters: Record<string, unknown> };
 }
 
 function tokenString(config: Record<string, unknown>, key: string): string {
@@ -53,22 +63,27 @@ export class ModelText {
     return this.template !== null;
   }
 
-  /** Renders the chat template; the result already holds BOS when the template adds it. */
-  renderChat(messages: ChatMessage[], addGenerationPrompt = true): string {
+  /**
+   * Renders the chat template; the result already holds BOS when the template adds it. `tools`
+   * reach templates that describe them to the model (Llama 3.1+); others ignore them.
+   */
+  renderChat(messages: ChatMessage[], addGenerationPrompt = true, tools?: TemplateTool[]): string {
     if (!this.template) throw new Error('the model has no chat_template');
     return this.template.render({
       messages,
       add_generation_prompt: addGenerationPrompt,
       bos_token: this.bosToken,
       eos_token: this.eosToken,
+      ...(tools ? { tools } : {}),
     });
   }
 
-  /** The chat template's prompt as token ids (renderChat + encode), cached per message list. */
-  chatTokens(messages: ChatMessage[], addGenerationPrompt = true): number[] {
-    const key = (addGenerationPrompt ? 'c1' : 'c0') + JSON.stringify(messages);
+  /** The chat template's prompt as token ids (renderChat + encode), cached per messages and tools. */
+  chatTokens(messages: ChatMessage[], addGenerationPrompt = true, tools?: TemplateTool[]): number[] {
+    const key =
+      (addGenerationPrompt ? 'c1' : 'c0') + JSON.stringify(messages) + (tools ? JSON.stringify(tools) : '');
     return this.promptCache.get(key, () =>
-      this.encode(this.renderChat(messages, addGenerationPrompt), false),
+      this.encode(this.renderChat(messages, addGenerationPrompt, tools), false),
     );
   }
 

@@ -1,0 +1,127 @@
+import { checkString, invalid, ParamReader } from './param-reader';
+
+/** One function the model may call (OpenAI's `tools[i].function`). */
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+/**
+ * The request's tools and how the model must use them: 'none' (plain text), 'auto' (text, or a
+ * call the model writes as Llama's JSON `{"name": ..., "parameters": {...}}`), 'required' (one
+ * call, decoding constrained), or a function name (a call to it, constrained).
+ */
+export interface ToolUse {
+  tools: ToolSpec[];
+  choice: 'none' | 'auto' | 'required' | { name: string };
+}
+
+const MAX_TOOLS = 128;
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+function onlyFields(obj: Record<string, unknown>, at: string, fields: readonly string[]): void {
+  for (const key of Object.keys(obj)) {
+    if (!fields.includes(key))
+      throw invalid(`${at}.${key}`, `Unrecognized field: ${key}`, 'unsupported_parameter');
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+function readTool(v: unknown, i: number): ToolSpec {
+  const at = `tools[${i}]`;
+  if (!isObject(v)) throw invalid(at, `'${at}' must be an object.`, 'invalid_type');
+  onlyFields(v, at, ['type', 'function']);
+  if (v.type !== 'function') throw invalid(`${at}.type`, `'${at}.type' must be 'function'.`);
+  const f = v.function;
+  if (!isObject(f)) throw invalid(`${at}.function`, `'${at}.function' must be an object.`, 'invalid_type');
+  onlyFields(f, `${at}.function`, ['name', 'description', 'parameters', 'strict']);
+  if (typeof f.name !== 'string' || !NAME.test(f.name)) {
+    throw invalid(
+      `${at}.function.name`,
+      `'${at}.function.name' must be 1 to 64 letters, digits, '_' or '-'.`,
+    );
+  }
+  const tool: ToolSpec = { name: f.name, parameters: { type: 'object', properties: {} } };
+  if (f.description !== undefined)
+    tool.description = checkString(`${at}.function.description`, f.description);
+  if (f.parameters !== undefined) {
+    if (!isObject(f.parameters)) {
+      throw invalid(
+        `${at}.function.parameters`,
+        `'${at}.function.parameters' must be a JSON Schema object.`,
+        'invalid_type',
+      );
+    }
+    tool.parameters = f.parameters;
+  }
+  if (f.strict !== undefined && f.strict !== null && typeof f.strict !== 'boolean')
+    throw invalid(`${at}.function.strict`, `'${at}.function.strict' must be a boolean.`, 'invalid_type');
+  return tool;
+}
+
+/** tools, tool_choice and parallel_tool_calls; null when the request has no tools. */
+export function readToolUse(r: ParamReader): ToolUse | null {
+  r.bool('parallel_tool_calls'); // accepted (validated); at most one call is made per choice
+  if (!r.has('tools')) {
+    if (r.has('tool_choice') && r.raw('tool_choice') !== 'none') {
+      throw invalid('tool_choice', "'tool_choice' requires 'tools'.");
+    }
+    return null;
+  }
+  const raw = r.raw('tools');
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_TOOLS) {
+    throw invalid('tools', `'tools' must be an array of 1 to ${MAX_TOOLS} tools.`, 'invalid_type');
+  }
+  const tools = raw.map(readTool);
+  const names = new Set(tools.map((t) => t.name));
+  if (names.size !== tools.length) throw invalid('tools', "'tools' must not repeat a function name.");
+  const c = r.has('tool_choice') ? r.raw('tool_choice') : 'auto';
+  if (c === 'none' || c === 'auto') return { tools, choice: c };
+  if (c === 'required') {
+    if (tools.length > 1) {
+      throw invalid(
+        'tool_choice',
+        "tool_choice 'required' is supported with one tool only; name the function ({type: 'function', function: {name}}).",
+        'unsupported_parameter',
+      );
+    }
+    return { tools, choice: 'required' };
+  }
+  if (isObject(c) && c.type === 'function' && isObject(c.function) && typeof c.function.name === 'string') {
+    if (!names.has(c.function.name)) {
+      throw invalid(
+        'tool_choice',
+        `'tool_choice' names '${c.function.name.slice(0, 64)}', which is not in 'tools'.`,
+      );
+    }
+    return { tools, choice: { name: c.function.name } };
+  }
+  throw invalid(
+    'tool_choice',
+    "'tool_choice' must be 'none', 'auto', 'required' or {type: 'function', function: {name}}.",
+  );
+}
+
+/** The tool the choice forces, if any ('required' with its one tool, or the named one). */
+export function forcedTool(use: ToolUse): ToolSpec | null {
+  if (use.choice === 'required') return use.tools[0];
+  if (typeof use.choice === 'object') {
+    const name = use.choice.name;
+    return use.tools.find((t) => t.name === name) ?? null;
+  }
+  return null;
+}
+
+/** The JSON Schema of a call to `tool` in Llama's tool-call format. */
+export function toolCallSchema(tool: ToolSpec): Record<string, unknown> {
+  return {
+    type: 'object',
+    properties: { name: { const: tool.name }, parameters: tool.parameters },
+    required: ['name', 'parameters'],
+  };
+}

@@ -1,0 +1,46 @@
+import { TokenLogprob } from '@app/engine';
+import { ToolUse } from '../api/tools-request';
+import { ChoiceDelta } from '../generation/choice-runner';
+import { mayBeToolCall, parseToolCall, ToolCall } from '../generation/tool-calls';
+
+/** What a streamed chat choice sends next: content (with its logprobs), a tool call, a finish. */
+export interface ChatStreamPart {
+  index: number;
+  content?: string;
+  logprobs: TokenLogprob[];
+  toolCall?: ToolCall;
+  finishReason?: string;
+}
+
+/**
+ * Streams chat deltas when the request has tools: a choice's text is held back while it may
+ * still be a tool call (it starts with '{'), then sent as one tool_calls delta (finish_reason
+ * 'tool_calls') or, once it is clearly an answer, as content from there on.
+ */
+export class ToolStreamGate {
+  private readonly held = new Map<number, { text: string; logprobs: TokenLogprob[] }>();
+  private readonly open = new Set<number>();
+
+  constructor(private readonly use: ToolUse) {}
+
+  push(d: ChoiceDelta): ChatStreamPart[] {
+    if (this.open.has(d.index)) {
+      return [{ index: d.index, content: d.text, logprobs: d.logprobs, finishReason: d.finishReason }];
+    }
+    const held = this.held.get(d.index) ?? { text: '', logprobs: [] };
+    held.text += d.text;
+    held.logprobs.push(...d.logprobs);
+    this.held.set(d.index, held);
+    if (d.finishReason) {
+      this.held.delete(d.index);
+      const call = d.finishReason === 'stop' ? parseToolCall(held.text, this.use) : null;
+      if (call)
+        return [{ index: d.index, logprobs: held.logprobs, toolCall: call, finishReason: 'tool_calls' }];
+      return [{ index: d.index, content: held.text, logprobs: held.logprobs, finishReason: d.finishReason }];
+    }
+    if (mayBeToolCall(held.text, this.use)) return [];
+    this.held.delete(d.index);
+    this.open.add(d.index);
+    return [{ index: d.index, content: held.text, logprobs: held.logprobs }];
+  }
+}
