@@ -337,14 +337,35 @@ describe('inference API (openai client, tiny model)', () => {
     });
     expect(next.choices[0].message.tool_calls).toBeUndefined();
     expect(typeof next.choices[0].message.content).toBe('string');
-    // 'auto' lets the model answer in text (the random model does not write a call).
+    // 'auto' lets the model answer in text (the random model does not write a call) ...
     const auto = await client.chat.completions.create({
       model,
       messages: req.messages,
       max_tokens: 6,
       tools,
     });
-    expect(['stop', 'length', 'tool_calls']).toContain(auto.choices[0].finish_reason);
+    expect(['stop', 'length']).toContain(auto.choices[0].finish_reason);
+    expect(typeof auto.choices[0].message.content).toBe('string');
+    // ... and reads an answer that is exactly a call as one (guided_json makes the model write it),
+    // streamed or not.
+    const callSchema = {
+      type: 'object',
+      properties: { name: { const: 'noop' }, parameters: { type: 'object', properties: {} } },
+      required: ['name', 'parameters'],
+    };
+    const body = { model, messages: req.messages, max_tokens: 300, tools, guided_json: callSchema };
+    const whole = await app.request('POST', '/v1/chat/completions', { apiKey: app.apiKey, body });
+    expect(whole.body.choices[0].finish_reason).toBe('tool_calls');
+    expect(whole.body.choices[0].message.tool_calls[0].function).toEqual({ name: 'noop', arguments: '{}' });
+    const sse = await (
+      await fetch(`${app.baseUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...body, stream: true }),
+      })
+    ).text();
+    expect(sse).toContain('"tool_calls":[{"index":0');
+    expect(sse).toContain('"finish_reason":"tool_calls"');
   });
 
   it('vLLM guided_choice and guided_json: the output is one of the choices / matches the schema', async () => {
