@@ -156,9 +156,24 @@ const CASES: Case[] = [
     param: 'tool_choice',
   },
   {
+    name: 'tool parameters not an object schema',
+    body: chat({
+      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'array', items: {} } } }],
+    }),
+    param: 'tools[0].function.parameters',
+  },
+  {
     name: 'tool parameters outside the schema subset',
     body: chat({
-      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string', pattern: 'x' } } }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'f',
+            parameters: { type: 'object', properties: { s: { type: 'string', pattern: 'x' } } },
+          },
+        },
+      ],
       tool_choice: fnChoice('f'),
     }),
     param: 'tools[0].function.parameters',

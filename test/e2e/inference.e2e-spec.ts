@@ -316,6 +316,27 @@ describe('inference API (openai client, tiny model)', () => {
     expect(JSON.parse(deltas[0].arguments ?? '')).toEqual(args);
 
     // 'required' with its one tool; then the conversation goes on with the tool's answer.
+    // Parameters with $defs (as Pydantic writes them) work for a forced call too.
+    const withDefs = {
+      type: 'function' as const,
+      function: {
+        name: 'pick',
+        parameters: {
+          type: 'object',
+          properties: { a: { $ref: '#/$defs/A' } },
+          required: ['a'],
+          $defs: { A: { enum: ['x', 'y'] } },
+        },
+      },
+    };
+    const picked = await client.chat.completions.create({
+      ...req,
+      tools: [withDefs],
+      tool_choice: { type: 'function', function: { name: 'pick' } },
+    });
+    const pickedCall = picked.choices[0].message.tool_calls![0] as { function: { arguments: string } };
+    expect(['x', 'y']).toContain((JSON.parse(pickedCall.function.arguments) as { a: string }).a);
+
     const required = await client.chat.completions.create({
       ...req,
       tools: [tools[1]],

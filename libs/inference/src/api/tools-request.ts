@@ -47,17 +47,18 @@ function readTool(v: unknown, i: number): ToolSpec {
     );
   }
   const tool: ToolSpec = { name: f.name, parameters: { type: 'object', properties: {} } };
-  if (f.description !== undefined)
+  if (f.description !== undefined && f.description !== null)
     tool.description = checkString(`${at}.function.description`, f.description);
-  if (f.parameters !== undefined) {
-    if (!isObject(f.parameters)) {
+  if (f.parameters !== undefined && f.parameters !== null) {
+    // The arguments of a call are an object: a schema of anything else could never be one.
+    if (!isObject(f.parameters) || (f.parameters.type !== undefined && f.parameters.type !== 'object')) {
       throw invalid(
         `${at}.function.parameters`,
-        `'${at}.function.parameters' must be a JSON Schema object.`,
+        `'${at}.function.parameters' must be a JSON Schema of an object ({"type": "object", ...}).`,
         'invalid_type',
       );
     }
-    tool.parameters = f.parameters;
+    tool.parameters = f.parameters.type === undefined ? { ...f.parameters, type: 'object' } : f.parameters;
   }
   if (f.strict !== undefined && f.strict !== null && typeof f.strict !== 'boolean')
     throw invalid(`${at}.function.strict`, `'${at}.function.strict' must be a boolean.`, 'invalid_type');
@@ -117,11 +118,17 @@ export function forcedTool(use: ToolUse): ToolSpec | null {
   return null;
 }
 
-/** The JSON Schema of a call to `tool` in Llama's tool-call format. */
+/**
+ * The JSON Schema of a call to `tool` in Llama's tool-call format. The parameters' `$defs` /
+ * `definitions` move to the root, where `$ref`s are resolved.
+ */
 export function toolCallSchema(tool: ToolSpec): Record<string, unknown> {
+  const { $defs, definitions, ...parameters } = tool.parameters;
   return {
     type: 'object',
-    properties: { name: { const: tool.name }, parameters: tool.parameters },
+    properties: { name: { const: tool.name }, parameters },
     required: ['name', 'parameters'],
+    ...($defs !== undefined ? { $defs } : {}),
+    ...(definitions !== undefined ? { definitions } : {}),
   };
 }

@@ -57,11 +57,17 @@ export class InferenceService {
     if (!text.hasChatTemplate)
       throw invalid('messages', 'This model has no chat template; use /v1/completions.');
     const tools = req.tools && req.tools.choice !== 'none' ? req.tools : null;
-    const prompt = text.chatTokens(
-      req.messages,
-      true,
-      req.tools?.tools.map((t) => ({ type: 'function' as const, function: t })),
-    );
+    let prompt: number[];
+    try {
+      prompt = text.chatTokens(
+        req.messages,
+        true,
+        req.tools?.tools.map((t) => ({ type: 'function' as const, function: t })),
+      );
+    } catch (err) {
+      // The template's own raise_exception (e.g. Llama 3.1: one tool call per turn) is a bad request.
+      throw invalid('messages', `The model's chat template refused these messages: ${errorText(err)}`);
+    }
     const forced = tools && forcedTool(tools);
     // A forced call is decoded under its JSON Schema, so it always parses into the tool's arguments.
     let sampling: SamplingRequest = req.sampling;
@@ -390,4 +396,8 @@ function notRun(spec: ChoiceSpec, refused: ApiError | undefined): ChoiceResult {
     completionTokens: 0,
     firstTokenAt: null,
   };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
