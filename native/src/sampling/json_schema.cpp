@@ -149,11 +149,33 @@ class JsonSchemaCompiler {
  private:
   static constexpr size_t kMaxNodes = 4096;
 
+  // Any JSON value: every type read freely, containers read lexically.
+  static Node any_node() {
+    Node node;
+    node.types = JsonSchema::kAllTypes;
+    node.open = JsonSchema::kObject | JsonSchema::kArray;
+    return node;
+  }
+  static bool is_any(const Node& n) { return n.open & JsonSchema::kArray; }  // only any_node()
+
+  // The index of one shared any node, added on first use.
+  uint16_t compile_any() {
+    if (any_index_ < 0) {
+      if (s_.nodes_.size() >= kMaxNodes)
+        fail("the schema has more than " + std::to_string(kMaxNodes) +
+             " nodes (each '$ref' counts as a copy of its definition)");
+      any_index_ = static_cast<int>(s_.nodes_.size());
+      s_.nodes_.push_back(any_node());
+    }
+    return static_cast<uint16_t>(any_index_);
+  }
+
   // The node of the schema `v`; its children (not the node itself) are added to the table.
   Node build(const json::Value& v, const std::string& path, int depth) {
     if (depth > kMaxSchemaDepth)
       fail("the schema at " + path + " is nested deeper than " + std::to_string(kMaxSchemaDepth));
-    if (!v.is_object()) fail("the schema at " + path + " must be an object");
+    if (v.is_bool() && v.as_bool()) return any_node();
+    if (!v.is_object()) fail("the schema at " + path + " must be an object or true");
     const bool root = &v == &root_;
     for (const auto& [key, sub] : v.members()) {
       if (is_definitions(key)) {
@@ -174,8 +196,14 @@ class JsonSchemaCompiler {
     const json::Value* type = v.find("type");
     const uint8_t type_mask = type ? types(*type, path + "/type") : 0;
     compile_enum(v, path, node);
-    if (!type && !node.enum_types)
-      fail("the schema at " + path + " needs 'type', 'enum' or 'const'");
+    if (!type && !node.enum_types) {
+      // Only annotations (or nothing): any value. A keyword without a type is refused as before.
+      for (const auto& member : v.members())
+        if (is_keyword(member.first))
+          fail("the schema at " + path + " needs 'type', 'enum' or 'const' beside '" +
+               member.first + "'");
+      return any_node();
+    }
     node.types = node.enum_types ? 0 : type_mask;  // an enum decides alone
 
     if ((type_mask & JsonSchema::kObject) || v.find("properties") || v.find("required") ||
@@ -184,11 +212,11 @@ class JsonSchemaCompiler {
 
     const json::Value* items = v.find("items");
     if (items) {
-      if (!items->is_object())
+      if (!items->is_object() && !items->is_bool())
         fail("'items' at " + path + " must be a schema object (tuples are not supported)");
       node.items = compile(*items, path + "/items", depth + 1);
     } else if ((type_mask & JsonSchema::kArray) && !node.enum_types) {
-      fail("items is required for the array at " + path);
+      node.items = compile_any();  // no 'items': any items, still counted for minItems/maxItems
     }
     node.min_items = count(v, "minItems", path, 0);
     node.max_items = count(v, "maxItems", path, UINT32_MAX);
@@ -276,6 +304,9 @@ class JsonSchemaCompiler {
     int enum_branches = 0;
     for (size_t i = 0; i < list.items().size(); ++i) {
       const Node b = build(list.items()[i], path + "/" + keyword + "/" + std::to_string(i), depth);
+      if (is_any(b) && list.items().size() > 1)
+        fail("'" + keyword + "' at " + path + "/" + keyword + "/" + std::to_string(i) +
+             " accepts any value, which overlaps the other branches; not supported");
       const uint8_t had = merged.types | merged.enum_types;
       const uint8_t has = b.types | b.enum_types;
       if (kinds(had) & kinds(has)) {
@@ -284,6 +315,7 @@ class JsonSchemaCompiler {
              (both ? type_name(both) : std::string("number")) + "; not supported");
       }
       merged.types |= b.types;
+      merged.open |= b.open;
       merged.enum_types |= b.enum_types;
       if (b.types & JsonSchema::kObject) {
         merged.prop_begin = b.prop_begin;
@@ -391,7 +423,20 @@ class JsonSchemaCompiler {
   void compile_object(const json::Value& v, const std::string& path, int depth,
                       JsonSchema::Node& node) {
     std::vector<JsonSchema::Property> props;
-    if (const json::Value* p = v.find("properties")) {
+    const json::Value* p = v.find("properties");
+    if (const json::Value* a = v.find("additionalProperties")) {
+      // With 'properties' the object is closed, as in OpenAI's strict mode (constrained decoding
+      // follows it): absent counts as false. Mixed known and extra keys are not supported.
+      if (!a->is_bool())
+        fail("'additionalProperties' at " + path + " is not supported unless true or false");
+      if (a->as_bool() && p)
+        fail("'additionalProperties' at " + path +
+             " is not supported beside 'properties' unless false");
+      if (a->as_bool()) node.open |= JsonSchema::kObject;
+    } else if (!p) {
+      node.open |= JsonSchema::kObject;  // no properties: any object
+    }
+    if (p) {
       if (!p->is_object()) fail("'properties' at " + path + " must be an object");
       if (p->members().size() > kMaxProperties)
         fail("the object at " + path + " has more than " + std::to_string(kMaxProperties) +
@@ -419,10 +464,6 @@ class JsonSchemaCompiler {
         node.required |= uint64_t{1} << (it - props.begin());
       }
     }
-    if (const json::Value* a = v.find("additionalProperties")) {
-      if (!a->is_bool() || a->as_bool())
-        fail("'additionalProperties' at " + path + " is not supported unless false");
-    }
     node.prop_begin = static_cast<uint32_t>(s_.props_.size());
     s_.props_.insert(s_.props_.end(), props.begin(), props.end());
     node.prop_end = static_cast<uint32_t>(s_.props_.size());
@@ -439,6 +480,7 @@ class JsonSchemaCompiler {
 
   JsonSchema& s_;
   const json::Value& root_;
+  int any_index_ = -1;                            // the shared any node, once added
   std::vector<const json::Value*> active_;        // the definitions being inlined, outermost first
   std::map<const json::Value*, Node> enum_of_;    // the stored enum texts of each schema
 };
@@ -554,9 +596,17 @@ bool JsonSchemaRecognizer::start_value(uint16_t node, uint8_t byte) {
     return enum_byte(byte);
   }
   switch (byte) {
-    case '{': return (n.types & JsonSchema::kObject) && open(true);
-    case '[':
-      return (n.types & JsonSchema::kArray) && open(false);
+    case '{':
+    case '[': {
+      const uint8_t type = byte == '{' ? JsonSchema::kObject : JsonSchema::kArray;
+      if (!(n.types & type)) return false;
+      if (n.open & type) {  // the lexer alone reads it, up to its close
+        mode_ = kAnyText;
+        any_depth_ = 1;
+        return true;
+      }
+      return open(byte == '{');
+    }
     case '"':
       mode_ = kFreeString;
       return n.types & JsonSchema::kString;
@@ -580,6 +630,13 @@ bool JsonSchemaRecognizer::step(uint8_t byte) {
     case kFreeString:
       // A quote closes the string unless it was escaped.
       if (byte == '"' && was_text) end_value();
+      return true;
+    case kAnyText:
+      // The lexer took the byte; a bracket outside a string opens or closes a container.
+      if (!was_text) {
+        if (byte == '{' || byte == '[') ++any_depth_;
+        else if ((byte == '}' || byte == ']') && --any_depth_ == 0) end_value();
+      }
       return true;
     case kKeyText: {
       const JsonSchema::Node& obj = top();

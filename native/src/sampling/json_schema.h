@@ -2,9 +2,15 @@
 // into a flat node table, and an incremental recognizer of one JSON value that matches it.
 //
 // Supported: type (one name or a union of object/array/string/number/integer/boolean/null),
-// properties, required, additionalProperties (absent or false), items, minItems, maxItems, enum
-// and const (strings, numbers, booleans, null; matched byte-exact against their canonical JSON
-// text), and the annotations title/description/default/examples/$schema/$id/$comment/strict/name.
+// properties, required, additionalProperties (see below), items, minItems, maxItems, enum and
+// const (strings, numbers, booleans, null; matched byte-exact against their canonical JSON text),
+// and the annotations title/description/default/examples/$schema/$id/$comment/strict/name.
+// Any JSON value where JSON Schema means it:
+//  - the schema {} or true, or one with only annotations: any value;
+//  - an object without 'properties' (additionalProperties absent or true): any object;
+//  - an array without 'items': items of any value (minItems / maxItems still apply).
+// An object with 'properties' is closed (additionalProperties absent or false), as in OpenAI's
+// strict mode; additionalProperties true or a schema beside 'properties' is refused.
 // Also, as Pydantic and zod emit them:
 //  - $ref to "#/$defs/<name>" or "#/definitions/<name>" (definitions at the root only), inlined;
 //    only annotations beside it; recursive references are refused.
@@ -38,8 +44,10 @@ class JsonSchema {
   enum TypeBit : uint8_t {
     kObject = 1, kArray = 2, kString = 4, kNumber = 8, kInteger = 16, kBoolean = 32, kNull = 64,
   };
+  static constexpr uint8_t kAllTypes = 127;
   struct Node {
     uint8_t types = 0;         // TypeBit mask of the types read freely
+    uint8_t open = 0;          // kObject / kArray: such a container holds anything (read lexically)
     uint8_t enum_types = 0;    // TypeBit mask of the types that must be one of the enum texts
     uint32_t enum_begin = 0;   // [enum_begin, enum_end) in enums_, sorted
     uint32_t enum_end = 0;
@@ -72,10 +80,12 @@ class JsonSchemaRecognizer {
   bool feed(uint8_t byte);                      // false: rejected, state unchanged
   bool feed(const uint8_t* bytes, size_t n);    // all or nothing
   bool complete() const;                        // a whole matching value has been read
-  // True only inside the content of a free string (type string without enum/const; not a key):
-  // there every printable ASCII byte other than '"' and '\\' is accepted and leaves the state
-  // exactly as it is.
-  bool in_string_text() const { return mode_ == kFreeString && lex_.in_string_text(); }
+  // True only inside the content of a free string (type string without enum/const; not a key of
+  // a schema object) or of any string (key or value) within an "any" container: there every
+  // printable ASCII byte other than '"' and '\\' is accepted and leaves the state exactly as it is.
+  bool in_string_text() const {
+    return (mode_ == kFreeString || mode_ == kAnyText) && lex_.in_string_text();
+  }
 
  private:
   enum Mode : uint8_t {
@@ -91,6 +101,7 @@ class JsonSchemaRecognizer {
     kEnumText,     // inside an enum value of node_: match_ narrows its texts
     kNumberText,   // inside a number value of node_ without enum
     kLiteralText,  // inside true/false/null without enum
+    kAnyText,      // inside an open container: only the lexer decides until it closes
   };
   // A range [lo, hi) of sorted strings (property names or enum texts) that all start with the
   // `pos` bytes read so far.
@@ -120,6 +131,7 @@ class JsonSchemaRecognizer {
   uint16_t node_ = 0;               // the node of the value being read
   uint8_t depth_ = 0;
   uint8_t key_ = 0;                 // property index (in its object) of the last key
+  uint8_t any_depth_ = 0;           // kAnyText: containers open within the open container, + 1
   Mode mode_ = kValue;
 };
 
