@@ -211,9 +211,9 @@ describe('inference API (openai client, tiny model)', () => {
     expect(first.body.id).not.toBe(second.body.id);
   });
 
-  it('json_schema from Pydantic: $defs / $ref and nullable anyOf fields', async () => {
-    // model_json_schema() of Person(name: str, age: int, address: Address, tags: list[str]) with
-    // Address(city: str, zip: str | None = None).
+  it('json_schema from Pydantic: $defs / $ref, nullable anyOf and dict[str, Any] fields', async () => {
+    // model_json_schema() of Person(name: str, age: int, address: Address, tags: list[str],
+    // meta: dict[str, Any]) with Address(city: str, zip: str | None = None).
     const schema = {
       $defs: {
         Address: {
@@ -231,8 +231,9 @@ describe('inference API (openai client, tiny model)', () => {
         age: { title: 'Age', type: 'integer' },
         address: { $ref: '#/$defs/Address' },
         tags: { items: { type: 'string' }, title: 'Tags', type: 'array', maxItems: 3 },
+        meta: { additionalProperties: true, title: 'Meta', type: 'object' },
       },
-      required: ['name', 'age', 'address', 'tags'],
+      required: ['name', 'age', 'address', 'tags', 'meta'],
       title: 'Person',
       type: 'object',
     };
@@ -253,12 +254,14 @@ describe('inference API (openai client, tiny model)', () => {
         age: unknown;
         address: { city: unknown; zip: unknown };
         tags: unknown[];
+        meta: unknown;
       };
       expect(typeof v.name).toBe('string');
       expect(Number.isInteger(v.age)).toBe(true);
       expect(typeof v.address.city).toBe('string');
       expect(v.address.zip === null || typeof v.address.zip === 'string').toBe(true);
       expect(Array.isArray(v.tags)).toBe(true);
+      expect(v.meta !== null && typeof v.meta === 'object' && !Array.isArray(v.meta)).toBe(true);
     }
   });
 
