@@ -52,4 +52,17 @@ void expect_incomplete(R r, const std::string& doc) {
   EXPECT(!r.complete());
 }
 
+// In a string's text (in_string_text()), every printable ASCII byte but '"' and '\\' is accepted
+// and leaves the state exactly as it is: the token trie walk takes such subtrees whole.
+template <class R>
+void expect_string_text_absorbs(const R& r) {
+  CHECK(r.in_string_text());
+  for (int b = 0x20; b < 0x7F; ++b) {
+    if (b == '"' || b == '\\') continue;
+    R t = r;
+    CHECK(t.feed(static_cast<uint8_t>(b)));
+    EXPECT(std::memcmp(&t, &r, sizeof r) == 0);
+  }
+}
+
 }  // namespace recognizer_checks
