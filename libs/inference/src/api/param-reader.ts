@@ -20,9 +20,25 @@ export function hasLoneSurrogate(s: string): boolean {
   return LONE_SURROGATE.test(s);
 }
 
+/** A JSON object (not null, not an array). */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** A 400 naming `at.key` for the first key of `obj` that is not one of `fields`. */
+export function onlyFields(obj: Record<string, unknown>, at: string, fields: readonly string[]): void {
+  for (const key of Object.keys(obj)) {
+    if (!fields.includes(key))
+      throw invalid(`${at}.${key}`, `Unrecognized ${at} field: ${key}`, 'unsupported_parameter');
+  }
+}
+
+/** OpenAI's rule for function and schema names. */
+export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
 /** The request body as an object, or a 400 naming 'body'. */
 export function objectBody(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+  if (!isPlainObject(body)) {
     throw invalid('body', 'The request body must be a JSON object.', 'invalid_type');
   }
   return body as Record<string, unknown>;
@@ -75,7 +91,7 @@ export class ParamReader {
   object(name: string): Record<string, unknown> | undefined {
     if (!this.has(name)) return undefined;
     const v = this.body[name];
-    if (typeof v !== 'object' || Array.isArray(v) || v === null) {
+    if (!isPlainObject(v)) {
       throw invalid(name, `'${name}' must be an object, got ${typeName(v)}.`, 'invalid_type');
     }
     return v as Record<string, unknown>;

@@ -1,4 +1,13 @@
-import { checkNumber, checkString, invalid, objectBody, ParamReader } from './param-reader';
+import {
+  checkNumber,
+  checkString,
+  invalid,
+  isPlainObject,
+  NAME_PATTERN,
+  objectBody,
+  onlyFields,
+  ParamReader,
+} from './param-reader';
 
 export type ServiceTier = 'auto' | 'default' | 'flex' | 'priority';
 export const SERVICE_TIERS: readonly ServiceTier[] = ['auto', 'default', 'flex', 'priority'];
@@ -145,26 +154,19 @@ function readStreamOptions(r: ParamReader, stream: boolean): boolean {
   return v;
 }
 
-function onlyFields(obj: Record<string, unknown>, at: string, fields: readonly string[]): void {
-  for (const key of Object.keys(obj)) {
-    if (!fields.includes(key))
-      throw invalid(`${at}.${key}`, `Unrecognized ${at} field: ${key}`, 'unsupported_parameter');
-  }
-}
-
 /** OpenAI's json_schema block: a name, the schema object, optional strict and description. */
 function readJsonSchema(format: Record<string, unknown>): ResponseFormat {
   const at = 'response_format.json_schema';
   const block = format.json_schema;
-  if (!block || typeof block !== 'object' || Array.isArray(block)) {
+  if (!isPlainObject(block)) {
     throw invalid(at, `'${at}' must be an object with 'name' and 'schema'.`, 'invalid_type');
   }
-  const b = block as Record<string, unknown>;
+  const b = block;
   onlyFields(b, at, ['name', 'schema', 'strict', 'description']);
-  if (typeof b.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(b.name)) {
+  if (typeof b.name !== 'string' || !NAME_PATTERN.test(b.name)) {
     throw invalid(`${at}.name`, `'${at}.name' must be 1 to 64 letters, digits, '_' or '-'.`);
   }
-  if (!b.schema || typeof b.schema !== 'object' || Array.isArray(b.schema)) {
+  if (!isPlainObject(b.schema)) {
     throw invalid(`${at}.schema`, `'${at}.schema' must be a JSON Schema object.`, 'invalid_type');
   }
   if (b.strict !== undefined && b.strict !== null && typeof b.strict !== 'boolean')

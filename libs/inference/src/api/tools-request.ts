@@ -1,4 +1,4 @@
-import { checkString, invalid, ParamReader } from './param-reader';
+import { checkString, invalid, isPlainObject, NAME_PATTERN, onlyFields, ParamReader } from './param-reader';
 
 /** One function the model may call (OpenAI's `tools[i].function`). */
 export interface ToolSpec {
@@ -19,28 +19,16 @@ export interface ToolUse {
 }
 
 const MAX_TOOLS = 128;
-const NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
-function onlyFields(obj: Record<string, unknown>, at: string, fields: readonly string[]): void {
-  for (const key of Object.keys(obj)) {
-    if (!fields.includes(key))
-      throw invalid(`${at}.${key}`, `Unrecognized field: ${key}`, 'unsupported_parameter');
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
-
 function readTool(v: unknown, i: number): ToolSpec {
   const at = `tools[${i}]`;
-  if (!isObject(v)) throw invalid(at, `'${at}' must be an object.`, 'invalid_type');
+  if (!isPlainObject(v)) throw invalid(at, `'${at}' must be an object.`, 'invalid_type');
   onlyFields(v, at, ['type', 'function']);
   if (v.type !== 'function') throw invalid(`${at}.type`, `'${at}.type' must be 'function'.`);
   const f = v.function;
-  if (!isObject(f)) throw invalid(`${at}.function`, `'${at}.function' must be an object.`, 'invalid_type');
+  if (!isPlainObject(f))
+    throw invalid(`${at}.function`, `'${at}.function' must be an object.`, 'invalid_type');
   onlyFields(f, `${at}.function`, ['name', 'description', 'parameters', 'strict']);
-  if (typeof f.name !== 'string' || !NAME.test(f.name)) {
+  if (typeof f.name !== 'string' || !NAME_PATTERN.test(f.name)) {
     throw invalid(
       `${at}.function.name`,
       `'${at}.function.name' must be 1 to 64 letters, digits, '_' or '-'.`,
@@ -51,7 +39,7 @@ function readTool(v: unknown, i: number): ToolSpec {
     tool.description = checkString(`${at}.function.description`, f.description);
   if (f.parameters !== undefined && f.parameters !== null) {
     // The arguments of a call are an object: a schema of anything else could never be one.
-    if (!isObject(f.parameters) || (f.parameters.type !== undefined && f.parameters.type !== 'object')) {
+    if (!isPlainObject(f.parameters) || (f.parameters.type !== undefined && f.parameters.type !== 'object')) {
       throw invalid(
         `${at}.function.parameters`,
         `'${at}.function.parameters' must be a JSON Schema of an object ({"type": "object", ...}).`,
@@ -93,7 +81,12 @@ export function readToolUse(r: ParamReader): ToolUse | null {
     }
     return { tools, choice: 'required' };
   }
-  if (isObject(c) && c.type === 'function' && isObject(c.function) && typeof c.function.name === 'string') {
+  if (
+    isPlainObject(c) &&
+    c.type === 'function' &&
+    isPlainObject(c.function) &&
+    typeof c.function.name === 'string'
+  ) {
     if (!names.has(c.function.name)) {
       throw invalid(
         'tool_choice',

@@ -10,12 +10,13 @@ export interface ToolCall {
 
 /**
  * A choice's text read as a tool call: Llama 3.1's JSON format `{"name": f, "parameters": {...}}`
- * (`arguments` is taken too), with f one of the request's tools, and nothing else around it
- * (an optional `<|python_tag|>` aside). null: the text is an ordinary answer.
+ * (`arguments` is taken too), with f one of the request's tools, and nothing else around it.
+ * null: the text is an ordinary answer. (Special tokens such as `<|python_tag|>` never reach the
+ * text: the detokenizer skips them.)
  */
 export function parseToolCall(text: string, use: ToolUse): ToolCall | null {
   if (use.choice === 'none') return null;
-  const body = text.trim().replace(/^<\|python_tag\|>/, '');
+  const body = text.trim();
   if (!body.startsWith('{')) return null;
   let v: unknown;
   try {
@@ -37,10 +38,10 @@ export function parseToolCall(text: string, use: ToolUse): ToolCall | null {
 
 /**
  * While streaming with tools: could the text so far still become a tool call? (Text that starts
- * with anything but whitespace, '{' or `<|python_tag|>` is an answer and can be streamed.)
+ * with anything but whitespace or '{' is an answer and can be streamed.)
  */
 export function mayBeToolCall(textSoFar: string, use: ToolUse): boolean {
   if (use.choice === 'none') return false;
   const t = textSoFar.trimStart();
-  return t === '' || t.startsWith('{') || '<|python_tag|>'.startsWith(t) || t.startsWith('<|python_tag|>');
+  return t === '' || t.startsWith('{');
 }
