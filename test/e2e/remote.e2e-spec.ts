@@ -148,7 +148,8 @@ describe('remote engine provider', () => {
     const workers = Array.from({ length: 4 }, async (_, w) => {
       for (let i = 0; i < 8; i++) await one(100 + w * 10 + i);
     });
-    await new Promise((r) => setTimeout(r, 30));
+    // (after a few of them, not after a fixed time: a loaded machine may not have sent any yet)
+    while (statuses.length < 8 + 4) await new Promise((r) => setTimeout(r, 1));
     await up[1].close();
     await Promise.all(workers);
     expect(statuses).toHaveLength(8 + 32);
