@@ -3,6 +3,8 @@
 // does not fit a single Buffer comfortably). Same layout rules as the oracle's F32 converter
 // (test/oracle/to-gguf.mjs): Q/K rows permuted to llama.cpp's adjacent-pair RoPE, Llama 3 rope
 // scaling as rope_freqs, tied embeddings by omitting output.weight; 1-D tensors stay F32.
+// writeGgufLlama() takes the matrix encoding as a parameter: bench/engine/gguf-q8.mjs uses it for
+// Q8_0.
 //
 //   node bench/engine/gguf16.mjs <model-dir> <out.gguf> bf16|f16
 import { closeSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { f32ToF16Bits } from '../../test/fixtures/safetensors-writer.mjs';
 import { llama3RopeFactors } from '../../test/oracle/to-gguf.mjs';
 
-const GGML = { F32: 0, F16: 1, BF16: 30 };
+export const GGML = { F32: 0, F16: 1, Q8_0: 8, BF16: 30 };
 const FTYPE = { bf16: 32, f16: 1 };
 const ALIGN = 32;
 
@@ -39,6 +41,7 @@ function readHeader(fd) {
   return { tensors: meta, dataStart: 8 + n };
 }
 
+// Reads one safetensors tensor: { dtype, shape, buf }.
 function readTensor(fd, file, name) {
   const info = file.tensors[name];
   if (!info) throw new Error(`missing tensor ${name}`);
@@ -152,7 +155,26 @@ class Header {
 
 export function writeGguf16(dir, outPath, kind) {
   if (!(kind in FTYPE)) throw new Error(`kind must be bf16 or f16, got ${kind}`);
-  const matType = kind === 'bf16' ? GGML.BF16 : GGML.F16;
+  const type = kind === 'bf16' ? GGML.BF16 : GGML.F16;
+  let f16Table = null;
+  return writeGgufLlama(dir, outPath, {
+    type,
+    fileType: FTYPE[kind],
+    bytes: (shape) => 2 * shape.reduce((a, b) => a * b, 1),
+    encode: (t) => {
+      if (type === GGML.F16 && t.dtype === 'BF16') f16Table ??= bf16ToF16Table();
+      return encode(t, type, f16Table);
+    },
+  });
+}
+
+// The GGUF writer. Every 2-D tensor (all Linear weights and token_embd) is written as mat says:
+//   mat.type      its GGML type id
+//   mat.fileType  general.file_type (LLAMA_FTYPE_*)
+//   mat.bytes(shape)  its size in bytes, shape as in safetensors ([rows, cols])
+//   mat.encode(t)     its data from a safetensors tensor { dtype, shape, buf }, rows in order
+//   mat.meta          optional extra [key, type, value] metadata
+export function writeGgufLlama(dir, outPath, mat) {
   const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   const fd = openSync(join(dir, 'model.safetensors'), 'r');
   const file = readHeader(fd);
@@ -162,24 +184,24 @@ export function writeGguf16(dir, outPath, kind) {
 
   // Tensor plan: name in GGUF, source name (or a Float32Array), type, permutation heads.
   const plan = [];
-  const mat = (name, src, permute = 0) => plan.push({ name, src, type: matType, permute });
+  const matrix = (name, src, permute = 0) => plan.push({ name, src, type: mat.type, permute });
   const vec = (name, src) => plan.push({ name, src, type: GGML.F32, permute: 0 });
-  mat('token_embd.weight', 'model.embed_tokens.weight');
+  matrix('token_embd.weight', 'model.embed_tokens.weight');
   vec('output_norm.weight', 'model.norm.weight');
-  if (!cfg.tie_word_embeddings) mat('output.weight', 'lm_head.weight');
+  if (!cfg.tie_word_embeddings) matrix('output.weight', 'lm_head.weight');
   if (cfg.rope_scaling && (cfg.rope_scaling.rope_type ?? cfg.rope_scaling.type) === 'llama3')
     plan.push({ name: 'rope_freqs.weight', values: llama3RopeFactors(cfg), type: GGML.F32 });
   for (let l = 0; l < cfg.num_hidden_layers; l++) {
     const p = `model.layers.${l}.`;
     vec(`blk.${l}.attn_norm.weight`, `${p}input_layernorm.weight`);
-    mat(`blk.${l}.attn_q.weight`, `${p}self_attn.q_proj.weight`, H);
-    mat(`blk.${l}.attn_k.weight`, `${p}self_attn.k_proj.weight`, KV);
-    mat(`blk.${l}.attn_v.weight`, `${p}self_attn.v_proj.weight`);
-    mat(`blk.${l}.attn_output.weight`, `${p}self_attn.o_proj.weight`);
+    matrix(`blk.${l}.attn_q.weight`, `${p}self_attn.q_proj.weight`, H);
+    matrix(`blk.${l}.attn_k.weight`, `${p}self_attn.k_proj.weight`, KV);
+    matrix(`blk.${l}.attn_v.weight`, `${p}self_attn.v_proj.weight`);
+    matrix(`blk.${l}.attn_output.weight`, `${p}self_attn.o_proj.weight`);
     vec(`blk.${l}.ffn_norm.weight`, `${p}post_attention_layernorm.weight`);
-    mat(`blk.${l}.ffn_gate.weight`, `${p}mlp.gate_proj.weight`);
-    mat(`blk.${l}.ffn_up.weight`, `${p}mlp.up_proj.weight`);
-    mat(`blk.${l}.ffn_down.weight`, `${p}mlp.down_proj.weight`);
+    matrix(`blk.${l}.ffn_gate.weight`, `${p}mlp.gate_proj.weight`);
+    matrix(`blk.${l}.ffn_up.weight`, `${p}mlp.up_proj.weight`);
+    matrix(`blk.${l}.ffn_down.weight`, `${p}mlp.down_proj.weight`);
   }
 
   const h = new Header();
@@ -194,7 +216,7 @@ export function writeGguf16(dir, outPath, kind) {
     ['general.architecture', 'str', 'llama'],
     ['general.name', 'str', 'llm-inference-bench'],
     ['general.alignment', 'u32', ALIGN],
-    ['general.file_type', 'u32', FTYPE[kind]],
+    ['general.file_type', 'u32', mat.fileType],
     ['llama.context_length', 'u32', cfg.max_position_embeddings],
     ['llama.embedding_length', 'u32', cfg.hidden_size],
     ['llama.block_count', 'u32', cfg.num_hidden_layers],
@@ -215,6 +237,7 @@ export function writeGguf16(dir, outPath, kind) {
     ['tokenizer.ggml.eos_token_id', 'u32', 2],
     ['tokenizer.ggml.unknown_token_id', 'u32', 0],
     ['tokenizer.ggml.add_bos_token', 'bool', false],
+    ...(mat.meta ?? []),
   ];
   h.u64(meta.length);
   for (const [k, t, v] of meta) h.kv(k, t, v);
@@ -230,7 +253,8 @@ export function writeGguf16(dir, outPath, kind) {
     h.u32(t.type);
     h.u64(offset);
     t.offset = offset;
-    offset += numel * (t.type === GGML.F32 ? 4 : 2);
+    t.bytes = t.type === GGML.F32 ? 4 * numel : mat.bytes(shape);
+    offset += t.bytes;
     offset += (ALIGN - (offset % ALIGN)) % ALIGN;
   }
   const pad = (n) => Buffer.alloc((ALIGN - (n % ALIGN)) % ALIGN);
@@ -241,13 +265,15 @@ export function writeGguf16(dir, outPath, kind) {
   try {
     const header = Buffer.concat(h.parts, h.length);
     writeSync(out, header);
-    const f16Table = matType === GGML.F16 ? bf16ToF16Table() : null;
     let written = 0;
     for (const t of plan) {
-      if (written !== t.offset) throw new Error('gguf16: offset bookkeeping');
+      if (written !== t.offset) throw new Error('gguf: offset bookkeeping');
       let data = t.values
         ? Buffer.from(t.values.buffer)
-        : encode(readTensor(fd, file, t.src), t.type, f16Table);
+        : t.type === GGML.F32
+          ? encode(readTensor(fd, file, t.src), GGML.F32)
+          : mat.encode(readTensor(fd, file, t.src));
+      if (data.length !== t.bytes) throw new Error(`gguf: ${t.name} is ${data.length} bytes, not ${t.bytes}`);
       if (t.permute) data = permuteRows(data, t.shape[0], t.permute);
       writeSync(out, data);
       written += data.length;

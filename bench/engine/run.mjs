@@ -2,11 +2,12 @@
 // `npm run bench:engine`: our CPU engine vs llama.cpp on the same random Llama-3.2-1B-shape
 // weights, same thread count, alternating engines in each repeat. Generates the model once under
 // .data/bench/ (engine-bench --random-model, bf16 safetensors) and the same weights as GGUF BF16
-// and F16 (bench/engine/gguf16.mjs). Prints medians over repeats and ours/llama.cpp ratios, and
-// writes JSON.
+// and F16 (bench/engine/gguf16.mjs) or Q8_0 (bench/engine/gguf-q8.mjs). Prints medians over
+// repeats and ours/llama.cpp ratios, and writes JSON.
 //
 //   npm run bench:engine -- [--batch-sizes 1,4,8,16] [--threads 2] [--repeats 3] [--output results.json]
-//     [--prompt-len 128] [--decode-context 32] [--decode-steps 8] [--peers bf16,f16]
+//     [--prompt-len 128] [--decode-context 32] [--decode-steps 8] [--peers bf16,f16]  (bf16,f16,q8_0)
+//     [--quantization none|int8]  (ours: engine-bench --quantization, int8 weights per output row)
 //     [--num-prompts N]  (N > 0: also N requests through our real Engine once; ours only)
 //     [--shape llama-3.2-1b] [--engine-bench PATH]
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { writeGgufQ8 } from './gguf-q8.mjs';
 import { writeGguf16 } from './gguf16.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -31,6 +33,7 @@ const known = new Set([
   '--num-prompts',
   '--shape',
   '--engine-bench',
+  '--quantization',
 ]);
 const opts = {};
 for (let i = 0; i < argv.length; i++) {
@@ -62,10 +65,19 @@ const decodeContext = int('decode-context', 32);
 const decodeSteps = Math.max(3, int('decode-steps', 8));
 const numPrompts = int('num-prompts', 0);
 const peers = (opts.peers ?? 'bf16,f16').split(',').filter(Boolean);
-if (peers.some((p) => p !== 'bf16' && p !== 'f16')) {
-  console.error('bench:engine: --peers takes bf16 and/or f16');
+const peerKinds = ['bf16', 'f16', 'q8_0'];
+if (peers.some((p) => !peerKinds.includes(p))) {
+  console.error(`bench:engine: --peers takes some of ${peerKinds.join(',')}`);
   process.exit(2);
 }
+const quantization = opts.quantization ?? 'none';
+if (quantization !== 'none' && quantization !== 'int8') {
+  console.error('bench:engine: --quantization takes none or int8');
+  process.exit(2);
+}
+// Our engine's weights: what engine-bench gets besides --model (every measured run of ours).
+const oursWeights = quantization === 'none' ? 'bf16' : quantization;
+const quantArgs = quantization === 'none' ? [] : ['--quantization', quantization];
 const shape = opts.shape ?? 'llama-3.2-1b';
 const output = opts.output ? resolve(opts.output) : null;
 
@@ -111,6 +123,10 @@ if (!existsSync(benchBin)) {
   console.error(`bench:engine: ${benchBin} does not exist`);
   process.exit(2);
 }
+if (quantArgs.length && !sh(benchBin, ['--help'], 'engine-bench --help').stdout.includes('--quantization')) {
+  console.error(`bench:engine: ${benchBin} has no --quantization option`);
+  process.exit(2);
+}
 if (peers.length) sh('bash', [join(root, 'test/oracle/install.sh')], 'llama.cpp (node-llama-cpp) install');
 
 const dataDir = join(root, '.data', 'bench');
@@ -132,7 +148,8 @@ for (const p of peers) {
     statSync(ggufs[p]).mtimeMs < statSync(join(modelDir, 'model.safetensors')).mtimeMs
   ) {
     console.log(`bench:engine: writing ${ggufs[p]}`);
-    writeGguf16(modelDir, ggufs[p], p);
+    if (p === 'q8_0') writeGgufQ8(modelDir, ggufs[p]);
+    else writeGguf16(modelDir, ggufs[p], p);
   }
 }
 
@@ -144,6 +161,7 @@ function runOurs() {
     [
       '--model',
       modelDir,
+      ...quantArgs,
       '--device',
       'cpu',
       '--threads',
@@ -206,6 +224,7 @@ if (numPrompts > 0) {
     [
       '--model',
       modelDir,
+      ...quantArgs,
       '--device',
       'cpu',
       '--threads',
@@ -257,6 +276,9 @@ const result = {
   machine: { cpu: cpus()[0]?.model, cpus: cpus().length, memory_gb: +(totalmem() / 1e9).toFixed(1) },
   settings: {
     shape,
+    quantization,
+    ours_weights: oursWeights,
+    peers: peers.map((p) => `llama.cpp-${p}`),
     threads,
     repeats,
     prompt_len: promptLen,
@@ -299,7 +321,10 @@ function printTable(title, values, ratios) {
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of rows) console.log(line(r));
 }
-console.log(`\n== CPU engine vs llama.cpp: ${shape} bf16, ${threads} threads, ${repeats} repeats ==`);
+console.log(
+  `\n== CPU engine vs llama.cpp: ${shape}, ours ${oursWeights} weights (--quantization ${quantization}) vs ` +
+    `llama.cpp ${peers.join(', ')}; ${threads} threads, ${repeats} repeats ==`,
+);
 console.log(
   `machine: ${result.machine.cpu}, ${result.machine.cpus} CPUs; decode context ${decodeContext}+ tokens, ${decodeSteps} steps`,
 );
