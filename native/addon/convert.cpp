@@ -109,6 +109,9 @@ llm::EngineOptions engine_options_from_js(const Napi::Value& v) {
   o.device = f.string("device", o.device);
   if (o.device != "auto" && o.device != "cpu" && o.device != "cuda")
     range_error(env, "device must be 'auto', 'cpu' or 'cuda' (got '" + o.device + "')");
+  o.quantization = f.string("quantization", o.quantization);
+  if (o.quantization != "none" && o.quantization != "int8")
+    range_error(env, "quantization must be 'none' or 'int8' (got '" + o.quantization + "')");
   o.enable_prefix_caching = f.boolean("enablePrefixCaching", o.enable_prefix_caching);
   return o;
 }
@@ -287,6 +290,7 @@ Napi::Object info_to_js(Napi::Env env, const llm::ModelInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("path", info.path);
   o.Set("backend", info.backend);
+  o.Set("quantization", info.quantization);
   o.Set("vocabSize", info.vocab_size);
   o.Set("maxModelLen", info.max_model_len);
   o.Set("bosTokenId", info.bos_token_id);

@@ -12,11 +12,11 @@
 namespace addon {
 namespace {
 
-// computeLogits({ modelPath, tokens, device?, threads? }) -> Float32Array(tokens.length * vocab)
+// computeLogits({ modelPath, tokens, device?, threads?, quantization? }) -> Float32Array(tokens.length * vocab)
 Napi::Value ComputeLogits(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject())
-    throw Napi::TypeError::New(env, "computeLogits({ modelPath, tokens, device?, threads? }): an object is required");
+    throw Napi::TypeError::New(env, "computeLogits({ modelPath, tokens, device?, threads?, quantization? }): an object is required");
   Fields f(env, info[0].As<Napi::Object>(), "");
   const std::string path = f.string("modelPath", "", true);
   if (!f.has("tokens")) throw Napi::TypeError::New(env, "tokens is required (an array of token ids)");
@@ -25,9 +25,12 @@ Napi::Value ComputeLogits(const Napi::CallbackInfo& info) {
   if (device != "auto" && device != "cpu" && device != "cuda")
     throw Napi::RangeError::New(env, "device must be 'auto', 'cpu' or 'cuda' (got '" + device + "')");
   const int threads = f.integer("threads", 0, 0, 4096);
+  const std::string quantization = f.string("quantization", "none");
+  if (quantization != "none" && quantization != "int8")
+    throw Napi::RangeError::New(env, "quantization must be 'none' or 'int8' (got '" + quantization + "')");
   std::vector<float> logits;
   try {
-    logits = llm::compute_prompt_logits(path, tokens, device, threads, nullptr);
+    logits = llm::compute_prompt_logits(path, tokens, device, threads, nullptr, quantization);
   } catch (const std::exception& e) {
     throw_engine_error(env, e);
   }

@@ -21,6 +21,7 @@ OfflineResults bench_offline(const OfflineOptions& opt) {
   llm::EngineOptions eo;
   eo.model_path = opt.model_dir;
   eo.device = opt.device;
+  eo.quantization = opt.quantization;
   eo.threads = opt.threads;
   eo.max_num_seqs = opt.max_num_seqs;
   eo.max_num_batched_tokens = opt.max_num_batched_tokens;

@@ -7,7 +7,7 @@
 namespace bench {
 
 struct OfflineOptions {
-  std::string model_dir, device = "auto";
+  std::string model_dir, device = "auto", quantization = "none";
   int threads = 0, num_prompts = 100, input_len = 512, output_len = 128;
   int max_num_seqs = 256, max_num_batched_tokens = 4096;
   double kv_cache_fraction = 0.9;

@@ -24,6 +24,7 @@ const char* kUsage =
     "  --random-model SHAPE --out DIR   write random bf16 weights first (llama-3.2-1b, llama-3.2-3b, small)\n"
     "  --write-only                only write the random model\n"
     "  --device auto|cpu|cuda      (auto)      --threads N (0 = all cores)\n"
+    "  --quantization none|int8    (none)      int8: CPU backend, weight-only int8 with per-row scales\n"
     "  --batch-sizes 1,8,64,256    decode batch sizes (default: cuda 1,8,64,256; cpu 1,4,8,16)\n"
     "  --prompt-len 128  --ttft-len 512  --decode-steps 16  --repeats 3\n"
     "  --decode-context N          tokens cached per sequence before decode steps (default: prompt-len)\n"
@@ -58,7 +59,7 @@ std::string fmt(double v, int prec = 1) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_dir, random_shape, out_dir, device = "auto", batch_list, output, label, dump;
+  std::string model_dir, random_shape, out_dir, device = "auto", quantization = "none", batch_list, output, label, dump;
   int threads = 0, decode_context = 0, prompt_len = 128, ttft_len = 512, decode_steps = 16, repeats = 3, dump_tokens = 24;
   bench::OfflineOptions off;
   bool write_only = false;
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
       else if (a == "--out") out_dir = next();
       else if (a == "--write-only") write_only = true;
       else if (a == "--device") device = next();
+      else if (a == "--quantization") quantization = next();
       else if (a == "--threads") threads = std::atoi(next().c_str());
       else if (a == "--batch-sizes") batch_list = next();
       else if (a == "--prompt-len") prompt_len = std::atoi(next().c_str());
@@ -114,6 +116,7 @@ int main(int argc, char** argv) {
     llm::BackendOptions bo;
     bo.device = device;
     bo.threads = threads;
+    bo.quantization = quantization;
     if (const char* env = std::getenv("LLM_CUDA_MAX_TOKENS"); !env || !*env) {
       const std::string cap = std::to_string(std::max({off.max_num_batched_tokens, ttft_len, prompt_len, 2048}));
       setenv("LLM_CUDA_MAX_TOKENS", cap.c_str(), 1);
@@ -155,12 +158,14 @@ int main(int argc, char** argv) {
       off.model_dir = model_dir;
       off.device = device;
       off.threads = threads;
+      off.quantization = quantization;
       orr = bench::bench_offline(off);
     }
 
     // JSON.
     std::ostringstream js;
     js << "{\n  \"label\": \"" << label << "\",\n  \"backend\": \"" << br.backend << "\",\n"
+       << "  \"quantization\": \"" << quantization << "\",\n"
        << "  \"weight_bytes\": " << br.weight_bytes << ",\n  \"copy_bandwidth_gbs\": " << br.copy_bw_gbs << ",\n"
        << "  \"prompt_len\": " << br.prompt_len << ",\n  \"prompt_tok_s\": " << br.prompt_tok_s << ",\n"
        << "  \"ttft_len\": " << br.ttft_len << ",\n  \"ttft_ms\": " << br.ttft_ms << ",\n"

@@ -28,3 +28,10 @@ foreach(isa avx512 avx2)
   set_tests_properties(cpu_backend_test_${isa} PROPERTIES LABELS cpu ENVIRONMENT LLM_CPU_ISA=${isa}
                        SKIP_RETURN_CODE 77 TIMEOUT 600)
 endforeach()
+
+# The int8 tests with each SIMD table forced, and with the scalar one (which must refuse int8).
+foreach(isa avx512 avx2 scalar)
+  add_test(NAME cpu_int8_test_${isa} COMMAND cpu_int8_test)
+  set_tests_properties(cpu_int8_test_${isa} PROPERTIES LABELS cpu ENVIRONMENT LLM_CPU_ISA=${isa}
+                       SKIP_RETURN_CODE 77 TIMEOUT 600)
+endforeach()

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "backend/backend.h"
@@ -39,6 +40,7 @@ inline std::vector<double> to_double(const llm::TensorView& t) {
         out[i] = llm::cpu::f16_to_f32(b);
         break;
       }
+      case llm::DType::I8: throw std::runtime_error("ref::to_double: I8 is never a stored tensor");
     }
   }
   return out;

@@ -10,7 +10,7 @@ import {
 } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, ReadinessRegistry } from '@app/common';
 import { ENGINE_PROVIDER, EngineProvider } from './engine-provider';
-import { NativeEngineOptions } from './engine.types';
+import { EngineInfo, NativeEngineOptions } from './engine.types';
 import { NativeEngineProvider } from './native-engine.provider';
 import { remoteEngineFromConfig } from './remote';
 
@@ -27,7 +27,7 @@ export class EngineLifecycle implements OnModuleInit, OnApplicationShutdown {
       name: 'engine',
       check: async () =>
         this.engine.ready
-          ? { ok: true, status: 'up', detail: `${this.engine.info().backend}: ${this.engine.info().path}` }
+          ? { ok: true, status: 'up', detail: engineDetail(this.engine.info()) }
           : { ok: false, status: 'closed' },
     });
   }
@@ -35,6 +35,12 @@ export class EngineLifecycle implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.engine.close();
   }
+}
+
+/** The health check's line: "cpu: /models/x", or "cpu (int8): /models/x" when quantized. */
+function engineDetail(info: EngineInfo): string {
+  const quant = info.quantization && info.quantization !== 'none' ? ` (${info.quantization})` : '';
+  return `${info.backend}${quant}: ${info.path}`;
 }
 
 /** Maps the validated AppConfig to native engine options (MODEL_PATH must be resolved by then). */
@@ -45,6 +51,7 @@ export function engineOptionsFromConfig(config: AppConfig): NativeEngineOptions 
     maxNumSeqs: config.maxNumSeqs,
     maxModelLen: config.maxModelLength,
     kvCacheFraction: config.gpuMemoryUtilization,
+    ...(config.raw.QUANTIZATION === 'int8' ? { quantization: 'int8' as const } : {}),
   };
 }
 
@@ -63,7 +70,7 @@ export class EngineModule {
     };
   }
 
-  /** Reads MODEL_PATH, MAX_NUM_SEQS, MAX_MODEL_LENGTH, GPU_MEMORY_UTILIZATION from APP_CONFIG. */
+  /** Reads MODEL_PATH, MAX_NUM_SEQS, MAX_MODEL_LENGTH, GPU_MEMORY_UTILIZATION, QUANTIZATION from APP_CONFIG. */
   static fromConfig(): DynamicModule {
     return {
       module: EngineModule,

@@ -96,6 +96,8 @@ export interface StepSamples {
 export interface EngineInfo {
   path: string;
   backend: string;
+  /** Weight quantization of the native engine ('none' | 'int8'); absent for remote upstreams. */
+  quantization?: string;
   vocabSize: number;
   maxModelLen: number;
   bosTokenId: number;
@@ -115,5 +117,7 @@ export interface NativeEngineOptions {
   kvCacheFraction?: number;
   threads?: number;
   device?: 'auto' | 'cpu' | 'cuda';
+  /** int8: weight-only int8 with per-row scales (CPU backend only; a GPU refuses it). */
+  quantization?: 'none' | 'int8';
   enablePrefixCaching?: boolean;
 }

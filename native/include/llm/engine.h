@@ -112,12 +112,14 @@ struct EngineOptions {
   int threads = 0;               // 0 = hardware concurrency
   int sampling_threads = -1;     // helper threads for host sampling (-1 = cores - 1, at most 7)
   std::string device = "auto";   // "auto" | "cpu" | "cuda"
+  std::string quantization = "none";  // "none" | "int8": CPU backend, weight-only int8 with per-row scales
   bool enable_prefix_caching = true;
 };
 
 struct ModelInfo {
   std::string path;
   std::string backend;  // "cpu" | "cuda"
+  std::string quantization = "none";  // as in EngineOptions
   int vocab_size = 0;
   int max_model_len = 0;
   int bos_token_id = -1;
@@ -158,6 +160,6 @@ class Engine {
 std::vector<float> compute_prompt_logits(const std::string& model_path,
                                          const std::vector<int32_t>& tokens,
                                          const std::string& device = "cpu", int threads = 0,
-                                         int* vocab_size = nullptr);
+                                         int* vocab_size = nullptr, const std::string& quantization = "none");
 
 }  // namespace llm

@@ -86,6 +86,7 @@ struct BackendOptions {
   std::string device = "auto";  // "auto" | "cpu" | "cuda"
   int threads = 0;              // cpu: worker threads (0 = hardware concurrency)
   int cuda_device = 0;
+  std::string quantization = "none";  // "none" | "int8" (CPU backend: weight-only, per-row scales)
 };
 
 // Picks and builds the backend. "auto" tries CUDA (when compiled in and a GPU answers) and
@@ -94,7 +95,7 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model,
                                       const BackendOptions& options,
                                       std::string* log);
 
-std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads);
+std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads, bool int8 = false);
 
 // Defined in cuda/ when LLM_WITH_CUDA, else a stub that reports "built without CUDA".
 // Returns false with a reason (no driver, no device) when no GPU can be used.

@@ -8,7 +8,8 @@
 
 namespace llm {
 
-enum class DType { F32, F16, BF16 };
+// I8 never comes from a checkpoint: it is the CPU backend's int8 quantized weight (per-row scales).
+enum class DType { F32, F16, BF16, I8 };
 
 size_t dtype_size(DType dtype);
 const char* dtype_name(DType dtype);

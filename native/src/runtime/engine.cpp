@@ -101,6 +101,7 @@ class EngineImpl final : public Engine {
     const ModelConfig& c = model_->config();
     info_.path = model_->path();
     info_.backend = backend_->name();
+    info_.quantization = options.quantization;
     info_.vocab_size = c.vocab_size;
     info_.max_model_len = max_model_len_;
     info_.bos_token_id = c.bos_token_id;

@@ -10,6 +10,7 @@ std::unique_ptr<Engine> Engine::create(const EngineOptions& options, EventSink e
   BackendOptions bo;
   bo.device = options.device;
   bo.threads = options.threads;
+  bo.quantization = options.quantization;
   std::string backend_log;
   auto backend = make_backend(model, bo, &backend_log);
   if (log && !backend_log.empty()) log(backend_log);
@@ -17,13 +18,15 @@ std::unique_ptr<Engine> Engine::create(const EngineOptions& options, EventSink e
 }
 
 std::vector<float> compute_prompt_logits(const std::string& model_path, const std::vector<int32_t>& tokens,
-                                         const std::string& device, int threads, int* vocab_size) {
+                                         const std::string& device, int threads, int* vocab_size,
+                                         const std::string& quantization) {
   if (model_path.empty()) throw Error("modelPath is required");
   if (threads < 0) throw Error("threads must be >= 0");
   auto model = Model::load(model_path);
   BackendOptions bo;
   bo.device = device;
   bo.threads = threads;
+  bo.quantization = quantization;
   auto backend = make_backend(model, bo, nullptr);
   if (vocab_size) *vocab_size = model->config().vocab_size;
   return prompt_logits(model->config(), *backend, tokens);

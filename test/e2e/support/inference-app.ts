@@ -25,11 +25,15 @@ export interface InferenceApp extends TestApp {
   newTenantKey(name: string): Promise<string>;
 }
 
-/** The real gateway + real Postgres + the real native engine on the tiny model (CPU, 1 thread). */
+/**
+ * The real gateway + real Postgres + the real native engine on the tiny model (CPU, 1 thread).
+ * `fromConfig`: the engine is built from the environment (MODEL_PATH, QUANTIZATION, ...) as
+ * `npm start` builds it, instead of from explicit options.
+ */
 export async function startInferenceApp(
   label: string,
   env: Record<string, string> = {},
-  engine: { maxNumSeqs?: number; kvCacheBytes?: number; model?: FixtureModel } = {},
+  engine: { maxNumSeqs?: number; kvCacheBytes?: number; model?: FixtureModel; fromConfig?: boolean } = {},
 ): Promise<InferenceApp> {
   const modelName = engine.model ?? 'tiny-llama';
   const modelPath = ensureModel(modelName);
@@ -38,13 +42,15 @@ export async function startInferenceApp(
     label,
     env: { MODEL_PATH: modelPath, MODEL_NAME: modelName, MAX_NUM_SEQS: String(maxNumSeqs), ...env },
     imports: [
-      EngineModule.forRoot({
-        modelPath,
-        maxNumSeqs,
-        threads: 1,
-        device: 'cpu',
-        kvCacheBytes: engine.kvCacheBytes,
-      }),
+      engine.fromConfig
+        ? EngineModule.fromConfig()
+        : EngineModule.forRoot({
+            modelPath,
+            maxNumSeqs,
+            threads: 1,
+            device: 'cpu',
+            kvCacheBytes: engine.kvCacheBytes,
+          }),
     ],
   });
   const newTenantKey = async (name: string): Promise<string> => {

@@ -122,6 +122,14 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'Maximum number of sequences the engine runs in one batch.',
   },
   {
+    name: 'QUANTIZATION',
+    type: 'enum',
+    default: 'none',
+    values: ['none', 'int8'],
+    description:
+      'Weight quantization of the native engine: int8 = per-row int8 weights on the CPU backend (half the memory, faster decode).',
+  },
+  {
     name: 'ENGINE_PROVIDER',
     type: 'enum',
     default: 'native',

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "backend/cpu/ops.h"
+#include "backend/cpu/quantize_int8.h"
 #include "backend/cpu/source_pages.h"
 #include "llm/error.h"
 
@@ -43,8 +44,8 @@ size_t mem_available_bytes() {
 
 }  // namespace
 
-CpuBackend::CpuBackend(std::shared_ptr<const Model> model, int threads)
-    : model_(std::move(model)), cfg_(model_->config()), kern_(kernels()), pool_(default_threads(threads)) {
+CpuBackend::CpuBackend(std::shared_ptr<const Model> model, int threads, bool int8)
+    : model_(std::move(model)), cfg_(model_->config()), kern_(kernels()), int8_(int8), pool_(default_threads(threads)) {
   const ModelWeights& w = model_->weights();
   auto norm = [&](const TensorView& t) {
     std::vector<float> v(static_cast<size_t>(t.numel()));
@@ -99,11 +100,15 @@ void CpuBackend::pack(Linear& l) {
     const char* e = std::getenv("LLM_CPU_PACK");  // LLM_CPU_PACK=0: keep the stored layout (for comparisons)
     return e && std::string(e) == "0";
   }();
+  if (int8_ && (disabled || kern_.panel <= 0))
+    throw Error(std::string("cpu backend: int8 quantization needs the packed GEMM of AVX2 or AVX-512 (kernels: ") +
+                kern_.isa + (disabled ? ", LLM_CPU_PACK=0)" : ")"));
   if (disabled || kern_.panel <= 0 || l.w.rows <= 0 || l.w.cols <= 0) return;
   // Large weights on 2 MiB-aligned transparent huge pages: fewer TLB misses while streaming them.
   const size_t huge = size_t{2} << 20;
-  const size_t align = kern_.packed_bytes(l.w) >= huge ? huge : 64;
-  const size_t bytes = (kern_.packed_bytes(l.w) + align - 1) / align * align;
+  const size_t need = int8_ ? int8_packed_bytes(l.w, kern_.panel) : kern_.packed_bytes(l.w);
+  const size_t align = need >= huge ? huge : 64;
+  const size_t bytes = (need + align - 1) / align * align;
   void* buf = std::aligned_alloc(align, bytes);
   if (!buf) throw Error("cpu backend: cannot allocate " + std::to_string(bytes) + " bytes for a packed weight");
   packed_.emplace_back(buf);
@@ -111,8 +116,15 @@ void CpuBackend::pack(Linear& l) {
   const int64_t panels = (l.w.rows + kern_.panel - 1) / kern_.panel;
   const Kernels& k = kern_;
   const WeightMatrix& w = l.w;
-  pool_.run([&](int i, int n) { k.pack(w, panels * i / n, panels * (i + 1) / n, buf); });
-  l.packed = PackedMatrix{l.w.dtype, buf, l.w.rows, l.w.cols, kern_.panel};
+  const int panel = kern_.panel;
+  const bool int8 = int8_;
+  pool_.run([&](int i, int n) {
+    if (int8)
+      quantize_int8_panels(w, panel, panels * i / n, panels * (i + 1) / n, buf, k.to_f32);
+    else
+      k.pack(w, panels * i / n, panels * (i + 1) / n, buf);
+  });
+  l.packed = PackedMatrix{int8_ ? DType::I8 : l.w.dtype, buf, l.w.rows, l.w.cols, kern_.panel};
   // The stored copy is no longer read by the GEMMs (the embedding reads a few rows of it).
   release_file_pages(l.w.data, static_cast<size_t>(l.w.rows) * l.w.cols * dtype_size(l.w.dtype));
 }
@@ -327,9 +339,9 @@ void CpuBackend::forward(const ForwardBatch& b, float* logits) {
 
 }  // namespace cpu
 
-std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads) {
+std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads, bool int8) {
   if (!model) throw Error("make_cpu_backend: no model");
-  return std::make_unique<cpu::CpuBackend>(std::move(model), threads);
+  return std::make_unique<cpu::CpuBackend>(std::move(model), threads, int8);
 }
 
 }  // namespace llm

@@ -17,7 +17,9 @@ namespace cpu {
 
 class CpuBackend : public Backend {
  public:
-  CpuBackend(std::shared_ptr<const Model> model, int threads);
+  // int8: every Linear weight (and the lm_head) quantized to int8 with per-row scales
+  // (quantize_int8.h); needs an ISA with a packed GEMM (AVX2 or better).
+  CpuBackend(std::shared_ptr<const Model> model, int threads, bool int8 = false);
 
   std::string name() const override { return "cpu"; }
   size_t kv_block_bytes(int block_size) const override;
@@ -26,6 +28,7 @@ class CpuBackend : public Backend {
   void forward(const ForwardBatch& batch, float* logits) override;
 
   int threads() const { return pool_.size(); }
+  bool int8() const { return int8_; }
   const char* isa() const { return kern_.isa; }
 
  private:
@@ -70,6 +73,7 @@ class CpuBackend : public Backend {
   std::shared_ptr<const Model> model_;
   const ModelConfig& cfg_;
   const Kernels& kern_;
+  const bool int8_;
   ThreadPool pool_;
   std::vector<std::vector<float>> owned_;  // copies of misaligned weights
   std::vector<std::unique_ptr<void, FreeDeleter>> packed_;  // packed weights (64-byte aligned)

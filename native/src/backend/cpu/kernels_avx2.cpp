@@ -11,6 +11,7 @@
 #endif
 
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/quantize_int8.h"
 #include "backend/cpu/weight_types.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -43,6 +44,9 @@ struct V {
   }
   static reg load_f16(const uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static reg load_i8(const int8_t* p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
   }
   // 2 * kWidth bf16 packed as pairs: lane i = (row i, row kWidth + i).
   static void load_bf16x2(const uint16_t* p, reg& lo, reg& hi) {

@@ -17,6 +17,7 @@
 #endif
 
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/quantize_int8.h"
 #include "backend/cpu/weight_types.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -52,6 +53,9 @@ struct V {
   }
   static reg load_f16(const uint16_t* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static reg load_i8(const int8_t* p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
   }
   // 2 * kWidth bf16 packed as pairs: lane i = (row i, row kWidth + i).
   static void load_bf16x2(const uint16_t* p, reg& lo, reg& hi) {

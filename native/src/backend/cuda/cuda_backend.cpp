@@ -59,7 +59,9 @@ void to_bf16(const TensorView& t, bf16_t* dst) {
       }
       return;
     }
+    case DType::I8: break;
   }
+  throw Error("CUDA backend: tensor " + t.name + " has an unsupported dtype");
 }
 
 }  // namespace
