@@ -112,6 +112,7 @@ llm::EngineOptions engine_options_from_js(const Napi::Value& v) {
   o.quantization = f.string("quantization", o.quantization);
   if (o.quantization != "none" && o.quantization != "int8")
     range_error(env, "quantization must be 'none' or 'int8' (got '" + o.quantization + "')");
+  o.speculative_tokens = f.integer("speculativeTokens", o.speculative_tokens, 0, 64);
   o.enable_prefix_caching = f.boolean("enablePrefixCaching", o.enable_prefix_caching);
   return o;
 }
@@ -282,6 +283,8 @@ Napi::Object stats_to_js(Napi::Env env, const llm::EngineStats& s) {
   o.Set("steps", static_cast<double>(s.steps));
   o.Set("promptTokens", static_cast<double>(s.prompt_tokens));
   o.Set("generationTokens", static_cast<double>(s.generation_tokens));
+  o.Set("specDraftTokens", static_cast<double>(s.spec_draft_tokens));
+  o.Set("specAcceptedTokens", static_cast<double>(s.spec_accepted_tokens));
   o.Set("lastStepMs", s.last_step_ms);
   return o;
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <mutex>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "llm/engine.h"
@@ -18,10 +19,12 @@ OfflineResults bench_offline(const OfflineOptions& opt) {
   std::condition_variable cv;
   int finished = 0;
   std::vector<double> ttft;
+  std::vector<std::vector<int32_t>> outputs(static_cast<size_t>(std::max(0, opt.num_prompts)));
   llm::EngineOptions eo;
   eo.model_path = opt.model_dir;
   eo.device = opt.device;
   eo.quantization = opt.quantization;
+  eo.speculative_tokens = opt.speculative_tokens;
   eo.threads = opt.threads;
   eo.max_num_seqs = opt.max_num_seqs;
   eo.max_num_batched_tokens = opt.max_num_batched_tokens;
@@ -34,6 +37,8 @@ OfflineResults bench_offline(const OfflineOptions& opt) {
         std::lock_guard<std::mutex> lock(mu);
         for (const auto& e : events) {
           r.generated += static_cast<long>(e.new_tokens.size());
+          auto& out = outputs[static_cast<size_t>(std::stoi(e.id.substr(6)))];  // "bench-<i>"
+          out.insert(out.end(), e.new_tokens.begin(), e.new_tokens.end());
           if (!e.finished) continue;
           ++finished;
           if (e.reason == llm::FinishReason::Error) {
@@ -69,7 +74,14 @@ OfflineResults bench_offline(const OfflineOptions& opt) {
     cv.wait(lock, [&] { return finished >= opt.num_prompts; });
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const llm::EngineStats stats = engine->stats();
+  r.spec_draft_tokens = static_cast<long>(stats.spec_draft_tokens);
+  r.spec_accepted_tokens = static_cast<long>(stats.spec_accepted_tokens);
   engine->close();
+  uint64_t h = 1469598103934665603ull;
+  for (const auto& out : outputs)
+    for (int32_t t : out) h = (h ^ static_cast<uint32_t>(t)) * 1099511628211ull;
+  r.output_hash = h;
   r.output_tok_s = r.generated / r.seconds;
   r.total_tok_s = (r.generated + static_cast<double>(opt.num_prompts) * opt.input_len) / r.seconds;
   r.requests_s = opt.num_prompts / r.seconds;

@@ -2,12 +2,14 @@
 // N requests of I random prompt tokens and O generated tokens each (ignore_eos, greedy).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace bench {
 
 struct OfflineOptions {
   std::string model_dir, device = "auto", quantization = "none";
+  int speculative_tokens = 0;
   int threads = 0, num_prompts = 100, input_len = 512, output_len = 128;
   int max_num_seqs = 256, max_num_batched_tokens = 4096;
   double kv_cache_fraction = 0.9;
@@ -21,6 +23,10 @@ struct OfflineResults {
   double ttft_median_ms = 0;
   long generated = 0;
   int errors = 0;
+  long spec_draft_tokens = 0, spec_accepted_tokens = 0;
+  // FNV-1a of every request's output tokens in request order: equal hashes, equal outputs (e.g.
+  // with and without speculative decoding).
+  uint64_t output_hash = 0;
   std::string backend, first_error;
 };
 

@@ -25,6 +25,7 @@ const char* kUsage =
     "  --write-only                only write the random model\n"
     "  --device auto|cpu|cuda      (auto)      --threads N (0 = all cores)\n"
     "  --quantization none|int8    (none)      int8: CPU backend, weight-only int8 with per-row scales\n"
+    "  --speculative-tokens N      (0)         offline requests: n-gram speculative decoding, N drafts\n"
     "  --batch-sizes 1,8,64,256    decode batch sizes (default: cuda 1,8,64,256; cpu 1,4,8,16)\n"
     "  --prompt-len 128  --ttft-len 512  --decode-steps 16  --repeats 3\n"
     "  --decode-context N          tokens cached per sequence before decode steps (default: prompt-len)\n"
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
       else if (a == "--write-only") write_only = true;
       else if (a == "--device") device = next();
       else if (a == "--quantization") quantization = next();
+      else if (a == "--speculative-tokens") off.speculative_tokens = std::atoi(next().c_str());
       else if (a == "--threads") threads = std::atoi(next().c_str());
       else if (a == "--batch-sizes") batch_list = next();
       else if (a == "--prompt-len") prompt_len = std::atoi(next().c_str());
@@ -192,7 +194,10 @@ int main(int argc, char** argv) {
          << ", \"output_len\": " << off.output_len << ", \"seconds\": " << orr.seconds
          << ", \"output_tok_s\": " << orr.output_tok_s << ", \"total_tok_s\": " << orr.total_tok_s
          << ", \"requests_s\": " << orr.requests_s << ", \"ttft_median_ms\": " << orr.ttft_median_ms
-         << ", \"generated\": " << orr.generated << ", \"errors\": " << orr.errors << "}";
+         << ", \"generated\": " << orr.generated << ", \"errors\": " << orr.errors
+         << ", \"speculative_tokens\": " << off.speculative_tokens << ", \"spec_draft_tokens\": " << orr.spec_draft_tokens
+         << ", \"spec_accepted_tokens\": " << orr.spec_accepted_tokens << ", \"output_hash\": \"" << std::hex
+         << orr.output_hash << std::dec << "\"}";
     js << "\n}\n";
     if (!output.empty()) {
       std::ofstream f(output);
@@ -217,6 +222,9 @@ int main(int argc, char** argv) {
                   off.num_prompts, off.input_len, off.output_len, orr.seconds, fmt(orr.output_tok_s).c_str(),
                   fmt(orr.total_tok_s).c_str(), orr.errors, orr.first_error.empty() ? "" : ": ",
                   orr.first_error.c_str());
+    if (off.num_prompts > 0)
+      std::printf("offline outputs hash %016llx; speculative decoding: %ld of %ld draft tokens accepted\n",
+                  static_cast<unsigned long long>(orr.output_hash), orr.spec_accepted_tokens, orr.spec_draft_tokens);
     return orr.errors ? 1 : 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "engine-bench: %s\n", e.what());

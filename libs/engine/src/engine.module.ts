@@ -52,6 +52,7 @@ export function engineOptionsFromConfig(config: AppConfig): NativeEngineOptions 
     maxModelLen: config.maxModelLength,
     kvCacheFraction: config.gpuMemoryUtilization,
     ...(config.raw.QUANTIZATION === 'int8' ? { quantization: 'int8' as const } : {}),
+    speculativeTokens: Number(config.raw.SPECULATIVE_NGRAM_TOKENS ?? 0),
   };
 }
 
@@ -70,7 +71,7 @@ export class EngineModule {
     };
   }
 
-  /** Reads MODEL_PATH, MAX_NUM_SEQS, MAX_MODEL_LENGTH, GPU_MEMORY_UTILIZATION, QUANTIZATION from APP_CONFIG. */
+  /** Reads MODEL_PATH, MAX_NUM_SEQS, MAX_MODEL_LENGTH, GPU_MEMORY_UTILIZATION, QUANTIZATION, SPECULATIVE_NGRAM_TOKENS from APP_CONFIG. */
   static fromConfig(): DynamicModule {
     return {
       module: EngineModule,

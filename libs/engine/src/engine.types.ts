@@ -82,6 +82,9 @@ export interface EngineStats {
   steps: number;
   promptTokens: number;
   generationTokens: number;
+  /** Speculative decoding: draft tokens computed, and of them accepted (native engine). */
+  specDraftTokens?: number;
+  specAcceptedTokens?: number;
   lastStepMs: number;
 }
 
@@ -119,5 +122,7 @@ export interface NativeEngineOptions {
   device?: 'auto' | 'cpu' | 'cuda';
   /** int8: weight-only int8 with per-row scales (CPU backend only; a GPU refuses it). */
   quantization?: 'none' | 'int8';
+  /** Speculative decoding by prompt lookup: draft tokens per decoding sequence and step (0: off). */
+  speculativeTokens?: number;
   enablePrefixCaching?: boolean;
 }

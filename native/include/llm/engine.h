@@ -92,6 +92,8 @@ struct EngineStats {
   int64_t steps = 0;
   int64_t prompt_tokens = 0;      // prompt tokens computed (prefix hits excluded)
   int64_t generation_tokens = 0;
+  int64_t spec_draft_tokens = 0;     // draft tokens computed (speculative decoding)
+  int64_t spec_accepted_tokens = 0;  // of them, accepted (each one a generated token)
   double last_step_ms = 0;
 };
 
@@ -113,6 +115,10 @@ struct EngineOptions {
   int sampling_threads = -1;     // helper threads for host sampling (-1 = cores - 1, at most 7)
   std::string device = "auto";   // "auto" | "cpu" | "cuda"
   std::string quantization = "none";  // "none" | "int8": CPU backend, weight-only int8 with per-row scales
+  // Speculative decoding by prompt lookup (n-gram): up to this many draft tokens per decoding
+  // sequence and step, verified by exact match (outputs unchanged); 0 = off. Host sampling only
+  // (the CUDA backend samples on the device and ignores it).
+  int speculative_tokens = 0;
   bool enable_prefix_caching = true;
 };
 

@@ -42,8 +42,12 @@ StepBatch build_step_batch(const SchedulerOutput& out, int block_size) {
     b.seq_lens.push_back(seq_len);
     b.query_start_loc.push_back(static_cast<int32_t>(b.token_ids.size()));
     if (seq_len == seq.num_tokens()) {
-      b.logits_indices.push_back(static_cast<int32_t>(b.token_ids.size()) - 1);
-      step.samplers.push_back(out.scheduled[i].seq);
+      // One row for the next token, and one after each draft token (speculative decoding).
+      const int rows = 1 + static_cast<int>(seq.draft.size());
+      for (int r = rows; r >= 1; --r) {
+        b.logits_indices.push_back(static_cast<int32_t>(b.token_ids.size()) - r);
+        step.samplers.push_back(out.scheduled[i].seq);
+      }
     }
   }
   return step;

@@ -36,6 +36,7 @@ void Scheduler::preempt(Sequence* victim, SchedulerOutput& out, int& budget) {
     out.scheduled.erase(it);
   }
   running_.erase(std::find(running_.begin(), running_.end(), victim));
+  victim->drop_draft();
   blocks_.free(*victim);
   victim->status = SeqStatus::Waiting;
   ++victim->num_preemptions;
@@ -49,19 +50,26 @@ SchedulerOutput Scheduler::schedule() {
   int budget = config_.max_num_batched_tokens;
   std::sort(running_.begin(), running_.end(), runs_before);
 
-  // 1. Running sequences: decodes and the next chunks of started prefills.
+  // 1. Running sequences: decodes (with draft tokens when speculating) and the next chunks of
+  // started prefills.
   for (size_t i = 0; i < running_.size() && budget > 0;) {
     Sequence* seq = running_[i];
-    const int n = std::min(seq->num_uncomputed_tokens(), budget);
+    int n = std::min(seq->num_uncomputed_tokens(), budget);
     if (n <= 0) {
       ++i;
       continue;
     }
+    if (n == 1 && seq->num_uncomputed_tokens() == 1) n += add_draft(seq, budget);
     bool scheduled = false;
     while (true) {
       if (blocks_.allocate(*seq, n)) {
         scheduled = true;
         break;
+      }
+      if (!seq->draft.empty()) {  // no room for the drafts: decode without them first
+        n -= static_cast<int>(seq->draft.size());
+        seq->drop_draft();
+        continue;
       }
       Sequence* victim = running_.back();  // lowest priority, newest
       preempt(victim, out, budget);
@@ -121,6 +129,18 @@ SchedulerOutput Scheduler::schedule() {
                    waiting_.end());
   }
   return out;
+}
+
+int Scheduler::add_draft(Sequence* seq, int budget) {
+  if (config_.speculative_tokens <= 0) return 0;
+  // Drafts past max_tokens (counting the token each step adds anyway) or max_model_len are waste.
+  const int cap = std::min({config_.speculative_tokens, budget - 1,
+                            seq->sampling.max_tokens - seq->num_output_tokens() - 1,
+                            config_.max_model_len > 0 ? config_.max_model_len - seq->num_tokens() : budget});
+  if (cap <= 0) return 0;
+  const int k = propose_ngram_draft(seq->tokens.data(), seq->num_tokens(), cap, config_.ngram, &seq->draft);
+  seq->tokens.insert(seq->tokens.end(), seq->draft.begin(), seq->draft.end());
+  return k;
 }
 
 void Scheduler::on_computed(const SchedulerOutput& out) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/block_manager.h"
+#include "core/ngram_proposer.h"
 #include "core/sequence.h"
 
 namespace llm {
@@ -22,6 +23,11 @@ struct SchedulerConfig {
   int max_num_seqs = 128;
   int max_num_batched_tokens = 2048;
   bool chunked_prefill = true;
+  // Speculative decoding by prompt lookup: a decoding sequence whose text repeats gets up to this
+  // many draft tokens computed with its next token (0: off). max_model_len caps the drafts.
+  int speculative_tokens = 0;
+  int max_model_len = 0;
+  NgramOptions ngram{};
 };
 
 struct ScheduledSeq {
@@ -59,6 +65,8 @@ class Scheduler {
 
  private:
   void preempt(Sequence* victim, SchedulerOutput& out, int& budget);
+  // Appends draft tokens to a decoding sequence (speculative decoding); returns how many.
+  int add_draft(Sequence* seq, int budget);
 
   SchedulerConfig config_;
   BlockManager& blocks_;

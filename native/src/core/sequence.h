@@ -23,6 +23,9 @@ struct Sequence {
   SamplingParams sampling;
 
   std::vector<int32_t> tokens;  // prompt tokens, then generated tokens
+  // Speculative decoding: draft tokens appended to `tokens` for one step (their K/V computed with
+  // the last sampled token), taken off again before sampling verifies them.
+  std::vector<int32_t> draft;
   int num_prompt_tokens = 0;
   int num_computed_tokens = 0;       // tokens whose K/V are in the cache
   std::vector<int32_t> block_table;  // physical block ids, in order
@@ -43,6 +46,10 @@ struct Sequence {
   int num_tokens() const { return static_cast<int>(tokens.size()); }
   int num_output_tokens() const { return num_tokens() - num_prompt_tokens; }
   int num_uncomputed_tokens() const { return num_tokens() - num_computed_tokens; }
+  void drop_draft() {
+    tokens.resize(tokens.size() - draft.size());
+    draft.clear();
+  }
   bool is_finished() const { return status == SeqStatus::Finished; }
 };
 

@@ -49,6 +49,7 @@ Sizing size_kv_cache(const EngineOptions& o, const ModelConfig& c, Backend& back
   if (o.threads < 0) bad("threads must be >= 0");
   if (o.sampling_threads < -1) bad("samplingThreads must be >= -1 (-1: automatic)");
   if (o.max_model_len < 0) bad("maxModelLen must be >= 0");
+  if (o.speculative_tokens < 0 || o.speculative_tokens > 64) bad("speculativeTokens must be between 0 and 64");
   if (c.vocab_size <= 0) throw Error("model has no vocabulary");
   int max_len = o.max_model_len > 0 ? o.max_model_len : c.max_position_embeddings;
   if (max_len <= 0) bad("maxModelLen is 0 and the model gives no max_position_embeddings");
@@ -94,7 +95,7 @@ class EngineImpl final : public Engine {
         max_model_len_(sizing.max_model_len),
         vocab_(model_->config().vocab_size),
         blocks_(sizing.num_blocks, options.block_size, options.enable_prefix_caching),
-        sched_({options.max_num_seqs, options.max_num_batched_tokens, true}, blocks_),
+        sched_(scheduler_config(options, *backend_, sizing.max_model_len), blocks_),
         sampling_(vocab_, options.sampling_threads < 0 ? default_sampling_threads() : options.sampling_threads,
                   kMinParallelSamplingElements) {
     backend_->init_kv_cache(sizing.num_blocks, options.block_size);
@@ -311,38 +312,53 @@ class EngineImpl final : public Engine {
       for (const ScheduledSeq& s : out.scheduled) victims.push_back(s.seq);
       for (Sequence* s : victims) finish(s, FinishReason::Error, events, msg);
     }
+    int64_t generated = 0;
     if (ok) {
+      // Draft tokens come off the sequences (and off the computed counts) until verified.
+      for (ScheduledSeq& s : out.scheduled) {
+        if (s.seq->draft.empty()) continue;
+        s.num_tokens -= static_cast<int>(s.seq->draft.size());
+        spec_draft_tokens_ += static_cast<int64_t>(s.seq->draft.size());
+      }
       sched_.on_computed(out);
       const double t = now_ms();
       for (const ScheduledSeq& s : out.scheduled)
         if (s.seq->timings.scheduled_ms == 0) s.seq->timings.scheduled_ms = t;
-      // The rows the backend did not sample, on the host (spread over threads when wide); then
-      // every row's token in order.
+      // The first row of each sequence (the backend's, or sampled on the host, spread over
+      // threads when wide); then each sequence's rows in order, drafts verified one by one.
       auto on_device = [&](size_t i) { return result.tokens && sb.batch.row_sampling[i].kind != RowSampling::Host; };
+      auto first_row = [&](size_t i) { return i == 0 || sb.samplers[i] != sb.samplers[i - 1]; };
       host_jobs_.clear();
       for (size_t i = 0; i < sb.samplers.size(); ++i)
-        if (!on_device(i)) host_jobs_.push_back(host_job(sb.samplers[i], result.logits + i * vocab_));
+        if (first_row(i) && !on_device(i)) host_jobs_.push_back(host_job(sb.samplers[i], result.logits + i * vocab_));
       sampling_.run(host_jobs_);
       size_t next = 0;
-      for (size_t i = 0; i < sb.samplers.size(); ++i) {
+      for (size_t i = 0; i < sb.samplers.size();) {
         Sequence* seq = sb.samplers[i];
+        size_t end = i + 1;
+        while (end < sb.samplers.size() && sb.samplers[end] == seq) ++end;
+        std::vector<int32_t> draft;
+        draft.swap(seq->draft);
+        seq->tokens.resize(seq->tokens.size() - draft.size());
+        int32_t token;
+        TokenLogprob* lp = nullptr;
         if (on_device(i)) {
-          append_token(seq, result.tokens[i], nullptr, events);
+          token = result.tokens[i];
         } else {
           SamplingPool::Job& job = host_jobs_[next++];
-          if (job.token == kNoAllowedToken)
-            finish(seq, FinishReason::Error, events,
-                   "constrained decoding: no token of the vocabulary can continue the output validly");
-          else
-            append_token(seq, job.token, seq->sampling.logprobs >= 0 ? &job.logprob : nullptr, events);
+          token = job.token;
+          if (seq->sampling.logprobs >= 0) lp = &job.logprob;
         }
+        const float* draft_logits = draft.empty() ? nullptr : result.logits + (i + 1) * vocab_;
+        generated += verify_and_append(seq, token, lp, draft, draft_logits, events);
+        i = end;
       }
-      generation_tokens_ += static_cast<int64_t>(sb.samplers.size());
+      generation_tokens_ += generated;
     }
     ++steps_;
     prompt_tokens_ += prompt_tokens;
     last_step_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    const int64_t step_tokens = prompt_tokens + (ok ? static_cast<int64_t>(sb.samplers.size()) : 0);
+    const int64_t step_tokens = prompt_tokens + generated;
     std::lock_guard<std::mutex> lk(stats_mu_);
     if (pending_steps_.size() < kMaxPendingSteps)
       pending_steps_.push_back(StepSample{last_step_ms_, static_cast<int32_t>(step_tokens)});
@@ -371,7 +387,34 @@ class EngineImpl final : public Engine {
     return job;
   }
 
-  void append_token(Sequence* seq, int32_t token, TokenLogprob* lp, Events& events) {
+  // Appends the sampled `token`; while it equals the next draft token (whose K/V this step
+  // computed, and whose logits row follows at `draft_logits`), that draft token is accepted and
+  // the next row sampled, exactly as plain decoding would have sampled it (same logits, bit for
+  // bit, and the same sampling state). Returns the tokens appended.
+  int64_t verify_and_append(Sequence* seq, int32_t token, TokenLogprob* lp, const std::vector<int32_t>& draft,
+                            const float* draft_logits, Events& events) {
+    int64_t appended = 0;
+    for (size_t j = 0;; ++j) {
+      if (token == kNoAllowedToken) {
+        finish(seq, FinishReason::Error, events,
+               "constrained decoding: no token of the vocabulary can continue the output validly");
+        return appended;
+      }
+      ++appended;
+      if (!append_token(seq, token, lp, events) || j >= draft.size() || token != draft[j]) return appended;
+      ++spec_accepted_tokens_;
+      ++seq->num_computed_tokens;  // the accepted draft token's K/V are in the cache
+      sched_.blocks().cache_full_blocks(*seq);
+      spec_job_.clear();
+      spec_job_.push_back(host_job(seq, draft_logits + j * vocab_));
+      sampling_.run(spec_job_);
+      token = spec_job_[0].token;
+      lp = seq->sampling.logprobs >= 0 ? &spec_job_[0].logprob : nullptr;
+    }
+  }
+
+  // Returns false when the token finished the sequence (which is then gone).
+  bool append_token(Sequence* seq, int32_t token, TokenLogprob* lp, Events& events) {
     seq->tokens.push_back(token);
     if (seq->constraint) seq->constraint->accept(token);
     if (seq->timings.first_token_ms == 0) seq->timings.first_token_ms = now_ms();
@@ -380,7 +423,9 @@ class EngineImpl final : public Engine {
     if (lp) ev.logprobs.push_back(std::move(*lp));
     const FinishReason reason = stop_reason(seq->sampling, token, seq->num_output_tokens(), seq->num_tokens(),
                                             max_model_len_, info_.eos_token_ids);
-    if (reason != FinishReason::None) finish(seq, reason, events);
+    if (reason == FinishReason::None) return true;
+    finish(seq, reason, events);
+    return false;
   }
 
   // The vocabulary's bytes for constrained decoding (loading started with the engine).
@@ -424,6 +469,16 @@ class EngineImpl final : public Engine {
     return nullptr;
   }
 
+  static SchedulerConfig scheduler_config(const EngineOptions& o, const Backend& backend, int max_model_len) {
+    SchedulerConfig c;
+    c.max_num_seqs = o.max_num_seqs;
+    c.max_num_batched_tokens = o.max_num_batched_tokens;
+    c.chunked_prefill = true;
+    c.speculative_tokens = backend.samples_on_device() ? 0 : o.speculative_tokens;
+    c.max_model_len = max_model_len;
+    return c;
+  }
+
   void publish_stats() {
     std::lock_guard<std::mutex> lk(stats_mu_);
     snapshot_.running = sched_.num_running();
@@ -436,6 +491,8 @@ class EngineImpl final : public Engine {
     snapshot_.steps = steps_;
     snapshot_.prompt_tokens = prompt_tokens_;
     snapshot_.generation_tokens = generation_tokens_;
+    snapshot_.spec_draft_tokens = spec_draft_tokens_;
+    snapshot_.spec_accepted_tokens = spec_accepted_tokens_;
     snapshot_.last_step_ms = last_step_ms_;
   }
 
@@ -455,9 +512,10 @@ class EngineImpl final : public Engine {
   // 4 rows of Llama 3's vocabulary, a few hundred microseconds; smaller ones cost less than a wake-up.
   static constexpr size_t kMinParallelSamplingElements = size_t{1} << 19;
   SamplingPool sampling_;
-  std::vector<SamplingPool::Job> host_jobs_;
+  std::vector<SamplingPool::Job> host_jobs_, spec_job_;
   std::unordered_map<std::string, size_t> event_index_;
   int64_t steps_ = 0, prompt_tokens_ = 0, generation_tokens_ = 0;
+  int64_t spec_draft_tokens_ = 0, spec_accepted_tokens_ = 0;
   double last_step_ms_ = 0;
 
   // Shared with callers.

@@ -130,6 +130,15 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       'Weight quantization of the native engine: int8 = per-row int8 weights on the CPU backend (half the memory, faster decode).',
   },
   {
+    name: 'SPECULATIVE_NGRAM_TOKENS',
+    type: 'int',
+    default: '0',
+    min: 0,
+    max: 64,
+    description:
+      'Speculative decoding by prompt lookup: up to N draft tokens per sequence and step, copied from earlier text and verified exactly (outputs unchanged); 0 = off.',
+  },
+  {
     name: 'ENGINE_PROVIDER',
     type: 'enum',
     default: 'native',

@@ -10,9 +10,18 @@ export interface EngineMetricsOptions {
   blockSize: number;
 }
 
-type Counters = Pick<
-  ObservedEngineStats,
-  'prefixCacheQueries' | 'prefixCacheHits' | 'preemptions' | 'steps' | 'promptTokens' | 'generationTokens'
+type Counters = Required<
+  Pick<
+    ObservedEngineStats,
+    | 'prefixCacheQueries'
+    | 'prefixCacheHits'
+    | 'preemptions'
+    | 'steps'
+    | 'promptTokens'
+    | 'generationTokens'
+    | 'specDraftTokens'
+    | 'specAcceptedTokens'
+  >
 >;
 
 /** Most synthetic observations per refresh for the per-step histograms (see refresh()). */
@@ -72,6 +81,16 @@ export class EngineMetrics {
   private readonly generationTokens = counter({
     name: 'llm_generation_tokens_total',
     help: 'Tokens generated.',
+    labelNames: ['model_name'],
+  });
+  private readonly specDraftTokens = counter({
+    name: 'llm_spec_decode_num_draft_tokens_total',
+    help: 'Draft tokens computed by speculative decoding (SPECULATIVE_NGRAM_TOKENS).',
+    labelNames: ['model_name'],
+  });
+  private readonly specAcceptedTokens = counter({
+    name: 'llm_spec_decode_num_accepted_tokens_total',
+    help: 'Draft tokens accepted by speculative decoding (each one a generated token).',
     labelNames: ['model_name'],
   });
   private readonly success = counter({
@@ -173,9 +192,10 @@ export class EngineMetrics {
     this.kvUsage.set(l, s.kvBlocksTotal > 0 ? s.kvBlocksUsed / s.kvBlocksTotal : 0);
 
     const prev = this.last ?? zeroCounters();
-    this.last = pickCounters(s);
+    const now = pickCounters(s);
+    this.last = now;
     // A counter that went down means a new engine: count from zero again.
-    const delta = (k: keyof Counters): number => (s[k] >= prev[k] ? s[k] - prev[k] : s[k]);
+    const delta = (k: keyof Counters): number => (now[k] >= prev[k] ? now[k] - prev[k] : now[k]);
     const bs = this.options.blockSize;
     const hits = delta('prefixCacheHits') * bs;
     this.prefixQueries.inc(l, delta('prefixCacheQueries') * bs);
@@ -185,6 +205,8 @@ export class EngineMetrics {
     this.promptTokens.inc(l, delta('promptTokens') + hits);
     const generated = delta('generationTokens');
     this.generationTokens.inc(l, generated);
+    this.specDraftTokens.inc(l, delta('specDraftTokens'));
+    this.specAcceptedTokens.inc(l, delta('specAcceptedTokens'));
 
     if (this.engine.drainSteps) {
       // Every step since the last refresh, as the engine timed it.
@@ -309,6 +331,8 @@ function zeroCounters(): Counters {
     steps: 0,
     promptTokens: 0,
     generationTokens: 0,
+    specDraftTokens: 0,
+    specAcceptedTokens: 0,
   };
 }
 
@@ -320,5 +344,7 @@ function pickCounters(s: ObservedEngineStats): Counters {
     steps: s.steps,
     promptTokens: s.promptTokens,
     generationTokens: s.generationTokens,
+    specDraftTokens: s.specDraftTokens ?? 0,
+    specAcceptedTokens: s.specAcceptedTokens ?? 0,
   };
 }

@@ -14,6 +14,9 @@ export interface ObservedEngineStats {
   steps: number;
   promptTokens: number;
   generationTokens: number;
+  /** Speculative decoding (native engine): draft tokens computed and accepted. */
+  specDraftTokens?: number;
+  specAcceptedTokens?: number;
   lastStepMs: number;
 }
 
