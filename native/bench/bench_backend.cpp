@@ -281,6 +281,19 @@ BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backe
     r.decode.push_back(p);
     end_phase(backend, "decode b" + std::to_string(B), &r.op_phases);
     std::fprintf(stderr, "  decode batch %d: %.3f ms/step, %.1f tok/s\n", B, p.step_ms, p.tok_per_s);
+    if (B != 1) continue;
+    for (int k : opt.verify_drafts) {
+      std::vector<double> vsteps;
+      for (int i = 0; i < opt.decode_steps; ++i) {
+        llm::ForwardBatch b = make_batch({dctx}, {1 + k}, bps, bs, c.vocab_size, rng, true);
+        ensure_logits(b.logits_indices.size());
+        const double t0 = now_ms();
+        backend.forward(b, logits.data());
+        if (i >= 2) vsteps.push_back(now_ms() - t0);
+      }
+      r.verify.push_back(VerifyPoint{k, median(vsteps)});
+      std::fprintf(stderr, "  verify 1 + %d tokens (batch 1): %.3f ms/step\n", k, r.verify.back().step_ms);
+    }
   }
   r.peak_mem_bytes = memory_in_use(cuda);
   return r;

@@ -28,6 +28,11 @@ struct OpPhase {
   std::vector<std::pair<std::string, double>> ms_per_step;
 };
 
+struct VerifyPoint {
+  int drafts = 0;        // k: the step computes 1 + k tokens of one sequence
+  double step_ms = 0;    // median
+};
+
 struct BackendResults {
   std::string backend, description;
   double weight_bytes = 0;
@@ -38,6 +43,7 @@ struct BackendResults {
   int ttft_len = 0;
   double batched_prefill_tok_s = 0;  // `batched_prefill_seqs` prompts of `ttft_len` in one step
   int batched_prefill_seqs = 0;
+  std::vector<VerifyPoint> verify;
   std::vector<DecodePoint> decode;
   std::vector<OpPhase> op_phases;
   double peak_mem_bytes = 0;   // device memory in use (CUDA) or max RSS (CPU)
@@ -50,6 +56,9 @@ struct BackendBenchOptions {
   std::vector<int> batch_sizes;
   int decode_steps = 16;
   int repeats = 3;
+  // Speculative decoding's verification: one sequence's step with 1 + k tokens and a logits row
+  // each, for each k here (after batch 1's decode steps, same context).
+  std::vector<int> verify_drafts;
 };
 
 BackendResults bench_backend(std::shared_ptr<const llm::Model> model, llm::Backend& backend,

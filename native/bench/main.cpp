@@ -26,6 +26,7 @@ const char* kUsage =
     "  --device auto|cpu|cuda      (auto)      --threads N (0 = all cores)\n"
     "  --quantization none|int8    (none)      int8: CPU backend, weight-only int8 with per-row scales\n"
     "  --speculative-tokens N      (0)         offline requests: n-gram speculative decoding, N drafts\n"
+    "  --verify-drafts 1,2,4,8     time one sequence's step of 1 + k tokens (speculative verification)\n"
     "  --batch-sizes 1,8,64,256    decode batch sizes (default: cuda 1,8,64,256; cpu 1,4,8,16)\n"
     "  --prompt-len 128  --ttft-len 512  --decode-steps 16  --repeats 3\n"
     "  --decode-context N          tokens cached per sequence before decode steps (default: prompt-len)\n"
@@ -60,7 +61,8 @@ std::string fmt(double v, int prec = 1) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_dir, random_shape, out_dir, device = "auto", quantization = "none", batch_list, output, label, dump;
+  std::string model_dir, random_shape, out_dir, device = "auto", quantization = "none", batch_list, verify_list, output,
+      label, dump;
   int threads = 0, decode_context = 0, prompt_len = 128, ttft_len = 512, decode_steps = 16, repeats = 3, dump_tokens = 24;
   bench::OfflineOptions off;
   bool write_only = false;
@@ -81,6 +83,7 @@ int main(int argc, char** argv) {
       else if (a == "--speculative-tokens") off.speculative_tokens = std::atoi(next().c_str());
       else if (a == "--threads") threads = std::atoi(next().c_str());
       else if (a == "--batch-sizes") batch_list = next();
+      else if (a == "--verify-drafts") verify_list = next();
       else if (a == "--prompt-len") prompt_len = std::atoi(next().c_str());
       else if (a == "--decode-context") decode_context = std::atoi(next().c_str());
       else if (a == "--ttft-len") ttft_len = std::atoi(next().c_str());
@@ -148,6 +151,7 @@ int main(int argc, char** argv) {
     bbo.decode_context = decode_context;
     bbo.decode_steps = decode_steps;
     bbo.repeats = repeats;
+    if (!verify_list.empty()) bbo.verify_drafts = parse_list(verify_list);
     bbo.batch_sizes = !batch_list.empty() ? parse_list(batch_list)
                       : backend->name() == "cuda" ? std::vector<int>{1, 8, 64, 256}
                                                   : std::vector<int>{1, 4, 8, 16};
@@ -179,7 +183,10 @@ int main(int argc, char** argv) {
          << ", \"kv_bytes\": " << p.kv_bytes << "}";
     }
     js << "\n  ],\n  \"batched_prefill_seqs\": " << br.batched_prefill_seqs
-       << ",\n  \"batched_prefill_tok_s\": " << br.batched_prefill_tok_s << ",\n  \"op_timing\": [";
+       << ",\n  \"batched_prefill_tok_s\": " << br.batched_prefill_tok_s << ",\n  \"verify\": [";
+    for (size_t i = 0; i < br.verify.size(); ++i)
+      js << (i ? ", " : "") << "{\"drafts\": " << br.verify[i].drafts << ", \"step_ms\": " << br.verify[i].step_ms << "}";
+    js << "],\n  \"op_timing\": [";
     for (size_t i = 0; i < br.op_phases.size(); ++i) {
       const auto& ph = br.op_phases[i];
       js << (i ? "," : "") << "\n    {\"phase\": \"" << ph.phase << "\", \"steps\": " << ph.steps << ", \"ms_per_step\": {";

@@ -232,3 +232,45 @@ TEST(no_leaks_after_many_random_steps) {
   EXPECT_EQ(h.bm.num_free_blocks(), 12);
   EXPECT(h.sched.num_preemptions() > 0);
 }
+
+// Speculative decoding: a decoding sequence whose text repeats gets drafts (within the budget and
+// max_tokens); one whose drafts keep being rejected drafts only every 16th step.
+TEST(drafts_for_repeating_text_and_back_off_when_rejected) {
+  BlockManager bm(64, 4, true);
+  SchedulerConfig c;
+  c.max_num_seqs = 8;
+  c.max_num_batched_tokens = 64;
+  c.speculative_tokens = 3;
+  c.max_model_len = 200;
+  Scheduler sched(c, bm);
+  auto s = std::make_unique<Sequence>();
+  s->id = "a";
+  s->tokens = {1, 2, 1, 2, 1, 2};
+  s->num_prompt_tokens = 6;
+  s->sampling.max_tokens = 100;
+  Sequence* a = sched.add(std::move(s));
+  // Like the engine: drafts come off before on_computed; `token` is what sampling produced.
+  auto decode_step = [&](int32_t token) {
+    SchedulerOutput out = sched.schedule();
+    CHECK_EQ(out.scheduled.size(), size_t{1});
+    const int drafts = static_cast<int>(a->draft.size());
+    EXPECT_EQ(out.scheduled[0].num_tokens, a->num_uncomputed_tokens());
+    out.scheduled[0].num_tokens -= drafts;
+    a->drop_draft();
+    sched.on_computed(out);
+    a->tokens.push_back(token);
+    return drafts;
+  };
+  EXPECT_EQ(decode_step(1), 0);  // the prompt's prefill
+  EXPECT_EQ(decode_step(2), 3);  // "... 1 2 1": drafts 2 1 2
+  // Rejected drafts: after 16 drafted and none accepted, only every 16th step drafts.
+  a->spec_drafted = 16;
+  a->spec_accepted = 0;
+  int drafted_steps = 0;
+  for (int i = 0; i < 32; ++i) drafted_steps += decode_step(i % 2 ? 2 : 1) > 0;
+  EXPECT_EQ(drafted_steps, 2);
+  // Accepted drafts: every step drafts again, never past max_tokens.
+  a->spec_accepted = a->spec_drafted;
+  a->sampling.max_tokens = a->num_output_tokens() + 3;
+  EXPECT_EQ(decode_step(1), 2);  // room for 3 more tokens: the step's own and 2 drafts
+}

@@ -26,6 +26,9 @@ struct Sequence {
   // Speculative decoding: draft tokens appended to `tokens` for one step (their K/V computed with
   // the last sampled token), taken off again before sampling verifies them.
   std::vector<int32_t> draft;
+  // Recent drafts and acceptances (halved as they grow): a sequence whose drafts keep failing
+  // stops paying for them, and tries again now and then.
+  int spec_drafted = 0, spec_accepted = 0, spec_skipped = 0;
   int num_prompt_tokens = 0;
   int num_computed_tokens = 0;       // tokens whose K/V are in the cache
   std::vector<int32_t> block_table;  // physical block ids, in order

@@ -393,6 +393,13 @@ class EngineImpl final : public Engine {
   // bit, and the same sampling state). Returns the tokens appended.
   int64_t verify_and_append(Sequence* seq, int32_t token, TokenLogprob* lp, const std::vector<int32_t>& draft,
                             const float* draft_logits, Events& events) {
+    if (!draft.empty()) {
+      seq->spec_drafted += static_cast<int>(draft.size());
+      if (seq->spec_drafted > 128) {
+        seq->spec_drafted /= 2;
+        seq->spec_accepted /= 2;
+      }
+    }
     int64_t appended = 0;
     for (size_t j = 0;; ++j) {
       if (token == kNoAllowedToken) {
@@ -403,6 +410,7 @@ class EngineImpl final : public Engine {
       ++appended;
       if (!append_token(seq, token, lp, events) || j >= draft.size() || token != draft[j]) return appended;
       ++spec_accepted_tokens_;
+      ++seq->spec_accepted;
       ++seq->num_computed_tokens;  // the accepted draft token's K/V are in the cache
       sched_.blocks().cache_full_blocks(*seq);
       spec_job_.clear();
