@@ -46,6 +46,25 @@ describe('SPECULATIVE_NGRAM_TOKENS=4', () => {
     expect(text).toBe((await complete(plain, { temperature: 0 })).body.choices[0].text);
   });
 
+  it('keeps structured output and logprobs exactly as plain decoding has them', async () => {
+    const body = {
+      model,
+      messages: [{ role: 'user', content: prompt }],
+      max_tokens: 40,
+      temperature: 0.7,
+      seed: 3,
+      logprobs: true,
+      top_logprobs: 2,
+      response_format: { type: 'json_object' },
+    };
+    const [a, b] = await Promise.all(
+      [spec, plain].map((app) => app.request('POST', '/v1/chat/completions', { apiKey: app.apiKey, body })),
+    );
+    expect(a.status).toBe(200);
+    expect(a.body.choices[0].message.content).toBe(b.body.choices[0].message.content);
+    expect(a.body.choices[0].logprobs).toEqual(b.body.choices[0].logprobs);
+  });
+
   it('exports draft and accepted token counters', async () => {
     const s = parsePromText((await spec.request('GET', '/metrics')).text);
     const drafted = sampleSum(s, 'llm_spec_decode_num_draft_tokens_total', { model_name: model }) ?? 0;
