@@ -110,6 +110,11 @@ class EngineImpl final : public Engine {
     info_.hidden_size = c.hidden_size;
     info_.num_layers = c.num_layers;
     snapshot_.kv_blocks_total = sizing.num_blocks;
+    if (log_ && options.speculative_tokens > 0)
+      log_(backend_->samples_on_device()
+               ? "speculative decoding off: the " + backend_->name() + " backend samples on the device"
+               : "speculative decoding: up to " + std::to_string(options.speculative_tokens) +
+                     " n-gram draft tokens per sequence and step");
     trie_ = std::async(std::launch::async, [path = model_->path(), vocab = vocab_] {
               return std::make_shared<const TokenTrie>(load_token_bytes(path + "/tokenizer.json", vocab));
             }).share();
