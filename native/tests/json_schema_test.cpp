@@ -1090,3 +1090,68 @@ TEST(randomized_against_reference) {
   std::printf("  %d schemas, %d valid documents, %d mutants (%d still valid), %d completion "
               "searches gave up\n", kSchemas, valid_docs, mutants, mutants_valid, gave_up);
 }
+
+// ---- Tagged unions: objects told apart by a required const / enum string property ----
+
+namespace {
+
+// Pydantic: pet: Cat | Dog = Field(discriminator='kind'), with the members in $defs.
+const char* const kPets =
+    R"({"$defs":{)"
+    R"("Cat":{"properties":{"kind":{"const":"cat"},"meows":{"type":"boolean"}},)"
+    R"("required":["kind","meows"],"type":"object"},)"
+    R"("Dog":{"properties":{"barks":{"type":"integer"},"kind":{"enum":["dog","puppy"]},)"
+    R"("name":{"type":"string"}},"required":["kind"],"type":"object"}},)"
+    R"("properties":{"pet":{"oneOf":[{"$ref":"#/$defs/Cat"},{"$ref":"#/$defs/Dog"}],)"
+    R"("discriminator":{"propertyName":"kind"}}},"required":["pet"],"type":"object"})";
+
+// Calls to one of several tools, as tool_choice 'required' builds them.
+const char* const kToolCalls =
+    R"({"anyOf":[)"
+    R"({"type":"object","properties":{"name":{"const":"get_weather"},)"
+    R"("parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}},)"
+    R"("required":["name","parameters"]},)"
+    R"({"type":"object","properties":{"name":{"const":"get_time"},)"
+    R"("parameters":{"type":"object","properties":{"zone":{"enum":["utc","local"]}},"required":["zone"]}},)"
+    R"("required":["name","parameters"]}]})";
+
+}  // namespace
+
+TEST(tagged_union_picks_the_branch_by_its_discriminator) {
+  const std::string pets = std::string(kPets);
+  // (Pydantic's 'discriminator' keyword is an OpenAPI annotation here: accepted, ignored.)
+  for (const char* doc : {R"({"pet":{"kind":"cat","meows":true}})", R"({"pet":{"kind":"dog"}})",
+                          R"({"pet":{"kind":"puppy","name":"Rex","barks":3}})",
+                          R"({ "pet" : { "kind" : "dog" , "barks" : 1 } })"})
+    expect_valid(pets, doc);
+  reject_after(pets, R"({"pet":{"kind":"cat",")", R"(barks":1}})");   // a Dog field in a Cat
+  reject_after(pets, R"({"pet":{"kind":"dog",")", R"(meows":true}})");  // and the other way
+  reject_after(pets, R"({"pet":{"kind":"cat")", "}}");                  // Cat requires meows
+  reject_after(pets, R"({"pet":{"kind":")", R"(bird"}})");              // no such branch
+  reject_after(pets, R"({"pet":{")", R"(meows":true,"kind":"cat"}})");  // the discriminator first
+  reject_after(pets, R"({"pet":{)", "}}");
+  reject_after(pets, R"({"pet":{"kind":"dog",")", R"(kind":"dog"}})");  // seen already
+  expect_incomplete(pets, R"({"pet":{"kind":"puppy")");
+
+  const std::string tools = kToolCalls;
+  expect_valid(tools, R"({"name":"get_weather","parameters":{"city":"Oslo"}})");
+  expect_valid(tools, R"({"name":"get_time","parameters":{"zone":"utc"}})");
+  reject_after(tools, R"({"name":"get_time","parameters":{")", R"(city":"Oslo"}})");
+  reject_after(tools, R"({"name":"get_)", R"(date"})");
+}
+
+TEST(tagged_union_errors) {
+  // Shared values, a discriminator that is optional or not a string const, non-object branches.
+  EXPECT_THROWS(S(R"({"anyOf":[{"type":"object","properties":{"t":{"const":"a"}},"required":["t"]},)"
+                  R"({"type":"object","properties":{"t":{"enum":["b","a"]}},"required":["t"]}]})"),
+                "'anyOf' at #: branches share the 't' value \"a\"");
+  EXPECT_THROWS(S(R"({"anyOf":[{"type":"object","properties":{"t":{"const":"a"}}},)"
+                  R"({"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]})"),
+                "'t' in branch 0 must be required and have string const / enum values");
+  EXPECT_THROWS(S(R"({"oneOf":[{"type":"object","properties":{"t":{"const":1}},"required":["t"]},)"
+                  R"({"type":"object","properties":{"t":{"const":2}},"required":["t"]}]})"),
+                "must be required and have string const / enum values");
+  EXPECT_THROWS(S(R"({"anyOf":[{"type":["object","null"],"properties":{"t":{"const":"a"}},"required":["t"]},)"
+                  R"({"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]})"),
+                "branch 0 must be an object schema with 'properties'");
+}

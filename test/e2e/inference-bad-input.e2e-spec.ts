@@ -145,9 +145,21 @@ const CASES: Case[] = [
     param: 'tool_choice',
   },
   {
-    name: 'tool_choice required with 2 tools',
-    body: chat({ tools: [fn('f'), fn('g')], tool_choice: 'required' }),
-    param: 'tool_choice',
+    name: "tool_choice 'required' with tools that define a $defs name differently",
+    body: chat({
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'f', parameters: { type: 'object', $defs: { A: { type: 'string' } } } },
+        },
+        {
+          type: 'function',
+          function: { name: 'g', parameters: { type: 'object', $defs: { A: { type: 'integer' } } } },
+        },
+      ],
+      tool_choice: 'required',
+    }),
+    param: 'tools',
   },
   { name: 'tool_choice without tools', body: chat({ tool_choice: 'required' }), param: 'tool_choice' },
   {

@@ -348,6 +348,20 @@ describe('inference API (openai client, tiny model)', () => {
     expect(required.choices[0].message.tool_calls![0]).toMatchObject({
       function: { name: 'noop', arguments: '{}' },
     });
+    // 'required' with several tools: a call to one of them, with that tool's arguments.
+    for (const seed of [1, 2, 3, 4]) {
+      const any = await client.chat.completions.create({ ...req, seed, tools, tool_choice: 'required' });
+      expect(any.choices[0].finish_reason).toBe('tool_calls');
+      const fnCall = (
+        any.choices[0].message.tool_calls![0] as { function: { name: string; arguments: string } }
+      ).function;
+      const parsed = JSON.parse(fnCall.arguments) as Record<string, unknown>;
+      if (fnCall.name === 'noop') expect(parsed).toEqual({});
+      else {
+        expect(fnCall.name).toBe('get_weather');
+        expect(typeof parsed.city).toBe('string');
+      }
+    }
     const next = await client.chat.completions.create({
       model,
       max_tokens: 4,

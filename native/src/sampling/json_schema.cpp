@@ -40,7 +40,7 @@ bool is_keyword(const std::string& key) {
 // Accepted and ignored.
 bool is_annotation(const std::string& key) {
   static const char* const kNames[] = {"title", "description", "default", "examples", "$schema",
-                                       "$id", "$comment", "strict", "name"};
+                                       "$id", "$comment", "strict", "name", "discriminator"};
   return is_one_of(key, kNames);
 }
 
@@ -299,6 +299,8 @@ class JsonSchemaCompiler {
     alone(v, keyword, path);
     if (!list.is_array() || list.items().empty())
       fail("'" + keyword + "' at " + path + " must be a non-empty array of schemas");
+    const std::string tag = discriminator(list);
+    if (!tag.empty()) return build_tagged_union(list, keyword, tag, path, depth);
     Node merged;
     std::vector<std::string> texts;
     int enum_branches = 0;
@@ -336,6 +338,92 @@ class JsonSchemaCompiler {
     }
     if (enum_branches > 1) set_enum(v, std::move(texts), path, merged);
     return merged;
+  }
+
+  // The schema `v` stands for, through $refs (null when a $ref does not resolve: compile fails).
+  const json::Value* target(const json::Value& v) const {
+    const json::Value* s = &v;
+    for (int hops = 0; hops < 32 && s->is_object(); ++hops) {
+      const json::Value* ref = s->find("$ref");
+      if (!ref || !ref->is_string()) return s;
+      s = nullptr;
+      for (const char* defs : {"#/$defs/", "#/definitions/"}) {
+        const std::string& t = ref->as_string();
+        const std::string prefix = defs;
+        const json::Value* table = root_.is_object() ? root_.find(prefix.substr(2, prefix.size() - 3)) : nullptr;
+        if (t.compare(0, prefix.size(), prefix) == 0 && table && table->is_object())
+          s = table->find(t.substr(prefix.size()));
+      }
+      if (!s) return nullptr;
+    }
+    return s;
+  }
+
+  // The name of a property that every branch (two or more objects) lists with a const or enum
+  // value, the first such name in the first branch; empty when there is none.
+  std::string discriminator(const json::Value& list) const {
+    if (list.items().size() < 2) return {};
+    std::vector<const json::Value*> props;
+    for (const json::Value& b : list.items()) {
+      const json::Value* s = target(b);
+      const json::Value* p = s && s->is_object() ? s->find("properties") : nullptr;
+      if (!p || !p->is_object()) return {};
+      props.push_back(p);
+    }
+    for (const auto& [name, sub] : props[0]->members()) {
+      auto tagged = [&](const json::Value* p) {
+        const json::Value* s = p->find(name);
+        s = s ? target(*s) : nullptr;
+        return s && s->is_object() && (s->find("const") || s->find("enum"));
+      };
+      if (std::all_of(props.begin(), props.end(), tagged)) return name;
+    }
+    return {};
+  }
+
+  // One object node whose only property is the discriminator `tag`, with every branch's values;
+  // reading one of them switches the object to that value's branch.
+  Node build_tagged_union(const json::Value& list, const std::string& keyword, const std::string& tag,
+                          const std::string& path, int depth) {
+    std::map<std::string, JsonSchema::Branch> by_text;
+    for (size_t i = 0; i < list.items().size(); ++i) {
+      const std::string where = path + "/" + keyword + "/" + std::to_string(i);
+      const uint16_t index = compile(list.items()[i], where, depth);
+      const Node& b = s_.nodes_[index];
+      if (b.types != JsonSchema::kObject || b.open || b.enum_types)
+        fail("'" + keyword + "' at " + path + ": branch " + std::to_string(i) +
+             " must be an object schema with 'properties' (a union told apart by '" + tag + "')");
+      uint8_t key = 0;
+      while (b.prop_begin + key < b.prop_end && s_.props_[b.prop_begin + key].name != tag) ++key;
+      if (b.prop_begin + key == b.prop_end) fail("'" + keyword + "' at " + path + ": branch " + std::to_string(i) + " has no '" + tag + "'");
+      const Node& t = s_.nodes_[s_.props_[b.prop_begin + key].node];
+      if (!((b.required >> key) & 1) || t.types != 0 || t.enum_types != JsonSchema::kString)
+        fail("'" + keyword + "' at " + path + ": '" + tag + "' in branch " + std::to_string(i) +
+             " must be required and have string const / enum values (the union's discriminator)");
+      for (uint32_t e = t.enum_begin; e < t.enum_end; ++e)
+        if (!by_text.emplace(s_.enums_[e], JsonSchema::Branch{index, key}).second)
+          fail("'" + keyword + "' at " + path + ": branches share the '" + tag + "' value " + s_.enums_[e]);
+    }
+    if (s_.nodes_.size() >= kMaxNodes) fail("the schema has more than " + std::to_string(kMaxNodes) + " nodes");
+    Node values;  // the discriminator's values, sorted as the branches below
+    values.enum_types = JsonSchema::kString;
+    values.enum_begin = static_cast<uint32_t>(s_.enums_.size());
+    Node node;
+    node.types = JsonSchema::kObject;
+    node.required = 1;
+    node.branch_begin = static_cast<uint32_t>(s_.branches_.size());
+    for (const auto& [text, branch] : by_text) {
+      s_.enums_.push_back(text);
+      s_.branches_.push_back(branch);
+    }
+    values.enum_end = static_cast<uint32_t>(s_.enums_.size());
+    node.branch_end = static_cast<uint32_t>(s_.branches_.size());
+    const auto values_index = static_cast<uint16_t>(s_.nodes_.size());
+    s_.nodes_.push_back(values);
+    node.prop_begin = static_cast<uint32_t>(s_.props_.size());
+    s_.props_.push_back({tag, values_index});
+    node.prop_end = static_cast<uint32_t>(s_.props_.size());
+    return node;
   }
 
   static uint8_t types(const json::Value& v, const std::string& path) {
@@ -556,7 +644,21 @@ void JsonSchemaRecognizer::close() {
   end_value();
 }
 
-void JsonSchemaRecognizer::end_value() { mode_ = depth_ == 0 ? kDone : kAfterValue; }
+void JsonSchemaRecognizer::end_value() {
+  if (depth_ == 0) {
+    mode_ = kDone;
+    return;
+  }
+  mode_ = kAfterValue;
+  const JsonSchema::Node& n = top();
+  if (n.branch_end > n.branch_begin) {
+    // A tagged union's only property, its discriminator, was read (an enum: match_ says which
+    // value): from here the object is that value's branch, with the discriminator seen.
+    const JsonSchema::Branch& b = schema_->branches_[n.branch_begin + match_.lo];
+    frames_[depth_ - 1] = b.node;
+    data_[depth_ - 1] = uint64_t{1} << b.key;
+  }
+}
 
 bool JsonSchemaRecognizer::enum_may_end() const {
   // Only a number can be a proper prefix of another enum text (1 and 12); a whole string or

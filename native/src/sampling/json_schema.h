@@ -4,7 +4,8 @@
 // Supported: type (one name or a union of object/array/string/number/integer/boolean/null),
 // properties, required, additionalProperties (see below), items, minItems, maxItems, enum and
 // const (strings, numbers, booleans, null; matched byte-exact against their canonical JSON text),
-// and the annotations title/description/default/examples/$schema/$id/$comment/strict/name.
+// and the annotations title/description/default/examples/$schema/$id/$comment/strict/name/
+// discriminator (OpenAPI's, as Pydantic writes it beside a tagged union).
 // Any JSON value where JSON Schema means it:
 //  - the schema {} or true, or one with only annotations: any value;
 //  - an object without 'properties' (additionalProperties absent or true): any object;
@@ -16,6 +17,10 @@
 //    only annotations beside it; recursive references are refused.
 //  - anyOf / oneOf whose branches accept disjoint JSON types (number and integer count as one),
 //    merged into one node decided by the value's first byte; only annotations beside it.
+//  - anyOf / oneOf of objects told apart by a discriminator: a property every branch requires,
+//    with const / enum string values that no two branches share (Pydantic's tagged unions, a
+//    call to one of several tools). The output writes the discriminator first; its value picks
+//    the branch for the rest of the object.
 // Anything else is a compile error that names the keyword and its JSON pointer.
 #pragma once
 
@@ -57,6 +62,14 @@ class JsonSchema {
     uint16_t items = 0;        // node of the array items
     uint32_t min_items = 0;
     uint32_t max_items = UINT32_MAX;
+    // A discriminated union: an object whose one property (the discriminator) comes first;
+    // [branch_begin, branch_end) in branches_, parallel to that property's sorted enum texts.
+    uint32_t branch_begin = 0;
+    uint32_t branch_end = 0;
+  };
+  struct Branch {
+    uint16_t node = 0;         // the branch's object node
+    uint8_t key = 0;           // the discriminator's property index in that node
   };
   struct Property {
     std::string name;          // raw bytes (never needs escaping in JSON)
@@ -68,6 +81,7 @@ class JsonSchema {
   std::vector<Node> nodes_;          // nodes_[0] is the root
   std::vector<Property> props_;
   std::vector<std::string> enums_;   // canonical JSON text of each enum value
+  std::vector<Branch> branches_;
 };
 
 // Recognizes one JSON value matching a JsonSchema, byte by byte; same contract as JsonRecognizer.

@@ -1,6 +1,6 @@
 import { ChatMessage } from '../text/model-text';
 import { checkString, invalid, typeName } from './param-reader';
-import { forcedTool, readToolUse, ToolUse } from './tools-request';
+import { forcedTools, readToolUse, ToolUse } from './tools-request';
 import {
   COMMON_PARAMS,
   LIMITS,
@@ -185,7 +185,7 @@ export function parseChatRequest(body: unknown, vocabSize: number): ChatRequest 
   }
   const sampling = readSampling(r, vocabSize, wantLogprobs ? (top ?? 0) : null);
   const tools = readToolUse(r);
-  if (tools && forcedTool(tools) && sampling.responseFormat.type !== 'text') {
+  if (tools && forcedTools(tools).length > 0 && sampling.responseFormat.type !== 'text') {
     throw invalid(
       'tool_choice',
       "A forced 'tool_choice' cannot be combined with 'response_format' or guided output.",

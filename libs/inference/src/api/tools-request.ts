@@ -11,7 +11,7 @@ export interface ToolSpec {
 /**
  * The request's tools and how the model must use them: 'none' (plain text), 'auto' (text, or a
  * call the model writes as Llama's JSON `{"name": ..., "parameters": {...}}`), 'required' (one
- * call, decoding constrained), or a function name (a call to it, constrained).
+ * call to one of the tools, decoding constrained), or a function name (a call to it, constrained).
  */
 export interface ToolUse {
   tools: ToolSpec[];
@@ -71,16 +71,7 @@ export function readToolUse(r: ParamReader): ToolUse | null {
   if (names.size !== tools.length) throw invalid('tools', "'tools' must not repeat a function name.");
   const c = r.has('tool_choice') ? r.raw('tool_choice') : 'auto';
   if (c === 'none' || c === 'auto') return { tools, choice: c };
-  if (c === 'required') {
-    if (tools.length > 1) {
-      throw invalid(
-        'tool_choice',
-        "tool_choice 'required' is supported with one tool only; name the function ({type: 'function', function: {name}}).",
-        'unsupported_parameter',
-      );
-    }
-    return { tools, choice: 'required' };
-  }
+  if (c === 'required') return { tools, choice: 'required' };
   if (
     isPlainObject(c) &&
     c.type === 'function' &&
@@ -101,14 +92,14 @@ export function readToolUse(r: ParamReader): ToolUse | null {
   );
 }
 
-/** The tool the choice forces, if any ('required' with its one tool, or the named one). */
-export function forcedTool(use: ToolUse): ToolSpec | null {
-  if (use.choice === 'required') return use.tools[0];
+/** The tools one of which the choice forces a call to: all for 'required', the named one, or none. */
+export function forcedTools(use: ToolUse): ToolSpec[] {
+  if (use.choice === 'required') return use.tools;
   if (typeof use.choice === 'object') {
     const name = use.choice.name;
-    return use.tools.find((t) => t.name === name) ?? null;
+    return use.tools.filter((t) => t.name === name);
   }
-  return null;
+  return [];
 }
 
 /**
@@ -123,5 +114,41 @@ export function toolCallSchema(tool: ToolSpec): Record<string, unknown> {
     required: ['name', 'parameters'],
     ...($defs !== undefined ? { $defs } : {}),
     ...(definitions !== undefined ? { definitions } : {}),
+  };
+}
+
+/**
+ * The JSON Schema of a call to any of `tools`: the one tool's call schema, or an anyOf of them
+ * told apart by the function name (the engine reads it as a tagged union), their definitions
+ * merged at the root. Two tools that define one name differently are refused.
+ */
+export function forcedCallSchema(tools: ToolSpec[]): Record<string, unknown> {
+  if (tools.length === 1) return toolCallSchema(tools[0]);
+  const defs: Record<'$defs' | 'definitions', Record<string, unknown>> = { $defs: {}, definitions: {} };
+  const branches = tools.map((tool) => {
+    const { $defs, definitions, ...call } = toolCallSchema(tool);
+    for (const [key, table] of [
+      ['$defs', $defs],
+      ['definitions', definitions],
+    ] as const) {
+      if (!isPlainObject(table)) continue;
+      for (const [name, def] of Object.entries(table)) {
+        const had = defs[key][name];
+        if (had !== undefined && JSON.stringify(had) !== JSON.stringify(def)) {
+          throw invalid(
+            'tools',
+            `tool_choice 'required': two tools define '${key}/${name.slice(0, 64)}' differently; rename one.`,
+            'unsupported_parameter',
+          );
+        }
+        defs[key][name] = def;
+      }
+    }
+    return call;
+  });
+  return {
+    anyOf: branches,
+    ...(Object.keys(defs.$defs).length ? { $defs: defs.$defs } : {}),
+    ...(Object.keys(defs.definitions).length ? { definitions: defs.definitions } : {}),
   };
 }

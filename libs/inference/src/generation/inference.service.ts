@@ -5,7 +5,7 @@ import { parseChatRequest } from '../api/chat-request';
 import { parseCompletionRequest, PromptInput } from '../api/completion-request';
 import { invalid } from '../api/param-reader';
 import { SamplingRequest } from '../api/sampling-params';
-import { forcedTool, toolCallSchema } from '../api/tools-request';
+import { forcedCallSchema, forcedTools, toolCallSchema } from '../api/tools-request';
 import { LaneRejection, QueueAbortedError } from '../lanes/lane-rejection';
 import { Admission, LaneScheduler } from '../lanes/lane-scheduler';
 import { ModelCatalog } from '../models/model-catalog';
@@ -68,17 +68,25 @@ export class InferenceService {
       // The template's own raise_exception (e.g. Llama 3.1: one tool call per turn) is a bad request.
       throw invalid('messages', `The model's chat template refused these messages: ${errorText(err)}`);
     }
-    const forced = tools && forcedTool(tools);
-    // A forced call is decoded under its JSON Schema, so it always parses into the tool's arguments.
+    const forced = tools ? forcedTools(tools) : [];
+    // A forced call is decoded under its JSON Schema, so it always parses into a tool's arguments.
     let sampling: SamplingRequest = req.sampling;
-    if (forced) {
-      const schema = JSON.stringify(toolCallSchema(forced));
-      const why = this.requireEngine().checkJsonSchema?.(schema) ?? null;
-      if (why) {
-        const i = tools.tools.indexOf(forced);
-        throw invalid(`tools[${i}].function.parameters`, why, 'unsupported_parameter');
+    if (forced.length > 0) {
+      const check = (schema: string) => this.requireEngine().checkJsonSchema?.(schema) ?? null;
+      for (const tool of forced) {
+        const why = check(JSON.stringify(toolCallSchema(tool)));
+        if (why)
+          throw invalid(
+            `tools[${tools!.tools.indexOf(tool)}].function.parameters`,
+            why,
+            'unsupported_parameter',
+          );
       }
-      sampling = { ...req.sampling, responseFormat: { type: 'json_schema', name: forced.name, schema } };
+      const schema = JSON.stringify(forcedCallSchema(forced));
+      const why = forced.length > 1 ? check(schema) : null;
+      if (why) throw invalid('tools', why, 'unsupported_parameter');
+      const name = forced.length === 1 ? forced[0].name : 'tool_call';
+      sampling = { ...req.sampling, responseFormat: { type: 'json_schema', name, schema } };
     }
     const p = await this.prepare('chat', req.model, [prompt], sampling, caller, 'messages', false);
     p.tools = tools;
