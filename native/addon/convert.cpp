@@ -186,6 +186,7 @@ static llm::SamplingParams sampling_from_js(Napi::Env env, const Napi::Value& v)
     if (lp.IsBoolean()) p.logprobs = lp.As<Napi::Boolean>().Value() ? 0 : -1;
     else p.logprobs = f.integer("logprobs", -1, -1, 20);
   }
+  p.prompt_logprobs = f.integer("promptLogprobs", -1, -1, 20);
   const std::string format = f.string("responseFormat", "text");
   if (format == "json_object") p.format = llm::OutputFormat::JsonObject;
   else if (format == "json_schema") p.format = llm::OutputFormat::JsonSchema;
@@ -226,6 +227,26 @@ static Napi::Array ints_to_js(Napi::Env env, const std::vector<int32_t>& v) {
   return a;
 }
 
+static Napi::Array logprobs_to_js(Napi::Env env, const std::vector<llm::TokenLogprob>& logprobs) {
+  Napi::Array lps = Napi::Array::New(env, logprobs.size());
+  for (size_t j = 0; j < logprobs.size(); ++j) {
+    const llm::TokenLogprob& lp = logprobs[j];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("token", lp.token);
+    x.Set("logprob", lp.logprob);
+    Napi::Array top = Napi::Array::New(env, lp.top.size());
+    for (size_t k = 0; k < lp.top.size(); ++k) {
+      Napi::Object t = Napi::Object::New(env);
+      t.Set("token", lp.top[k].first);
+      t.Set("logprob", lp.top[k].second);
+      top.Set(static_cast<uint32_t>(k), t);
+    }
+    x.Set("top", top);
+    lps.Set(static_cast<uint32_t>(j), x);
+  }
+  return lps;
+}
+
 Napi::Array events_to_js(Napi::Env env, const std::vector<llm::RequestEvent>& events) {
   Napi::Array arr = Napi::Array::New(env, events.size());
   for (size_t i = 0; i < events.size(); ++i) {
@@ -233,25 +254,8 @@ Napi::Array events_to_js(Napi::Env env, const std::vector<llm::RequestEvent>& ev
     Napi::Object o = Napi::Object::New(env);
     o.Set("id", e.id);
     o.Set("newTokens", ints_to_js(env, e.new_tokens));
-    if (!e.logprobs.empty()) {
-      Napi::Array lps = Napi::Array::New(env, e.logprobs.size());
-      for (size_t j = 0; j < e.logprobs.size(); ++j) {
-        const llm::TokenLogprob& lp = e.logprobs[j];
-        Napi::Object x = Napi::Object::New(env);
-        x.Set("token", lp.token);
-        x.Set("logprob", lp.logprob);
-        Napi::Array top = Napi::Array::New(env, lp.top.size());
-        for (size_t k = 0; k < lp.top.size(); ++k) {
-          Napi::Object t = Napi::Object::New(env);
-          t.Set("token", lp.top[k].first);
-          t.Set("logprob", lp.top[k].second);
-          top.Set(static_cast<uint32_t>(k), t);
-        }
-        x.Set("top", top);
-        lps.Set(static_cast<uint32_t>(j), x);
-      }
-      o.Set("logprobs", lps);
-    }
+    if (!e.logprobs.empty()) o.Set("logprobs", logprobs_to_js(env, e.logprobs));
+    if (!e.prompt_logprobs.empty()) o.Set("promptLogprobs", logprobs_to_js(env, e.prompt_logprobs));
     o.Set("finished", e.finished);
     if (e.finished) {
       o.Set("reason", llm::finish_reason_name(e.reason));

@@ -35,6 +35,10 @@ struct SamplingParams {
   int min_tokens = 0;
   bool ignore_eos = false;
   int logprobs = -1;  // -1: none; k >= 0: the sampled token's logprob plus k top alternatives (k <= 20)
+  // -1: none; k >= 0: each prompt token's logprob (from the second on, under the raw model) plus
+  // k top alternatives (k <= 20). Such a request skips the prefix cache (its prompt must be
+  // computed) and may have max_tokens 0 (score the prompt only).
+  int prompt_logprobs = -1;
   OutputFormat format = OutputFormat::Text;
   std::string json_schema;  // OutputFormat::JsonSchema: the schema document (JSON text)
   std::vector<std::string> choices;  // OutputFormat::Choice: the output is exactly one of them
@@ -71,6 +75,7 @@ struct RequestEvent {
   std::string id;
   std::vector<int32_t> new_tokens;
   std::vector<TokenLogprob> logprobs;  // parallel to new_tokens when logprobs >= 0
+  std::vector<TokenLogprob> prompt_logprobs;  // prompt_logprobs >= 0: the next prompt tokens' scores
   bool finished = false;
   FinishReason reason = FinishReason::None;
   std::string error;  // set when reason == Error

@@ -24,6 +24,7 @@ StepBatch build_step_batch(const SchedulerOutput& out, int block_size) {
   b.positions.reserve(out.num_batched_tokens);
   b.slot_mapping.reserve(out.num_batched_tokens);
 
+  std::vector<int32_t> prompt_row_tokens;  // token rows of step.prompt_rows, appended last
   for (int i = 0; i < num_seqs; ++i) {
     const Sequence& seq = *out.scheduled[i].seq;
     const int start = seq.num_computed_tokens;
@@ -33,6 +34,11 @@ StepBatch build_step_batch(const SchedulerOutput& out, int block_size) {
     if (n <= 0 || seq_len > seq.num_tokens() || static_cast<int>(seq.block_table.size()) < need)
       throw Error("model runner: sequence '" + seq.id + "' is not ready for its step");
     for (int p = start; p < seq_len; ++p) {
+      // The row of position p scores prompt token p + 1 (once, also after a recompute).
+      if (seq.sampling.prompt_logprobs >= 0 && p + 1 < seq.num_prompt_tokens && p + 1 >= seq.prompt_scored) {
+        prompt_row_tokens.push_back(static_cast<int32_t>(b.token_ids.size()));
+        step.prompt_rows.push_back({out.scheduled[i].seq, p + 1});
+      }
       b.token_ids.push_back(seq.tokens[p]);
       b.positions.push_back(p);
       b.slot_mapping.push_back(seq.block_table[p / block_size] * block_size + p % block_size);
@@ -50,6 +56,7 @@ StepBatch build_step_batch(const SchedulerOutput& out, int block_size) {
       }
     }
   }
+  b.logits_indices.insert(b.logits_indices.end(), prompt_row_tokens.begin(), prompt_row_tokens.end());
   return step;
 }
 

@@ -10,9 +10,16 @@
 
 namespace llm {
 
+// A logits row that scores a prompt token (prompt_logprobs): the row of position - 1.
+struct PromptRow {
+  Sequence* seq = nullptr;
+  int position = 0;
+};
+
 struct StepBatch {
   ForwardBatch batch;
-  std::vector<Sequence*> samplers;  // parallel to batch.logits_indices
+  std::vector<Sequence*> samplers;     // the first rows of batch.logits_indices, in order
+  std::vector<PromptRow> prompt_rows;  // the rows after them
 };
 
 StepBatch build_step_batch(const SchedulerOutput& out, int block_size);

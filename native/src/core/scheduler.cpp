@@ -55,6 +55,7 @@ SchedulerOutput Scheduler::schedule() {
   for (size_t i = 0; i < running_.size() && budget > 0;) {
     Sequence* seq = running_[i];
     int n = std::min(seq->num_uncomputed_tokens(), budget);
+    if (seq->scores_prompt()) n = std::min(n, config_.max_scored_prompt_tokens);
     if (n <= 0) {
       ++i;
       continue;
@@ -95,11 +96,14 @@ SchedulerOutput Scheduler::schedule() {
       if (!victim || victim->priority <= seq->priority) break;
       preempt(victim, out, budget);
     }
-    const std::vector<int32_t> cached = blocks_.find_cached_prefix(*seq);
+    // A prompt to score is computed, not taken from the cache.
+    const std::vector<int32_t> cached =
+        seq->scores_prompt() ? std::vector<int32_t>{} : blocks_.find_cached_prefix(*seq);
     const int computed = cached.empty() ? seq->num_computed_tokens
                                         : static_cast<int>(cached.size()) * blocks_.block_size();
     const int remaining = seq->num_tokens() - computed;
-    const int n = std::min(remaining, budget);
+    int n = std::min(remaining, budget);
+    if (seq->scores_prompt()) n = std::min(n, config_.max_scored_prompt_tokens);
     if (!config_.chunked_prefill && n < remaining) break;
     bool ok = false;
     while (true) {

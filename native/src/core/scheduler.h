@@ -27,6 +27,9 @@ struct SchedulerConfig {
   // many draft tokens computed with its next token (0: off). max_model_len caps the drafts.
   int speculative_tokens = 0;
   int max_model_len = 0;
+  // A sequence that scores its prompt (prompt_logprobs) computes at most this many prompt
+  // tokens per step: each needs a whole logits row.
+  int max_scored_prompt_tokens = 256;
   NgramOptions ngram{};
 };
 

@@ -29,6 +29,9 @@ struct Sequence {
   // Recent drafts and acceptances (halved as they grow): a sequence whose drafts keep failing
   // stops paying for them, and tries again now and then.
   int spec_drafted = 0, spec_accepted = 0, spec_skipped = 0;
+  // sampling.prompt_logprobs >= 0: the prompt tokens before this position have been scored
+  // (kept through preemption, so a recomputed prompt is not reported twice).
+  int prompt_scored = 1;
   int num_prompt_tokens = 0;
   int num_computed_tokens = 0;       // tokens whose K/V are in the cache
   std::vector<int32_t> block_table;  // physical block ids, in order
@@ -54,6 +57,7 @@ struct Sequence {
     draft.clear();
   }
   bool is_finished() const { return status == SeqStatus::Finished; }
+  bool scores_prompt() const { return sampling.prompt_logprobs >= 0 && prompt_scored < num_prompt_tokens; }
 };
 
 // (priority, arrival) ascending: the order of admission; its last element is the first victim.

@@ -265,7 +265,9 @@ class EngineImpl final : public Engine {
       Events events;
       for (auto& seq : incoming) {
         Sequence* s = sched_.add(std::move(seq));
-        if (s->sampling.max_tokens == 0) finish(s, FinishReason::Length, events);
+        // max_tokens 0: nothing to do, unless the prompt is to be scored (then it finishes after
+        // its prefill).
+        if (s->sampling.max_tokens == 0 && s->sampling.prompt_logprobs < 0) finish(s, FinishReason::Length, events);
       }
       for (const std::string& id : aborts)
         if (Sequence* s = sched_.find(id)) finish(s, FinishReason::Abort, events);
@@ -304,10 +306,12 @@ class EngineImpl final : public Engine {
     StepLogits result;
     try {
       sb = build_step_batch(out, blocks_.block_size());
-      if (backend_->samples_on_device())
+      if (backend_->samples_on_device()) {
         for (Sequence* seq : sb.samplers)
           sb.batch.row_sampling.push_back(
               plan_row_sampling(seq->sampling, seq->num_output_tokens(), vocab_, seq->rng));
+        sb.batch.row_sampling.resize(sb.batch.logits_indices.size(), RowSampling{RowSampling::Host});
+      }
       result = backend_->forward_step(sb.batch, vocab_);
     } catch (const std::exception& e) {
       ok = false;
@@ -326,6 +330,7 @@ class EngineImpl final : public Engine {
         spec_draft_tokens_ += static_cast<int64_t>(s.seq->draft.size());
       }
       sched_.on_computed(out);
+      score_prompts(sb, result.logits, events);
       const double t = now_ms();
       for (const ScheduledSeq& s : out.scheduled)
         if (s.seq->timings.scheduled_ms == 0) s.seq->timings.scheduled_ms = t;
@@ -353,6 +358,11 @@ class EngineImpl final : public Engine {
           SamplingPool::Job& job = host_jobs_[next++];
           token = job.token;
           if (seq->sampling.logprobs >= 0) lp = &job.logprob;
+        }
+        if (seq->sampling.max_tokens == 0) {  // it only scored its prompt
+          finish(seq, FinishReason::Length, events);
+          i = end;
+          continue;
         }
         const float* draft_logits = draft.empty() ? nullptr : result.logits + (i + 1) * vocab_;
         generated += verify_and_append(seq, token, lp, draft, draft_logits, events);
@@ -390,6 +400,19 @@ class EngineImpl final : public Engine {
     job.ctx.rng = &seq->rng;
     job.ctx.constraint = seq->constraint.get();
     return job;
+  }
+
+  // prompt_logprobs: the rows after the sampling rows score the prompt tokens that follow them.
+  void score_prompts(const StepBatch& sb, const float* logits, Events& events) {
+    const size_t first = sb.samplers.size();
+    for (size_t j = 0; j < sb.prompt_rows.size(); ++j) {
+      const PromptRow& r = sb.prompt_rows[j];
+      TokenLogprob lp;
+      token_logprob(logits + (first + j) * vocab_, vocab_, r.seq->tokens[r.position], r.seq->sampling.prompt_logprobs,
+                    &lp);
+      event_for(events, r.seq->id).prompt_logprobs.push_back(std::move(lp));
+      r.seq->prompt_scored = r.position + 1;
+    }
   }
 
   // Appends the sampled `token`; while it equals the next draft token (whose K/V this step

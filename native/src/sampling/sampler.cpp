@@ -24,7 +24,9 @@ int top_p_bin(float z) {
 
 bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
-void fill_logprobs(const float* logits, int vocab, int32_t token, int k, TokenLogprob* out) {
+}  // namespace
+
+void token_logprob(const float* logits, int vocab, int32_t token, int k, TokenLogprob* out) {
   float mx = kNegInf;
   for (int i = 0; i < vocab; ++i) mx = std::max(mx, logits[i]);
   double sum = 0;
@@ -41,7 +43,6 @@ void fill_logprobs(const float* logits, int vocab, int32_t token, int k, TokenLo
   std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), better);
   for (int i = 0; i < k; ++i) out->top.emplace_back(idx[i], logits[idx[i]] - lse);
 }
-}  // namespace
 
 Sampler::Sampler(int vocab_size) : vocab_(vocab_size) {
   if (vocab_size <= 0) throw Error("sampler: vocabulary size must be positive");
@@ -255,7 +256,7 @@ int32_t Sampler::sample(const float* logits, const SampleContext& ctx, TokenLogp
   std::copy(logits, logits + vocab_, scratch_.begin());
   apply_penalties_and_masks(ctx);
   const int32_t token = ctx.constraint ? constrained(ctx) : pick(p, *ctx.rng);
-  if (token != kNoAllowedToken && logprob && p.logprobs >= 0) fill_logprobs(logits, vocab_, token, p.logprobs, logprob);
+  if (token != kNoAllowedToken && logprob && p.logprobs >= 0) token_logprob(logits, vocab_, token, p.logprobs, logprob);
   return token;
 }
 
@@ -285,6 +286,7 @@ void validate_sampling(const SamplingParams& p, int vocab_size) {
   if (p.min_tokens < 0) bad("min_tokens must be >= 0");
   if (p.min_tokens > p.max_tokens) bad("min_tokens must be <= max_tokens");
   if (p.logprobs < -1 || p.logprobs > kMaxLogprobs) bad("logprobs must be between 0 and 20");
+  if (p.prompt_logprobs < -1 || p.prompt_logprobs > kMaxLogprobs) bad("prompt_logprobs must be between 0 and 20");
   if ((p.format == OutputFormat::JsonSchema) != !p.json_schema.empty())
     bad("json_schema must be given exactly when the output format is json_schema");
   if ((p.format == OutputFormat::Choice) != !p.choices.empty())

@@ -79,6 +79,9 @@ bool samples_plain_argmax(const SamplingParams& params, int num_output_tokens);
 // every value is NaN). The CUDA sample_rows kernel follows the same rule.
 int32_t argmax_index(const float* x, int n);
 
+// The raw log-softmax score of `token` in a logits row, with the k best alternatives.
+void token_logprob(const float* logits, int vocab, int32_t token, int k, TokenLogprob* out);
+
 // Why the sequence stops after `token` was appended (None: it goes on).
 FinishReason stop_reason(const SamplingParams& params, int32_t token, int num_output_tokens,
                          int num_tokens, int max_model_len, const std::vector<int32_t>& eos_token_ids);
