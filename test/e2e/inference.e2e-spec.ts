@@ -646,6 +646,65 @@ describe('inference API (openai client, tiny model)', () => {
     );
   });
 
+  it('echo: the answer starts with the prompt; with logprobs the prompt tokens are scored (max_tokens 0 too)', async () => {
+    const prompt = 'The quick brown fox';
+    const ids = await tokenize({ prompt });
+    const scored = await app.request('POST', '/v1/completions', {
+      apiKey: app.apiKey,
+      body: { model, prompt, echo: true, logprobs: 2, max_tokens: 0 },
+    });
+    expect(scored.status).toBe(200);
+    const c = scored.body.choices[0];
+    expect(c.text).toBe(prompt);
+    expect(c.finish_reason).toBe('length');
+    expect(scored.body.usage).toMatchObject({ prompt_tokens: ids.length, completion_tokens: 0 });
+    const lp = c.logprobs;
+    expect(lp.tokens).toHaveLength(ids.length);
+    expect(lp.token_logprobs[0]).toBeNull();
+    expect(lp.top_logprobs[0]).toBeNull();
+    for (let i = 1; i < ids.length; i++) {
+      expect(lp.token_logprobs[i]).toBeLessThanOrEqual(0);
+      // (2 alternatives; fewer keys when two tokens print alike, e.g. partial UTF-8 bytes)
+      expect(Object.keys(lp.top_logprobs[i]).length).toBeGreaterThanOrEqual(1);
+      expect(Object.keys(lp.top_logprobs[i]).length).toBeLessThanOrEqual(2);
+    }
+    expect(lp.text_offset[0]).toBe(0);
+    // A generated token's logprob is exactly the score it gets as a prompt token afterwards (the
+    // way evaluation harnesses compute log-likelihoods).
+    const gen = await app.request('POST', '/v1/completions', {
+      apiKey: app.apiKey,
+      body: {
+        model,
+        prompt: ids,
+        max_tokens: 3,
+        temperature: 0,
+        ignore_eos: true,
+        logprobs: 0,
+        return_tokens_as_token_ids: true,
+      },
+    });
+    const next = (gen.body.choices[0].logprobs.tokens as string[]).map((t) =>
+      Number(t.slice('token_id:'.length)),
+    );
+    const again = await app.request('POST', '/v1/completions', {
+      apiKey: app.apiKey,
+      body: { model, prompt: [...ids, ...next], echo: true, logprobs: 0, max_tokens: 0 },
+    });
+    expect(again.body.choices[0].logprobs.token_logprobs.slice(ids.length)).toEqual(
+      gen.body.choices[0].logprobs.token_logprobs,
+    );
+    // Echo with output, without logprobs: prompt then the generated text.
+    const both = await client.completions.create({
+      model,
+      prompt,
+      echo: true,
+      max_tokens: 4,
+      temperature: 0,
+    });
+    const plain = await client.completions.create({ model, prompt, max_tokens: 4, temperature: 0 });
+    expect(both.choices[0].text).toBe(prompt + plain.choices[0].text);
+  });
+
   it('prompt + max_tokens beyond the context is a 400 naming both numbers; tokenize/detokenize round-trip', async () => {
     const r = await app.request('POST', '/v1/chat/completions', {
       apiKey: app.apiKey,

@@ -73,6 +73,15 @@ describe('remote engine provider', () => {
     } as never);
     expect(lp.choices[0].logprobs?.content).toHaveLength(3);
     expect(lp.choices[0].logprobs?.content?.[0].top_logprobs).toHaveLength(2);
+    // Prompt scores need the native engine; echo alone works.
+    const scored = await front.request('POST', '/v1/completions', {
+      apiKey: frontKey,
+      body: { model, prompt: 'hi', echo: true, logprobs: 1, max_tokens: 0 },
+    });
+    expect(scored.status).toBe(400);
+    expect(scored.body.error).toMatchObject({ param: 'echo', code: 'unsupported_parameter' });
+    const echoed = await client.completions.create({ model, prompt: 'hi', echo: true, max_tokens: 2 });
+    expect(echoed.choices[0].text.startsWith('hi')).toBe(true);
   });
 
   it('passes response_format json_object / json_schema and guided_choice to the upstream: the same output as the native engine', async () => {

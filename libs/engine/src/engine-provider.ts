@@ -24,6 +24,8 @@ export interface EngineProvider {
    * outside what they decode to. Others (remote upstreams) judge schemas on their side.
    */
   checkJsonSchema?(schemaText: string): string | null;
+  /** True for engines that score prompts (SamplingOptions.promptLogprobs): the native one. */
+  readonly promptLogprobs?: boolean;
   info(): EngineInfo;
   /** Aborts everything in flight and releases the engine. Idempotent. */
   close(): Promise<void>;

@@ -21,6 +21,11 @@ export interface SamplingOptions {
   /** Number of top alternatives (0..20) besides the sampled token's logprob; unset: none. */
   logprobs?: number;
   /**
+   * Score the prompt: each prompt token's logprob after the first (raw model) with this many top
+   * alternatives (0..20); unset: none. maxTokens may then be 0. Engines with promptLogprobs.
+   */
+  promptLogprobs?: number;
+  /**
    * 'json_object': every token keeps the output a prefix of one JSON object; 'json_schema': of one
    * value matching `jsonSchema` (a JSON Schema document as text). EOS only once complete.
    */
@@ -62,6 +67,8 @@ export interface EngineEvent {
   id: string;
   newTokens: number[];
   logprobs?: TokenLogprob[];
+  /** SamplingOptions.promptLogprobs: the scores of the next prompt tokens, in order. */
+  promptLogprobs?: TokenLogprob[];
   finished: boolean;
   reason?: FinishReason;
   error?: string;

@@ -103,6 +103,8 @@ export class NativeEngineProvider implements EngineProvider {
     return this.infoCache;
   }
 
+  readonly promptLogprobs = true;
+
   checkJsonSchema(schemaText: string): string | null {
     return this.addon.checkJsonSchema(schemaText);
   }

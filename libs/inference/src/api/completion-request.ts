@@ -16,6 +16,8 @@ export interface CompletionRequest {
   sampling: SamplingRequest;
   /** vLLM's extension: logprobs tokens as "token_id:<id>" (used by the remote provider). */
   tokensAsIds: boolean;
+  /** The answer starts with the prompt (and, with logprobs, the prompt tokens' scores). */
+  echo: boolean;
 }
 
 const MAX_PROMPTS = LIMITS.maxSequences;
@@ -61,10 +63,18 @@ function readPrompts(r: ParamReader, vocabSize: number): PromptInput[] {
 export function parseCompletionRequest(body: unknown, vocabSize: number): CompletionRequest {
   const { r, model } = openGenerationRequest(body, ALLOWED, UNSUPPORTED);
   const prompts = readPrompts(r, vocabSize);
-  if (r.bool('echo'))
-    throw invalid('echo', "Unsupported parameter: 'echo' is not supported.", 'unsupported_parameter');
+  const echo = r.bool('echo') ?? false;
   const logprobs = r.number('logprobs', { int: true, min: 0, max: LIMITS.maxLogprobsCompletion }) ?? null;
-  const sampling = readSampling(r, vocabSize, logprobs);
+  // With echo, max_tokens 0 scores or repeats the prompt only (as evaluation harnesses use it).
+  const sampling = readSampling(r, vocabSize, logprobs, echo ? 0 : 1);
+  if (echo && sampling.stream) {
+    throw invalid(
+      'echo',
+      "Unsupported parameter: 'echo' is not supported with 'stream'.",
+      'unsupported_parameter',
+    );
+  }
+  if (echo) sampling.promptLogprobs = logprobs;
   const bestOf = r.number('best_of', { int: true, min: 1, max: LIMITS.maxN });
   if (bestOf !== undefined && bestOf !== sampling.n) {
     throw invalid(
@@ -78,5 +88,5 @@ export function parseCompletionRequest(body: unknown, vocabSize: number): Comple
   }
   if (sampling.maxTokens === undefined) sampling.maxTokens = 16; // OpenAI's default for completions
   const tokensAsIds = r.bool('return_tokens_as_token_ids') ?? false;
-  return { model, prompts, sampling, tokensAsIds };
+  return { model, prompts, sampling, tokensAsIds, echo };
 }

@@ -46,6 +46,8 @@ export interface SamplingRequest {
   logitBias: [number, number][];
   /** Number of top alternatives per token; null = no logprobs. */
   logprobs: number | null;
+  /** Completions with echo and logprobs: score the prompt with this many alternatives. */
+  promptLogprobs: number | null;
   stream: boolean;
   includeUsage: boolean;
   user?: string;
@@ -227,9 +229,14 @@ function readResponseFormat(r: ParamReader): ResponseFormat {
 }
 
 /** Reads the sampling parameters shared by both endpoints (logprobs are endpoint specific). */
-export function readSampling(r: ParamReader, vocabSize: number, logprobs: number | null): SamplingRequest {
+export function readSampling(
+  r: ParamReader,
+  vocabSize: number,
+  logprobs: number | null,
+  minMaxTokens = 1,
+): SamplingRequest {
   const stream = r.bool('stream') ?? false;
-  let maxTokens = r.number('max_tokens', { int: true, min: 1 });
+  let maxTokens = r.number('max_tokens', { int: true, min: minMaxTokens });
   let maxTokensParam = 'max_tokens';
   if (r.has('max_completion_tokens')) {
     maxTokens = r.number('max_completion_tokens', { int: true, min: 1 });
@@ -259,6 +266,7 @@ export function readSampling(r: ParamReader, vocabSize: number, logprobs: number
     repetitionPenalty: r.number('repetition_penalty', { min: 0.01, max: 10 }),
     logitBias: readLogitBias(r, vocabSize),
     logprobs,
+    promptLogprobs: null,
     stream,
     includeUsage: readStreamOptions(r, stream),
     user,

@@ -31,6 +31,8 @@ export interface ChoiceResult {
   completionTokens: number;
   /** ms since epoch when the first token arrived; null when none did. */
   firstTokenAt: number | null;
+  /** promptLogprobs: the scores of the prompt tokens after the first. */
+  promptLogprobs: TokenLogprob[];
 }
 
 export interface ChoiceSpec {
@@ -70,6 +72,7 @@ export async function runChoice(
     cachedTokens: 0,
     completionTokens: 0,
     firstTokenAt: null,
+    promptLogprobs: [],
   };
   const local = new AbortController();
   const onAbort = () => local.abort();
@@ -78,6 +81,7 @@ export async function runChoice(
   try {
     let reason: FinishReason | undefined;
     for await (const ev of engine.generate(spec.request, local.signal)) {
+      if (ev.promptLogprobs) result.promptLogprobs.push(...ev.promptLogprobs);
       if (ev.newTokens.length > 0) {
         result.firstTokenAt ??= Date.now();
         result.completionTokens += ev.newTokens.length;

@@ -27,6 +27,7 @@ export function engineSampling(
   // n > 1 with a seed: reproducible, yet different choices.
   if (s.seed !== undefined) out.seed = Math.abs(s.seed + choiceIndex) % 2 ** 53;
   if (s.logprobs !== null) out.logprobs = s.logprobs;
+  if (s.promptLogprobs !== null) out.promptLogprobs = s.promptLogprobs;
   const format = s.responseFormat;
   if (format.type !== 'text') out.responseFormat = format.type;
   if (format.type === 'json_schema') out.jsonSchema = format.schema;

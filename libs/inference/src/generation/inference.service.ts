@@ -100,7 +100,25 @@ export class InferenceService {
     const prompts = req.prompts.map((p: PromptInput) =>
       'tokens' in p ? p.tokens : text.promptTokens(p.text, true),
     );
-    return this.prepare('completion', req.model, prompts, req.sampling, caller, 'prompt', req.tokensAsIds);
+    if (req.sampling.promptLogprobs !== null && !this.requireEngine().promptLogprobs) {
+      throw invalid(
+        'echo',
+        "'echo' with 'logprobs' (prompt scores) is not supported by this engine provider.",
+        'unsupported_parameter',
+      );
+    }
+    const p = await this.prepare(
+      'completion',
+      req.model,
+      prompts,
+      req.sampling,
+      caller,
+      'prompt',
+      req.tokensAsIds,
+    );
+    if (req.echo)
+      p.echo = req.prompts.map((q: PromptInput) => ('text' in q ? q.text : text.decode(q.tokens)));
+    return p;
   }
 
   private checkModel(model: string): void {
@@ -403,6 +421,7 @@ function notRun(spec: ChoiceSpec, refused: ApiError | undefined): ChoiceResult {
     cachedTokens: 0,
     completionTokens: 0,
     firstTokenAt: null,
+    promptLogprobs: [],
   };
 }
 

@@ -44,8 +44,9 @@ export function chatLogprobs(text: ModelText, lps: TokenLogprob[], top: number):
 
 export interface CompletionLogprobs {
   tokens: string[];
-  token_logprobs: number[];
-  top_logprobs: Record<string, number>[];
+  /** null for an echoed prompt's first token (nothing before it to score it by). */
+  token_logprobs: (number | null)[];
+  top_logprobs: (Record<string, number> | null)[];
   text_offset: number[];
 }
 
@@ -74,6 +75,36 @@ export function completionLogprobs(
     offset += asTokenIds ? 0 : text.tokenInfo(lp.token).token.length;
   }
   return out;
+}
+
+/**
+ * Legacy completions logprobs of an echoed answer: the prompt's tokens (the first unscored, null;
+ * the others scored by the engine's prompt logprobs `scores`), then the generated ones, offsets
+ * running on from 0 across both.
+ */
+export function echoCompletionLogprobs(
+  text: ModelText,
+  prompt: number[],
+  scores: TokenLogprob[],
+  generated: TokenLogprob[],
+  top: number,
+  asTokenIds: boolean,
+): CompletionLogprobs {
+  const name = (id: number) => (asTokenIds ? `token_id:${id}` : text.tokenInfo(id).token);
+  const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+  let offset = 0;
+  prompt.forEach((id, i) => {
+    const score = i > 0 ? scores[i - 1] : undefined;
+    const tok = name(id);
+    out.tokens.push(tok);
+    out.token_logprobs.push(score ? score.logprob : null);
+    out.top_logprobs.push(
+      score ? Object.fromEntries(score.top.slice(0, top).map((t) => [name(t.token), t.logprob])) : null,
+    );
+    out.text_offset.push(offset);
+    offset += asTokenIds ? 0 : tok.length;
+  });
+  return mergeCompletionLogprobs(out, completionLogprobs(text, generated, top, offset, asTokenIds));
 }
 
 export function mergeCompletionLogprobs(a: CompletionLogprobs, b: CompletionLogprobs): CompletionLogprobs {

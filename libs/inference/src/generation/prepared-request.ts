@@ -19,6 +19,8 @@ export interface PreparedRequest {
   tools?: ToolUse | null;
   /** Token ids of each prompt (chat: one). */
   prompts: number[][];
+  /** Completions with echo: each prompt's text, which its choices' answers start with. */
+  echo?: string[];
   choices: ChoiceSpec[];
   reservation: ReservationHandle;
   startedAt: Date;

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { TokenLogprob } from '@app/engine';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard, CurrentKey } from '@app/auth';
 import { RequestRateGuard } from '@app/quotas';
@@ -7,7 +8,7 @@ import { serviceTierForLane } from '@app/common';
 import { VerifiedKey } from '@app/tenants';
 import { ChoiceDelta, ChoiceResult } from '../generation/choice-runner';
 import { InferenceService } from '../generation/inference.service';
-import { completionLogprobs, usageOf } from '../generation/openai-shapes';
+import { completionLogprobs, echoCompletionLogprobs, usageOf } from '../generation/openai-shapes';
 import { PreparedRequest } from '../generation/prepared-request';
 import { collectLogprobs, failIfNoOutput } from './failures';
 import { onClientGone, SseWriter } from './sse';
@@ -43,17 +44,26 @@ export class CompletionsController {
       model: p.model,
       choices: results.map((r: ChoiceResult) => ({
         index: r.index,
-        text: r.text,
-        logprobs:
-          top === null
-            ? null
-            : completionLogprobs(this.inference.text, lps.of(r.index), top, 0, p.tokensAsIds),
+        text: (p.echo?.[this.promptOf(p, r)] ?? '') + r.text,
+        logprobs: top === null ? null : this.logprobs(p, r, lps.of(r.index), top),
         finish_reason: r.finishReason,
       })),
       usage: usageOf(prompt, cached, results),
       service_tier: serviceTierForLane(p.lane),
       system_fingerprint: null,
     });
+  }
+
+  private promptOf(p: PreparedRequest, r: ChoiceResult): number {
+    return Math.floor(r.index / p.sampling.n);
+  }
+
+  /** Legacy logprobs of a choice: its generated tokens, after the prompt's when echoed. */
+  private logprobs(p: PreparedRequest, r: ChoiceResult, generated: TokenLogprob[], top: number) {
+    const text = this.inference.text;
+    if (!p.echo) return completionLogprobs(text, generated, top, 0, p.tokensAsIds);
+    const prompt = p.prompts[this.promptOf(p, r)];
+    return echoCompletionLogprobs(text, prompt, r.promptLogprobs, generated, top, p.tokensAsIds);
   }
 
   private async stream(p: PreparedRequest, reply: FastifyReply): Promise<void> {
