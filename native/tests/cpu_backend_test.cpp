@@ -9,8 +9,12 @@
 #include "backend/backend.h"
 #include "backend/cpu/cpu_backend.h"
 #include "cpu_reference.h"
+#include "cpu_test_util.h"
 #include "llm/error.h"
 #include "testing.h"
+
+using cputest::prompt;
+using cputest::run_chunked;
 
 namespace {
 
@@ -19,32 +23,10 @@ std::shared_ptr<const llm::Model> load(const std::string& dir) {
   return llm::Model::load(dir);
 }
 
-std::vector<int32_t> prompt(int n, uint64_t seed, int vocab) {
-  std::mt19937_64 rng(seed);
-  std::vector<int32_t> t(n);
-  for (auto& x : t) x = static_cast<int32_t>(rng() % vocab);
-  return t;
-}
-
 double max_abs_diff(const float* a, const double* b, size_t n) {
   double m = 0;
   for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
   return m;
-}
-
-// Runs `chunks` of one sequence through the backend, collecting logits of every position.
-std::vector<float> run_chunked(llm::Backend& be, int vocab, const std::vector<int32_t>& tokens, int chunk,
-                               uint64_t seed) {
-  ref::PagedSeqs ps(64, 16, 1, seed);
-  std::vector<float> all;
-  for (size_t s = 0; s < tokens.size(); s += chunk) {
-    std::vector<int32_t> part(tokens.begin() + s, tokens.begin() + std::min(tokens.size(), s + chunk));
-    llm::ForwardBatch b = ps.step({{0, part, true}});
-    std::vector<float> lg(b.logits_indices.size() * vocab);
-    be.forward(b, lg.data());
-    all.insert(all.end(), lg.begin(), lg.end());
-  }
-  return all;
 }
 
 }  // namespace

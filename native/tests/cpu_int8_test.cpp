@@ -13,10 +13,14 @@
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/quantize_int8.h"
 #include "cpu_reference.h"
+#include "cpu_test_util.h"
 #include "llm/error.h"
 #include "testing.h"
 
 using namespace llm::cpu;
+using cputest::prompt;
+using cputest::randn;
+using cputest::run_chunked;
 
 namespace {
 
@@ -25,14 +29,6 @@ std::vector<const Kernels*> packed_isas() {
   for (const Kernels* c : {avx2_kernels(), avx512_kernels(), amx_kernels()})
     if (c && c->panel > 0) k.push_back(c);
   return k;
-}
-
-std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.0f) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
 }
 
 // A 64-byte aligned int8 packing of W with `panel`, split over two calls as two threads would.
@@ -58,26 +54,6 @@ float dequantized(const PackedMatrix& P, int64_t o, int64_t k) {
   return int8_row_scales(P)[o] * static_cast<float>(q[(p * P.cols + k) * P.panel + j]);
 }
 
-std::vector<int32_t> prompt(int n, uint64_t seed, int vocab) {
-  std::mt19937_64 rng(seed);
-  std::vector<int32_t> t(n);
-  for (auto& x : t) x = static_cast<int32_t>(rng() % vocab);
-  return t;
-}
-
-std::vector<float> run_chunked(llm::Backend& be, int vocab, const std::vector<int32_t>& tokens, int chunk,
-                               uint64_t seed) {
-  ref::PagedSeqs ps(64, 16, 1, seed);
-  std::vector<float> all;
-  for (size_t s = 0; s < tokens.size(); s += chunk) {
-    std::vector<int32_t> part(tokens.begin() + s, tokens.begin() + std::min(tokens.size(), s + chunk));
-    llm::ForwardBatch b = ps.step({{0, part, true}});
-    std::vector<float> lg(b.logits_indices.size() * vocab);
-    be.forward(b, lg.data());
-    all.insert(all.end(), lg.begin(), lg.end());
-  }
-  return all;
-}
 
 }  // namespace
 

@@ -13,9 +13,11 @@
 #include "backend/cpu/thread_pool.h"
 #include "backend/cpu/weight_types.h"
 #include "cpu_reference.h"
+#include "cpu_test_util.h"
 #include "testing.h"
 
 using namespace llm::cpu;
+using cputest::randn;
 
 namespace {
 
@@ -25,14 +27,6 @@ std::vector<const Kernels*> all_isas() {
   if (avx512_kernels()) k.push_back(avx512_kernels());
   if (amx_kernels()) k.push_back(amx_kernels());
   return k;
-}
-
-std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.0f) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
 }
 
 uint16_t to_bf16(float f) {
