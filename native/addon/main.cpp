@@ -61,7 +61,7 @@ Napi::Value CheckJsonSchema(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString())
     throw Napi::TypeError::New(env, "checkJsonSchema(text): a string is required");
   try {
-    llm::JsonSchema::compile(info[0].As<Napi::String>().Utf8Value());
+    llm::JsonSchema::compile_cached(info[0].As<Napi::String>().Utf8Value());  // the engine reuses it
   } catch (const llm::Error& e) {
     return Napi::String::New(env, e.what());
   }

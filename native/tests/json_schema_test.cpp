@@ -1155,3 +1155,18 @@ TEST(tagged_union_errors) {
                   R"({"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]})"),
                 "branch 0 must be an object schema with 'properties'");
 }
+
+TEST(compile_cached_reuses_the_compiled_schema) {
+  const std::string a = R"({"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]})";
+  const auto first = JsonSchema::compile_cached(a);
+  EXPECT(JsonSchema::compile_cached(a) == first);
+  EXPECT(JsonSchema::compile_cached(std::string(a)) == first);  // by text, not by address
+  EXPECT(JsonSchema::compile_cached(R"({"type":"string"})") != first);
+  EXPECT_THROWS(JsonSchema::compile_cached(R"({"type":"strong"})"), "'type' at #/type");
+  EXPECT_THROWS(JsonSchema::compile_cached(R"({"type":"strong"})"), "'type' at #/type");  // not cached
+  // The least recently used ones leave once 64 others came.
+  for (int i = 0; i < 64; ++i) JsonSchema::compile_cached(R"({"const":)" + std::to_string(i) + "}");
+  EXPECT(JsonSchema::compile_cached(a) != first);
+  EXPECT(JsonSchema::compile_cached(a) == JsonSchema::compile_cached(a));
+  expect_valid(a, R"({"x":1})");
+}

@@ -492,7 +492,7 @@ class EngineImpl final : public Engine {
       case OutputFormat::JsonObject:
         return std::make_unique<GrammarConstraint<JsonRecognizer>>(token_trie(id, "json_object"), JsonRecognizer());
       case OutputFormat::JsonSchema: {
-        auto schema = naming_request(id, [&] { return JsonSchema::compile(p.json_schema); });
+        auto schema = naming_request(id, [&] { return JsonSchema::compile_cached(p.json_schema); });
         return std::make_unique<GrammarConstraint<JsonSchemaRecognizer>>(
             token_trie(id, "json_schema"), JsonSchemaRecognizer(schema.get()), schema);
       }

@@ -41,6 +41,10 @@ class JsonSchema {
   // Parses and compiles a JSON Schema document. Throws llm::Error naming the problem and where,
   // e.g. "json_schema: 'patternProperties' at #/properties/tags is not supported".
   static std::shared_ptr<const JsonSchema> compile(const std::string& schema_text);
+  // compile() through a process-wide cache of the most recently used schemas (by their text):
+  // requests that repeat a schema (the same tools on every call, n > 1) compile it once.
+  // Thread-safe; errors are not cached.
+  static std::shared_ptr<const JsonSchema> compile_cached(const std::string& schema_text);
 
  private:
   friend class JsonSchemaRecognizer;
