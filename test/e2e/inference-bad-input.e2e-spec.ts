@@ -264,12 +264,6 @@ const CASES: Case[] = [
   { name: 'unknown parameter', body: chat({ frobnicate: true }), param: 'frobnicate' },
   { name: 'suffix unsupported', path: '/v1/completions', body: comp({ suffix: 'x' }), param: 'suffix' },
   {
-    name: 'echo with stream',
-    path: '/v1/completions',
-    body: comp({ echo: true, stream: true }),
-    param: 'echo',
-  },
-  {
     name: 'max_tokens 0 without echo',
     path: '/v1/completions',
     body: comp({ max_tokens: 0 }),

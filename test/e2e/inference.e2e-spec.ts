@@ -693,6 +693,25 @@ describe('inference API (openai client, tiny model)', () => {
     expect(again.body.choices[0].logprobs.token_logprobs.slice(ids.length)).toEqual(
       gen.body.choices[0].logprobs.token_logprobs,
     );
+    // Streamed: the prompt (with its scores) first, then the output; the same as in one piece.
+    const body = { model, prompt, echo: true, logprobs: 1, max_tokens: 5, temperature: 0, ignore_eos: true };
+    const whole = await app.request('POST', '/v1/completions', { apiKey: app.apiKey, body });
+    const streamed = await app.request('POST', '/v1/completions', {
+      apiKey: app.apiKey,
+      body: { ...body, stream: true },
+    });
+    const chunks = streamed.text
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)).choices[0]);
+    expect(chunks[0].text).toBe(prompt);
+    expect(chunks[0].logprobs.token_logprobs).toEqual(
+      whole.body.choices[0].logprobs.token_logprobs.slice(0, ids.length),
+    );
+    expect(chunks.map((c) => c.text).join('')).toBe(whole.body.choices[0].text);
+    expect(chunks.flatMap((c) => c.logprobs.token_logprobs)).toEqual(
+      whole.body.choices[0].logprobs.token_logprobs,
+    );
     // Echo with output, without logprobs: prompt then the generated text.
     const both = await client.completions.create({
       model,

@@ -67,13 +67,6 @@ export function parseCompletionRequest(body: unknown, vocabSize: number): Comple
   const logprobs = r.number('logprobs', { int: true, min: 0, max: LIMITS.maxLogprobsCompletion }) ?? null;
   // With echo, max_tokens 0 scores or repeats the prompt only (as evaluation harnesses use it).
   const sampling = readSampling(r, vocabSize, logprobs, echo ? 0 : 1);
-  if (echo && sampling.stream) {
-    throw invalid(
-      'echo',
-      "Unsupported parameter: 'echo' is not supported with 'stream'.",
-      'unsupported_parameter',
-    );
-  }
   if (echo) sampling.promptLogprobs = logprobs;
   const bestOf = r.number('best_of', { int: true, min: 1, max: LIMITS.maxN });
   if (bestOf !== undefined && bestOf !== sampling.n) {

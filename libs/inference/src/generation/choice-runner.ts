@@ -13,6 +13,8 @@ export interface ChoiceDelta {
   text: string;
   /** Logprobs of the tokens produced in this step (when asked for). */
   logprobs: TokenLogprob[];
+  /** Scores of prompt tokens computed in this step (echo with logprobs); before any output. */
+  promptLogprobs?: TokenLogprob[];
   /** Set on the last delta of the choice. */
   finishReason?: OpenAIFinish;
 }
@@ -81,7 +83,11 @@ export async function runChoice(
   try {
     let reason: FinishReason | undefined;
     for await (const ev of engine.generate(spec.request, local.signal)) {
-      if (ev.promptLogprobs) result.promptLogprobs.push(...ev.promptLogprobs);
+      if (ev.promptLogprobs?.length) {
+        // Prompt scores come before the output: their own delta, ahead of this event's text.
+        result.promptLogprobs.push(...ev.promptLogprobs);
+        emit({ index: spec.index, text: '', logprobs: [], promptLogprobs: ev.promptLogprobs });
+      }
       if (ev.newTokens.length > 0) {
         result.firstTokenAt ??= Date.now();
         result.completionTokens += ev.newTokens.length;

@@ -78,16 +78,36 @@ export class CompletionsController {
     };
     const usageField = p.sampling.includeUsage ? { usage: null } : {};
     const offsets = new Map<number, number>();
+    // echo: a choice's first chunk is its prompt (with the prompt's scores, which all arrive
+    // before its first output); prompt-score deltas wait for it.
+    const promptScores = new Map<number, TokenLogprob[]>();
+    const send = (index: number, text: string, logprobs: unknown, finishReason?: string) =>
+      sse.data({
+        ...base,
+        choices: [{ index, text, logprobs, finish_reason: finishReason ?? null }],
+        ...usageField,
+      });
     const emit = (d: ChoiceDelta) => {
+      if (p.echo && !offsets.has(d.index)) {
+        const scores = promptScores.get(d.index) ?? [];
+        scores.push(...(d.promptLogprobs ?? []));
+        promptScores.set(d.index, scores);
+        if (d.promptLogprobs) return;
+        const prompt = p.prompts[Math.floor(d.index / p.sampling.n)];
+        const lp =
+          top === null
+            ? null
+            : echoCompletionLogprobs(this.inference.text, prompt, scores, [], top, p.tokensAsIds);
+        const text = p.echo[Math.floor(d.index / p.sampling.n)];
+        send(d.index, text, lp);
+        offsets.set(d.index, text.length);
+      }
+      if (d.promptLogprobs) return;
       const start = offsets.get(d.index) ?? 0;
       offsets.set(d.index, start + d.text.length);
       const logprobs =
         top === null ? null : completionLogprobs(this.inference.text, d.logprobs, top, start, p.tokensAsIds);
-      sse.data({
-        ...base,
-        choices: [{ index: d.index, text: d.text, logprobs, finish_reason: d.finishReason ?? null }],
-        ...usageField,
-      });
+      send(d.index, d.text, logprobs, d.finishReason);
     };
     await runStream(this.inference, p, sse, base, emit);
   }
