@@ -179,6 +179,42 @@ describe('usage writer, journal, retention (real Postgres)', () => {
     expect(metering.getStats()).toMatchObject({ pendingSegments: 0, databaseUp: true });
   });
 
+  it('METERING_MARKER_DELAY_MS=0: every admitted request is in the journal at once, then followed by its tokens', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'metering-'));
+    dirs.push(dataDir);
+    const journaled = () =>
+      readdirSync(join(dataDir, 'metering-journal'))
+        .filter((f) => f.endsWith('.active.jsonl'))
+        .flatMap((f) =>
+          readFileSync(join(dataDir, 'metering-journal', f), 'utf8')
+            .trim()
+            .split('\n'),
+        )
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { requestId: string; open?: boolean; completionTokens: number });
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      METERING_FLUSH_INTERVAL_MS: '60000',
+      METERING_MARKER_DELAY_MS: '0',
+    });
+    const metering = new MeteringService(ds, config);
+    metering.start();
+    const now = { startedAt: new Date(), endedAt: new Date() };
+    const running = { ...event(4101), status: 'error' as const, completionTokens: 0, ...now };
+    metering.open(running as never);
+    // Synchronously: a kill -9 right after admission would still bill it.
+    expect(journaled().map((m) => [m.requestId, m.open, m.completionTokens])).toEqual([['w-4101', true, 0]]);
+    running.completionTokens = 3;
+    await new Promise((r) => setTimeout(r, MARKER_MIN_AGE_MS + 50));
+    expect(journaled().map((m) => m.completionTokens)).toEqual([0, 3]);
+    metering.record({ ...event(4101), ...now } as never);
+    await metering.onModuleDestroy();
+    const [row] = await ds.query(
+      `SELECT status, completion_tokens FROM usage_events WHERE request_id = 'w-4101'`,
+    );
+    expect(row).toEqual({ status: 'completed', completion_tokens: 4101 });
+  });
+
   it('retention prunes raw events but keeps the rollups', async () => {
     const old = new Date(Date.now() - 100 * 86_400_000);
     await new UsageWriter(ds).write([event(9000, old), event(9001, old)]);

@@ -30,8 +30,8 @@ export interface MeteringStats {
 
 const MAX_BACKOFF_MS = 5_000;
 /**
- * A request's marker is journaled once it has run this long (then, while its completion tokens
- * grow, every this often). Journaling every admission cost the gateway's JS thread ~50 µs per
+ * The default of METERING_MARKER_DELAY_MS: a request's marker is journaled once it has run this
+ * long (then, while its completion tokens grow, every this often). Journaling every admission cost the gateway's JS thread ~50 µs per
  * request and 15-20% of its req/s with max_tokens 1 (batching the writes per event-loop turn
  * recovered little of it); the price of waiting is that a crash within this time of a request's
  * admission loses its usage.
@@ -47,11 +47,11 @@ export const MARKER_MIN_AGE_MS = 100;
  * startup leftover segments (crash, earlier outage) are replayed. Shutdown flushes.
  *
  * open() registers an admitted request; record() (its final event) retires it. A request running
- * for MARKER_MIN_AGE_MS gets a marker in the journal, rewritten while its completion tokens grow
+ * for METERING_MARKER_DELAY_MS gets a marker in the journal, rewritten while its completion tokens grow
  * and in each new segment, so the newest segment holds the latest figures of every
  * such request; the replay of a dead process's journal stores each marker that has no final
  * event (see UsageJournalEntry). A kill -9 thus bills the requests it cut off, up to their last
- * marker (at most MARKER_MIN_AGE_MS old), except those admitted less than that before it.
+ * marker (at most that old), except those admitted less than that before it (none with 0).
  */
 @Injectable()
 export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -63,7 +63,9 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly batchSize: number;
   private buffer: UsageEventRecord[] = [];
   /** Admitted requests without a final event yet (their journal markers). */
-  private readonly inFlight = new InFlightMarkers(MARKER_MIN_AGE_MS);
+  private readonly inFlight: InFlightMarkers;
+  /** METERING_MARKER_DELAY_MS; 0: every admitted request is journaled at once. */
+  private readonly markerDelayMs: number;
   private markerTimer: NodeJS.Timeout | null = null;
   /** Per dead process (journal owner): its unfinished requests, each with the last segment holding its marker. */
   private readonly deadOwners = new Map<string, Map<string, string>>();
@@ -98,6 +100,9 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
     this.flushIntervalMs =
       typeof raw.METERING_FLUSH_INTERVAL_MS === 'number' ? raw.METERING_FLUSH_INTERVAL_MS : 1000;
     this.batchSize = typeof raw.METERING_BATCH_SIZE === 'number' ? raw.METERING_BATCH_SIZE : 500;
+    this.markerDelayMs =
+      typeof raw.METERING_MARKER_DELAY_MS === 'number' ? raw.METERING_MARKER_DELAY_MS : MARKER_MIN_AGE_MS;
+    this.inFlight = new InFlightMarkers(this.markerDelayMs);
     const dataDir = isAbsolute(config.dataDir) ? config.dataDir : join(process.cwd(), config.dataDir);
     this.journal = new UsageJournal(join(dataDir, 'metering-journal'));
     metrics?.onRefresh(() => meteringGauges(metrics, this.buffer, this.segmentEvents, this.journal));
@@ -118,7 +123,8 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
     this.opened = true;
     this.timer = setInterval(() => this.kick(), this.flushIntervalMs);
     this.timer.unref();
-    this.markerTimer = setInterval(() => this.journalMarkers(), MARKER_MIN_AGE_MS);
+    // Also with delay 0: markers of running requests follow their completion tokens this often.
+    this.markerTimer = setInterval(() => this.journalMarkers(), this.markerDelayMs || MARKER_MIN_AGE_MS);
     this.markerTimer.unref();
     this.kick();
   }
@@ -139,13 +145,14 @@ export class MeteringService implements OnApplicationBootstrap, OnModuleDestroy 
 
   /**
    * An admitted request: its marker (what is stored, status `error`, if this process dies before
-   * the request's record()) is journaled once it has run MARKER_MIN_AGE_MS, and again whenever its
+   * the request's record()) is journaled once it has run METERING_MARKER_DELAY_MS, and again whenever its
    * completionTokens, which the caller keeps current, have grown. Never throws.
    */
   open(marker: UsageEventInput): void {
     if (!this.enabled) return;
     if (!this.opened) this.start();
     this.inFlight.open(marker, Date.now());
+    if (this.markerDelayMs === 0) this.journalMarkers(); // billed even if the process dies now
   }
 
   /** Journals the due markers (one write(2)); an invalid one is logged and left out. */

@@ -287,6 +287,15 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'Buffered usage events that trigger an early flush (also the largest INSERT).',
   },
   {
+    name: 'METERING_MARKER_DELAY_MS',
+    type: 'int',
+    default: '100',
+    min: 0,
+    max: 10000,
+    description:
+      'A running request is journaled (billed after a crash) once it has run this long; 0 = at admission (no request lost to a kill -9, ~8% fewer req/s at max_tokens 1).',
+  },
+  {
     name: 'USAGE_RETENTION_DAYS',
     type: 'int',
     default: '90',
