@@ -198,6 +198,13 @@ async function main() {
       MAX_NUM_SEQS: String(concurrency),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
       DOCS_ENABLED: 'false',
+      // GATEWAY_ENV="NAME=value ...": more settings for the gateway (e.g. METERING_MARKER_DELAY_MS=0).
+      ...Object.fromEntries(
+        (process.env.GATEWAY_ENV ?? '')
+          .split(' ')
+          .filter((kv) => kv.includes('='))
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
     },
     join(dataDir, 'gateway.log'),
   );

@@ -293,7 +293,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     min: 0,
     max: 10000,
     description:
-      'A running request is journaled (billed after a crash) once it has run this long; 0 = at admission (no request lost to a kill -9, ~8% fewer req/s at max_tokens 1).',
+      'A running request is journaled (billed after a crash) once it has run this long; 0 = at admission (no request lost to a kill -9; see docs/performance.md for the cost).',
   },
   {
     name: 'USAGE_RETENTION_DAYS',
