@@ -73,13 +73,22 @@ describe('remote engine provider', () => {
     } as never);
     expect(lp.choices[0].logprobs?.content).toHaveLength(3);
     expect(lp.choices[0].logprobs?.content?.[0].top_logprobs).toHaveLength(2);
-    // Prompt scores need the native engine; echo alone works.
-    const scored = await front.request('POST', '/v1/completions', {
-      apiKey: frontKey,
-      body: { model, prompt: 'hi', echo: true, logprobs: 1, max_tokens: 0 },
+    // echo with logprobs: the upstream scores the prompt; the same figures as asking it directly.
+    const scoreBody = { model, prompt: 'hi there', echo: true, logprobs: 1, max_tokens: 2, temperature: 0 };
+    const [viaFront, direct2] = await Promise.all([
+      front.request('POST', '/v1/completions', { apiKey: frontKey, body: scoreBody }),
+      up[0].request('POST', '/v1/completions', { apiKey: up[0].apiKey, body: scoreBody }),
+    ]);
+    expect(viaFront.status).toBe(200);
+    expect(viaFront.body.choices[0].text).toBe(direct2.body.choices[0].text);
+    expect(viaFront.body.choices[0].logprobs.token_logprobs).toEqual(
+      direct2.body.choices[0].logprobs.token_logprobs,
+    );
+    expect(viaFront.body.choices[0].logprobs.tokens).toEqual(direct2.body.choices[0].logprobs.tokens);
+    expect(viaFront.body.usage).toMatchObject({
+      completion_tokens: 2,
+      prompt_tokens: direct2.body.usage.prompt_tokens,
     });
-    expect(scored.status).toBe(400);
-    expect(scored.body.error).toMatchObject({ param: 'echo', code: 'unsupported_parameter' });
     const echoed = await client.completions.create({ model, prompt: 'hi', echo: true, max_tokens: 2 });
     expect(echoed.choices[0].text.startsWith('hi')).toBe(true);
   });

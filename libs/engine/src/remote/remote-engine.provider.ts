@@ -54,6 +54,8 @@ class UpstreamError extends Error {}
  */
 export class RemoteEngineProvider implements EngineProvider {
   readonly pool: UpstreamPool;
+  /** Upstreams (vLLM, this gateway) score prompts for `echo` with `logprobs`. */
+  readonly promptLogprobs = true;
   private closed = false;
   private readonly inflight = new Set<AbortController>();
   private generated = 0;
@@ -231,6 +233,9 @@ export class RemoteEngineProvider implements EngineProvider {
       throw new UpstreamError(`HTTP ${res.status}`);
     }
     const wantTop = request.sampling?.logprobs;
+    // With prompt scores the stream's first logprob entries are the echoed prompt's (the first
+    // one unscored).
+    let echoed = request.sampling?.promptLogprobs !== undefined ? request.promptTokens.length : 0;
     let reason: FinishReason | undefined;
     let generated = 0;
     let usage: Chunk['usage'];
@@ -244,10 +249,21 @@ export class RemoteEngineProvider implements EngineProvider {
         if (!choice) continue;
         const lp = choice.logprobs;
         const ids = (lp?.tokens ?? []).map(tokenIdOf).filter((t) => Number.isInteger(t));
-        if (ids.length > 0) {
-          generated += ids.length;
-          const ev: EngineEvent = { id: request.id, newTokens: ids, finished: false };
-          if (wantTop !== undefined) ev.logprobs = ids.map((token, i) => toLogprob(token, lp!, i));
+        const fromPrompt = Math.min(echoed, ids.length);
+        if (fromPrompt > 0) {
+          const first = echoed === request.promptTokens.length ? 1 : 0;
+          const promptLogprobs = ids
+            .slice(first, fromPrompt)
+            .map((token, i) => toLogprob(token, lp!, first + i));
+          echoed -= fromPrompt;
+          yield { id: request.id, newTokens: [], promptLogprobs, finished: false };
+        }
+        if (ids.length > fromPrompt) {
+          const out = ids.slice(fromPrompt);
+          generated += out.length;
+          const ev: EngineEvent = { id: request.id, newTokens: out, finished: false };
+          if (wantTop !== undefined)
+            ev.logprobs = out.map((token, i) => toLogprob(token, lp!, fromPrompt + i));
           yield ev;
         }
         if (choice.finish_reason) reason = choice.finish_reason === 'length' ? 'length' : 'stop';

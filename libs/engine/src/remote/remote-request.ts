@@ -33,6 +33,11 @@ export function completionBody(model: string, req: EngineRequest): Record<string
       json_schema: { name: 'schema', schema: JSON.parse(s.jsonSchema) as unknown },
     };
   }
+  // Prompt scores: the upstream echoes the prompt, its tokens' logprobs first in the stream.
+  if (s.promptLogprobs !== undefined) {
+    body.echo = true;
+    body.logprobs = Math.max(s.logprobs ?? 0, s.promptLogprobs);
+  }
   if (s.logitBias) {
     const pairs = Array.isArray(s.logitBias)
       ? s.logitBias
