@@ -259,6 +259,10 @@ function engine() {
         ],
       ]),
       ts('Engine step time', quantiles('llm_engine_step_seconds'), { unit: 's' }),
+      ts('Speculative decoding: draft tokens and acceptance (SPECULATIVE_NGRAM_TOKENS)', [
+        [`sum(rate(llm_spec_decode_num_draft_tokens_total{${SEL}}[$__rate_interval]))`, 'drafted / s'],
+        [`sum(rate(llm_spec_decode_num_accepted_tokens_total{${SEL}}[$__rate_interval]))`, 'accepted / s'],
+      ]),
       ts('Engine errors / s', [
         [`sum by (kind) (rate(llm_engine_errors_total{${SEL}}[$__rate_interval]))`, '{{kind}}'],
       ]),
