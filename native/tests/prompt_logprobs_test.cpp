@@ -5,35 +5,25 @@
 #include <string>
 #include <vector>
 
-#include "backend/backend.h"
 #include "collector.h"
-#include "model/model.h"
-#include "runtime/engine_impl.h"
 #include "sampling/rng.h"
 #include "sampling/sampler.h"
 #include "testing.h"
+#include "tiny_engine.h"
 
 using namespace llm;
 
 namespace {
 
-struct Rig {
-  Collector col;
-  std::unique_ptr<Engine> engine;
-  std::shared_ptr<const Model> model;
-
-  explicit Rig(int kv_blocks = 512) {
-    const std::string dir = testing::model_dir();
-    if (dir.empty()) SKIP("tiny model fixture not found (set LLM_TEST_MODEL_DIR)");
-    model = Model::load(dir);
-    std::unique_ptr<Backend> backend = make_cpu_backend(model, 1);
+// 512-token steps, 8 sequences, 1024-token contexts.
+struct Rig : TinyEngine {
+  explicit Rig(int kv_blocks = 512) : TinyEngine(options(), kv_blocks) {}
+  static EngineOptions options() {
     EngineOptions o;
-    o.model_path = dir;
     o.max_num_batched_tokens = 512;
     o.max_num_seqs = 8;
     o.max_model_len = 1024;
-    o.kv_cache_bytes = static_cast<int64_t>(backend->kv_block_bytes(16)) * kv_blocks;
-    engine = create_engine(model, std::move(backend), o, col.sink());
+    return o;
   }
 };
 

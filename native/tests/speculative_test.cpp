@@ -5,12 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "backend/backend.h"
 #include "collector.h"
 #include "core/ngram_proposer.h"
-#include "model/model.h"
-#include "runtime/engine_impl.h"
 #include "testing.h"
+#include "tiny_engine.h"
 
 using namespace llm;
 
@@ -23,23 +21,16 @@ std::vector<int32_t> draft_of(const std::vector<int32_t>& tokens, int max_draft,
   return d;
 }
 
-struct Rig {
-  Collector col;
-  std::unique_ptr<Engine> engine;
-
-  Rig(int speculative_tokens, int kv_blocks) {
-    const std::string dir = testing::model_dir();
-    if (dir.empty()) SKIP("tiny model fixture not found (set LLM_TEST_MODEL_DIR)");
-    auto model = Model::load(dir);
-    std::unique_ptr<Backend> backend = make_cpu_backend(model, 1);
+// 64-token steps, 16 sequences, 256-token contexts.
+struct Rig : TinyEngine {
+  Rig(int speculative_tokens, int kv_blocks) : TinyEngine(options(speculative_tokens), kv_blocks) {}
+  static EngineOptions options(int speculative_tokens) {
     EngineOptions o;
-    o.model_path = dir;
     o.max_num_batched_tokens = 64;
     o.max_num_seqs = 16;
     o.max_model_len = 256;
     o.speculative_tokens = speculative_tokens;
-    o.kv_cache_bytes = static_cast<int64_t>(backend->kv_block_bytes(16)) * kv_blocks;
-    engine = create_engine(model, std::move(backend), o, col.sink());
+    return o;
   }
 };
 
