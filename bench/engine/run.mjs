@@ -7,7 +7,7 @@
 //
 //   npm run bench:engine -- [--batch-sizes 1,4,8,16] [--threads 2] [--repeats 3] [--output results.json]
 //     [--prompt-len 128] [--decode-context 32] [--decode-steps 8] [--peers bf16,f16]  (bf16,f16,q8_0)
-//     [--quantization none|int8]  (ours: engine-bench --quantization, int8 weights per output row)
+//     [--quantization none|int8|int8-bf16]  (ours: engine-bench --quantization; int8 weights per output row)
 //     [--num-prompts N]  (N > 0: also N requests through our real Engine once; ours only)
 //     [--shape llama-3.2-1b] [--engine-bench PATH]
 import { spawnSync } from 'node:child_process';
@@ -71,8 +71,8 @@ if (peers.some((p) => !peerKinds.includes(p))) {
   process.exit(2);
 }
 const quantization = opts.quantization ?? 'none';
-if (quantization !== 'none' && quantization !== 'int8') {
-  console.error('bench:engine: --quantization takes none or int8');
+if (quantization !== 'none' && quantization !== 'int8' && quantization !== 'int8-bf16') {
+  console.error('bench:engine: --quantization takes none, int8 or int8-bf16');
   process.exit(2);
 }
 // Our engine's weights: what engine-bench gets besides --model (every measured run of ours).

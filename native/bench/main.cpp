@@ -24,7 +24,7 @@ const char* kUsage =
     "  --random-model SHAPE --out DIR   write random bf16 weights first (llama-3.2-1b, llama-3.2-3b, small)\n"
     "  --write-only                only write the random model\n"
     "  --device auto|cpu|cuda      (auto)      --threads N (0 = all cores)\n"
-    "  --quantization none|int8    (none)      int8: CPU backend, weight-only int8 with per-row scales\n"
+    "  --quantization none|int8|int8-bf16   CPU backend: int8 weights (per-row scales); int8-bf16: x bf16 activations\n"
     "  --speculative-tokens N      (0)         offline requests: n-gram speculative decoding, N drafts\n"
     "  --verify-drafts 1,2,4,8     time one sequence's step of 1 + k tokens (speculative verification)\n"
     "  --batch-sizes 1,8,64,256    decode batch sizes (default: cuda 1,8,64,256; cpu 1,4,8,16)\n"

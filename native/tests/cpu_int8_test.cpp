@@ -36,22 +36,32 @@ struct Quantized {
   std::vector<uint8_t> buf;
   PackedMatrix m;
 };
-Quantized quantize(const WeightMatrix& W, int panel) {
+Quantized quantize(const WeightMatrix& W, int panel, bool pairs) {
   Quantized q;
-  q.buf.resize(int8_packed_bytes(W, panel) + 64);
+  q.buf.resize(int8_packed_bytes(W, panel, pairs) + 64);
   void* dst = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(q.buf.data()) + 63) & ~uintptr_t{63});
   const int64_t panels = (W.rows + panel - 1) / panel;
-  quantize_int8_panels(W, panel, 0, 1, dst, scalar_kernels().to_f32);
-  quantize_int8_panels(W, panel, 1, panels, dst, scalar_kernels().to_f32);
-  q.m = PackedMatrix{llm::DType::I8, dst, W.rows, W.cols, panel};
+  quantize_int8_panels(W, panel, 0, 1, dst, scalar_kernels().to_f32, pairs);
+  quantize_int8_panels(W, panel, 1, panels, dst, scalar_kernels().to_f32, pairs);
+  q.m = PackedMatrix{llm::DType::I8, dst, W.rows, W.cols, panel, pairs};
   return q;
 }
 
-// scale[o] * q[o][k] read back from the packed layout.
-float dequantized(const PackedMatrix& P, int64_t o, int64_t k) {
+// scale[o] * q[o][k] read back from the packed layout (k-major, or k-pair-interleaved).
+float dequantized(const PackedMatrix& P, int64_t o, int64_t k, bool pairs) {
   const int8_t* q = static_cast<const int8_t*>(P.data);
-  const int64_t p = o / P.panel, j = o % P.panel;
-  return int8_row_scales(P)[o] * static_cast<float>(q[(p * P.cols + k) * P.panel + j]);
+  const int64_t p = o / P.panel, j = o % P.panel, k2 = (P.cols + 1) / 2 * 2;
+  const int64_t at = pairs ? p * k2 * P.panel + (k / 2 * P.panel + j) * 2 + k % 2 : (p * P.cols + k) * P.panel + j;
+  return int8_row_scales(P, pairs)[o] * static_cast<float>(q[at]);
+}
+
+// What the bf16 dot-product kernel multiplies: x rounded to bf16 (nearest even).
+float bf16_rounded(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  u = ((u + 0x7fffu + ((u >> 16) & 1u)) >> 16) << 16;
+  std::memcpy(&x, &u, 4);
+  return x;
 }
 
 
@@ -62,20 +72,22 @@ TEST(quantizer_rounds_each_weight_to_the_nearest_step_of_its_row) {
   auto w = randn(O * K, 3, 0.05f);
   for (int64_t k = 0; k < K; ++k) w[5 * K + k] = 0.0f;  // an all-zero row: scale 0, no NaN
   w[9 * K + 4] = 3.0f;                                  // an outlier sets its row's scale
-  const Quantized q = quantize(WeightMatrix{llm::DType::F32, w.data(), O, K}, panel);
-  const float* scales = int8_row_scales(q.m);
-  for (int64_t o = 0; o < O; ++o) {
-    float amax = 0;
-    for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(w[o * K + k]));
-    EXPECT(scales[o] == amax / 127.0f);
-    for (int64_t k = 0; k < K; ++k) {
-      const float d = dequantized(q.m, o, k);
-      EXPECT(std::fabs(d - w[o * K + k]) <= 0.5f * scales[o] * (1 + 1e-6f));
+  for (bool pairs : {false, true}) {  // K = 53 is odd: the pairs layout pads a zero column
+    const Quantized q = quantize(WeightMatrix{llm::DType::F32, w.data(), O, K}, panel, pairs);
+    const float* scales = int8_row_scales(q.m, pairs);
+    for (int64_t o = 0; o < O; ++o) {
+      float amax = 0;
+      for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(w[o * K + k]));
+      EXPECT(scales[o] == amax / 127.0f);
+      for (int64_t k = 0; k < K; ++k) {
+        const float d = dequantized(q.m, o, k, pairs);
+        EXPECT(std::fabs(d - w[o * K + k]) <= 0.5f * scales[o] * (1 + 1e-6f));
+      }
     }
+    EXPECT(scales[5] == 0.0f);
+    EXPECT(dequantized(q.m, 9, 4, pairs) == 3.0f);  // the row's largest weight is exact (q = 127)
+    for (int64_t o = O; o < 2 * panel; ++o) EXPECT(scales[o] == 0.0f);  // padding rows
   }
-  EXPECT(scales[5] == 0.0f);
-  EXPECT(dequantized(q.m, 9, 4) == 3.0f);  // the row's largest weight is exact (q = 127)
-  for (int64_t o = O; o < 2 * panel; ++o) EXPECT(scales[o] == 0.0f);  // padding rows
 }
 
 TEST(int8_packed_gemm_all_isas_match_float64_and_are_batch_invariant) {
@@ -86,18 +98,22 @@ TEST(int8_packed_gemm_all_isas_match_float64_and_are_batch_invariant) {
       auto x = randn(T * K, K * 31 + T);
       auto w = randn(O * K, K + 11, 0.3f);
       const WeightMatrix W{llm::DType::F32, w.data(), O, K};
-      for (const Kernels* k : packed_isas()) {
-        const Quantized q = quantize(W, k->panel);
+      for (const Kernels* k : packed_isas())
+      for (bool pairs : {false, true}) {
+        if (pairs && !k->int8_pairs) continue;
+        const Quantized q = quantize(W, k->panel, pairs);
         std::vector<float> y(T * O, -1.0f);
         k->gemm_packed(x.data(), T, K, q.m, 0, k->panel, y.data(), O);
         k->gemm_packed(x.data(), T, K, q.m, k->panel, O, y.data() + k->panel, O);
-        const std::string what = std::string(k->isa) + " int8 K=" + std::to_string(K) + " T=" + std::to_string(T);
+        const std::string what = std::string(k->isa) + (pairs ? " int8 pairs" : " int8") + " K=" + std::to_string(K) +
+                                 " T=" + std::to_string(T);
         bool ok = true;
         for (int64_t t = 0; t < T && ok; ++t)
           for (int64_t o = 0; o < O && ok; ++o) {
             double s = 0, mag = 0;
             for (int64_t kk = 0; kk < K; ++kk) {
-              const double p = static_cast<double>(dequantized(q.m, o, kk)) * x[t * K + kk];
+              const float xv = pairs ? bf16_rounded(x[t * K + kk]) : x[t * K + kk];
+              const double p = static_cast<double>(dequantized(q.m, o, kk, pairs)) * xv;
               s += p;
               mag += std::fabs(p);
             }
@@ -123,16 +139,21 @@ TEST(mid_fixture_int8_stays_close_to_float64_and_is_batch_and_thread_invariant) 
   if (dir.empty()) SKIP("no mid model fixture (run node test/fixtures/make-tiny-model.mjs --size mid)");
   auto m = llm::Model::load(dir);
   if (kernels().panel <= 0) {
-    EXPECT_THROWS(llm::make_cpu_backend(m, 1, true), "needs the packed GEMM");
+    EXPECT_THROWS(llm::make_cpu_backend(m, 1, llm::CpuWeights::Int8), "needs the packed GEMM");
     return;
   }
+  if (!kernels().int8_pairs)
+    EXPECT_THROWS(llm::make_cpu_backend(m, 1, llm::CpuWeights::Int8Bf16), "needs AVX512_BF16");
+  for (llm::CpuWeights mode : {llm::CpuWeights::Int8, llm::CpuWeights::Int8Bf16}) {
+  if (mode == llm::CpuWeights::Int8Bf16 && !kernels().int8_pairs) continue;
+  const char* name = mode == llm::CpuWeights::Int8 ? "int8" : "int8-bf16";
   const int V = m->config().vocab_size;
   const auto tokens = prompt(48, 2, V);
   const auto want = ref::forward(*m, tokens);
-  auto q1 = llm::make_cpu_backend(m, 1, true);
+  auto q1 = llm::make_cpu_backend(m, 1, mode);
   q1->init_kv_cache(64, 16);
   const auto got = run_chunked(*q1, V, tokens, 13, 5);
-  auto full = llm::make_cpu_backend(m, 2, false);
+  auto full = llm::make_cpu_backend(m, 2);
   full->init_kv_cache(64, 16);
   const auto bf16 = run_chunked(*full, V, tokens, 48, 6);
   // Error relative to the spread of each position's logits; and the same top token mostly.
@@ -152,17 +173,19 @@ TEST(mid_fixture_int8_stays_close_to_float64_and_is_batch_and_thread_invariant) 
     const auto top = [&](auto first) { return std::max_element(first, first + V) - first; };
     same_top += top(got.begin() + pos * V) == top(r);
   }
-  std::fprintf(stderr, "  mid int8: max error %.3g logit std (bf16 weights: %.3g); top token as float64 at %d/%zu\n",
-               worst, worst_bf16, same_top, tokens.size());
-  // Measured: 0.18 logit std, 45 of 48 top tokens (random fixture weights, per-row int8).
+  std::fprintf(stderr, "  mid %s: max error %.3g logit std (bf16 weights: %.3g); top token as float64 at %d/%zu\n",
+               name, worst, worst_bf16, same_top, tokens.size());
+  // Measured: 0.18 logit std, 45 of 48 top tokens (random fixture weights, per-row int8), the
+  // same with bf16 activations.
   EXPECT(worst < 0.35);
   EXPECT(worst > 100 * worst_bf16);  // it did quantize
   EXPECT(same_top >= static_cast<int>(tokens.size()) * 5 / 6);
   // Another thread count and another chunking: the same bits.
-  auto q2 = llm::make_cpu_backend(m, 2, true);
+  auto q2 = llm::make_cpu_backend(m, 2, mode);
   q2->init_kv_cache(64, 16);
   const auto again = run_chunked(*q2, V, tokens, 1, 7);
   EXPECT(std::memcmp(again.data(), got.data(), got.size() * sizeof(float)) == 0);
+  }
 }
 
 TEST(unknown_quantization_is_refused) {

@@ -1,5 +1,6 @@
 import { ENGINE_PROVIDER, EngineProvider } from '@app/engine';
-import { InferenceApp, startInferenceApp, usageRow } from './support/inference-app';
+import { join } from 'node:path';
+import { ensureModel, InferenceApp, ROOT, startInferenceApp, usageRow } from './support/inference-app';
 
 // QUANTIZATION=int8 from the environment, as `npm start` reads it: the engine runs int8 weights
 // (mid fixture), says so in /ready, and serves and bills requests like the bf16 engine.
@@ -39,4 +40,47 @@ describe('QUANTIZATION=int8', () => {
     const row = await usageRow(app, res.body.id as string);
     expect(row).toMatchObject({ status: 'completed', completion_tokens: 12 });
   });
+
+  it('int8-bf16 serves where the CPU has AVX512_BF16, and is refused with a clear message elsewhere', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(join(ROOT, 'native', 'build', 'Release', 'llm_engine.node')) as {
+      computeLogits(o: {
+        modelPath: string;
+        tokens: number[];
+        threads: number;
+        quantization: string;
+      }): Float32Array;
+    };
+    let refused: string | null = null;
+    try {
+      addon.computeLogits({
+        modelPath: ensureModel('mid-llama'),
+        tokens: [1, 2, 3],
+        threads: 1,
+        quantization: 'int8-bf16',
+      });
+    } catch (err) {
+      refused = (err as Error).message;
+    }
+    if (refused !== null) {
+      expect(refused).toMatch(/int8-bf16 needs AVX512_BF16/);
+      return;
+    }
+    const bf16 = await startInferenceApp(
+      'quant-bf16',
+      { QUANTIZATION: 'int8-bf16' },
+      { model, fromConfig: true },
+    );
+    try {
+      expect(bf16.app.get<EngineProvider>(ENGINE_PROVIDER).info().quantization).toBe('int8-bf16');
+      const res = await bf16.request('POST', '/v1/completions', {
+        apiKey: bf16.apiKey,
+        body: { model, prompt: 'The int8 engine says', max_tokens: 12, temperature: 0, ignore_eos: true },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.usage.completion_tokens).toBe(12);
+    } finally {
+      await bf16.close();
+    }
+  }, 120_000);
 });

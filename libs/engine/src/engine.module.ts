@@ -51,7 +51,9 @@ export function engineOptionsFromConfig(config: AppConfig): NativeEngineOptions 
     maxNumSeqs: config.maxNumSeqs,
     maxModelLen: config.maxModelLength,
     kvCacheFraction: config.gpuMemoryUtilization,
-    ...(config.raw.QUANTIZATION === 'int8' ? { quantization: 'int8' as const } : {}),
+    ...(config.raw.QUANTIZATION === 'int8' || config.raw.QUANTIZATION === 'int8-bf16'
+      ? { quantization: config.raw.QUANTIZATION }
+      : {}),
     speculativeTokens: Number(config.raw.SPECULATIVE_NGRAM_TOKENS ?? 0),
   };
 }

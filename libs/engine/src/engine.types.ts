@@ -106,7 +106,7 @@ export interface StepSamples {
 export interface EngineInfo {
   path: string;
   backend: string;
-  /** Weight quantization of the native engine ('none' | 'int8'); absent for remote upstreams. */
+  /** Weight quantization of the native engine ('none' | 'int8' | 'int8-bf16'); absent for remote upstreams. */
   quantization?: string;
   vocabSize: number;
   maxModelLen: number;
@@ -128,7 +128,7 @@ export interface NativeEngineOptions {
   threads?: number;
   device?: 'auto' | 'cpu' | 'cuda';
   /** int8: weight-only int8 with per-row scales (CPU backend only; a GPU refuses it). */
-  quantization?: 'none' | 'int8';
+  quantization?: 'none' | 'int8' | 'int8-bf16';
   /** Speculative decoding by prompt lookup: draft tokens per decoding sequence and step (0: off). */
   speculativeTokens?: number;
   enablePrefixCaching?: boolean;

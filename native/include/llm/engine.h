@@ -119,7 +119,9 @@ struct EngineOptions {
   int threads = 0;               // 0 = hardware concurrency
   int sampling_threads = -1;     // helper threads for host sampling (-1 = cores - 1, at most 7)
   std::string device = "auto";   // "auto" | "cpu" | "cuda"
-  std::string quantization = "none";  // "none" | "int8": CPU backend, weight-only int8 with per-row scales
+  // "none" | "int8" (CPU backend: weight-only int8, per-row scales) | "int8-bf16" (the same times
+  // bf16-rounded activations: bf16 dot products, needs AVX512_BF16)
+  std::string quantization = "none";
   // Speculative decoding by prompt lookup (n-gram): up to this many draft tokens per decoding
   // sequence and step, verified by exact match (outputs unchanged); 0 = off. Host sampling only
   // (the CUDA backend samples on the device and ignores it).

@@ -26,8 +26,11 @@ StepLogits Backend::forward_step(const ForwardBatch& batch, int vocab_size) {
 }
 
 namespace {
-std::string cpu_kernels_note(bool int8) {
-  return std::string(" (") + cpu::kernels().isa + " kernels" + (int8 ? ", int8 weights" : "") + ")";
+std::string cpu_kernels_note(CpuWeights w) {
+  const char* weights = w == CpuWeights::Int8       ? ", int8 weights"
+                        : w == CpuWeights::Int8Bf16 ? ", int8 weights x bf16 activations"
+                                                    : "";
+  return std::string(" (") + cpu::kernels().isa + " kernels" + weights + ")";
 }
 }  // namespace
 
@@ -38,27 +41,28 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model,
   if (device != "auto" && device != "cpu" && device != "cuda")
     throw Error("unknown device '" + device + "' (expected auto, cpu or cuda)");
   const std::string& quant = options.quantization;
-  if (quant != "none" && quant != "int8")
-    throw Error("unknown quantization '" + quant + "' (expected none or int8)");
-  const bool int8 = quant == "int8";
+  if (quant != "none" && quant != "int8" && quant != "int8-bf16")
+    throw Error("unknown quantization '" + quant + "' (expected none, int8 or int8-bf16)");
+  const bool int8 = quant != "none";
+  const CpuWeights weights = quant == "int8" ? CpuWeights::Int8 : int8 ? CpuWeights::Int8Bf16 : CpuWeights::Stored;
 
   if (device == "cuda" || device == "auto") {
     std::string reason;
     if (cuda_device_available(&reason)) {
       if (int8)
-        throw Error("quantization 'int8' is implemented by the CPU backend only; this machine has a GPU: "
-                    "use device 'cpu' for int8, or no quantization on the GPU");
+        throw Error("quantization '" + quant + "' is implemented by the CPU backend only; this machine has a GPU: "
+                    "use device 'cpu' for it, or no quantization on the GPU");
       auto backend = make_cuda_backend(model, options.cuda_device);
       if (log) *log = "using the CUDA backend (device " + std::to_string(options.cuda_device) + ")";
       return backend;
     }
     if (device == "cuda") throw Error("device 'cuda' requested but no GPU can be used: " + reason);
-    auto backend = make_cpu_backend(model, options.threads, int8);
-    if (log) *log = "no GPU (" + reason + "), using the CPU backend" + cpu_kernels_note(int8);
+    auto backend = make_cpu_backend(model, options.threads, weights);
+    if (log) *log = "no GPU (" + reason + "), using the CPU backend" + cpu_kernels_note(weights);
     return backend;
   }
-  auto backend = make_cpu_backend(model, options.threads, int8);
-  if (log) *log = "using the CPU backend" + cpu_kernels_note(int8);
+  auto backend = make_cpu_backend(model, options.threads, weights);
+  if (log) *log = "using the CPU backend" + cpu_kernels_note(weights);
   return backend;
 }
 

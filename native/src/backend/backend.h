@@ -86,7 +86,9 @@ struct BackendOptions {
   std::string device = "auto";  // "auto" | "cpu" | "cuda"
   int threads = 0;              // cpu: worker threads (0 = hardware concurrency)
   int cuda_device = 0;
-  std::string quantization = "none";  // "none" | "int8" (CPU backend: weight-only, per-row scales)
+  // "none" | "int8" (CPU backend: weight-only, per-row scales) | "int8-bf16" (int8 weights times
+  // activations rounded to bf16: VDPBF16PS, needs AVX512_BF16)
+  std::string quantization = "none";
 };
 
 // Picks and builds the backend. "auto" tries CUDA (when compiled in and a GPU answers) and
@@ -95,7 +97,14 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model,
                                       const BackendOptions& options,
                                       std::string* log);
 
-std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads, bool int8 = false);
+// How the CPU backend holds its Linear weights.
+enum class CpuWeights {
+  Stored,    // as in the checkpoint (bf16 / f16 / f32)
+  Int8,      // int8, per-row scales, f32 activations (FMA kernels)
+  Int8Bf16,  // int8, per-row scales, activations rounded to bf16 (bf16 dot products)
+};
+std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads,
+                                          CpuWeights weights = CpuWeights::Stored);
 
 // Defined in cuda/ when LLM_WITH_CUDA, else a stub that reports "built without CUDA".
 // Returns false with a reason (no driver, no device) when no GPU can be used.

@@ -125,9 +125,9 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     name: 'QUANTIZATION',
     type: 'enum',
     default: 'none',
-    values: ['none', 'int8'],
+    values: ['none', 'int8', 'int8-bf16'],
     description:
-      'Weight quantization of the native engine: int8 = per-row int8 weights on the CPU backend (half the memory, faster decode).',
+      'Weight quantization of the native engine (CPU backend): int8 = per-row int8 weights (half the memory, faster decode); int8-bf16 = the same times bf16-rounded activations (faster prompts and batches, needs AVX512_BF16).',
   },
   {
     name: 'SPECULATIVE_NGRAM_TOKENS',

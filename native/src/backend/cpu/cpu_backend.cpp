@@ -44,8 +44,16 @@ size_t mem_available_bytes() {
 
 }  // namespace
 
-CpuBackend::CpuBackend(std::shared_ptr<const Model> model, int threads, bool int8)
-    : model_(std::move(model)), cfg_(model_->config()), kern_(kernels()), int8_(int8), pool_(default_threads(threads)) {
+CpuBackend::CpuBackend(std::shared_ptr<const Model> model, int threads, CpuWeights weights)
+    : model_(std::move(model)),
+      cfg_(model_->config()),
+      kern_(kernels()),
+      int8_(weights != CpuWeights::Stored),
+      int8_pairs_(weights == CpuWeights::Int8Bf16),
+      pool_(default_threads(threads)) {
+  if (int8_pairs_ && !kern_.int8_pairs)
+    throw Error(std::string("cpu backend: quantization int8-bf16 needs AVX512_BF16 (kernels: ") + kern_.isa +
+                "); use int8");
   const ModelWeights& w = model_->weights();
   auto norm = [&](const TensorView& t) {
     std::vector<float> v(static_cast<size_t>(t.numel()));
@@ -106,7 +114,7 @@ void CpuBackend::pack(Linear& l) {
   if (disabled || kern_.panel <= 0 || l.w.rows <= 0 || l.w.cols <= 0) return;
   // Large weights on 2 MiB-aligned transparent huge pages: fewer TLB misses while streaming them.
   const size_t huge = size_t{2} << 20;
-  const size_t need = int8_ ? int8_packed_bytes(l.w, kern_.panel) : kern_.packed_bytes(l.w);
+  const size_t need = int8_ ? int8_packed_bytes(l.w, kern_.panel, int8_pairs_) : kern_.packed_bytes(l.w);
   const size_t align = need >= huge ? huge : 64;
   const size_t bytes = (need + align - 1) / align * align;
   void* buf = std::aligned_alloc(align, bytes);
@@ -117,14 +125,14 @@ void CpuBackend::pack(Linear& l) {
   const Kernels& k = kern_;
   const WeightMatrix& w = l.w;
   const int panel = kern_.panel;
-  const bool int8 = int8_;
+  const bool int8 = int8_, pairs = int8_pairs_;
   pool_.run([&](int i, int n) {
     if (int8)
-      quantize_int8_panels(w, panel, panels * i / n, panels * (i + 1) / n, buf, k.to_f32);
+      quantize_int8_panels(w, panel, panels * i / n, panels * (i + 1) / n, buf, k.to_f32, pairs);
     else
       k.pack(w, panels * i / n, panels * (i + 1) / n, buf);
   });
-  l.packed = PackedMatrix{int8_ ? DType::I8 : l.w.dtype, buf, l.w.rows, l.w.cols, kern_.panel};
+  l.packed = PackedMatrix{int8_ ? DType::I8 : l.w.dtype, buf, l.w.rows, l.w.cols, kern_.panel, int8_pairs_};
   // The stored copy is no longer read by the GEMMs (the embedding reads a few rows of it).
   release_file_pages(l.w.data, static_cast<size_t>(l.w.rows) * l.w.cols * dtype_size(l.w.dtype));
 }
@@ -339,9 +347,9 @@ void CpuBackend::forward(const ForwardBatch& b, float* logits) {
 
 }  // namespace cpu
 
-std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads, bool int8) {
+std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads, CpuWeights weights) {
   if (!model) throw Error("make_cpu_backend: no model");
-  return std::make_unique<cpu::CpuBackend>(std::move(model), threads, int8);
+  return std::make_unique<cpu::CpuBackend>(std::move(model), threads, weights);
 }
 
 }  // namespace llm

@@ -17,9 +17,9 @@ namespace cpu {
 
 class CpuBackend : public Backend {
  public:
-  // int8: every Linear weight (and the lm_head) quantized to int8 with per-row scales
-  // (quantize_int8.h); needs an ISA with a packed GEMM (AVX2 or better).
-  CpuBackend(std::shared_ptr<const Model> model, int threads, bool int8 = false);
+  // Int8 / Int8Bf16: every Linear weight (and the lm_head) quantized to int8 with per-row scales
+  // (quantize_int8.h); needs an ISA with a packed GEMM (AVX2 or better), Int8Bf16 AVX512_BF16.
+  CpuBackend(std::shared_ptr<const Model> model, int threads, CpuWeights weights = CpuWeights::Stored);
 
   std::string name() const override { return "cpu"; }
   size_t kv_block_bytes(int block_size) const override;
@@ -74,6 +74,7 @@ class CpuBackend : public Backend {
   const ModelConfig& cfg_;
   const Kernels& kern_;
   const bool int8_;
+  const bool int8_pairs_;  // Int8Bf16: the k-pair layout and the bf16 dot-product kernel
   ThreadPool pool_;
   std::vector<std::vector<float>> owned_;  // copies of misaligned weights
   std::vector<std::unique_ptr<void, FreeDeleter>> packed_;  // packed weights (64-byte aligned)

@@ -34,6 +34,7 @@ struct PackedMatrix {
   int64_t rows = 0;
   int64_t cols = 0;
   int panel = 0;
+  bool pairs = false;  // DType::I8 in the k-pair layout (quantize_int8.h)
 };
 
 // Y[t * ldy + (o - o_begin)] = sum_k X[t * ldx + k] * W[o][k]; o_begin a multiple of W.panel.
@@ -52,6 +53,9 @@ struct Kernels {
   size_t (*packed_bytes)(const WeightMatrix& W);
   void (*pack)(const WeightMatrix& W, int64_t p_begin, int64_t p_end, void* dst);
   PackedGemmFn gemm_packed;
+  // gemm_packed also reads int8 weights in the k-pair layout (PackedMatrix::pairs), with bf16 dot
+  // products (AVX512_BF16); the k-major int8 layout it always reads, with f32 FMAs.
+  bool int8_pairs;
 };
 
 const Kernels& kernels();  // the best for this CPU

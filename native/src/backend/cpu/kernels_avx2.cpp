@@ -59,7 +59,7 @@ struct V {
 #include "backend/cpu/kernels_simd.inc"
 #include "backend/cpu/kernels_packed.inc"
 
-const Kernels kKernels = {"avx2", gemm_simd, dot_simd, axpy_simd, to_f32_simd, 2 * V::kWidth, packed_bytes_simd, pack_simd, gemm_packed_simd};
+const Kernels kKernels = {"avx2", gemm_simd, dot_simd, axpy_simd, to_f32_simd, 2 * V::kWidth, packed_bytes_simd, pack_simd, gemm_packed_simd, false};
 
 }  // namespace avx2
 }  // namespace cpu

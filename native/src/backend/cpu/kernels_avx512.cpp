@@ -17,6 +17,7 @@
 #endif
 
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/int8_bf16_gemm.h"
 #include "backend/cpu/quantize_int8.h"
 #include "backend/cpu/weight_types.h"
 
@@ -68,7 +69,17 @@ struct V {
 #include "backend/cpu/kernels_simd.inc"
 #include "backend/cpu/kernels_packed.inc"
 
-const Kernels kKernels = {"avx512", gemm_simd, dot_simd, axpy_simd, to_f32_simd, 2 * V::kWidth, packed_bytes_simd, pack_simd, gemm_packed_simd};
+// int8 weights go to the bf16 dot-product kernel where the CPU has AVX512_BF16.
+void gemm_packed_avx512(const float* X, int64_t T, int64_t ldx, const PackedMatrix& W, int64_t o_begin,
+                        int64_t o_end, float* Y, int64_t ldy) {
+  if (W.dtype == DType::I8 && W.pairs)
+    gemm_int8_pairs(X, T, ldx, W, o_begin, o_end, Y, ldy);
+  else
+    gemm_packed_simd(X, T, ldx, W, o_begin, o_end, Y, ldy);
+}
+
+const Kernels kKernels = {"avx512", gemm_simd, dot_simd, axpy_simd, to_f32_simd, 2 * V::kWidth, packed_bytes_simd,
+                          pack_simd, gemm_packed_avx512, false};
 
 }  // namespace avx512
 }  // namespace cpu
@@ -85,7 +96,14 @@ const Kernels* avx512_kernels() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx2") &&
       __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-    return &avx512::kKernels;
+  {
+    static const Kernels table = [] {
+      Kernels k = avx512::kKernels;
+      k.int8_pairs = cpu_has_avx512_bf16();
+      return k;
+    }();
+    return &table;
+  }
 #endif
   return nullptr;
 }

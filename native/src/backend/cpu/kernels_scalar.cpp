@@ -101,7 +101,7 @@ void to_f32_scalar(DType dt, const void* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = load_elem(dt, src, i);
 }
 
-const Kernels kScalar = {"scalar", gemm_scalar, dot_scalar, axpy_scalar, to_f32_scalar, 0, nullptr, nullptr, nullptr};
+const Kernels kScalar = {"scalar", gemm_scalar, dot_scalar, axpy_scalar, to_f32_scalar, 0, nullptr, nullptr, nullptr, false};
 
 const Kernels& choose() {
   const char* force = std::getenv("LLM_CPU_ISA");
