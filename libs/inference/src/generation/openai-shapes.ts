@@ -78,9 +78,9 @@ export function completionLogprobs(
 }
 
 /**
- * Legacy completions logprobs of an echoed answer: the prompt's tokens (the first unscored, null;
- * the others scored by the engine's prompt logprobs `scores`), then the generated ones, offsets
- * running on from 0 across both.
+ * Legacy completions logprobs of an echoed answer: the prompt's first token (unscored: null), the
+ * other prompt tokens as the engine scored them (`scores`, one per token, in order), then the
+ * generated ones; offsets run on from 0 across all of them.
  */
 export function echoCompletionLogprobs(
   text: ModelText,
@@ -90,21 +90,11 @@ export function echoCompletionLogprobs(
   top: number,
   asTokenIds: boolean,
 ): CompletionLogprobs {
-  const name = (id: number) => (asTokenIds ? `token_id:${id}` : text.tokenInfo(id).token);
-  const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
-  let offset = 0;
-  prompt.forEach((id, i) => {
-    const score = i > 0 ? scores[i - 1] : undefined;
-    const tok = name(id);
-    out.tokens.push(tok);
-    out.token_logprobs.push(score ? score.logprob : null);
-    out.top_logprobs.push(
-      score ? Object.fromEntries(score.top.slice(0, top).map((t) => [name(t.token), t.logprob])) : null,
-    );
-    out.text_offset.push(offset);
-    offset += asTokenIds ? 0 : tok.length;
-  });
-  return mergeCompletionLogprobs(out, completionLogprobs(text, generated, top, offset, asTokenIds));
+  const first = asTokenIds ? `token_id:${prompt[0]}` : text.tokenInfo(prompt[0]).token;
+  return mergeCompletionLogprobs(
+    { tokens: [first], token_logprobs: [null], top_logprobs: [null], text_offset: [0] },
+    completionLogprobs(text, [...scores, ...generated], top, asTokenIds ? 0 : first.length, asTokenIds),
+  );
 }
 
 export function mergeCompletionLogprobs(a: CompletionLogprobs, b: CompletionLogprobs): CompletionLogprobs {

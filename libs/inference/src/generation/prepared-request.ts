@@ -4,6 +4,11 @@ import { ToolUse } from '../api/tools-request';
 import { Caller, ReservationHandle } from './accounting';
 import { ChoiceSpec } from './choice-runner';
 
+/** The prompt a choice answers (choices are the prompts' n-groups, in order). */
+export function promptIndexOf(p: PreparedRequest, choiceIndex: number): number {
+  return Math.floor(choiceIndex / p.sampling.n);
+}
+
 /** A validated, tokenized, admitted request ready to run on the engine. */
 export interface PreparedRequest {
   /** The completion id; also the key of its usage event and reservation. */

@@ -9,7 +9,7 @@ import { VerifiedKey } from '@app/tenants';
 import { ChoiceDelta, ChoiceResult } from '../generation/choice-runner';
 import { InferenceService } from '../generation/inference.service';
 import { completionLogprobs, echoCompletionLogprobs, usageOf } from '../generation/openai-shapes';
-import { PreparedRequest } from '../generation/prepared-request';
+import { PreparedRequest, promptIndexOf } from '../generation/prepared-request';
 import { collectLogprobs, failIfNoOutput } from './failures';
 import { onClientGone, SseWriter } from './sse';
 import { runStream } from './stream-run';
@@ -44,7 +44,7 @@ export class CompletionsController {
       model: p.model,
       choices: results.map((r: ChoiceResult) => ({
         index: r.index,
-        text: (p.echo?.[this.promptOf(p, r)] ?? '') + r.text,
+        text: (p.echo?.[promptIndexOf(p, r.index)] ?? '') + r.text,
         logprobs: top === null ? null : this.logprobs(p, r, lps.of(r.index), top),
         finish_reason: r.finishReason,
       })),
@@ -54,15 +54,11 @@ export class CompletionsController {
     });
   }
 
-  private promptOf(p: PreparedRequest, r: ChoiceResult): number {
-    return Math.floor(r.index / p.sampling.n);
-  }
-
   /** Legacy logprobs of a choice: its generated tokens, after the prompt's when echoed. */
   private logprobs(p: PreparedRequest, r: ChoiceResult, generated: TokenLogprob[], top: number) {
     const text = this.inference.text;
     if (!p.echo) return completionLogprobs(text, generated, top, 0, p.tokensAsIds);
-    const prompt = p.prompts[this.promptOf(p, r)];
+    const prompt = p.prompts[promptIndexOf(p, r.index)];
     return echoCompletionLogprobs(text, prompt, r.promptLogprobs, generated, top, p.tokensAsIds);
   }
 
@@ -93,12 +89,12 @@ export class CompletionsController {
         scores.push(...(d.promptLogprobs ?? []));
         promptScores.set(d.index, scores);
         if (d.promptLogprobs) return;
-        const prompt = p.prompts[Math.floor(d.index / p.sampling.n)];
+        const at = promptIndexOf(p, d.index);
         const lp =
           top === null
             ? null
-            : echoCompletionLogprobs(this.inference.text, prompt, scores, [], top, p.tokensAsIds);
-        const text = p.echo[Math.floor(d.index / p.sampling.n)];
+            : echoCompletionLogprobs(this.inference.text, p.prompts[at], scores, [], top, p.tokensAsIds);
+        const text = p.echo[at];
         send(d.index, text, lp);
         offsets.set(d.index, text.length);
       }
