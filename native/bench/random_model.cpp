@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "backend/cpu/kernels.h"
+
 namespace bench {
 
 ModelShape shape_by_name(const std::string& name) {
@@ -37,13 +39,6 @@ inline uint64_t splitmix(uint64_t x) {
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
   return x ^ (x >> 31);
-}
-
-inline uint16_t to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
 }
 
 void write_text(const std::string& path, const std::string& text) {
@@ -128,11 +123,11 @@ size_t write_random_model(const ModelShape& s, const std::string& dir, int threa
         const float a = t.scale * 1.7320508f;
         for (size_t i = 0; i < ch.count; ++i) {
           if (t.scale < 0) {
-            buf[i] = to_bf16(1.0f);
+            buf[i] = llm::cpu::f32_to_bf16(1.0f);
           } else {
             const uint64_t r = splitmix(base + ch.begin + i);
             const float u = static_cast<float>(r >> 40) * (1.0f / 16777216.0f);  // [0, 1)
-            buf[i] = to_bf16((2.0f * u - 1.0f) * a);
+            buf[i] = llm::cpu::f32_to_bf16((2.0f * u - 1.0f) * a);
           }
         }
         const size_t bytes = ch.count * 2;

@@ -56,13 +56,7 @@ float dequantized(const PackedMatrix& P, int64_t o, int64_t k, bool pairs) {
 }
 
 // What the bf16 dot-product kernel multiplies: x rounded to bf16 (nearest even).
-float bf16_rounded(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, 4);
-  u = ((u + 0x7fffu + ((u >> 16) & 1u)) >> 16) << 16;
-  std::memcpy(&x, &u, 4);
-  return x;
-}
+float bf16_rounded(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 
 
 }  // namespace

@@ -29,12 +29,6 @@ std::vector<const Kernels*> all_isas() {
   return k;
 }
 
-uint16_t to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
-}
-
 // Round-trip f32 -> f16 bits for exactly representable test values (|x| in normal range).
 uint16_t to_f16(float f) {
   uint32_t u;
@@ -81,7 +75,7 @@ TEST(gemm_all_isas_and_dtypes_match_float64) {
       std::vector<uint16_t> wb(O * K), wh(O * K);
       std::vector<float> wb_f(O * K), wh_f(O * K);
       for (int64_t i = 0; i < O * K; ++i) {
-        wb[i] = to_bf16(wf[i]);
+        wb[i] = f32_to_bf16(wf[i]);
         wb_f[i] = bf16_to_f32(wb[i]);
         wh[i] = to_f16(wf[i]);
         wh_f[i] = f16_to_f32(wh[i]);
@@ -119,7 +113,7 @@ TEST(packed_gemm_all_isas_match_float64_and_are_batch_invariant) {
       std::vector<uint16_t> wb(O * K);
       std::vector<float> wb_f(O * K);
       for (int64_t i = 0; i < O * K; ++i) {
-        wb[i] = to_bf16(wf[i]);
+        wb[i] = f32_to_bf16(wf[i]);
         wb_f[i] = bf16_to_f32(wb[i]);
       }
       struct Case {
@@ -160,7 +154,7 @@ TEST(dot_axpy_to_f32) {
     k->axpy(0.5f, a.data(), y.data(), 37);
     for (int i = 0; i < 37; ++i) EXPECT_NEAR(y[i], b[i] + 0.5 * a[i], 1e-6);
     std::vector<uint16_t> bits(37);
-    for (int i = 0; i < 37; ++i) bits[i] = to_bf16(a[i]);
+    for (int i = 0; i < 37; ++i) bits[i] = f32_to_bf16(a[i]);
     std::vector<float> out(37);
     k->to_f32(llm::DType::BF16, bits.data(), out.data(), 37);
     for (int i = 0; i < 37; ++i) EXPECT_EQ(out[i], bf16_to_f32(bits[i]));

@@ -7,7 +7,6 @@
 #include "backend/cpu/int8_bf16_gemm.h"
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -32,13 +31,6 @@ namespace {
 
 constexpr int kP = 32;   // rows per panel: two stripes of 16 f32 lanes
 constexpr int kTT = 8;   // tokens per tile: 16 accumulators
-
-// f32 -> bf16 bits, round to nearest even (the activations' one rounding).
-inline uint32_t bf16_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-}
 
 // 16 rows x 2 k of int8 (32 bytes, pairs adjacent) as 16 bf16 pairs.
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) inline __m512bh widen_pairs(const int8_t* p) {
@@ -112,8 +104,9 @@ void gemm_int8_pairs(const float* X, int64_t T, int64_t ldx, const PackedMatrix&
     for (int t = 0; t < tt; ++t) {
       const float* x = X + (t0 + t) * ldx;
       for (int64_t kp = 0; kp < kpairs; ++kp) {
-        const uint32_t a = bf16_bits(x[2 * kp]);
-        const uint32_t b = 2 * kp + 1 < K ? bf16_bits(x[2 * kp + 1]) : 0;
+        // The activations' one rounding.
+        const uint32_t a = f32_to_bf16(x[2 * kp]);
+        const uint32_t b = 2 * kp + 1 < K ? f32_to_bf16(x[2 * kp + 1]) : 0;
         xbuf[static_cast<size_t>(kp * tt + t)] = a | (b << 16);
       }
     }

@@ -65,6 +65,7 @@ const Kernels* avx512_kernels();  // nullptr when the CPU lacks AVX-512F/BW
 const Kernels* amx_kernels();     // AVX-512 + AMX-BF16 for bf16 weights; nullptr without AMX (CPU or OS)
 
 float bf16_to_f32(uint16_t bits);
+uint16_t f32_to_bf16(float f);  // round to nearest even
 float f16_to_f32(uint16_t bits);
 
 }  // namespace cpu
