@@ -11,6 +11,11 @@ export interface EngineProvider {
   /** True once the model is loaded and requests are accepted. */
   readonly ready: boolean;
   /**
+   * False when a request sent now would fail at once (remote: no healthy upstream whose circuit
+   * lets requests through), so the gateway answers 503 (or a fallback model) before billing it.
+   */
+  canAccept?(): boolean;
+  /**
    * Queues a request and streams its events; the last one has finished = true. Bad arguments
    * throw synchronously (TypeError / RangeError / Error). Aborting `signal` (or leaving the
    * loop early) aborts the request and frees its KV cache blocks.

@@ -38,7 +38,7 @@ export class EngineLifecycle implements OnModuleInit, OnApplicationShutdown {
 }
 
 /** The health check's line: "cpu: /models/x", or "cpu (int8): /models/x" when quantized. */
-function engineDetail(info: EngineInfo): string {
+export function engineDetail(info: EngineInfo): string {
   const quant = info.quantization && info.quantization !== 'none' ? ` (${info.quantization})` : '';
   return `${info.backend}${quant}: ${info.path}`;
 }

@@ -10,7 +10,7 @@ import { CompletionsController } from './http/completions.controller';
 import { installStrictJsonParser } from './http/strict-json';
 import { TokenizeController } from './http/tokenize.controller';
 import { laneSchedulerProvider } from './lanes/lane-scheduler.provider';
-import { ModelCatalog } from './models/model-catalog';
+import { ModelRegistry } from './models/model-registry';
 import { ModelsController } from './models/models.controller';
 import { ModelTextProvider } from './text/model-text.provider';
 
@@ -18,8 +18,8 @@ import { ModelTextProvider } from './text/model-text.provider';
 @Module({
   imports: [AuthModule, QuotasModule],
   controllers: [ModelsController, ChatController, CompletionsController, TokenizeController],
-  providers: [ModelCatalog, ModelTextProvider, laneSchedulerProvider, accountingProvider, InferenceService],
-  exports: [ModelCatalog, InferenceService],
+  providers: [ModelRegistry, ModelTextProvider, laneSchedulerProvider, accountingProvider, InferenceService],
+  exports: [ModelRegistry, InferenceService],
 })
 export class InferenceModule implements OnModuleInit {
   constructor(private readonly adapterHost: HttpAdapterHost) {}

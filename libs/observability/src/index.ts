@@ -8,3 +8,4 @@ export * from './gpu/gpu-metrics';
 export * from './tracing/tracing';
 export { tracesUrl } from './tracing/otel';
 export * from './metrics/prom-text';
+export * from './metrics/metrics.collector';

@@ -99,6 +99,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'Model id served by the API. Unset: the basename of MODEL_PATH.',
   },
   {
+    name: 'MODELS_FILE',
+    type: 'string',
+    description:
+      "JSON file of further models served beside MODEL_PATH's (each with its own engine), aliases (weighted, for A/B tests) and fallbacks; see docs/api.md.",
+  },
+  {
     name: 'GPU_MEMORY_UTILIZATION',
     type: 'float',
     default: '0.9',

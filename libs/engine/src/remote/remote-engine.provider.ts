@@ -77,6 +77,10 @@ export class RemoteEngineProvider implements EngineProvider {
     return !this.closed;
   }
 
+  canAccept(): boolean {
+    return !this.closed && this.pool.pick() !== undefined;
+  }
+
   upstreams(): UpstreamStatus[] {
     return this.pool.status();
   }

@@ -3,16 +3,20 @@ import { join } from 'node:path';
 import { AppConfig } from '@app/common';
 import { RemoteEngineProvider } from './remote-engine.provider';
 
-/** ENGINE_PROVIDER=remote: REMOTE_UPSTREAMS, REMOTE_API_KEY (one, or one per upstream), context length from MODEL_PATH's config.json. */
-export function remoteEngineFromConfig(config: AppConfig): RemoteEngineProvider {
-  const urls = String(config.raw.REMOTE_UPSTREAMS ?? '')
-    .split(',')
-    .map((u) => u.trim())
-    .filter(Boolean);
-  if (urls.length === 0) throw new Error('ENGINE_PROVIDER=remote needs REMOTE_UPSTREAMS');
-  let maxModelLen = config.maxModelLength;
+export interface RemoteEngineSettings {
+  urls: string[];
+  /** One key, or one per upstream. */
+  apiKey?: string | string[];
+  /** The model directory whose config.json gives the context length and vocabulary size. */
+  modelPath?: string;
+  maxModelLength?: number;
+}
+
+/** A remote engine for upstreams serving the model at `modelPath` (context length from its config.json). */
+export function remoteEngineFor(s: RemoteEngineSettings): RemoteEngineProvider {
+  let maxModelLen = s.maxModelLength;
   let vocabSize: number | undefined;
-  const cfgPath = config.modelPath ? join(config.modelPath, 'config.json') : undefined;
+  const cfgPath = s.modelPath ? join(s.modelPath, 'config.json') : undefined;
   if (cfgPath && existsSync(cfgPath)) {
     const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as {
       max_position_embeddings?: number;
@@ -21,14 +25,29 @@ export function remoteEngineFromConfig(config: AppConfig): RemoteEngineProvider 
     maxModelLen ??= cfg.max_position_embeddings;
     vocabSize = cfg.vocab_size;
   }
+  return new RemoteEngineProvider({
+    urls: s.urls,
+    apiKey: s.apiKey,
+    maxModelLen: maxModelLen ?? 8192,
+    vocabSize,
+  });
+}
+
+/** ENGINE_PROVIDER=remote: REMOTE_UPSTREAMS, REMOTE_API_KEY (one, or one per upstream), context length from MODEL_PATH's config.json. */
+export function remoteEngineFromConfig(config: AppConfig): RemoteEngineProvider {
+  const urls = String(config.raw.REMOTE_UPSTREAMS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (urls.length === 0) throw new Error('ENGINE_PROVIDER=remote needs REMOTE_UPSTREAMS');
   const keys =
     typeof config.raw.REMOTE_API_KEY === 'string'
       ? config.raw.REMOTE_API_KEY.split(',').map((k) => k.trim())
       : [];
-  return new RemoteEngineProvider({
+  return remoteEngineFor({
     urls,
     apiKey: keys.length > 1 ? keys : keys[0],
-    maxModelLen: maxModelLen ?? 8192,
-    vocabSize,
+    modelPath: config.modelPath,
+    maxModelLength: config.maxModelLength,
   });
 }

@@ -1,16 +1,16 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
-import { ApiError, APP_CONFIG, AppConfig, Lane, laneForServiceTier } from '@app/common';
-import { ENGINE_PROVIDER, EngineProvider } from '@app/engine';
+import { Inject, Injectable } from '@nestjs/common';
+import { ApiError, Lane, laneForServiceTier } from '@app/common';
+import { EngineProvider } from '@app/engine';
 import { parseChatRequest } from '../api/chat-request';
 import { parseCompletionRequest, PromptInput } from '../api/completion-request';
 import { invalid } from '../api/param-reader';
 import { SamplingRequest } from '../api/sampling-params';
 import { forcedCallSchema, forcedTools, toolCallSchema } from '../api/tools-request';
 import { LaneRejection, QueueAbortedError } from '../lanes/lane-rejection';
-import { Admission, LaneScheduler } from '../lanes/lane-scheduler';
-import { ModelCatalog } from '../models/model-catalog';
-import { ModelTextProvider } from '../text/model-text.provider';
-import { ModelText } from '../text/model-text';
+import { Admission } from '../lanes/lane-scheduler';
+import { ModelDeployment } from '../models/model-deployment';
+import { ModelRegistry } from '../models/model-registry';
+import { requestedModel } from '../models/requested-model';
 import { Accounting, ACCOUNTING, Caller, UsageRecord, UsageStatus } from './accounting';
 import { ChoiceDelta, ChoiceResult, ChoiceSpec, runChoice } from './choice-runner';
 import { newCompletionId } from './completion-id';
@@ -19,41 +19,66 @@ import { PreparedRequest } from './prepared-request';
 
 export type RequestKind = 'chat' | 'completion';
 
+/** Refusals that another served model may answer instead (MODELS_FILE fallbacks). */
+function fallsBack(err: unknown): boolean {
+  if (!(err instanceof ApiError) || err.getStatus() !== 503) return false;
+  const code = err.body.error.code;
+  return code === 'server_overloaded' || code === 'engine_unavailable';
+}
+
 /**
- * The inference request path: template → tokens → quota reservation → lane admission →
- * engine → text; and on every exit: reservation commit/release and one usage event.
+ * The inference request path: model routing → template → tokens → quota reservation → lane
+ * admission → engine → text; and on every exit: reservation commit/release and one usage event.
  */
 @Injectable()
 export class InferenceService {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly catalog: ModelCatalog,
-    private readonly texts: ModelTextProvider,
-    private readonly lanes: LaneScheduler,
+    private readonly models: ModelRegistry,
     @Inject(ACCOUNTING) private readonly accounting: Accounting,
-    @Optional() @Inject(ENGINE_PROVIDER) private readonly engine?: EngineProvider,
   ) {}
 
-  get text(): ModelText {
-    return this.texts.get().text;
-  }
-
-  private requireEngine(): EngineProvider {
-    if (!this.engine || !this.engine.ready) {
-      throw ApiError.unavailable('The inference engine is not available.', 'engine_unavailable');
-    }
-    return this.engine;
-  }
-
-  private maxModelLen(engine: EngineProvider): number {
-    const own = engine.info().maxModelLen;
-    return this.config.maxModelLength ? Math.min(this.config.maxModelLength, own) : own;
-  }
-
   async prepareChat(body: unknown, caller: Caller): Promise<PreparedRequest> {
-    const { text } = this.texts.get();
+    return this.onRoutedModel(body, caller, (model, fallbackLeft) =>
+      this.prepareChatOn(model, body, caller, fallbackLeft),
+    );
+  }
+
+  async prepareCompletion(body: unknown, caller: Caller): Promise<PreparedRequest> {
+    return this.onRoutedModel(body, caller, (model, fallbackLeft) =>
+      this.prepareCompletionOn(model, body, caller, fallbackLeft),
+    );
+  }
+
+  /**
+   * Prepares the request on the model its `model` routes to; when that one is overloaded or down
+   * (503 before any output), on its fallbacks in order. Only the last refusal is billed as one.
+   */
+  private async onRoutedModel(
+    body: unknown,
+    caller: Caller,
+    prepareOn: (model: ModelDeployment, fallbackLeft: boolean) => Promise<PreparedRequest>,
+  ): Promise<PreparedRequest> {
+    const asked = requestedModel(body);
+    const candidates =
+      asked === undefined ? [this.models.primary] : this.models.candidates(asked, caller.apiKeyId);
+    for (let i = 0; ; i++) {
+      const fallbackLeft = i < candidates.length - 1;
+      try {
+        return await prepareOn(candidates[i], fallbackLeft);
+      } catch (err) {
+        if (!fallbackLeft || !fallsBack(err)) throw err;
+      }
+    }
+  }
+
+  private async prepareChatOn(
+    model: ModelDeployment,
+    body: unknown,
+    caller: Caller,
+    fallbackLeft: boolean,
+  ): Promise<PreparedRequest> {
+    const { text } = model;
     const req = parseChatRequest(body, text.vocabSize);
-    this.checkModel(req.model);
     if (!text.hasChatTemplate)
       throw invalid('messages', 'This model has no chat template; use /v1/completions.');
     const tools = req.tools && req.tools.choice !== 'none' ? req.tools : null;
@@ -72,7 +97,7 @@ export class InferenceService {
     // A forced call is decoded under its JSON Schema, so it always parses into a tool's arguments.
     let sampling: SamplingRequest = req.sampling;
     if (forced.length > 0) {
-      const check = (schema: string) => this.requireEngine().checkJsonSchema?.(schema) ?? null;
+      const check = (schema: string) => model.engine.checkJsonSchema?.(schema) ?? null;
       for (const tool of forced) {
         const why = check(JSON.stringify(toolCallSchema(tool)));
         if (why)
@@ -88,19 +113,23 @@ export class InferenceService {
       const name = forced.length === 1 ? forced[0].name : 'tool_call';
       sampling = { ...req.sampling, responseFormat: { type: 'json_schema', name, schema } };
     }
-    const p = await this.prepare('chat', req.model, [prompt], sampling, caller, 'messages', false);
+    const p = await this.prepare(model, 'chat', [prompt], sampling, caller, 'messages', false, fallbackLeft);
     p.tools = tools;
     return p;
   }
 
-  async prepareCompletion(body: unknown, caller: Caller): Promise<PreparedRequest> {
-    const { text } = this.texts.get();
+  private async prepareCompletionOn(
+    model: ModelDeployment,
+    body: unknown,
+    caller: Caller,
+    fallbackLeft: boolean,
+  ): Promise<PreparedRequest> {
+    const { text } = model;
     const req = parseCompletionRequest(body, text.vocabSize);
-    this.checkModel(req.model);
     const prompts = req.prompts.map((p: PromptInput) =>
       'tokens' in p ? p.tokens : text.promptTokens(p.text, true),
     );
-    if (req.sampling.promptLogprobs !== null && !this.requireEngine().promptLogprobs) {
+    if (req.sampling.promptLogprobs !== null && !model.engine.promptLogprobs) {
       throw invalid(
         'echo',
         "'echo' with 'logprobs' (prompt scores) is not supported by this engine provider.",
@@ -108,23 +137,18 @@ export class InferenceService {
       );
     }
     const p = await this.prepare(
+      model,
       'completion',
-      req.model,
       prompts,
       req.sampling,
       caller,
       'prompt',
       req.tokensAsIds,
+      fallbackLeft,
     );
     if (req.echo)
       p.echo = req.prompts.map((q: PromptInput) => ('text' in q ? q.text : text.decode(q.tokens)));
     return p;
-  }
-
-  private checkModel(model: string): void {
-    if (model !== this.catalog.modelId) {
-      throw ApiError.notFound(`The model '${model}' does not exist.`, 'model_not_found', 'model');
-    }
   }
 
   private async chooseLane(sampling: SamplingRequest, caller: Caller): Promise<Lane> {
@@ -138,22 +162,25 @@ export class InferenceService {
   }
 
   private async prepare(
+    deployment: ModelDeployment,
     kind: RequestKind,
-    model: string,
     prompts: number[][],
     sampling: SamplingRequest,
     caller: Caller,
     promptParam: string,
     tokensAsIds: boolean,
+    fallbackLeft: boolean,
   ): Promise<PreparedRequest> {
-    const engine = this.requireEngine();
-    const { files } = this.texts.get();
+    const engine = deployment.engine;
+    const { files } = deployment;
+    const model = deployment.id;
+    const lanes = deployment.lanes;
     if (sampling.responseFormat.type === 'json_schema') {
       // Refused here, before admission and billing, when the engine cannot decode to it.
       const why = engine.checkJsonSchema?.(sampling.responseFormat.schema) ?? null;
       if (why) throw invalid('response_format.json_schema.schema', why, 'unsupported_parameter');
     }
-    const limit = this.maxModelLen(engine);
+    const limit = deployment.maxModelLen();
     const longest = Math.max(...prompts.map((p) => p.length));
     if (longest >= limit) {
       throw invalid(
@@ -173,7 +200,7 @@ export class InferenceService {
     // Up to the engine's capacity, every sequence is admitted before the request starts (all or
     // none, a 429/503 up front). Larger requests run in waves: execute() admits each sequence as
     // a slot frees, with at most `capacity` of them in flight.
-    const inWaves = total > this.lanes.capacity;
+    const inWaves = total > lanes.capacity;
     const maxTokens = sampling.maxTokens ?? limit - longest;
     const lane = await this.chooseLane(sampling, caller);
     const promptTokens = prompts.reduce((s, p) => s + p.length, 0);
@@ -207,7 +234,7 @@ export class InferenceService {
     try {
       const wanted = (inWaves ? [] : prompts).flatMap((p) =>
         Array.from({ length: sampling.n }, () =>
-          this.lanes.acquire({
+          lanes.acquire({
             tenantId: caller.tenantId,
             lane,
             cost: p.length + maxTokens,
@@ -222,8 +249,10 @@ export class InferenceService {
     } catch (err) {
       for (const a of admissions) a.release(0);
       await reservation.release();
-      this.recordRejected(base);
-      throw laneApiError(err);
+      const refusal = laneApiError(err);
+      // A refusal another model will answer is not a request of its own in usage.
+      if (!fallbackLeft || !fallsBack(refusal)) this.recordRejected(base);
+      throw refusal;
     }
     // Admitted: from here on a crash must still bill the prompt and what is generated (the choices
     // count their tokens into the marker; settle() records the real figures).
@@ -262,6 +291,7 @@ export class InferenceService {
       id,
       created: Math.floor(Date.now() / 1000),
       model,
+      deployment,
       lane,
       caller,
       sampling,
@@ -279,7 +309,7 @@ export class InferenceService {
     let results: ChoiceResult[] = [];
     try {
       // Inside the try: an engine lost since prepare() still settles the reservation and usage.
-      const engine = this.requireEngine();
+      const engine = p.deployment.engine;
       results = await this.runChoices(engine, p, emit);
     } finally {
       await this.settle(p, results);
@@ -306,7 +336,7 @@ export class InferenceService {
         const spec = p.choices[next++];
         if (!spec.admission && !refused && !p.abort.signal.aborted) {
           try {
-            spec.admission = await this.lanes.acquire({
+            spec.admission = await p.deployment.lanes.acquire({
               tenantId: p.caller.tenantId,
               lane: p.lane,
               cost: spec.admissionCost,
@@ -318,11 +348,11 @@ export class InferenceService {
           }
         }
         results[spec.index] = spec.admission
-          ? await runChoice(engine, this.text, spec, emit)
+          ? await runChoice(engine, p.deployment.text, spec, emit)
           : notRun(spec, p.abort.signal.aborted ? undefined : refused);
       }
     };
-    const workers = Math.min(p.choices.length, this.lanes.capacity);
+    const workers = Math.min(p.choices.length, p.deployment.lanes.capacity);
     await Promise.all(Array.from({ length: Math.max(workers, 1) }, worker));
     return results;
   }

@@ -1,5 +1,6 @@
 import { Lane } from '@app/common';
 import { SamplingRequest } from '../api/sampling-params';
+import { ModelDeployment } from '../models/model-deployment';
 import { ToolUse } from '../api/tools-request';
 import { Caller, ReservationHandle } from './accounting';
 import { ChoiceSpec } from './choice-runner';
@@ -14,7 +15,9 @@ export interface PreparedRequest {
   /** The completion id; also the key of its usage event and reservation. */
   id: string;
   created: number;
+  /** The served model's id (an alias's pick, or a fallback): the response's and usage's `model`. */
   model: string;
+  deployment: ModelDeployment;
   lane: Lane;
   caller: Caller;
   sampling: SamplingRequest;

@@ -58,7 +58,7 @@ export class ChatController {
       message: call
         ? { role: 'assistant', content: null, tool_calls: [call], refusal: null }
         : { role: 'assistant', content: r.text, refusal: null },
-      logprobs: top === null ? null : { content: chatLogprobs(this.inference.text, lps, top), refusal: null },
+      logprobs: top === null ? null : { content: chatLogprobs(p.deployment.text, lps, top), refusal: null },
       finish_reason: call ? 'tool_calls' : r.finishReason,
     };
   }
@@ -88,7 +88,7 @@ export class ChatController {
       const logprobs =
         p.sampling.logprobs === null
           ? null
-          : { content: chatLogprobs(this.inference.text, part.logprobs, top), refusal: null };
+          : { content: chatLogprobs(p.deployment.text, part.logprobs, top), refusal: null };
       if (part.toolCall) {
         const delta = { tool_calls: [{ index: 0, ...part.toolCall }] };
         sse.data({

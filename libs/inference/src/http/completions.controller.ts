@@ -56,7 +56,7 @@ export class CompletionsController {
 
   /** Legacy logprobs of a choice: its generated tokens, after the prompt's when echoed. */
   private logprobs(p: PreparedRequest, r: ChoiceResult, generated: TokenLogprob[], top: number) {
-    const text = this.inference.text;
+    const text = p.deployment.text;
     if (!p.echo) return completionLogprobs(text, generated, top, 0, p.tokensAsIds);
     const prompt = p.prompts[promptIndexOf(p, r.index)];
     return echoCompletionLogprobs(text, prompt, r.promptLogprobs, generated, top, p.tokensAsIds);
@@ -93,7 +93,7 @@ export class CompletionsController {
         const lp =
           top === null
             ? null
-            : echoCompletionLogprobs(this.inference.text, p.prompts[at], scores, [], top, p.tokensAsIds);
+            : echoCompletionLogprobs(p.deployment.text, p.prompts[at], scores, [], top, p.tokensAsIds);
         const text = p.echo[at];
         send(d.index, text, lp);
         offsets.set(d.index, text.length);
@@ -102,7 +102,7 @@ export class CompletionsController {
       const start = offsets.get(d.index) ?? 0;
       offsets.set(d.index, start + d.text.length);
       const logprobs =
-        top === null ? null : completionLogprobs(this.inference.text, d.logprobs, top, start, p.tokensAsIds);
+        top === null ? null : completionLogprobs(p.deployment.text, d.logprobs, top, start, p.tokensAsIds);
       send(d.index, d.text, logprobs, d.finishReason);
     };
     await runStream(this.inference, p, sse, base, emit);

@@ -1,34 +1,30 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard } from '@app/auth';
-import { ApiError } from '@app/common';
 import { parseDetokenizeRequest, parseTokenizeRequest } from '../api/tokenize-request';
-import { ModelCatalog } from '../models/model-catalog';
-import { ModelTextProvider } from '../text/model-text.provider';
+import { ModelDeployment } from '../models/model-deployment';
+import { ModelRegistry } from '../models/model-registry';
+import { requestedModel } from '../models/requested-model';
 
-/** vLLM-compatible /tokenize and /detokenize with the served model's tokenizer and template. */
+/** vLLM-compatible /tokenize and /detokenize with a served model's tokenizer and template. */
 @ApiTags('openai')
 @ApiBearerAuth()
 @Controller()
 @UseGuards(ApiKeyGuard)
 export class TokenizeController {
-  constructor(
-    private readonly texts: ModelTextProvider,
-    private readonly catalog: ModelCatalog,
-  ) {}
+  constructor(private readonly models: ModelRegistry) {}
 
-  private checkModel(model: string | undefined): void {
-    if (model !== undefined && model !== this.catalog.modelId) {
-      throw ApiError.notFound(`The model '${model}' does not exist.`, 'model_not_found', 'model');
-    }
+  /** The model named in the body (an id, not an alias), or the primary one when none is. */
+  private model(body: unknown): ModelDeployment {
+    const id = requestedModel(body);
+    return id === undefined ? this.models.primary : this.models.get(id);
   }
 
   @Post('tokenize')
   @HttpCode(200)
   tokenize(@Body() body: unknown) {
-    const { text, files } = this.texts.get();
     const req = parseTokenizeRequest(body);
-    this.checkModel(req.model);
+    const { text, files } = this.model(body);
     const tokens =
       'messages' in req
         ? text.encode(text.renderChat(req.messages, req.addGenerationPrompt), false)
@@ -40,9 +36,8 @@ export class TokenizeController {
   @Post('detokenize')
   @HttpCode(200)
   detokenize(@Body() body: unknown) {
-    const { text } = this.texts.get();
+    const { text } = this.model(body);
     const req = parseDetokenizeRequest(body, text.vocabSize);
-    this.checkModel(req.model);
     return { prompt: text.decode(req.tokens, false) };
   }
 }

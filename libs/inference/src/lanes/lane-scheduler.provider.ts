@@ -9,22 +9,26 @@ function int(config: AppConfig, name: string, fallback: number): number {
   return typeof v === 'number' ? v : fallback;
 }
 
-/** One LaneScheduler per process, sized to the engine (MAX_NUM_SEQS) and the LANE_* settings. */
+/** A LaneScheduler for an engine of `capacity` sequences, with the LANE_* settings. */
+export function laneSchedulerFor(config: AppConfig, capacity: number, metrics?: Metrics): LaneScheduler {
+  return observeLanes(
+    new LaneScheduler({
+      capacity,
+      maxQueueDepth: int(config, 'LANE_QUEUE_DEPTH', 256),
+      maxWaitMs: {
+        interactive: int(config, 'LANE_MAX_WAIT_MS', 30_000),
+        standard: int(config, 'LANE_MAX_WAIT_MS', 30_000),
+        batch: int(config, 'LANE_MAX_WAIT_MS', 30_000) * 4,
+      },
+      agingMs: int(config, 'LANE_AGING_MS', 10_000),
+    }),
+    metrics,
+  );
+}
+
+/** The primary model's LaneScheduler, sized to its engine (MAX_NUM_SEQS). */
 export const laneSchedulerProvider: Provider = {
   provide: LaneScheduler,
   inject: [APP_CONFIG, { token: Metrics, optional: true }],
-  useFactory: (config: AppConfig, metrics?: Metrics) =>
-    observeLanes(
-      new LaneScheduler({
-        capacity: config.maxNumSeqs,
-        maxQueueDepth: int(config, 'LANE_QUEUE_DEPTH', 256),
-        maxWaitMs: {
-          interactive: int(config, 'LANE_MAX_WAIT_MS', 30_000),
-          standard: int(config, 'LANE_MAX_WAIT_MS', 30_000),
-          batch: int(config, 'LANE_MAX_WAIT_MS', 30_000) * 4,
-        },
-        agingMs: int(config, 'LANE_AGING_MS', 10_000),
-      }),
-      metrics,
-    ),
+  useFactory: (config: AppConfig, metrics?: Metrics) => laneSchedulerFor(config, config.maxNumSeqs, metrics),
 };

@@ -4,7 +4,7 @@ import { SPAN, Tracing } from '../tracing/tracing';
 
 export interface EngineMetricsOptions {
   modelName: string;
-  /** `llm_engine_up{provider}`: native or remote. */
+  /** `llm_engine_up{provider, model_name}`: native or remote. */
   provider: string;
   /** KV block size in tokens (the engine counts prefix-cache queries and hits in blocks). */
   blockSize: number;
@@ -149,7 +149,7 @@ export class EngineMetrics {
   private readonly up = gauge({
     name: 'llm_engine_up',
     help: '1 while the engine can serve, 0 otherwise.',
-    labelNames: ['provider'],
+    labelNames: ['provider', 'model_name'],
   });
   private readonly errors = counter({
     name: 'llm_engine_errors_total',
@@ -171,13 +171,13 @@ export class EngineMetrics {
   /** Reads engine.stats() into the gauges and counters. Never throws. */
   refresh(): void {
     const ready = this.engine.ready;
-    this.up.set({ provider: this.options.provider }, ready ? 1 : 0);
+    this.up.set({ ...this.labels, provider: this.options.provider }, ready ? 1 : 0);
     if (!ready) return;
     let s: ObservedEngineStats;
     try {
       s = this.engine.stats();
     } catch {
-      this.up.set({ provider: this.options.provider }, 0);
+      this.up.set({ ...this.labels, provider: this.options.provider }, 0);
       return;
     }
     const l = this.labels;

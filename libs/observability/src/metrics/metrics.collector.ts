@@ -14,12 +14,14 @@ export class MetricsCollector implements OnModuleInit, OnApplicationShutdown {
   private readonly gpuMetrics: GpuMetrics | null;
   private timer: NodeJS.Timeout | null = null;
   private restoreEngine: (() => void) | null = null;
+  /** The engines of further served models (MODELS_FILE), each with its model_name label. */
+  private readonly moreEngines: { metrics: EngineMetrics; restore: () => void }[] = [];
 
   constructor(
     settings: ResolvedMetricsSettings,
     private readonly options: MetricsModuleOptions,
     engine: ObservedEngine | null,
-    tracing?: Tracing,
+    private readonly tracing?: Tracing,
     private readonly metrics?: Metrics,
   ) {
     // prom-client's process_* and nodejs_* metrics, once per process.
@@ -45,9 +47,21 @@ export class MetricsCollector implements OnModuleInit, OnApplicationShutdown {
     this.timer.unref();
   }
 
+  /** Observes another served model's engine (its series carry `model_name`); returns at once. */
+  observeEngine(engine: ObservedEngine, modelName: string, provider: string): void {
+    const metrics = new EngineMetrics(
+      engine,
+      { modelName, provider, blockSize: this.options.engineBlockSize ?? 16 },
+      this.tracing,
+    );
+    this.moreEngines.push({ metrics, restore: metrics.instrument() });
+    metrics.refresh();
+  }
+
   refresh(): void {
     this.metrics?.refresh();
     this.engineMetrics?.refresh();
+    for (const e of this.moreEngines) e.metrics.refresh();
     const gpuError = this.gpuMetrics?.refresh();
     if (gpuError) this.logger.warn(`GPU metrics disabled: ${gpuError.message}`);
   }
@@ -58,5 +72,9 @@ export class MetricsCollector implements OnModuleInit, OnApplicationShutdown {
     // A last reading: llm_engine_up goes to 0 once the engine is closed.
     this.engineMetrics?.refresh();
     this.restoreEngine?.();
+    for (const e of this.moreEngines) {
+      e.metrics.refresh();
+      e.restore();
+    }
   }
 }

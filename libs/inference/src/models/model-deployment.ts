@@ -1,0 +1,47 @@
+import { ApiError } from '@app/common';
+import { EngineProvider } from '@app/engine';
+import { LaneScheduler } from '../lanes/lane-scheduler';
+import { ModelFiles } from '../text/model-files';
+import { ModelText } from '../text/model-text';
+
+/**
+ * One served model: its engine, its lane scheduler (sized to that engine) and its tokenizer and
+ * chat template. The gateway holds one per model id (MODEL_PATH's, and MODELS_FILE's).
+ */
+export class ModelDeployment {
+  constructor(
+    readonly id: string,
+    private readonly engineRef: EngineProvider | undefined,
+    readonly lanes: LaneScheduler,
+    private readonly loadText: () => { files: ModelFiles; text: ModelText },
+    /** MAX_MODEL_LENGTH (or the entry's max_model_length): caps the engine's own limit. */
+    private readonly maxModelLength: number | undefined,
+  ) {}
+
+  /** The engine, or 503 engine_unavailable when it is not serving (or cannot take a request now). */
+  get engine(): EngineProvider {
+    if (!this.engineRef || !this.engineRef.ready || this.engineRef.canAccept?.() === false) {
+      throw ApiError.unavailable('The inference engine is not available.', 'engine_unavailable');
+    }
+    return this.engineRef;
+  }
+
+  /** The engine as configured, serving or not (health checks, metrics, shutdown). */
+  get engineProvider(): EngineProvider | undefined {
+    return this.engineRef;
+  }
+
+  get files(): ModelFiles {
+    return this.loadText().files;
+  }
+
+  get text(): ModelText {
+    return this.loadText().text;
+  }
+
+  /** Prompt + output tokens this model takes: the engine's limit, capped by the configured one. */
+  maxModelLen(): number {
+    const own = this.engine.info().maxModelLen;
+    return this.maxModelLength ? Math.min(this.maxModelLength, own) : own;
+  }
+}

@@ -1,0 +1,182 @@
+import { basename, resolve } from 'node:path';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import { ApiError, APP_CONFIG, AppConfig, ReadinessRegistry } from '@app/common';
+import {
+  ENGINE_PROVIDER,
+  EngineProvider,
+  engineDetail,
+  NativeEngineProvider,
+  remoteEngineFor,
+} from '@app/engine';
+import { Metrics, MetricsCollector } from '@app/observability';
+import { laneSchedulerFor } from '../lanes/lane-scheduler.provider';
+import { LaneScheduler } from '../lanes/lane-scheduler';
+import { readModelFiles } from '../text/model-files';
+import { ModelText } from '../text/model-text';
+import { ModelTextProvider } from '../text/model-text.provider';
+import { ModelDeployment } from './model-deployment';
+import { ModelRouter } from './model-router';
+import { DeploymentSpec, readModelsFile } from './models-file';
+
+export interface ModelCard {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
+/** The primary model's id: MODEL_NAME, else the basename of MODEL_PATH. */
+export function primaryModelId(config: AppConfig): string {
+  if (config.modelName) return config.modelName;
+  if (config.modelPath) return basename(resolve(config.modelPath));
+  return 'tiny-llama';
+}
+
+/**
+ * Every model this gateway serves: the primary one (MODEL_PATH, ENGINE_PROVIDER, MAX_NUM_SEQS,
+ * ...), and those of MODELS_FILE, each with an engine, lane scheduler and tokenizer of its own;
+ * plus the aliases and fallbacks that route a request's `model` to them (docs/api.md).
+ */
+@Injectable()
+export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Models');
+  private readonly created = Math.floor(Date.now() / 1000);
+  readonly primary: ModelDeployment;
+  private readonly deployments = new Map<string, ModelDeployment>();
+  private readonly router: ModelRouter;
+  /** Engines this registry started (MODELS_FILE's); the primary one belongs to EngineModule. */
+  private readonly ownEngines: { id: string; engine: EngineProvider }[] = [];
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    texts: ModelTextProvider,
+    lanes: LaneScheduler,
+    @Optional() @Inject(ENGINE_PROVIDER) engine?: EngineProvider,
+    @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly collector?: MetricsCollector,
+    @Optional() private readonly readiness?: ReadinessRegistry,
+  ) {
+    this.primary = new ModelDeployment(
+      primaryModelId(config),
+      engine,
+      lanes,
+      () => texts.get(),
+      config.maxModelLength,
+    );
+    this.deployments.set(this.primary.id, this.primary);
+    const file = typeof config.raw.MODELS_FILE === 'string' ? readModelsFile(config.raw.MODELS_FILE) : null;
+    // Ids, aliases and fallbacks are checked before any further engine loads.
+    this.router = new ModelRouter(
+      [this.primary.id, ...(file?.models.map((m) => m.id) ?? [])],
+      file?.aliases,
+      file?.fallbacks,
+    );
+    try {
+      for (const spec of file?.models ?? []) this.deployments.set(spec.id, this.deploy(spec));
+    } catch (err) {
+      void this.closeOwnEngines();
+      throw err;
+    }
+  }
+
+  private deploy(spec: DeploymentSpec): ModelDeployment {
+    const engine: EngineProvider = spec.upstreams
+      ? remoteEngineFor({
+          urls: spec.upstreams,
+          apiKey: spec.apiKey,
+          modelPath: spec.path,
+          maxModelLength: spec.maxModelLength,
+        })
+      : new NativeEngineProvider({
+          modelPath: spec.path,
+          maxNumSeqs: spec.maxNumSeqs ?? this.config.maxNumSeqs,
+          maxModelLen: spec.maxModelLength,
+          kvCacheFraction: spec.gpuMemoryUtilization ?? this.config.gpuMemoryUtilization,
+          ...(spec.threads ? { threads: spec.threads } : {}),
+          ...(spec.quantization && spec.quantization !== 'none' ? { quantization: spec.quantization } : {}),
+          speculativeTokens: spec.speculativeNgramTokens ?? 0,
+        });
+    this.ownEngines.push({ id: spec.id, engine });
+    this.collector?.observeEngine(engine, spec.id, spec.upstreams ? 'remote' : 'native');
+    let text: { files: ReturnType<typeof readModelFiles>; text: ModelText } | undefined;
+    const loadText = () => {
+      if (!text) {
+        const files = readModelFiles(spec.path);
+        text = { files, text: new ModelText(files) };
+      }
+      return text;
+    };
+    loadText(); // a model whose tokenizer cannot be read is a startup error, not a 500 later
+    const capacity = spec.maxNumSeqs ?? this.config.maxNumSeqs;
+    return new ModelDeployment(
+      spec.id,
+      engine,
+      laneSchedulerFor(this.config, capacity, this.metrics),
+      loadText,
+      spec.maxModelLength,
+    );
+  }
+
+  onModuleInit(): void {
+    for (const { id, engine } of this.ownEngines) {
+      this.readiness?.register({
+        name: `engine:${id}`,
+        check: async () =>
+          engine.ready
+            ? { ok: true, status: 'up', detail: engineDetail(engine.info()) }
+            : { ok: false, status: 'closed' },
+      });
+    }
+    if (this.ownEngines.length > 0 || this.router.aliasNames.length > 0)
+      this.logger.log(
+        `serving ${[...this.deployments.keys()].join(', ')}` +
+          (this.router.aliasNames.length ? `; aliases ${this.router.aliasNames.join(', ')}` : ''),
+      );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.closeOwnEngines();
+  }
+
+  private async closeOwnEngines(): Promise<void> {
+    await Promise.all(this.ownEngines.map(({ engine }) => engine.close()));
+  }
+
+  /** A served model by id; an alias is a 400 (its models may tokenize differently), else 404. */
+  get(id: string): ModelDeployment {
+    const d = this.deployments.get(id);
+    if (d) return d;
+    const targets = this.router.aliasTargets(id);
+    if (targets)
+      throw ApiError.badRequest(
+        `'${id}' is an alias of ${targets.join(', ')}; name one of those models here.`,
+        'model',
+        'model_is_alias',
+      );
+    throw modelNotFound(id);
+  }
+
+  /**
+   * The models to try for a request's `model`, first choice first (an alias picks one, per
+   * request or per API key `assignKey`; fallbacks follow); 404 model_not_found when unknown.
+   */
+  candidates(model: string, assignKey: string): ModelDeployment[] {
+    const ids = this.router.route(model, assignKey);
+    if (!ids) throw modelNotFound(model);
+    return ids.map((id) => this.deployments.get(id)!);
+  }
+
+  /** GET /v1/models: the served models, then the aliases. */
+  list(): ModelCard[] {
+    return [...this.deployments.keys(), ...this.router.aliasNames].map((id) => ({
+      id,
+      object: 'model',
+      created: this.created,
+      owned_by: 'llm-inference',
+    }));
+  }
+}
+
+function modelNotFound(model: string): ApiError {
+  return ApiError.notFound(`The model '${model}' does not exist.`, 'model_not_found', 'model');
+}

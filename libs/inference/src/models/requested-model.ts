@@ -1,0 +1,5 @@
+/** The body's `model` when it is a string (anything else is left to the request parser's 400). */
+export function requestedModel(body: unknown): string | undefined {
+  const model = body && typeof body === 'object' ? (body as { model?: unknown }).model : undefined;
+  return typeof model === 'string' ? model : undefined;
+}

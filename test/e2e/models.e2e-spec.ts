@@ -1,0 +1,185 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ModelRegistry } from '@app/inference';
+import { parsePromText, sampleSum } from '@app/observability';
+import {
+  ensureModel,
+  InferenceApp,
+  latestUsageRow,
+  startInferenceApp,
+  usageRow,
+} from './support/inference-app';
+
+// MODELS_FILE: one gateway serving three models (the primary tiny-llama, a second native engine
+// on the same weights, a remote model whose only upstream is down), a sticky A/B alias and
+// fallbacks; real engines, real HTTP, real Postgres.
+describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
+  let app: InferenceApp;
+  let registry: ModelRegistry;
+
+  beforeAll(async () => {
+    const tiny = ensureModel('tiny-llama');
+    const dir = mkdtempSync(join(tmpdir(), 'llm-models-'));
+    const file = join(dir, 'models.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        models: [
+          { id: 'tiny-b', path: tiny, max_num_seqs: 2, threads: 1 },
+          // Port 9 (discard) refuses connections: the health check marks it down at once.
+          { id: 'remote-down', path: tiny, upstreams: ['http://127.0.0.1:9'] },
+        ],
+        aliases: { ab: { targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'key' } },
+        fallbacks: { 'tiny-llama': ['tiny-b'], 'remote-down': ['tiny-llama'] },
+      }),
+    );
+    app = await startInferenceApp(
+      'models',
+      {
+        MODELS_FILE: file,
+        RATE_LIMIT: '100000/minute',
+        QUOTA_MAX_CONCURRENT: '1000',
+        LANE_MAX_WAIT_MS: '300',
+      },
+      { maxNumSeqs: 1 },
+    );
+    registry = app.app.get(ModelRegistry);
+  }, 120_000);
+  afterAll(() => app?.close());
+
+  const complete = (model: string, apiKey = app.apiKey, prompt = 'Several models say') =>
+    app.request('POST', '/v1/completions', {
+      apiKey,
+      body: { model, prompt, max_tokens: 8, temperature: 0, ignore_eos: true },
+    });
+
+  it('lists every served model and alias', async () => {
+    const res = await app.request('GET', '/v1/models', { apiKey: app.apiKey });
+    expect(res.status).toBe(200);
+    expect(res.body.data.map((m: { id: string }) => m.id)).toEqual([
+      'tiny-llama',
+      'tiny-b',
+      'remote-down',
+      'ab',
+    ]);
+    expect((await app.request('GET', '/v1/models/ab', { apiKey: app.apiKey })).status).toBe(200);
+    const ready = await app.request('GET', '/ready');
+    expect(ready.body.checks['engine:tiny-b']).toMatchObject({ ok: true, status: 'up' });
+  });
+
+  it('serves each model on its own engine, and bills and counts it under its id', async () => {
+    const a = await complete('tiny-llama');
+    const b = await complete('tiny-b');
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.body.model).toBe('tiny-llama');
+    expect(b.body.model).toBe('tiny-b');
+    // Same weights, greedy: the same text from two engines.
+    expect(b.body.choices[0].text).toBe(a.body.choices[0].text);
+    expect(await usageRow(app, b.body.id as string)).toMatchObject({ model: 'tiny-b', completion_tokens: 8 });
+    expect(await usageRow(app, a.body.id as string)).toMatchObject({
+      model: 'tiny-llama',
+      completion_tokens: 8,
+    });
+    const metrics = parsePromText((await app.request('GET', '/metrics')).text);
+    expect(sampleSum(metrics, 'llm_engine_up', { model_name: 'tiny-b', provider: 'native' })).toBe(1);
+    expect(
+      sampleSum(metrics, 'llm_generation_tokens_total', { model_name: 'tiny-b' }),
+    ).toBeGreaterThanOrEqual(8);
+    expect(
+      sampleSum(metrics, 'llm_engine_up', { model_name: 'remote-down', provider: 'remote' }),
+    ).toBeDefined();
+  });
+
+  it('an A/B alias sends each API key to one model, always, and different keys to both', async () => {
+    const seen = new Set<string>();
+    const answers: { id: string; model: string }[] = [];
+    for (let k = 0; k < 16; k++) {
+      const key = await app.newTenantKey(`ab-${k}`);
+      const first = await complete('ab', key);
+      const second = await complete('ab', key);
+      expect([first.status, second.status]).toEqual([200, 200]);
+      expect(second.body.model).toBe(first.body.model);
+      answers.push(first.body as { id: string; model: string });
+      seen.add(first.body.model as string);
+    }
+    expect(seen).toEqual(new Set(['tiny-llama', 'tiny-b']));
+    for (const { id, model } of answers) expect(await usageRow(app, id)).toMatchObject({ model });
+  }, 60_000);
+
+  it('falls back to the next model when the first is overloaded, billing one request', async () => {
+    // The test holds the primary's only engine slot: a request for it waits LANE_MAX_WAIT_MS, is
+    // refused 503 there, and runs on tiny-b instead.
+    const slot = await registry.primary.lanes.acquire({
+      tenantId: 'test-holder',
+      lane: 'interactive',
+      cost: 1,
+    });
+    const since = new Date();
+    try {
+      const res = await complete('tiny-llama');
+      expect(res.status).toBe(200);
+      expect(res.body.model).toBe('tiny-b');
+      expect(await usageRow(app, res.body.id as string)).toMatchObject({
+        model: 'tiny-b',
+        status: 'completed',
+      });
+      // The refusal on the primary is not a usage event of its own.
+      await expect(latestUsageRow(app, 'rejected', since, 500)).rejects.toThrow(/no usage event/);
+
+      // With tiny-b full as well, the last refusal answers (and is the one rejected event).
+      const b = registry.get('tiny-b').lanes;
+      const held = [
+        await b.acquire({ tenantId: 'test-holder', lane: 'interactive', cost: 1 }),
+        await b.acquire({ tenantId: 'test-holder', lane: 'interactive', cost: 1 }),
+      ];
+      try {
+        const refused = await complete('tiny-llama');
+        expect(refused.status).toBe(503);
+        expect(refused.body.error).toMatchObject({ code: 'server_overloaded' });
+        expect(await latestUsageRow(app, 'rejected', since)).toMatchObject({
+          model: 'tiny-b',
+          prompt_tokens: 0,
+        });
+        // A model without fallbacks answers its own refusal.
+        expect((await complete('tiny-b')).status).toBe(503);
+      } finally {
+        for (const h of held) h.release(0);
+      }
+    } finally {
+      slot.release(0);
+    }
+  }, 30_000);
+
+  it('falls back when a remote model has no healthy upstream', async () => {
+    const remote = registry.get('remote-down').engineProvider!;
+    const until = Date.now() + 10_000;
+    while (remote.canAccept?.() !== false && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(remote.canAccept?.()).toBe(false);
+    const res = await app.request('POST', '/v1/chat/completions', {
+      apiKey: app.apiKey,
+      body: { model: 'remote-down', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.model).toBe('tiny-llama');
+  });
+
+  it('tokenizes with a named model; an alias or an unknown model is a clear 4xx', async () => {
+    const ok = await app.request('POST', '/tokenize', {
+      apiKey: app.apiKey,
+      body: { model: 'tiny-b', prompt: 'Several models say' },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body.count).toBeGreaterThan(0);
+    const alias = await app.request('POST', '/tokenize', {
+      apiKey: app.apiKey,
+      body: { model: 'ab', prompt: 'x' },
+    });
+    expect(alias.status).toBe(400);
+    expect(alias.body.error).toMatchObject({ code: 'model_is_alias', param: 'model' });
+    expect(alias.body.error.message).toMatch(/alias of tiny-llama, tiny-b/);
+    const unknown = await complete('no-such-model');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ code: 'model_not_found', param: 'model' });
+  });
+});
