@@ -1,7 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
+import { ensureModel } from './support/inference-app';
 
 const ROOT = resolve(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'apps', 'gateway', 'src', 'main.js');
@@ -32,6 +34,36 @@ describeBuilt('server process (dist)', () => {
     expect(run.stderr).toContain('GPU_MEMORY_UTILIZATION must be a number between 0.05 and 1');
     expect(run.stderr).toContain('QUANTIZATION must be one of none, int8');
     expect(run.stderr).toContain('config/.env.example');
+  });
+
+  it('exits 1 naming the MODELS_FILE entry that is wrong, before starting a database', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-models-file-'));
+    const file = join(dir, 'models.json');
+    const start = (models: unknown) => {
+      writeFileSync(file, JSON.stringify(models));
+      return spawnSync(process.execPath, ['-r', ALIASES, MAIN], {
+        cwd: ROOT,
+        env: serverEnv({ MODELS_FILE: file, DATA_DIR: dir, MODEL_PATH: ensureModel('tiny-llama') }),
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+    };
+    try {
+      const badAlias = start({ aliases: { chat: { targets: { 'no-such-model': 1 } } } });
+      expect(badAlias.status).toBe(1);
+      expect(badAlias.stderr).toContain(
+        "MODELS_FILE: aliases.chat.targets: 'no-such-model' is not a served model",
+      );
+      const badPath = start({ models: [{ id: 'second', path: 'missing-dir' }] });
+      expect(badPath.status).toBe(1);
+      expect(badPath.stderr).toContain(
+        `MODELS_FILE: models[0].path: ${join(dir, 'missing-dir')} does not exist`,
+      );
+      // Nothing was started: no embedded database directory was made.
+      expect(existsSync(join(dir, 'postgres'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('with no configuration: embedded Postgres, generated secret, /health within 60 s, clean SIGTERM', async () => {

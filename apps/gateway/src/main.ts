@@ -9,6 +9,7 @@ import {
 } from '@app/common';
 import { resolveDatabase } from '@app/database';
 import { EngineModule } from '@app/engine';
+import { checkModelsFile, ModelsFileError } from '@app/inference';
 import { createGatewayApp } from './boot/create-app';
 import { installSignalHandlers } from './boot/graceful-shutdown';
 import { ensureAdminSecret, ensureDefaultModel } from './boot/local-defaults';
@@ -25,6 +26,19 @@ function readConfig(): AppConfig {
   }
 }
 
+/** A bad MODELS_FILE stops the server before the database starts, like a bad variable. */
+function checkModels(config: AppConfig): void {
+  try {
+    checkModelsFile(config);
+  } catch (err) {
+    if (err instanceof ModelsFileError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.logLevel);
@@ -33,6 +47,7 @@ async function main(): Promise<void> {
   const secret = ensureAdminSecret(config);
   config.adminJwtSecret = secret.secret;
   config.modelPath = ensureDefaultModel(config, log);
+  checkModels(config);
 
   const db = await resolveDatabase(config, log);
   let gateway;

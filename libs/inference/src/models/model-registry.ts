@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { ApiError, APP_CONFIG, AppConfig, ReadinessRegistry } from '@app/common';
@@ -16,7 +17,7 @@ import { ModelText } from '../text/model-text';
 import { ModelTextProvider } from '../text/model-text.provider';
 import { ModelDeployment } from './model-deployment';
 import { ModelRouter } from './model-router';
-import { DeploymentSpec, readModelsFile } from './models-file';
+import { DeploymentSpec, ModelsFileError, ModelsFileSpec, readModelsFile } from './models-file';
 
 export interface ModelCard {
   id: string;
@@ -30,6 +31,32 @@ export function primaryModelId(config: AppConfig): string {
   if (config.modelName) return config.modelName;
   if (config.modelPath) return basename(resolve(config.modelPath));
   return 'tiny-llama';
+}
+
+function modelsFileOf(config: AppConfig): ModelsFileSpec | null {
+  return typeof config.raw.MODELS_FILE === 'string' ? readModelsFile(config.raw.MODELS_FILE) : null;
+}
+
+function routerFor(config: AppConfig, file: ModelsFileSpec | null): ModelRouter {
+  return new ModelRouter(
+    [primaryModelId(config), ...(file?.models.map((m) => m.id) ?? [])],
+    file?.aliases,
+    file?.fallbacks,
+  );
+}
+
+/**
+ * Reads and cross-checks MODELS_FILE (fields, ids, aliases, fallbacks, that each path exists)
+ * without loading an engine: the server calls it at startup, before the database. Throws
+ * ModelsFileError.
+ */
+export function checkModelsFile(config: AppConfig): void {
+  const file = modelsFileOf(config);
+  routerFor(config, file);
+  file?.models.forEach((m, i) => {
+    if (!existsSync(m.path))
+      throw new ModelsFileError(`MODELS_FILE: models[${i}].path: ${m.path} does not exist`);
+  });
 }
 
 /**
@@ -64,19 +91,18 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
       config.maxModelLength,
     );
     this.deployments.set(this.primary.id, this.primary);
-    const file = typeof config.raw.MODELS_FILE === 'string' ? readModelsFile(config.raw.MODELS_FILE) : null;
+    const file = modelsFileOf(config);
     // Ids, aliases and fallbacks are checked before any further engine loads.
-    this.router = new ModelRouter(
-      [this.primary.id, ...(file?.models.map((m) => m.id) ?? [])],
-      file?.aliases,
-      file?.fallbacks,
-    );
-    try {
-      for (const spec of file?.models ?? []) this.deployments.set(spec.id, this.deploy(spec));
-    } catch (err) {
-      void this.closeOwnEngines();
-      throw err;
-    }
+    this.router = routerFor(config, file);
+    file?.models.forEach((spec, i) => {
+      try {
+        this.deployments.set(spec.id, this.deploy(spec));
+      } catch (err) {
+        void this.closeOwnEngines();
+        const why = err instanceof Error ? err.message : String(err);
+        throw new ModelsFileError(`MODELS_FILE: models[${i}] ('${spec.id}'): ${why}`, { cause: err });
+      }
+    });
   }
 
   private deploy(spec: DeploymentSpec): ModelDeployment {
