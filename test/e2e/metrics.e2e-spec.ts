@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePromText, PromSample, sampleSum } from '@app/observability';
+import { LaneScheduler } from '@app/inference';
 import { ROOT } from './support/inference-app';
 import { InferenceApp, startInferenceApp } from './support/inference-app';
 
@@ -77,8 +78,14 @@ describe('GET /metrics after traffic (tiny model)', () => {
     // 3 plain chat completions of 8 tokens each.
     for (let i = 0; i < 3; i++) expect((await chat()).status).toBe(200);
 
-    // 1 long stream (SSE, hijacked reply): in flight while it runs, counted at its last byte.
-    const stream = await fetch(`${app.baseUrl}/v1/chat/completions`, {
+    // 1 long stream (SSE, hijacked reply): in flight from its arrival, counted at its last byte.
+    // The test holds both engine slots until the stream waits for one, so that it is surely in
+    // flight at the scrape (a loaded machine could otherwise finish it first).
+    const scheduler = app.app.get(LaneScheduler);
+    const held = await Promise.all(
+      [0, 1].map(() => scheduler.acquire({ tenantId: 'test-holder', lane: 'interactive', cost: 1 })),
+    );
+    const streamed = fetch(`${app.baseUrl}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -90,13 +97,18 @@ describe('GET /metrics after traffic (tiny model)', () => {
         stream: true,
       }),
     });
-    expect(stream.status).toBe(200);
-    const reader = stream.body!.getReader();
-    let body = Buffer.from((await reader.read()).value ?? []).toString();
+    const until = Date.now() + 10_000;
+    while (Object.values(scheduler.stats().queued).every((n) => n === 0) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 5));
     const during = await scrape();
+    for (const h of held) h.release(0);
     expect(
       sampleSum(during, 'llm_http_requests_in_flight', { method: 'POST', route: '/v1/chat/completions' }),
     ).toBe(1);
+    const stream = await streamed;
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    let body = '';
     for (let r = await reader.read(); !r.done; r = await reader.read())
       body += Buffer.from(r.value).toString();
     expect(body).toContain('"finish_reason":"length"');

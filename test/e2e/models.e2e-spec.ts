@@ -182,4 +182,51 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toMatchObject({ code: 'model_not_found', param: 'model' });
   });
+
+  it("a tenant's allowed_models limits what it may call and list; a key narrows it further", async () => {
+    const admin = app.token('admin');
+    const t = await app.request('POST', '/admin/tenants', { token: admin, body: { name: 'models-limited' } });
+    const k = await app.request('POST', `/admin/tenants/${t.body.id}/keys`, {
+      token: admin,
+      body: { name: 'k' },
+    });
+    const key = k.body.key as string;
+    const put = await app.request('PUT', `/admin/tenants/${t.body.id}/quota`, {
+      token: admin,
+      body: { allowed_models: ['tiny-b', 'ab'] },
+    });
+    expect(put.status).toBe(200);
+    expect(put.body.effective.allowed_models).toEqual(['tiny-b', 'ab']);
+    const listed = await app.request('GET', '/v1/models', { apiKey: key });
+    expect(listed.body.data.map((m: { id: string }) => m.id)).toEqual(['tiny-b', 'ab']);
+    expect((await app.request('GET', '/v1/models/tiny-llama', { apiKey: key })).status).toBe(404);
+    const refused = await complete('tiny-llama', key);
+    expect(refused.status).toBe(404);
+    expect(refused.body.error).toMatchObject({ code: 'model_not_found', param: 'model' });
+    expect(refused.body.error.message).toMatch(/do not have access/);
+    const tokenize = await app.request('POST', '/tokenize', { apiKey: key, body: { prompt: 'x' } });
+    expect(tokenize.status).toBe(404); // no model named: the primary one, which this tenant may not use
+    expect((await complete('tiny-b', key)).status).toBe(200);
+    // An allowed alias may pick any of its models.
+    expect((await complete('ab', key)).status).toBe(200);
+    // The key's own list narrows the tenant's (a key cannot widen it).
+    const keyPut = await app.request('PUT', `/admin/tenants/${t.body.id}/keys/${k.body.id}/quota`, {
+      token: admin,
+      body: { allowed_models: ['ab', 'tiny-llama'] },
+    });
+    expect(keyPut.status).toBe(200);
+    expect(keyPut.body.effective.allowed_models).toEqual(['ab']);
+    const bad = await app.request('PUT', `/admin/tenants/${t.body.id}/quota`, {
+      token: admin,
+      body: { allowed_models: [] },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.param).toBe('allowed_models');
+    // The policy cache (5 s) lets the key's list apply within its TTL.
+    const until = Date.now() + 10_000;
+    let status = 0;
+    while (Date.now() < until && (status = (await complete('tiny-b', key)).status) === 200)
+      await new Promise((r) => setTimeout(r, 250));
+    expect(status).toBe(404);
+  }, 30_000);
 });

@@ -2,7 +2,7 @@ import { Injectable, Optional, Provider } from '@nestjs/common';
 import { MeteringService } from '@app/metering';
 import { Metrics, SPAN } from '@app/observability';
 import { QuotaService } from '@app/quotas';
-import { Accounting, ACCOUNTING, Caller, UsageRecord } from './accounting';
+import { Access, Accounting, ACCOUNTING, Caller, UsageRecord } from './accounting';
 
 /** The request path's accounting: QuotaService (lanes, reservations) and MeteringService (usage events). */
 @Injectable()
@@ -13,9 +13,9 @@ export class QuotaAccounting implements Accounting {
     @Optional() private readonly metrics?: Metrics,
   ) {}
 
-  async allowedLanes(caller: Caller) {
+  async access(caller: Caller): Promise<Access> {
     const policy = await this.quotas.policyFor(caller.tenantId, caller.apiKeyId);
-    return { allowed: policy.allowedLanes, defaultLane: policy.defaultLane };
+    return { lanes: policy.allowedLanes, defaultLane: policy.defaultLane, models: policy.allowedModels };
   }
 
   reserve(ctx: Parameters<Accounting['reserve']>[0]) {

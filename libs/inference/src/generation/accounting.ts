@@ -21,8 +21,16 @@ export type UsageRecord = UsageEventInput;
  * What the request path needs from quotas and metering (their services implement it; see
  * accounting.provider.ts for the wiring).
  */
+/** What a caller's policy lets it use. */
+export interface Access {
+  lanes: Lane[];
+  defaultLane: Lane;
+  /** Model ids or aliases it may name in `model`; null = every served model. */
+  models: string[] | null;
+}
+
 export interface Accounting {
-  allowedLanes(caller: Caller): Promise<{ allowed: Lane[]; defaultLane: Lane }>;
+  access(caller: Caller): Promise<Access>;
   reserve(ctx: {
     requestId: string;
     tenantId: string;

@@ -11,13 +11,20 @@ import { Admission } from '../lanes/lane-scheduler';
 import { ModelDeployment } from '../models/model-deployment';
 import { ModelRegistry } from '../models/model-registry';
 import { requestedModel } from '../models/requested-model';
-import { Accounting, ACCOUNTING, Caller, UsageRecord, UsageStatus } from './accounting';
+import { assertModelAllowed } from '../models/model-access';
+import { Access, Accounting, ACCOUNTING, Caller, UsageRecord, UsageStatus } from './accounting';
 import { ChoiceDelta, ChoiceResult, ChoiceSpec, runChoice } from './choice-runner';
 import { newCompletionId } from './completion-id';
 import { engineSampling } from './engine-sampling';
 import { PreparedRequest } from './prepared-request';
 
 export type RequestKind = 'chat' | 'completion';
+
+/** One attempt at a routed model: the caller's access, and whether a fallback model follows. */
+interface Route {
+  access: Access;
+  fallbackLeft: boolean;
+}
 
 /** Refusals that another served model may answer instead (MODELS_FILE fallbacks). */
 function fallsBack(err: unknown): boolean {
@@ -38,35 +45,36 @@ export class InferenceService {
   ) {}
 
   async prepareChat(body: unknown, caller: Caller): Promise<PreparedRequest> {
-    return this.onRoutedModel(body, caller, (model, fallbackLeft) =>
-      this.prepareChatOn(model, body, caller, fallbackLeft),
-    );
+    return this.onRoutedModel(body, caller, (model, route) => this.prepareChatOn(model, body, caller, route));
   }
 
   async prepareCompletion(body: unknown, caller: Caller): Promise<PreparedRequest> {
-    return this.onRoutedModel(body, caller, (model, fallbackLeft) =>
-      this.prepareCompletionOn(model, body, caller, fallbackLeft),
+    return this.onRoutedModel(body, caller, (model, route) =>
+      this.prepareCompletionOn(model, body, caller, route),
     );
   }
 
   /**
    * Prepares the request on the model its `model` routes to; when that one is overloaded or down
    * (503 before any output), on its fallbacks in order. Only the last refusal is billed as one.
+   * A model the caller's policy does not list (allowed_models) is a 404, as OpenAI answers it.
    */
   private async onRoutedModel(
     body: unknown,
     caller: Caller,
-    prepareOn: (model: ModelDeployment, fallbackLeft: boolean) => Promise<PreparedRequest>,
+    prepareOn: (model: ModelDeployment, route: Route) => Promise<PreparedRequest>,
   ): Promise<PreparedRequest> {
+    const access = await this.accounting.access(caller);
     const asked = requestedModel(body);
+    if (asked !== undefined) assertModelAllowed(access, asked);
     const candidates =
       asked === undefined ? [this.models.primary] : this.models.candidates(asked, caller.apiKeyId);
     for (let i = 0; ; i++) {
-      const fallbackLeft = i < candidates.length - 1;
+      const route: Route = { access, fallbackLeft: i < candidates.length - 1 };
       try {
-        return await prepareOn(candidates[i], fallbackLeft);
+        return await prepareOn(candidates[i], route);
       } catch (err) {
-        if (!fallbackLeft || !fallsBack(err)) throw err;
+        if (!route.fallbackLeft || !fallsBack(err)) throw err;
       }
     }
   }
@@ -75,7 +83,7 @@ export class InferenceService {
     model: ModelDeployment,
     body: unknown,
     caller: Caller,
-    fallbackLeft: boolean,
+    route: Route,
   ): Promise<PreparedRequest> {
     const { text } = model;
     const req = parseChatRequest(body, text.vocabSize);
@@ -113,7 +121,7 @@ export class InferenceService {
       const name = forced.length === 1 ? forced[0].name : 'tool_call';
       sampling = { ...req.sampling, responseFormat: { type: 'json_schema', name, schema } };
     }
-    const p = await this.prepare(model, 'chat', [prompt], sampling, caller, 'messages', false, fallbackLeft);
+    const p = await this.prepare(model, 'chat', [prompt], sampling, caller, 'messages', false, route);
     p.tools = tools;
     return p;
   }
@@ -122,7 +130,7 @@ export class InferenceService {
     model: ModelDeployment,
     body: unknown,
     caller: Caller,
-    fallbackLeft: boolean,
+    route: Route,
   ): Promise<PreparedRequest> {
     const { text } = model;
     const req = parseCompletionRequest(body, text.vocabSize);
@@ -144,15 +152,14 @@ export class InferenceService {
       caller,
       'prompt',
       req.tokensAsIds,
-      fallbackLeft,
+      route,
     );
     if (req.echo)
       p.echo = req.prompts.map((q: PromptInput) => ('text' in q ? q.text : text.decode(q.tokens)));
     return p;
   }
 
-  private async chooseLane(sampling: SamplingRequest, caller: Caller): Promise<Lane> {
-    const { allowed, defaultLane } = await this.accounting.allowedLanes(caller);
+  private chooseLane(sampling: SamplingRequest, { lanes: allowed, defaultLane }: Access): Lane {
     const asked = sampling.serviceTier === undefined ? defaultLane : laneForServiceTier(sampling.serviceTier);
     if (asked && allowed.includes(asked)) return asked;
     // Capped by what the tenant may use: the best allowed lane not above the asked one.
@@ -169,7 +176,7 @@ export class InferenceService {
     caller: Caller,
     promptParam: string,
     tokensAsIds: boolean,
-    fallbackLeft: boolean,
+    route: Route,
   ): Promise<PreparedRequest> {
     const engine = deployment.engine;
     const { files } = deployment;
@@ -202,7 +209,7 @@ export class InferenceService {
     // a slot frees, with at most `capacity` of them in flight.
     const inWaves = total > lanes.capacity;
     const maxTokens = sampling.maxTokens ?? limit - longest;
-    const lane = await this.chooseLane(sampling, caller);
+    const lane = this.chooseLane(sampling, route.access);
     const promptTokens = prompts.reduce((s, p) => s + p.length, 0);
     const startedAt = new Date();
     // Usage and engine ids are made here, never taken from the client's x-request-id: a repeated
@@ -251,7 +258,7 @@ export class InferenceService {
       await reservation.release();
       const refusal = laneApiError(err);
       // A refusal another model will answer is not a request of its own in usage.
-      if (!fallbackLeft || !fallsBack(refusal)) this.recordRejected(base);
+      if (!route.fallbackLeft || !fallsBack(refusal)) this.recordRejected(base);
       throw refusal;
     }
     // Admitted: from here on a crash must still bill the prompt and what is generated (the choices

@@ -1,6 +1,9 @@
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { ApiKeyGuard } from '@app/auth';
+import { ApiKeyGuard, CurrentKey } from '@app/auth';
+import { VerifiedKey } from '@app/tenants';
+import { Accounting, ACCOUNTING } from '../generation/accounting';
+import { assertModelAllowed } from '../models/model-access';
 import { parseDetokenizeRequest, parseTokenizeRequest } from '../api/tokenize-request';
 import { ModelDeployment } from '../models/model-deployment';
 import { ModelRegistry } from '../models/model-registry';
@@ -12,19 +15,23 @@ import { requestedModel } from '../models/requested-model';
 @Controller()
 @UseGuards(ApiKeyGuard)
 export class TokenizeController {
-  constructor(private readonly models: ModelRegistry) {}
+  constructor(
+    private readonly models: ModelRegistry,
+    @Inject(ACCOUNTING) private readonly accounting: Accounting,
+  ) {}
 
-  /** The model named in the body (an id, not an alias), or the primary one when none is. */
-  private model(body: unknown): ModelDeployment {
-    const id = requestedModel(body);
-    return id === undefined ? this.models.primary : this.models.get(id);
+  /** The model named in the body (an id, not an alias), else the primary one; the key's policy must allow it. */
+  private async model(body: unknown, key: VerifiedKey): Promise<ModelDeployment> {
+    const id = requestedModel(body) ?? this.models.primary.id;
+    assertModelAllowed(await this.accounting.access({ tenantId: key.tenantId, apiKeyId: key.keyId }), id);
+    return this.models.get(id);
   }
 
   @Post('tokenize')
   @HttpCode(200)
-  tokenize(@Body() body: unknown) {
+  async tokenize(@Body() body: unknown, @CurrentKey() key: VerifiedKey) {
     const req = parseTokenizeRequest(body);
-    const { text, files } = this.model(body);
+    const { text, files } = await this.model(body, key);
     const tokens =
       'messages' in req
         ? text.encode(text.renderChat(req.messages, req.addGenerationPrompt), false)
@@ -35,8 +42,8 @@ export class TokenizeController {
 
   @Post('detokenize')
   @HttpCode(200)
-  detokenize(@Body() body: unknown) {
-    const { text } = this.model(body);
+  async detokenize(@Body() body: unknown, @CurrentKey() key: VerifiedKey) {
+    const { text } = await this.model(body, key);
     const req = parseDetokenizeRequest(body, text.vocabSize);
     return { prompt: text.decode(req.tokens, false) };
   }

@@ -10,6 +10,8 @@ export interface EffectivePolicy {
   maxTokensCap: number | null;
   allowedLanes: Lane[];
   defaultLane: Lane;
+  /** Model ids or aliases the caller may name in `model`; null = every served model. */
+  allowedModels: string[] | null;
 }
 
 /** One stored policy row (tenant level or key override). `null`/absent field = inherit. */
@@ -22,6 +24,7 @@ export interface PolicyFields {
   maxTokensCap?: number | null;
   allowedLanes?: Lane[] | null;
   defaultLane?: Lane | null;
+  allowedModels?: string[] | null;
 }
 
 export const POLICY_FIELDS = [
@@ -33,6 +36,7 @@ export const POLICY_FIELDS = [
   'maxTokensCap',
   'allowedLanes',
   'defaultLane',
+  'allowedModels',
 ] as const satisfies readonly (keyof PolicyFields)[];
 
 /** The numeric limits that are enforced with counters (tenant-wide and, when overridden, per key). */
@@ -83,12 +87,17 @@ export function defaultPolicy(config: AppConfig): EffectivePolicy {
     maxTokensCap: optionalInt(config, 'QUOTA_MAX_TOKENS_CAP'),
     allowedLanes: [...LANES],
     defaultLane: 'standard',
+    allowedModels: null,
   };
 }
 
 /** `base` with every non-null field of `override` applied. */
 export function applyOverrides(base: EffectivePolicy, override: PolicyFields): EffectivePolicy {
-  const out: EffectivePolicy = { ...base, allowedLanes: [...base.allowedLanes] };
+  const out: EffectivePolicy = {
+    ...base,
+    allowedLanes: [...base.allowedLanes],
+    allowedModels: base.allowedModels && [...base.allowedModels],
+  };
   for (const field of POLICY_FIELDS) {
     const value = override[field];
     if (value !== null && value !== undefined) (out as unknown as Record<string, unknown>)[field] = value;
@@ -103,7 +112,16 @@ function tighter(a: number | null, b: number | null | undefined): number | null 
   return Math.min(a, b);
 }
 
-/** Tenant limits + key overrides: counted limits take the tighter value; cap/lanes the key's. */
+/** Both lists apply: the models in both (null = no limit on that level). */
+function bothAllow(tenant: string[] | null, key: string[] | null | undefined): string[] | null {
+  if (key === null || key === undefined) return tenant;
+  return tenant === null ? [...key] : key.filter((m) => tenant.includes(m));
+}
+
+/**
+ * Tenant limits + key overrides: counted limits take the tighter value; cap/lanes the key's;
+ * models the ones both allow (a key cannot widen its tenant's list).
+ */
 export function resolvePolicy(
   tenantId: string,
   apiKeyId: string,
@@ -120,5 +138,6 @@ export function resolvePolicy(
   effective.maxConcurrent = tighter(tenant.maxConcurrent, keyOverrides.maxConcurrent)!;
   effective.dailyTokenBudget = tighter(tenant.dailyTokenBudget, keyOverrides.dailyTokenBudget);
   effective.monthlyTokenBudget = tighter(tenant.monthlyTokenBudget, keyOverrides.monthlyTokenBudget);
+  effective.allowedModels = bothAllow(tenant.allowedModels, keyOverrides.allowedModels);
   return { tenantId, apiKeyId, tenant, keyOverrides, effective };
 }

@@ -11,7 +11,11 @@ export const SNAKE: Record<keyof PolicyFields, string> = {
   maxTokensCap: 'max_tokens_cap',
   allowedLanes: 'allowed_lanes',
   defaultLane: 'default_lane',
+  allowedModels: 'allowed_models',
 };
+
+/** A served model id or alias, as MODELS_FILE spells them. */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 
 const INTS: { field: keyof PolicyFields; min: number; max: number }[] = [
   { field: 'requestsPerMinute', min: 1, max: 100_000_000 },
@@ -61,6 +65,19 @@ export function parsePolicyInput(body: unknown): PolicyFields {
     if (!isLane(lane))
       throw ApiError.badRequest('default_lane must be interactive, standard or batch.', 'default_lane');
     out.defaultLane = lane;
+  }
+  const models = input.allowed_models;
+  if (models !== undefined && models !== null) {
+    if (
+      !Array.isArray(models) ||
+      models.length === 0 ||
+      !models.every((m) => typeof m === 'string' && MODEL_NAME.test(m))
+    )
+      throw ApiError.badRequest(
+        'allowed_models must be a non-empty array of model ids or aliases (1-128 of A-Z a-z 0-9 . _ : / -), or null for every model.',
+        'allowed_models',
+      );
+    out.allowedModels = [...new Set(models as string[])];
   }
   if (out.defaultLane && out.allowedLanes && !out.allowedLanes.includes(out.defaultLane))
     throw ApiError.badRequest('default_lane must be one of allowed_lanes.', 'default_lane');

@@ -13,6 +13,7 @@ interface Row {
   max_tokens_cap: number | null;
   allowed_lanes: Lane[] | null;
   default_lane: Lane | null;
+  allowed_models: string[] | null;
   api_key_id: string | null;
 }
 
@@ -33,6 +34,7 @@ function toFields(r: Row): PolicyFields {
     maxTokensCap: r.max_tokens_cap,
     allowedLanes: r.allowed_lanes,
     defaultLane: r.default_lane,
+    allowedModels: r.allowed_models,
   };
 }
 
@@ -76,14 +78,14 @@ export class QuotaPolicyRepository {
     await manager.query(
       `INSERT INTO quota_policies (tenant_id, api_key_id, requests_per_minute, tokens_per_minute, max_concurrent,
                                    daily_token_budget, monthly_token_budget, max_tokens_cap, allowed_lanes,
-                                   default_lane, updated_at, updated_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), $11)
+                                   default_lane, allowed_models, updated_at, updated_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now(), $12)
        ON CONFLICT (tenant_id, api_key_id) DO UPDATE SET
          requests_per_minute = EXCLUDED.requests_per_minute, tokens_per_minute = EXCLUDED.tokens_per_minute,
          max_concurrent = EXCLUDED.max_concurrent, daily_token_budget = EXCLUDED.daily_token_budget,
          monthly_token_budget = EXCLUDED.monthly_token_budget, max_tokens_cap = EXCLUDED.max_tokens_cap,
          allowed_lanes = EXCLUDED.allowed_lanes, default_lane = EXCLUDED.default_lane,
-         updated_at = now(), updated_by = EXCLUDED.updated_by`,
+         allowed_models = EXCLUDED.allowed_models, updated_at = now(), updated_by = EXCLUDED.updated_by`,
       [
         tenantId,
         apiKeyId,
@@ -95,6 +97,7 @@ export class QuotaPolicyRepository {
         f.maxTokensCap ?? null,
         f.allowedLanes ?? null,
         f.defaultLane ?? null,
+        f.allowedModels ?? null,
         updatedBy,
       ],
     );
