@@ -18,22 +18,26 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
   let app: InferenceApp;
   let registry: ModelRegistry;
 
+  let file: string;
+  let spec: {
+    models: Record<string, unknown>[];
+    aliases: Record<string, { targets: Record<string, number>; assign: string }>;
+    fallbacks: Record<string, string[]>;
+  };
+
   beforeAll(async () => {
     const tiny = ensureModel('tiny-llama');
-    const dir = mkdtempSync(join(tmpdir(), 'llm-models-'));
-    const file = join(dir, 'models.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        models: [
-          { id: 'tiny-b', path: tiny, max_num_seqs: 2, threads: 1 },
-          // Port 9 (discard) refuses connections: the health check marks it down at once.
-          { id: 'remote-down', path: tiny, upstreams: ['http://127.0.0.1:9'] },
-        ],
-        aliases: { ab: { targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'key' } },
-        fallbacks: { 'tiny-llama': ['tiny-b'], 'remote-down': ['tiny-llama'] },
-      }),
-    );
+    file = join(mkdtempSync(join(tmpdir(), 'llm-models-')), 'models.json');
+    spec = {
+      models: [
+        { id: 'tiny-b', path: tiny, max_num_seqs: 2, threads: 1 },
+        // Port 9 (discard) refuses connections: the health check marks it down at once.
+        { id: 'remote-down', path: tiny, upstreams: ['http://127.0.0.1:9'] },
+      ],
+      aliases: { ab: { targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'key' } },
+      fallbacks: { 'tiny-llama': ['tiny-b'], 'remote-down': ['tiny-llama'] },
+    };
+    writeFileSync(file, JSON.stringify(spec));
     app = await startInferenceApp(
       'models',
       {
@@ -228,5 +232,59 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     while (Date.now() < until && (status = (await complete('tiny-b', key)).status) === 200)
       await new Promise((r) => setTimeout(r, 250));
     expect(status).toBe(404);
+  }, 30_000);
+
+  it('GET /admin/models shows engines and routes; a reload applies new alias weights and refuses model changes', async () => {
+    const admin = app.token('admin');
+    const before = await app.request('GET', '/admin/models', { token: admin });
+    expect(before.status).toBe(200);
+    expect(before.body.models.map((m: { id: string }) => m.id)).toEqual([
+      'tiny-llama',
+      'tiny-b',
+      'remote-down',
+    ]);
+    expect(before.body.models[1]).toMatchObject({
+      id: 'tiny-b',
+      primary: false,
+      ready: true,
+      backend: 'cpu',
+      max_num_seqs: 2,
+    });
+    expect(before.body.models[2]).toMatchObject({ id: 'remote-down', ready: false });
+    expect(before.body.aliases.ab).toEqual({ targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'key' });
+    const tenantAdmin = app.token('tenant_admin', '00000000-0000-4000-8000-000000000001');
+    expect((await app.request('GET', '/admin/models', { token: tenantAdmin })).status).toBe(403);
+
+    // Ramp the A/B test to 100 % tiny-b: every key now gets tiny-b.
+    writeFileSync(
+      file,
+      JSON.stringify({ ...spec, aliases: { ab: { targets: { 'tiny-b': 1 }, assign: 'key' } } }),
+    );
+    const reloaded = await app.request('POST', '/admin/models/reload', { token: admin });
+    expect(reloaded.status).toBe(200);
+    expect(reloaded.body.aliases.ab.targets).toEqual({ 'tiny-b': 1 });
+    for (let k = 0; k < 4; k++) {
+      const r = await complete('ab', await app.newTenantKey(`ramped-${k}`));
+      expect(r.body.model).toBe('tiny-b');
+    }
+    const audit = await app.request('GET', '/admin/audit?action=models.reload', { token: admin });
+    expect(audit.body.data).toHaveLength(1);
+
+    // Models load at startup only: a changed model list is refused and nothing changes.
+    writeFileSync(file, JSON.stringify({ ...spec, models: [spec.models[0]], aliases: {} }));
+    const refused = await app.request('POST', '/admin/models/reload', { token: admin });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_models_file' });
+    expect(refused.body.error.message).toMatch(/models added, removed or changed \(remote-down\)/);
+    writeFileSync(
+      file,
+      JSON.stringify({ ...spec, aliases: { ab: { targets: { nope: 1 }, assign: 'key' } } }),
+    );
+    const invalid = await app.request('POST', '/admin/models/reload', { token: admin });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.message).toMatch(/aliases\.ab\.targets: 'nope' is not a served model/);
+    expect((await app.request('GET', '/admin/models', { token: admin })).body.aliases.ab.targets).toEqual({
+      'tiny-b': 1,
+    });
   }, 30_000);
 });

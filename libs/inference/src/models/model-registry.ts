@@ -70,7 +70,9 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly created = Math.floor(Date.now() / 1000);
   readonly primary: ModelDeployment;
   private readonly deployments = new Map<string, ModelDeployment>();
-  private readonly router: ModelRouter;
+  private router: ModelRouter;
+  /** Each further model's spec as loaded (JSON): a reload may not change them. */
+  private readonly loadedSpecs = new Map<string, string>();
   /** Engines this registry started (MODELS_FILE's); the primary one belongs to EngineModule. */
   private readonly ownEngines: { id: string; engine: EngineProvider }[] = [];
 
@@ -97,6 +99,7 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
     file?.models.forEach((spec, i) => {
       try {
         this.deployments.set(spec.id, this.deploy(spec));
+        this.loadedSpecs.set(spec.id, JSON.stringify(spec));
       } catch (err) {
         void this.closeOwnEngines();
         const why = err instanceof Error ? err.message : String(err);
@@ -166,6 +169,47 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
 
   private async closeOwnEngines(): Promise<void> {
     await Promise.all(this.ownEngines.map(({ engine }) => engine.close()));
+  }
+
+  /**
+   * Re-reads MODELS_FILE and applies its aliases and fallbacks at once (e.g. an A/B test's weights);
+   * requests already routed keep their model. Models load at startup only: a file whose `models`
+   * differ from the loaded ones is refused (ModelsFileError) and nothing changes.
+   */
+  reloadRoutes(): ReturnType<ModelRouter['describe']> {
+    const file = modelsFileOf(this.config);
+    const specs = new Map((file?.models ?? []).map((m) => [m.id, JSON.stringify(m)]));
+    const changed = [...new Set([...specs.keys(), ...this.loadedSpecs.keys()])].filter(
+      (id) => specs.get(id) !== this.loadedSpecs.get(id),
+    );
+    if (changed.length > 0)
+      throw new ModelsFileError(
+        `MODELS_FILE: models added, removed or changed (${changed.join(', ')}): models load at startup only; restart the gateway for them (aliases and fallbacks reload)`,
+      );
+    this.router = routerFor(this.config, file);
+    return this.router.describe();
+  }
+
+  /** Every served model with its engine's state, and the routing table (GET /admin/models). */
+  describe() {
+    const models = [...this.deployments.values()].map((d) => {
+      const engine = d.engineProvider;
+      const info = engine?.info();
+      const stats = engine?.ready ? engine.stats() : null;
+      return {
+        id: d.id,
+        primary: d === this.primary,
+        ready: engine?.ready === true && engine.canAccept?.() !== false,
+        backend: info?.backend ?? null,
+        quantization: info?.quantization ?? null,
+        path: info?.path ?? null,
+        max_model_len: info?.maxModelLen ?? null,
+        max_num_seqs: d.lanes.capacity,
+        running: stats?.running ?? null,
+        waiting: stats?.waiting ?? null,
+      };
+    });
+    return { models, ...this.router.describe() };
   }
 
   /** A served model by id; an alias is a 400 (its models may tokenize differently), else 404. */

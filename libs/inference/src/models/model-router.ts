@@ -71,6 +71,14 @@ export class ModelRouter {
     return this.aliases.get(name)?.targets.map(([id]) => id);
   }
 
+  /** The routing table as configured (GET /admin/models). */
+  describe(): { aliases: Record<string, AliasSpec>; fallbacks: Record<string, string[]> } {
+    const aliases: Record<string, AliasSpec> = {};
+    for (const [name, a] of this.aliases)
+      aliases[name] = { targets: Object.fromEntries(a.targets), assign: a.assign };
+    return { aliases, fallbacks: structuredClone(this.fallbacks) };
+  }
+
   get aliasNames(): string[] {
     return [...this.aliases.keys()];
   }
