@@ -23,6 +23,7 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     models: Record<string, unknown>[];
     aliases: Record<string, { targets: Record<string, number>; assign: string }>;
     fallbacks: Record<string, string[]>;
+    context_fallbacks: Record<string, string[]>;
   };
 
   beforeAll(async () => {
@@ -33,9 +34,11 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
         { id: 'tiny-b', path: tiny, max_num_seqs: 2, threads: 1 },
         // Port 9 (discard) refuses connections: the health check marks it down at once.
         { id: 'remote-down', path: tiny, upstreams: ['http://127.0.0.1:9'] },
+        { id: 'tiny-short', path: tiny, max_model_length: 32, max_num_seqs: 2, threads: 1 },
       ],
       aliases: { ab: { targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'key' } },
       fallbacks: { 'tiny-llama': ['tiny-b'], 'remote-down': ['tiny-llama'] },
+      context_fallbacks: { 'tiny-short': ['tiny-b'] },
     };
     writeFileSync(file, JSON.stringify(spec));
     app = await startInferenceApp(
@@ -65,6 +68,7 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
       'tiny-llama',
       'tiny-b',
       'remote-down',
+      'tiny-short',
       'ab',
     ]);
     expect((await app.request('GET', '/v1/models/ab', { apiKey: app.apiKey })).status).toBe(200);
@@ -168,6 +172,36 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     expect(res.body.model).toBe('tiny-llama');
   });
 
+  it("a request longer than a model's context runs on its context fallback", async () => {
+    const short = await complete('tiny-short', app.apiKey, 'Hi');
+    expect(short.status).toBe(200);
+    expect(short.body.model).toBe('tiny-short');
+    // 8 output tokens after a prompt of 30: over tiny-short's 32, so tiny-b (2048) answers.
+    const long = await app.request('POST', '/v1/completions', {
+      apiKey: app.apiKey,
+      body: {
+        model: 'tiny-short',
+        prompt: Array.from({ length: 30 }, (_, i) => 10 + i),
+        max_tokens: 8,
+        temperature: 0,
+      },
+    });
+    expect(long.status).toBe(200);
+    expect(long.body.model).toBe('tiny-b');
+    expect(await usageRow(app, long.body.id as string)).toMatchObject({ model: 'tiny-b', prompt_tokens: 30 });
+    // An overload is not a context refusal: tiny-short has no (overload) fallbacks.
+    const held = await Promise.all(
+      [0, 1].map(() =>
+        registry.get('tiny-short').lanes.acquire({ tenantId: 'test-holder', lane: 'interactive', cost: 1 }),
+      ),
+    );
+    try {
+      expect((await complete('tiny-short', app.apiKey, 'Hi')).status).toBe(503);
+    } finally {
+      for (const h of held) h.release(0);
+    }
+  });
+
   it('tokenizes with a named model; an alias or an unknown model is a clear 4xx', async () => {
     const ok = await app.request('POST', '/tokenize', {
       apiKey: app.apiKey,
@@ -242,6 +276,7 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
       'tiny-llama',
       'tiny-b',
       'remote-down',
+      'tiny-short',
     ]);
     expect(before.body.models[1]).toMatchObject({
       id: 'tiny-b',
@@ -252,6 +287,8 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     });
     expect(before.body.models[2]).toMatchObject({ id: 'remote-down', ready: false });
     expect(before.body.aliases.ab).toEqual({ targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'key' });
+    expect(before.body.fallbacks).toEqual(spec.fallbacks);
+    expect(before.body.context_fallbacks).toEqual({ 'tiny-short': ['tiny-b'] });
     const tenantAdmin = app.token('tenant_admin', '00000000-0000-4000-8000-000000000001');
     expect((await app.request('GET', '/admin/models', { token: tenantAdmin })).status).toBe(403);
 
@@ -275,7 +312,9 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     const refused = await app.request('POST', '/admin/models/reload', { token: admin });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toMatchObject({ code: 'invalid_models_file' });
-    expect(refused.body.error.message).toMatch(/models added, removed or changed \(remote-down\)/);
+    expect(refused.body.error.message).toMatch(
+      /models added, removed or changed \(remote-down, tiny-short\)/,
+    );
     writeFileSync(
       file,
       JSON.stringify({ ...spec, aliases: { ab: { targets: { nope: 1 }, assign: 'key' } } }),

@@ -9,7 +9,7 @@ import { forcedCallSchema, forcedTools, toolCallSchema } from '../api/tools-requ
 import { LaneRejection, QueueAbortedError } from '../lanes/lane-rejection';
 import { Admission } from '../lanes/lane-scheduler';
 import { ModelDeployment } from '../models/model-deployment';
-import { ModelRegistry } from '../models/model-registry';
+import { ModelRegistry, ModelRoute } from '../models/model-registry';
 import { requestedModel } from '../models/requested-model';
 import { assertModelAllowed } from '../models/model-access';
 import { Access, Accounting, ACCOUNTING, Caller, UsageRecord, UsageStatus } from './accounting';
@@ -24,6 +24,13 @@ export type RequestKind = 'chat' | 'completion';
 interface Route {
   access: Access;
   fallbackLeft: boolean;
+}
+
+/** A request longer than the model's context: a model with a longer one may take it (context_fallbacks). */
+function exceedsContext(err: unknown): boolean {
+  return (
+    err instanceof ApiError && err.getStatus() === 400 && err.body.error.code === 'context_length_exceeded'
+  );
 }
 
 /** Refusals that another served model may answer instead (MODELS_FILE fallbacks). */
@@ -55,8 +62,10 @@ export class InferenceService {
   }
 
   /**
-   * Prepares the request on the model its `model` routes to; when that one is overloaded or down
-   * (503 before any output), on its fallbacks in order. Only the last refusal is billed as one.
+   * Prepares the request on the model its `model` routes to. When that one refuses it, the
+   * refusal picks a list: overloaded or down (503 before any output) → its `fallbacks`; the
+   * request exceeds its context length → its `context_fallbacks`. Those are tried in order while
+   * they refuse the same way; the last refusal answers, and only it is billed (as rejected).
    * A model the caller's policy does not list (allowed_models) is a 404, as OpenAI answers it.
    */
   private async onRoutedModel(
@@ -67,14 +76,29 @@ export class InferenceService {
     const access = await this.accounting.access(caller);
     const asked = requestedModel(body);
     if (asked !== undefined) assertModelAllowed(access, asked);
-    const candidates =
-      asked === undefined ? [this.models.primary] : this.models.candidates(asked, caller.apiKeyId);
+    const routed: ModelRoute =
+      asked === undefined
+        ? { model: this.models.primary, fallbacks: [], contextFallbacks: [] }
+        : this.models.route(asked, caller.apiKeyId);
+    let model = routed.model;
+    let next: { list: ModelDeployment[]; refusedAgain: (err: unknown) => boolean } | null = null;
     for (let i = 0; ; i++) {
-      const route: Route = { access, fallbackLeft: i < candidates.length - 1 };
+      // Whether an overload refusal of this attempt is followed by another model (then it is not billed).
+      const fallbackLeft = next
+        ? next.refusedAgain === fallsBack && i < next.list.length
+        : routed.fallbacks.length > 0;
       try {
-        return await prepareOn(candidates[i], route);
+        return await prepareOn(model, { access, fallbackLeft });
       } catch (err) {
-        if (!route.fallbackLeft || !fallsBack(err)) throw err;
+        if (!next) {
+          if (fallsBack(err) && routed.fallbacks.length > 0)
+            next = { list: routed.fallbacks, refusedAgain: fallsBack };
+          else if (exceedsContext(err) && routed.contextFallbacks.length > 0)
+            next = { list: routed.contextFallbacks, refusedAgain: exceedsContext };
+          else throw err;
+          i = 0;
+        } else if (!next.refusedAgain(err) || i >= next.list.length) throw err;
+        model = next.list[i];
       }
     }
   }

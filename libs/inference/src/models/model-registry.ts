@@ -38,11 +38,20 @@ function modelsFileOf(config: AppConfig): ModelsFileSpec | null {
 }
 
 function routerFor(config: AppConfig, file: ModelsFileSpec | null): ModelRouter {
-  return new ModelRouter(
-    [primaryModelId(config), ...(file?.models.map((m) => m.id) ?? [])],
-    file?.aliases,
-    file?.fallbacks,
-  );
+  return new ModelRouter([primaryModelId(config), ...(file?.models.map((m) => m.id) ?? [])], {
+    aliases: file?.aliases,
+    fallbacks: file?.fallbacks,
+    contextFallbacks: file?.contextFallbacks,
+  });
+}
+
+/** Where one request goes: a served model, and those to try when it refuses the request. */
+export interface ModelRoute {
+  model: ModelDeployment;
+  /** When it is overloaded or down (503 before any output). */
+  fallbacks: ModelDeployment[];
+  /** When the request exceeds its context length (400 context_length_exceeded). */
+  contextFallbacks: ModelDeployment[];
 }
 
 /**
@@ -227,13 +236,18 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The models to try for a request's `model`, first choice first (an alias picks one, per
-   * request or per API key `assignKey`; fallbacks follow); 404 model_not_found when unknown.
+   * Where a request for `model` goes (an alias picks a model, per request or per API key
+   * `assignKey`), with that model's fallbacks; 404 model_not_found when unknown.
    */
-  candidates(model: string, assignKey: string): ModelDeployment[] {
-    const ids = this.router.route(model, assignKey);
-    if (!ids) throw modelNotFound(model);
-    return ids.map((id) => this.deployments.get(id)!);
+  route(model: string, assignKey: string): ModelRoute {
+    const r = this.router.route(model, assignKey);
+    if (!r) throw modelNotFound(model);
+    const get = (id: string) => this.deployments.get(id)!;
+    return {
+      model: get(r.model),
+      fallbacks: r.fallbacks.map(get),
+      contextFallbacks: r.contextFallbacks.map(get),
+    };
   }
 
   /** GET /v1/models: the served models, then the aliases. */

@@ -10,23 +10,40 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
+/** MODELS_FILE's routing table. */
+export interface Routes {
+  aliases?: Record<string, AliasSpec>;
+  /** Model id → models tried in order when it is overloaded or down (a 503 before any output). */
+  fallbacks?: Record<string, string[]>;
+  /** Model id → models tried in order when a request exceeds its context length. */
+  contextFallbacks?: Record<string, string[]>;
+}
+
+/** Where one request goes: a model, and the models to try when it refuses the request. */
+export interface Route {
+  model: string;
+  fallbacks: string[];
+  contextFallbacks: string[];
+}
+
+interface AliasEntry {
+  targets: [string, number][];
+  total: number;
+  assign: AliasSpec['assign'];
+}
+
 /**
  * Which served model answers a request's `model`: a model id as is, or an alias's weighted pick
- * (per request, or sticky per API key for A/B tests); then that model's fallbacks, tried in order
- * when it is overloaded or down. Fallbacks are not followed transitively.
+ * (per request, or sticky per API key for A/B tests); then that model's fallbacks. Fallbacks are
+ * not followed transitively.
  */
 export class ModelRouter {
   private readonly ids: ReadonlySet<string>;
-  private readonly aliases: ReadonlyMap<
-    string,
-    { targets: [string, number][]; total: number; assign: AliasSpec['assign'] }
-  >;
+  private readonly aliases = new Map<string, AliasEntry>();
+  private readonly fallbacks: Record<string, string[]>;
+  private readonly contextFallbacks: Record<string, string[]>;
 
-  constructor(
-    ids: readonly string[],
-    aliases: Record<string, AliasSpec> = {},
-    private readonly fallbacks: Record<string, string[]> = {},
-  ) {
+  constructor(ids: readonly string[], routes: Routes = {}) {
     const seen = new Set<string>();
     for (const id of ids) {
       if (seen.has(id))
@@ -36,34 +53,36 @@ export class ModelRouter {
       seen.add(id);
     }
     this.ids = seen;
-    const known = (id: string, where: string): void => {
-      if (!seen.has(id))
-        throw new ModelsFileError(
-          `MODELS_FILE: ${where}: '${id}' is not a served model (${[...seen].join(', ')})`,
-        );
-    };
-    const table = new Map<
-      string,
-      { targets: [string, number][]; total: number; assign: AliasSpec['assign'] }
-    >();
-    for (const [name, spec] of Object.entries(aliases)) {
+    for (const [name, spec] of Object.entries(routes.aliases ?? {})) {
       if (seen.has(name))
         throw new ModelsFileError(`MODELS_FILE: aliases.${name}: an alias cannot have a served model's id`);
       const targets = Object.entries(spec.targets);
-      for (const [id] of targets) known(id, `aliases.${name}.targets`);
-      table.set(name, { targets, total: targets.reduce((s, [, w]) => s + w, 0), assign: spec.assign });
+      for (const [id] of targets) this.known(id, `aliases.${name}.targets`);
+      this.aliases.set(name, { targets, total: targets.reduce((s, [, w]) => s + w, 0), assign: spec.assign });
     }
-    this.aliases = table;
-    for (const [id, list] of Object.entries(fallbacks)) {
-      known(id, 'fallbacks');
+    this.fallbacks = this.checkedLists(routes.fallbacks ?? {}, 'fallbacks');
+    this.contextFallbacks = this.checkedLists(routes.contextFallbacks ?? {}, 'context_fallbacks');
+  }
+
+  private known(id: string, where: string): void {
+    if (!this.ids.has(id))
+      throw new ModelsFileError(
+        `MODELS_FILE: ${where}: '${id}' is not a served model (${[...this.ids].join(', ')})`,
+      );
+  }
+
+  private checkedLists(lists: Record<string, string[]>, where: string): Record<string, string[]> {
+    for (const [id, list] of Object.entries(lists)) {
+      this.known(id, where);
       list.forEach((f, i) => {
-        known(f, `fallbacks.${id}[${i}]`);
+        this.known(f, `${where}.${id}[${i}]`);
         if (f === id)
-          throw new ModelsFileError(`MODELS_FILE: fallbacks.${id}[${i}]: a model cannot fall back to itself`);
+          throw new ModelsFileError(`MODELS_FILE: ${where}.${id}[${i}]: a model cannot fall back to itself`);
         if (list.indexOf(f) !== i)
-          throw new ModelsFileError(`MODELS_FILE: fallbacks.${id}[${i}]: '${f}' is listed twice`);
+          throw new ModelsFileError(`MODELS_FILE: ${where}.${id}[${i}]: '${f}' is listed twice`);
       });
     }
+    return structuredClone(lists);
   }
 
   /** An alias's target model ids; undefined for a name that is not an alias. */
@@ -71,23 +90,27 @@ export class ModelRouter {
     return this.aliases.get(name)?.targets.map(([id]) => id);
   }
 
-  /** The routing table as configured (GET /admin/models). */
-  describe(): { aliases: Record<string, AliasSpec>; fallbacks: Record<string, string[]> } {
-    const aliases: Record<string, AliasSpec> = {};
-    for (const [name, a] of this.aliases)
-      aliases[name] = { targets: Object.fromEntries(a.targets), assign: a.assign };
-    return { aliases, fallbacks: structuredClone(this.fallbacks) };
-  }
-
   get aliasNames(): string[] {
     return [...this.aliases.keys()];
   }
 
+  /** The routing table as configured (GET /admin/models). */
+  describe() {
+    const aliases: Record<string, AliasSpec> = {};
+    for (const [name, a] of this.aliases)
+      aliases[name] = { targets: Object.fromEntries(a.targets), assign: a.assign };
+    return {
+      aliases,
+      fallbacks: structuredClone(this.fallbacks),
+      context_fallbacks: structuredClone(this.contextFallbacks),
+    };
+  }
+
   /**
-   * The models to try for `model`, first choice first; null when it is neither a model nor an
-   * alias. `key` identifies the caller for sticky aliases (the API key id).
+   * Where a request for `model` goes; null when it is neither a model nor an alias. `key`
+   * identifies the caller for sticky aliases (the API key id).
    */
-  route(model: string, key: string, random: () => number = Math.random): string[] | null {
+  route(model: string, key: string, random: () => number = Math.random): Route | null {
     let id: string | undefined;
     if (this.ids.has(model)) id = model;
     else {
@@ -101,6 +124,10 @@ export class ModelRouter {
         point -= weight;
       }
     }
-    return [id!, ...(this.fallbacks[id!] ?? [])];
+    return {
+      model: id!,
+      fallbacks: this.fallbacks[id!] ?? [],
+      contextFallbacks: this.contextFallbacks[id!] ?? [],
+    };
   }
 }

@@ -14,6 +14,7 @@ describe('parseModelsFile', () => {
       ],
       aliases: { chat: { targets: { small: 3, big: 1 }, assign: 'key' } },
       fallbacks: { big: ['small'] },
+      context_fallbacks: { small: ['big'] },
     });
     expect(spec.models).toEqual([
       {
@@ -38,10 +39,11 @@ describe('parseModelsFile', () => {
     ]);
     expect(spec.aliases).toEqual({ chat: { targets: { small: 3, big: 1 }, assign: 'key' } });
     expect(spec.fallbacks).toEqual({ big: ['small'] });
+    expect(spec.contextFallbacks).toEqual({ small: ['big'] });
   });
 
   it('defaults: no models, aliases or fallbacks; aliases assign per request', () => {
-    expect(parse({})).toEqual({ models: [], aliases: {}, fallbacks: {} });
+    expect(parse({})).toEqual({ models: [], aliases: {}, fallbacks: {}, contextFallbacks: {} });
     expect(parse({ aliases: { a: { targets: { x: 1 } } } }).aliases.a.assign).toBe('request');
   });
 
@@ -78,6 +80,7 @@ describe('parseModelsFile', () => {
       /aliases\.a\.assign: must be 'request' or 'key'/,
     ],
     ['{"fallbacks": {"a": []}}', /fallbacks\.a: must be a non-empty array/],
+    ['{"context_fallbacks": {"a": "b"}}', /context_fallbacks\.a: must be a non-empty array/],
   ])('refuses %s with the offending path', (source, message) => {
     expect(() => parseModelsFile(source, '/')).toThrow(ModelsFileError);
     expect(() => parseModelsFile(source, '/')).toThrow(message);
@@ -86,14 +89,14 @@ describe('parseModelsFile', () => {
   it('config/models.example.json parses and routes (the docs show it)', () => {
     const path = join(__dirname, '../../../../config/models.example.json');
     const spec = parseModelsFile(readFileSync(path, 'utf8'), '/');
-    const router = new ModelRouter(
-      ['llama-3.2-1b-instruct', ...spec.models.map((m) => m.id)],
-      spec.aliases,
-      spec.fallbacks,
-    );
-    expect(router.route('llama-3.1-8b-instruct', 'k')).toEqual([
+    const router = new ModelRouter(['llama-3.2-1b-instruct', ...spec.models.map((m) => m.id)], spec);
+    expect(router.route('llama-3.1-8b-instruct', 'k')).toEqual({
+      model: 'llama-3.1-8b-instruct',
+      fallbacks: ['llama-3.2-1b-instruct'],
+      contextFallbacks: [],
+    });
+    expect(router.route('llama-3.2-1b-instruct-int8', 'k')?.contextFallbacks).toEqual([
       'llama-3.1-8b-instruct',
-      'llama-3.2-1b-instruct',
     ]);
   });
 });

@@ -32,6 +32,8 @@ export interface ModelsFileSpec {
   aliases: Record<string, AliasSpec>;
   /** Deployment id → deployments tried in order when it is overloaded or down. */
   fallbacks: Record<string, string[]>;
+  /** Deployment id → deployments tried in order when a request exceeds its context length. */
+  contextFallbacks: Record<string, string[]>;
 }
 
 /** A MODELS_FILE problem, with the JSON path of the offending value. */
@@ -143,6 +145,17 @@ function alias(v: unknown, where: string): AliasSpec {
   return { targets: targets as Record<string, number>, assign };
 }
 
+/** `fallbacks` / `context_fallbacks`: model id → a non-empty list of model ids. */
+function fallbackLists(v: unknown, where: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [id, list] of Object.entries(v === undefined ? {} : object(v, where))) {
+    if (!Array.isArray(list) || list.length === 0)
+      fail(`${where}.${id}`, 'must be a non-empty array of model ids');
+    out[id] = list.map((m, i) => text(m, `${where}.${id}[${i}]`));
+  }
+  return out;
+}
+
 /**
  * Parses and checks a MODELS_FILE (docs/api.md, "Several models"). Relative paths are taken from
  * the file's own directory. Ids, alias targets and fallbacks are checked against each other by
@@ -156,7 +169,7 @@ export function parseModelsFile(source: string, baseDir: string): ModelsFileSpec
     fail('(file)', `not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
   const o = object(raw, '(top level)');
-  onlyKeys(o, ['models', 'aliases', 'fallbacks'], '(top level)');
+  onlyKeys(o, ['models', 'aliases', 'fallbacks', 'context_fallbacks'], '(top level)');
   if (o.models !== undefined && !Array.isArray(o.models)) fail('models', 'must be an array');
   const models = ((o.models as unknown[] | undefined) ?? []).map((m, i) =>
     deployment(m, `models[${i}]`, baseDir),
@@ -164,15 +177,9 @@ export function parseModelsFile(source: string, baseDir: string): ModelsFileSpec
   const aliases: Record<string, AliasSpec> = {};
   for (const [name, a] of Object.entries(o.aliases === undefined ? {} : object(o.aliases, 'aliases')))
     aliases[modelId(name, `aliases.${name}`)] = alias(a, `aliases.${name}`);
-  const fallbacks: Record<string, string[]> = {};
-  for (const [id, list] of Object.entries(
-    o.fallbacks === undefined ? {} : object(o.fallbacks, 'fallbacks'),
-  )) {
-    if (!Array.isArray(list) || list.length === 0)
-      fail(`fallbacks.${id}`, 'must be a non-empty array of model ids');
-    fallbacks[id] = list.map((m, i) => text(m, `fallbacks.${id}[${i}]`));
-  }
-  return { models, aliases, fallbacks };
+  const fallbacks = fallbackLists(o.fallbacks, 'fallbacks');
+  const contextFallbacks = fallbackLists(o.context_fallbacks, 'context_fallbacks');
+  return { models, aliases, fallbacks, contextFallbacks };
 }
 
 /** Reads MODELS_FILE; a missing or unreadable file is a startup error naming the path. */
