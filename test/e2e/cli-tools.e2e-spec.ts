@@ -296,6 +296,27 @@ describe('models', () => {
     expect(bad.stderr).toContain('HTTP 401');
   });
 
+  test('status and reload (admin) show the engines and apply the routes', async () => {
+    const token = app.token('admin');
+    const status = await runCli(['models', 'status', '--url', app.baseUrl, '--token', token]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).models).toEqual([
+      expect.objectContaining({
+        id: 'tiny-llama',
+        primary: true,
+        ready: true,
+        backend: 'cpu',
+        max_num_seqs: 4,
+      }),
+    ]);
+    const reload = await runCli(['models', 'reload', '--url', app.baseUrl, '--token', token]);
+    expect(reload.code).toBe(0);
+    expect(JSON.parse(reload.stdout)).toMatchObject({ aliases: {}, fallbacks: {}, context_fallbacks: {} });
+    const denied = await runCli(['models', 'status', '--url', app.baseUrl, '--token', 'not-a-jwt']);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('HTTP 401');
+  });
+
   test('inspect reads config.json and the safetensors headers', async () => {
     const model = ensureModel('tiny-llama');
     const r = await runCli(['models', 'inspect', model, '--tokens', '1000']);

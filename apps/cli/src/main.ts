@@ -28,6 +28,7 @@ const USAGE = `llm-inference <command>
       OpenAI batch-style JSONL through the server; resumable (done custom_ids are skipped).
   models list [--url URL --api-key KEY] | inspect PATH [--tokens N] [--kv-dtype bf16]
          | download OWNER/NAME [--revision R] [--out DIR] [--endpoint URL] [--token T]
+         | status | reload   (admin: engines and routes; re-read MODELS_FILE's routes)
       Served models; parameters and memory (weights + KV cache) of a local model directory;
       or fetch a model (safetensors) from a Hugging Face-compatible hub, resumable.
   bench load --api-key KEY [--requests N --concurrency C --rate R --stream --output F --html F ...]
