@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 const outDir = join(dirname(fileURLToPath(import.meta.url)), 'dashboards');
 const DS = { type: 'prometheus', uid: 'llm-prometheus' };
 const SEL = 'instance=~"$instance"';
+// Engine series carry model_name (one engine per served model: MODEL_PATH's and MODELS_FILE's).
+const MSEL = `${SEL}, model_name=~"$model"`;
 
 let nextId = 1;
 function target(expr, legendFormat, refId) {
@@ -49,9 +51,9 @@ const row = (title) => ({
   gridPos: { w: 24, h: 1, x: 0, y: 0 },
   panels: [],
 });
-const quantiles = (metric, by = '', extra = '') =>
+const quantiles = (metric, by = '', extra = '', sel = SEL) =>
   [0.5, 0.95, 0.99].map((q) => [
-    `histogram_quantile(${q}, sum by (le${by ? `, ${by}` : ''}) (rate(${metric}_bucket{${SEL}${extra}}[$__rate_interval])))`,
+    `histogram_quantile(${q}, sum by (le${by ? `, ${by}` : ''}) (rate(${metric}_bucket{${sel}${extra}}[$__rate_interval])))`,
     `p${Math.round(q * 100)}${by ? ` {{${by}}}` : ''}`,
   ]);
 
@@ -79,7 +81,23 @@ function layout(panels) {
   return panels;
 }
 
-function dashboard(uid, title, description, panels) {
+// The $model variable (engine dashboard): the served models that report llm_engine_up.
+const MODEL_VARIABLE = {
+  name: 'model',
+  label: 'Model',
+  type: 'query',
+  datasource: DS,
+  query: { query: 'label_values(llm_engine_up{instance=~"$instance"}, model_name)', refId: 'model' },
+  definition: 'label_values(llm_engine_up{instance=~"$instance"}, model_name)',
+  refresh: 2,
+  multi: true,
+  includeAll: true,
+  allValue: '.*',
+  current: { text: 'All', value: '$__all' },
+  sort: 1,
+};
+
+function dashboard(uid, title, description, panels, variables = []) {
   return {
     uid,
     title,
@@ -111,6 +129,7 @@ function dashboard(uid, title, description, panels) {
           current: { text: 'All', value: '$__all' },
           sort: 1,
         },
+        ...variables,
       ],
     },
     panels: layout(panels),
@@ -210,8 +229,8 @@ function engine() {
     'LLM inference / Engine, lanes, quotas, metering',
     'KV cache, batching, preemptions, prefix cache, lane queues and shedding, quota rejections, usage metering.',
     [
-      stat('Engine up', [[`min(llm_engine_up{${SEL}})`, 'up']], { min: 0, max: 1 }),
-      stat('KV cache usage', [[`max(llm_kv_cache_usage_perc{${SEL}})`, 'kv']], {
+      stat('Engine up', [[`min(llm_engine_up{${MSEL}})`, 'up']], { min: 0, max: 1 }),
+      stat('KV cache usage', [[`max(llm_kv_cache_usage_perc{${MSEL}})`, 'kv']], {
         unit: 'percentunit',
         min: 0,
         max: 1,
@@ -220,7 +239,7 @@ function engine() {
         'Prefix cache hit ratio',
         [
           [
-            `sum(rate(llm_prefix_cache_hits_total{${SEL}}[$__rate_interval])) / sum(rate(llm_prefix_cache_queries_total{${SEL}}[$__rate_interval]))`,
+            `sum(rate(llm_prefix_cache_hits_total{${MSEL}}[$__rate_interval])) / sum(rate(llm_prefix_cache_queries_total{${MSEL}}[$__rate_interval]))`,
             'hits',
           ],
         ],
@@ -228,43 +247,46 @@ function engine() {
       ),
       stat('Metering journal', [[`sum(llm_metering_journal_bytes{${SEL}})`, 'journal']], { unit: 'bytes' }),
       row('Engine'),
-      ts('KV cache usage', [[`llm_kv_cache_usage_perc{${SEL}}`, '{{instance}} {{model_name}}']], {
+      ts('KV cache usage', [[`llm_kv_cache_usage_perc{${MSEL}}`, '{{instance}} {{model_name}}']], {
         unit: 'percentunit',
         min: 0,
         max: 1,
       }),
       ts('Requests running / waiting', [
-        [`sum(llm_num_requests_running{${SEL}})`, 'running'],
-        [`sum(llm_num_requests_waiting{${SEL}})`, 'waiting'],
+        [`sum by (model_name) (llm_num_requests_running{${MSEL}})`, 'running {{model_name}}'],
+        [`sum by (model_name) (llm_num_requests_waiting{${MSEL}})`, 'waiting {{model_name}}'],
       ]),
       ts('Preemptions / s', [
-        [`sum by (instance) (rate(llm_num_preemptions_total{${SEL}}[$__rate_interval]))`, '{{instance}}'],
+        [`sum by (instance) (rate(llm_num_preemptions_total{${MSEL}}[$__rate_interval]))`, '{{instance}}'],
       ]),
       ts('Prefix cache queries and hits (tokens / s)', [
-        [`sum(rate(llm_prefix_cache_queries_total{${SEL}}[$__rate_interval]))`, 'queries'],
-        [`sum(rate(llm_prefix_cache_hits_total{${SEL}}[$__rate_interval]))`, 'hits'],
+        [`sum(rate(llm_prefix_cache_queries_total{${MSEL}}[$__rate_interval]))`, 'queries'],
+        [`sum(rate(llm_prefix_cache_hits_total{${MSEL}}[$__rate_interval]))`, 'hits'],
       ]),
       ts('Tokens per engine step', [
         [
-          `histogram_quantile(0.5, sum by (le) (rate(llm_iteration_tokens_total_bucket{${SEL}}[$__rate_interval])))`,
+          `histogram_quantile(0.5, sum by (le) (rate(llm_iteration_tokens_total_bucket{${MSEL}}[$__rate_interval])))`,
           'p50',
         ],
         [
-          `histogram_quantile(0.95, sum by (le) (rate(llm_iteration_tokens_total_bucket{${SEL}}[$__rate_interval])))`,
+          `histogram_quantile(0.95, sum by (le) (rate(llm_iteration_tokens_total_bucket{${MSEL}}[$__rate_interval])))`,
           'p95',
         ],
         [
-          `sum(rate(llm_iteration_tokens_total_sum{${SEL}}[$__rate_interval])) / sum(rate(llm_iteration_tokens_total_count{${SEL}}[$__rate_interval]))`,
+          `sum(rate(llm_iteration_tokens_total_sum{${MSEL}}[$__rate_interval])) / sum(rate(llm_iteration_tokens_total_count{${MSEL}}[$__rate_interval]))`,
           'mean',
         ],
       ]),
-      ts('Engine step time', quantiles('llm_engine_step_seconds'), { unit: 's' }),
+      ts('Engine step time', quantiles('llm_engine_step_seconds', 'model_name', '', MSEL), { unit: 's' }),
       ts('Speculative decoding: draft tokens and acceptance (SPECULATIVE_NGRAM_TOKENS)', [
-        [`sum(rate(llm_spec_decode_num_draft_tokens_total{${SEL}}[$__rate_interval]))`, 'drafted / s'],
-        [`sum(rate(llm_spec_decode_num_accepted_tokens_total{${SEL}}[$__rate_interval]))`, 'accepted / s'],
+        [`sum(rate(llm_spec_decode_num_draft_tokens_total{${MSEL}}[$__rate_interval]))`, 'drafted / s'],
+        [`sum(rate(llm_spec_decode_num_accepted_tokens_total{${MSEL}}[$__rate_interval]))`, 'accepted / s'],
       ]),
       ts('Engine errors / s', [
-        [`sum by (kind) (rate(llm_engine_errors_total{${SEL}}[$__rate_interval]))`, '{{kind}}'],
+        [
+          `sum by (model_name, kind) (rate(llm_engine_errors_total{${MSEL}}[$__rate_interval]))`,
+          '{{model_name}} {{kind}}',
+        ],
       ]),
       row('Lanes'),
       ts('Lane queue depth', [[`sum by (lane) (llm_lane_queue_depth{${SEL}})`, '{{lane}}']]),
@@ -309,6 +331,7 @@ function engine() {
         ],
       ]),
     ],
+    [MODEL_VARIABLE],
   );
 }
 

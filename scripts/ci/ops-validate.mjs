@@ -194,7 +194,8 @@ for (const file of dashFiles) {
           expr: t.expr
             .replace(/\$__rate_interval|\$__interval/g, '5m')
             .replace(/\$__range/g, '1h')
-            .replace(/\$instance/g, '.*'),
+            .replace(/\$instance/g, '.*')
+            .replace(/\$model/g, '.*'),
         });
       });
     });
