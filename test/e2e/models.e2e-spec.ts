@@ -36,7 +36,10 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
         { id: 'remote-down', path: tiny, upstreams: ['http://127.0.0.1:9'] },
         { id: 'tiny-short', path: tiny, max_model_length: 32, max_num_seqs: 2, threads: 1 },
       ],
-      aliases: { ab: { targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'key' } },
+      aliases: {
+        ab: { targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'key' },
+        'ab-user': { targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'user' },
+      },
       fallbacks: { 'tiny-llama': ['tiny-b'], 'remote-down': ['tiny-llama'] },
       context_fallbacks: { 'tiny-short': ['tiny-b'] },
     };
@@ -70,6 +73,7 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
       'remote-down',
       'tiny-short',
       'ab',
+      'ab-user',
     ]);
     expect((await app.request('GET', '/v1/models/ab', { apiKey: app.apiKey })).status).toBe(200);
     const ready = await app.request('GET', '/ready');
@@ -113,6 +117,21 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     }
     expect(seen).toEqual(new Set(['tiny-llama', 'tiny-b']));
     for (const { id, model } of answers) expect(await usageRow(app, id)).toMatchObject({ model });
+
+    // assign 'user': the request's end user decides, whichever key sends it.
+    const otherKey = await app.newTenantKey('ab-user-other');
+    const users = new Set<string>();
+    for (let u = 0; u < 16; u++) {
+      const ask = (key: string) =>
+        app.request('POST', '/v1/completions', {
+          apiKey: key,
+          body: { model: 'ab-user', prompt: 'hi', max_tokens: 1, user: `end-user-${u}` },
+        });
+      const [a, b] = [await ask(app.apiKey), await ask(otherKey)];
+      expect(b.body.model).toBe(a.body.model);
+      users.add(a.body.model as string);
+    }
+    expect(users).toEqual(new Set(['tiny-llama', 'tiny-b']));
   }, 60_000);
 
   it('falls back to the next model when the first is overloaded, billing one request', async () => {

@@ -10,7 +10,7 @@ import { LaneRejection, QueueAbortedError } from '../lanes/lane-rejection';
 import { Admission } from '../lanes/lane-scheduler';
 import { ModelDeployment } from '../models/model-deployment';
 import { ModelRegistry, ModelRoute } from '../models/model-registry';
-import { requestedModel } from '../models/requested-model';
+import { requestedModel, requestedUser } from '../models/requested-model';
 import { assertModelAllowed } from '../models/model-access';
 import { Access, Accounting, ACCOUNTING, Caller, UsageRecord, UsageStatus } from './accounting';
 import { ChoiceDelta, ChoiceResult, ChoiceSpec, runChoice } from './choice-runner';
@@ -79,7 +79,7 @@ export class InferenceService {
     const routed: ModelRoute =
       asked === undefined
         ? { model: this.models.primary, fallbacks: [], contextFallbacks: [] }
-        : this.models.route(asked, caller.apiKeyId);
+        : this.models.route(asked, { apiKeyId: caller.apiKeyId, user: requestedUser(body) });
     let model = routed.model;
     let next: { list: ModelDeployment[]; refusedAgain: (err: unknown) => boolean } | null = null;
     for (let i = 0; ; i++) {

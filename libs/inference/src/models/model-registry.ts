@@ -16,7 +16,7 @@ import { readModelFiles } from '../text/model-files';
 import { ModelText } from '../text/model-text';
 import { ModelTextProvider } from '../text/model-text.provider';
 import { ModelDeployment } from './model-deployment';
-import { ModelRouter } from './model-router';
+import { ModelRouter, StickyCaller } from './model-router';
 import { DeploymentSpec, ModelsFileError, ModelsFileSpec, readModelsFile } from './models-file';
 
 export interface ModelCard {
@@ -236,11 +236,11 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Where a request for `model` goes (an alias picks a model, per request or per API key
-   * `assignKey`), with that model's fallbacks; 404 model_not_found when unknown.
+   * Where a request for `model` goes (an alias picks a model, per request, or sticky per API key
+   * or end user), with that model's fallbacks; 404 model_not_found when unknown.
    */
-  route(model: string, assignKey: string): ModelRoute {
-    const r = this.router.route(model, assignKey);
+  route(model: string, caller: StickyCaller): ModelRoute {
+    const r = this.router.route(model, caller);
     if (!r) throw modelNotFound(model);
     const get = (id: string) => this.deployments.get(id)!;
     return {

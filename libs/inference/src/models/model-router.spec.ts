@@ -2,14 +2,15 @@ import { ModelRouter, Routes } from './model-router';
 
 describe('ModelRouter', () => {
   const ids = ['a', 'b', 'c'];
+  const K = { apiKeyId: 'k' };
   const first = (r: ModelRouter, model: string, key = 'k', random?: () => number) =>
-    r.route(model, key, random)!.model;
+    r.route(model, { apiKeyId: key }, random)!.model;
 
   it('routes a model id to itself, with its fallbacks and context fallbacks in order', () => {
     const r = new ModelRouter(ids, { fallbacks: { a: ['c', 'b'] }, contextFallbacks: { a: ['b'] } });
-    expect(r.route('a', 'key')).toEqual({ model: 'a', fallbacks: ['c', 'b'], contextFallbacks: ['b'] });
-    expect(r.route('b', 'key')).toEqual({ model: 'b', fallbacks: [], contextFallbacks: [] });
-    expect(r.route('nope', 'key')).toBeNull();
+    expect(r.route('a', K)).toEqual({ model: 'a', fallbacks: ['c', 'b'], contextFallbacks: ['b'] });
+    expect(r.route('b', K)).toEqual({ model: 'b', fallbacks: [], contextFallbacks: [] });
+    expect(r.route('nope', K)).toBeNull();
   });
 
   it('an alias picks by weight per request, and the pick brings its own fallbacks', () => {
@@ -19,7 +20,7 @@ describe('ModelRouter', () => {
     });
     expect(first(r, 'ab', 'k', () => 0)).toBe('a');
     expect(first(r, 'ab', 'k', () => 0.74)).toBe('a');
-    expect(r.route('ab', 'k', () => 0.75)).toEqual({ model: 'b', fallbacks: ['c'], contextFallbacks: [] });
+    expect(r.route('ab', K, () => 0.75)).toEqual({ model: 'b', fallbacks: ['c'], contextFallbacks: [] });
     expect(first(r, 'ab', 'k', () => 0.999)).toBe('b');
     const counts = { a: 0, b: 0 };
     let seed = 1;
@@ -42,6 +43,33 @@ describe('ModelRouter', () => {
     }
     expect(counts.a / 2000).toBeGreaterThan(0.45);
     expect(counts.a / 2000).toBeLessThan(0.55);
+  });
+
+  it("assign 'user' is sticky per end user across keys, and per key without a user", () => {
+    const r = new ModelRouter(ids, { aliases: { ab: { targets: { a: 1, b: 1 }, assign: 'user' } } });
+    const never = () => {
+      throw new Error('a sticky alias must not draw at random');
+    };
+    const counts = { a: 0, b: 0 };
+    for (let u = 0; u < 1000; u++) {
+      const once = r.route('ab', { apiKeyId: 'k1', user: `user-${u}` }, never)!.model;
+      expect(r.route('ab', { apiKeyId: 'k2', user: `user-${u}` }, never)!.model).toBe(once);
+      counts[once as 'a' | 'b']++;
+    }
+    expect(counts.a / 1000).toBeGreaterThan(0.42);
+    expect(counts.a / 1000).toBeLessThan(0.58);
+    // Ids that differ only in their last characters split too (the hash's high bits pick).
+    const sequential = { a: 0, b: 0 };
+    for (let u = 0; u < 100; u++)
+      sequential[r.route('ab', { apiKeyId: 'k', user: `user-${u}` }, never)!.model as 'a' | 'b']++;
+    expect(sequential.a).toBeGreaterThan(35);
+    expect(sequential.a).toBeLessThan(65);
+    // No user: the key decides, as with assign 'key'.
+    const byKey = new ModelRouter(ids, { aliases: { ab: { targets: { a: 1, b: 1 }, assign: 'key' } } });
+    for (let k = 0; k < 50; k++)
+      expect(r.route('ab', { apiKeyId: `key-${k}` }, never)!.model).toBe(
+        byKey.route('ab', { apiKeyId: `key-${k}` }, never)!.model,
+      );
   });
 
   it('lists aliases and their targets, and describes the table', () => {

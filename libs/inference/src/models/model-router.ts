@@ -1,12 +1,21 @@
 import { AliasSpec, ModelsFileError } from './models-file';
 
-/** FNV-1a (32 bit): a stable, well-spread hash of a short string, for sticky alias assignment. */
-function fnv1a(s: string): number {
+/**
+ * FNV-1a (32 bit) with murmur3's final mix: a stable hash of a short string whose high bits
+ * (which pick an alias target) differ for strings that differ only at the end ("user-1",
+ * "user-2"); plain FNV-1a leaves those bits nearly equal.
+ */
+function stableHash(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 
@@ -24,6 +33,12 @@ export interface Route {
   model: string;
   fallbacks: string[];
   contextFallbacks: string[];
+}
+
+/** Who asks: sticky aliases assign by API key, or by the request's end `user` when it names one. */
+export interface StickyCaller {
+  apiKeyId: string;
+  user?: string;
 }
 
 interface AliasEntry {
@@ -107,16 +122,22 @@ export class ModelRouter {
   }
 
   /**
-   * Where a request for `model` goes; null when it is neither a model nor an alias. `key`
-   * identifies the caller for sticky aliases (the API key id).
+   * Where a request for `model` goes; null when it is neither a model nor an alias. `caller`
+   * identifies who asks, for sticky aliases: the API key id, and the request's `user` if any.
    */
-  route(model: string, key: string, random: () => number = Math.random): Route | null {
+  route(model: string, caller: StickyCaller, random: () => number = Math.random): Route | null {
     let id: string | undefined;
     if (this.ids.has(model)) id = model;
     else {
       const alias = this.aliases.get(model);
       if (!alias) return null;
-      const u = alias.assign === 'key' ? fnv1a(`${model}\n${key}`) / 2 ** 32 : random();
+      const sticky =
+        alias.assign === 'user' && caller.user !== undefined
+          ? `user:${caller.user}`
+          : alias.assign !== 'request'
+            ? `key:${caller.apiKeyId}`
+            : null;
+      const u = sticky === null ? random() : stableHash(`${model}\n${sticky}`) / 2 ** 32;
       let point = u * alias.total;
       for (const [target, weight] of alias.targets) {
         id = target;

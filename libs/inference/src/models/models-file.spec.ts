@@ -76,8 +76,8 @@ describe('parseModelsFile', () => {
     ['{"aliases": {"a": {"targets": {}}}}', /aliases\.a\.targets: must name at least one model/],
     ['{"aliases": {"a": {"targets": {"x": 0}}}}', /aliases\.a\.targets\.x: must be an integer between 1/],
     [
-      '{"aliases": {"a": {"targets": {"x": 1}, "assign": "user"}}}',
-      /aliases\.a\.assign: must be 'request' or 'key'/,
+      '{"aliases": {"a": {"targets": {"x": 1}, "assign": "team"}}}',
+      /aliases\.a\.assign: must be 'request', 'key' or 'user'/,
     ],
     ['{"fallbacks": {"a": []}}', /fallbacks\.a: must be a non-empty array/],
     ['{"context_fallbacks": {"a": "b"}}', /context_fallbacks\.a: must be a non-empty array/],
@@ -90,12 +90,12 @@ describe('parseModelsFile', () => {
     const path = join(__dirname, '../../../../config/models.example.json');
     const spec = parseModelsFile(readFileSync(path, 'utf8'), '/');
     const router = new ModelRouter(['llama-3.2-1b-instruct', ...spec.models.map((m) => m.id)], spec);
-    expect(router.route('llama-3.1-8b-instruct', 'k')).toEqual({
+    expect(router.route('llama-3.1-8b-instruct', { apiKeyId: 'k' })).toEqual({
       model: 'llama-3.1-8b-instruct',
       fallbacks: ['llama-3.2-1b-instruct'],
       contextFallbacks: [],
     });
-    expect(router.route('llama-3.2-1b-instruct-int8', 'k')?.contextFallbacks).toEqual([
+    expect(router.route('llama-3.2-1b-instruct-int8', { apiKeyId: 'k' })?.contextFallbacks).toEqual([
       'llama-3.1-8b-instruct',
     ]);
   });

@@ -18,8 +18,11 @@ export interface DeploymentSpec {
   speculativeNgramTokens?: number;
 }
 
-/** How an alias picks among its targets: per request (weighted random) or per API key (sticky). */
-export type AliasAssignment = 'request' | 'key';
+/**
+ * How an alias picks among its targets: per request (weighted random), per API key (sticky), or
+ * per end user (sticky on the request's `user`, else on the API key).
+ */
+export type AliasAssignment = 'request' | 'key' | 'user';
 
 export interface AliasSpec {
   /** Deployment id → weight (a positive integer). */
@@ -141,7 +144,8 @@ function alias(v: unknown, where: string): AliasSpec {
   if (Object.keys(targets).length === 0) fail(`${where}.targets`, 'must name at least one model');
   for (const [id, w] of Object.entries(targets)) int(w ?? null, `${where}.targets.${id}`, 1, 1_000_000);
   const assign = o.assign ?? 'request';
-  if (assign !== 'request' && assign !== 'key') fail(`${where}.assign`, "must be 'request' or 'key'");
+  if (assign !== 'request' && assign !== 'key' && assign !== 'user')
+    fail(`${where}.assign`, "must be 'request', 'key' or 'user'");
   return { targets: targets as Record<string, number>, assign };
 }
 
