@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { EngineModule, ENGINE_PROVIDER, RemoteEngineProvider } from '@app/engine';
 import { startTestApp, TestApp } from '../helpers';
-import { ensureModel, InferenceApp, startInferenceApp } from './support/inference-app';
+import { ensureModel, InferenceApp, startInferenceApp, usageRow } from './support/inference-app';
 
 // ENGINE_PROVIDER=remote: a gateway whose engine is two other real gateways (native engine, tiny model).
 describe('remote engine provider', () => {
@@ -139,6 +139,77 @@ describe('remote engine provider', () => {
     const gotChoice = await client.chat.completions.create(choiceReq as never);
     expect(['up', 'down']).toContain(gotChoice.choices[0].message.content);
     expect(gotChoice.choices[0].message.content).toBe(wantChoice.choices[0].message.content);
+  });
+
+  it('resumes a stream whose upstream dies mid-answer on the other one: the same greedy text, billed once', async () => {
+    const remote = front.app.get<RemoteEngineProvider>(ENGINE_PROVIDER);
+    const body = { model, prompt: 'resume me', max_tokens: 1500, temperature: 0, ignore_eos: true };
+    const want = await up[0].request('POST', '/v1/completions', { apiKey: up[0].apiKey, body });
+    expect(want.status).toBe(200);
+    // The stream starts on upstream A (both idle: the first one); once its first tokens reach the
+    // client, every connection to A is cut. A fast machine may finish 1,500 tiny-model tokens
+    // first: then the round is repeated.
+    for (let round = 0; round < 3; round++) {
+      const resumedBefore = remote.resumedStreams;
+      const res = await fetch(`${front.baseUrl}/v1/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${frontKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let sse = Buffer.from((await reader.read()).value ?? []).toString();
+      up[0].app.getHttpServer().closeAllConnections();
+      for (let r = await reader.read(); !r.done; r = await reader.read())
+        sse += Buffer.from(r.value).toString();
+      if (remote.resumedStreams === resumedBefore) continue;
+      const chunks = sse
+        .split('\n')
+        .filter((l) => l.startsWith('data: {'))
+        .map((l) => JSON.parse(l.slice(6)));
+      const text = chunks.map((c) => c.choices?.[0]?.text ?? '').join('');
+      expect(text).toBe(want.body.choices[0].text);
+      expect(chunks.find((c) => c.choices?.[0]?.finish_reason)?.choices[0].finish_reason).toBe('length');
+      const usage = chunks.find((c) => c.usage)?.usage;
+      expect(usage).toMatchObject({ prompt_tokens: want.body.usage.prompt_tokens, completion_tokens: 1500 });
+      expect(await usageRow(front, chunks[0].id)).toMatchObject({
+        prompt_tokens: want.body.usage.prompt_tokens,
+        completion_tokens: 1500,
+        status: 'completed',
+      });
+      return;
+    }
+    throw new Error('the stream finished before the upstream connection was cut, 3 times');
+  }, 60_000);
+
+  it('bills the tokens an aborted remote stream generated (a client that leaves mid-answer)', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${front.baseUrl}/v1/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${frontKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model,
+        prompt: 'leave early',
+        max_tokens: 1500,
+        ignore_eos: true,
+        stream: true,
+      }),
+      signal: abort.signal,
+    });
+    const reader = res.body!.getReader();
+    let sse = '';
+    while ((sse.match(/"text"/g) ?? []).length < 3)
+      sse += Buffer.from((await reader.read()).value ?? []).toString();
+    abort.abort();
+    const id = JSON.parse(
+      sse
+        .split('\n')
+        .find((l) => l.startsWith('data: {'))!
+        .slice(6),
+    ).id as string;
+    const row = await usageRow(front, id);
+    expect(row.status).toBe('aborted');
+    expect(Number(row.completion_tokens)).toBeGreaterThanOrEqual(3);
   });
 
   it('keeps serving through the other upstream when one is killed mid-test', async () => {

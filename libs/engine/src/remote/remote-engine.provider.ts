@@ -8,7 +8,7 @@ import {
   FinishReason,
   TokenLogprob,
 } from '../engine.types';
-import { completionBody, tokenIdOf } from './remote-request';
+import { completionBody, continuationRequest, tokenIdOf } from './remote-request';
 import { sseData } from './sse-lines';
 import { Upstream, UpstreamPool, UpstreamPoolOptions, UpstreamStatus } from './upstream-pool';
 
@@ -44,13 +44,18 @@ interface Chunk {
   error?: { message?: string };
 }
 
+/** The upstream could not take the request (connection refused, 5xx, 429): nothing was streamed. */
 class UpstreamError extends Error {}
+/** The upstream's stream broke after it started (connection lost, error event, no finish). */
+class StreamBrokenError extends Error {}
 
 /**
  * EngineProvider over a pool of OpenAI-compatible upstreams (our own gateways or vLLM):
  * streamed /v1/completions with token ids in and out, least-outstanding-requests routing,
  * health checks, and a circuit breaker per upstream. A request that fails before its first token
- * is retried on another upstream; once tokens flowed, a failure ends it with an error event.
+ * is retried on another upstream. One whose stream breaks after tokens flowed is resumed on
+ * another upstream with the tokens so far appended to its prompt (continuationRequest): greedy
+ * output is then the same as without the failure; structured output cannot resume (error event).
  */
 export class RemoteEngineProvider implements EngineProvider {
   readonly pool: UpstreamPool;
@@ -60,6 +65,8 @@ export class RemoteEngineProvider implements EngineProvider {
   private readonly inflight = new Set<AbortController>();
   private generated = 0;
   private prompted = 0;
+  /** Streams that broke after their first token and were resumed on another upstream. */
+  resumedStreams = 0;
 
   constructor(private readonly options: RemoteEngineOptions) {
     this.pool = new UpstreamPool({
@@ -138,46 +145,66 @@ export class RemoteEngineProvider implements EngineProvider {
     signal?.addEventListener('abort', onAbort, { once: true });
     this.inflight.add(controller);
     const started = Date.now();
+    // What earlier attempts delivered: tokens (a resumed attempt's prompt suffix) and prompt scores.
+    const produced: number[] = [];
+    let promptScored = false;
     try {
       for (;;) {
         if (controller.signal.aborted) {
-          yield this.final(request.id, 'abort', 0, 0, 0, started);
+          yield this.final(request.id, 'abort', 0, 0, produced.length, started);
+          return;
+        }
+        const attempt = continuationRequest(request, produced, promptScored);
+        if (attempt === 'done') {
+          // Every token arrived, only the end of the stream was lost.
+          yield this.final(request.id, 'length', request.promptTokens.length, 0, produced.length, started);
           return;
         }
         const upstream = this.pool.pick(tried);
-        if (!upstream) {
-          yield {
-            ...this.final(request.id, 'error', 0, 0, 0, started),
-            error: 'no healthy upstream available',
-          };
+        if (!upstream || attempt === null) {
+          const why =
+            attempt === null
+              ? 'the stream broke and structured output cannot resume'
+              : 'no healthy upstream available';
+          yield { ...this.final(request.id, 'error', 0, 0, produced.length, started), error: why };
           return;
         }
         tried.add(upstream);
-        let sawTokens = false;
+        const carried = produced.length;
+        if (carried > 0) this.resumedStreams++;
         upstream.outstanding++;
         upstream.breaker.begin();
         try {
-          for await (const ev of this.stream(upstream, request, controller.signal, started)) {
-            if (ev.newTokens.length > 0) sawTokens = true;
-            yield ev;
+          for await (const ev of this.stream(upstream, attempt, controller.signal, started)) {
+            produced.push(...ev.newTokens);
+            if (ev.promptLogprobs) promptScored = true;
+            // A resumed stream bills as one: the client's prompt, and every token generated.
+            yield ev.finished && carried > 0
+              ? {
+                  ...ev,
+                  promptTokens: request.promptTokens.length,
+                  cachedPromptTokens: Math.min(ev.cachedPromptTokens ?? 0, request.promptTokens.length),
+                  generatedTokens: carried + (ev.generatedTokens ?? 0),
+                }
+              : ev;
           }
           upstream.breaker.success();
           return;
         } catch (err) {
           if (controller.signal.aborted) {
             upstream.breaker.success();
-            yield this.final(request.id, 'abort', 0, 0, 0, started);
+            yield this.final(request.id, 'abort', 0, 0, produced.length, started);
             return;
           }
           upstream.breaker.failure();
-          if (!(err instanceof UpstreamError) || sawTokens) {
+          if (!(err instanceof UpstreamError || err instanceof StreamBrokenError)) {
             yield {
-              ...this.final(request.id, 'error', 0, 0, 0, started),
+              ...this.final(request.id, 'error', 0, 0, produced.length, started),
               error: `upstream ${upstream.url}: ${(err as Error).message}`,
             };
             return;
           }
-          // Nothing was produced yet: try another upstream.
+          // Try another upstream: from the start, or resuming after the tokens so far.
         } finally {
           upstream.outstanding--;
         }
@@ -274,9 +301,9 @@ export class RemoteEngineProvider implements EngineProvider {
       }
     } catch (err) {
       if (signal.aborted) throw err;
-      throw new Error((err as Error).message, { cause: err });
+      throw new StreamBrokenError((err as Error).message, { cause: err });
     }
-    if (!reason) throw new Error('upstream stream ended without a finish_reason');
+    if (!reason) throw new StreamBrokenError('upstream stream ended without a finish_reason');
     this.generated += generated;
     this.prompted += usage?.prompt_tokens ?? request.promptTokens.length;
     yield this.final(

@@ -51,3 +51,31 @@ export function completionBody(model: string, req: EngineRequest): Record<string
 export function tokenIdOf(name: string): number {
   return name.startsWith('token_id:') ? Number(name.slice(9)) : NaN;
 }
+
+/**
+ * The request to send after earlier attempts delivered `produced` tokens (and maybe the prompt's
+ * scores): the same request, or one that resumes: the tokens appended to the prompt, the
+ * remaining max/min tokens, no second prompt scoring. 'done' when no token is left to generate;
+ * null when it cannot resume (structured output: the upstream would start a new document).
+ */
+export function continuationRequest<R extends EngineRequest>(
+  req: R,
+  produced: readonly number[],
+  promptScored: boolean,
+): R | 'done' | null {
+  if (produced.length === 0 && !promptScored) return req;
+  const s = req.sampling ?? {};
+  if (produced.length > 0 && s.responseFormat !== undefined && s.responseFormat !== 'text') return null;
+  const maxTokens = (s.maxTokens ?? 16) - produced.length;
+  if (maxTokens <= 0) return 'done';
+  return {
+    ...req,
+    promptTokens: [...req.promptTokens, ...produced],
+    sampling: {
+      ...s,
+      maxTokens,
+      ...(s.minTokens ? { minTokens: Math.max(0, s.minTokens - produced.length) } : {}),
+      promptLogprobs: promptScored ? undefined : s.promptLogprobs,
+    },
+  };
+}
