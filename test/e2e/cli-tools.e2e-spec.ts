@@ -286,6 +286,42 @@ test('chat: unreachable server and missing key', async () => {
   expect(noKey.stderr).toContain('--api-key is required');
 });
 
+describe('quota', () => {
+  test('set changes only the fields given; get shows the stored and the effective policy', async () => {
+    const token = app.token('admin');
+    const base = ['--url', app.baseUrl, '--token', token, '--tenant', tenantId];
+    const set = await runCli([
+      'quota',
+      'set',
+      ...base,
+      '--allowed-models',
+      'tiny-llama,chat',
+      '--max-tokens-cap',
+      '500',
+    ]);
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout).policy).toMatchObject({
+      allowed_models: ['tiny-llama', 'chat'],
+      max_tokens_cap: 500,
+    });
+    const cleared = await runCli(['quota', 'set', ...base, '--max-tokens-cap', 'inherit']);
+    expect(JSON.parse(cleared.stdout).policy).toMatchObject({
+      allowed_models: ['tiny-llama', 'chat'],
+      max_tokens_cap: null,
+    });
+    const get = await runCli(['quota', 'get', ...base]);
+    expect(JSON.parse(get.stdout).effective.allowed_models).toEqual(['tiny-llama', 'chat']);
+    const bad = await runCli(['quota', 'set', ...base, '--allowed-models', 'bad name']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('allowed_models must be a non-empty array');
+    const nothing = await runCli(['quota', 'set', ...base]);
+    expect(nothing.code).not.toBe(0);
+    expect(nothing.stderr).toContain('no field to change');
+    // Back to every model for the other tests.
+    await runCli(['quota', 'set', ...base, '--allowed-models', 'inherit']);
+  });
+});
+
 describe('models', () => {
   test('list shows the served model', async () => {
     const r = await runCli(['models', 'list', '--url', app.baseUrl, '--api-key', app.apiKey]);

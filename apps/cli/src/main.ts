@@ -4,6 +4,7 @@ import { benchCommand, BENCH_LOAD_HELP } from './commands/bench-load';
 import { batchCommand, BATCH_HELP } from './commands/batch';
 import { chatCommand, CHAT_HELP } from './commands/chat';
 import { modelsCommand, MODELS_HELP } from './commands/models';
+import { quotaCommand, QUOTA_HELP } from './commands/quota';
 import { dbMigrate } from './commands/db-migrate';
 import { gpuCommand } from './commands/gpu';
 import { keysCommand, tenantsCommand } from './commands/tenants-keys';
@@ -20,6 +21,8 @@ const USAGE = `llm-inference <command>
       short-lived admin token minted with the local secret).
   usage report [--tenant ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by day,model,key,lane] [--format json|csv]
       Usage report from GET /admin/usage (inclusive UTC days; CSV has a stable header row).
+  quota get|set --tenant ID [--key KEY_ID] [--allowed-models M,...] [--requests-per-minute N] ...
+      A tenant's or key's quota policy (\`llm-inference quota --help\` lists every field).
   db migrate
       Apply pending database migrations.
   chat --api-key KEY [--url URL] [--model M] [--system TEXT] [--max-tokens N] [--temperature T]
@@ -47,6 +50,8 @@ async function run(argv: string[]): Promise<void> {
   else if (command === 'keys') output = await keysCommand(args);
   else if (command === 'db' && sub === 'migrate') output = await dbMigrate();
   else if (command === 'usage') output = await usageCommand(args);
+  else if (command === 'quota' && args.flags.help) output = QUOTA_HELP;
+  else if (command === 'quota') output = await quotaCommand(args);
   else if (command === 'bench' && args.flags.help) output = BENCH_LOAD_HELP;
   else if (command === 'chat' && args.flags.help) output = CHAT_HELP;
   else if (command === 'chat') output = await chatCommand(args);
