@@ -24,6 +24,7 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     aliases: Record<string, { targets: Record<string, number>; assign: string }>;
     fallbacks: Record<string, string[]>;
     context_fallbacks: Record<string, string[]>;
+    fallback_wait_ms: number;
   };
 
   beforeAll(async () => {
@@ -42,6 +43,7 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
       },
       fallbacks: { 'tiny-llama': ['tiny-b'], 'remote-down': ['tiny-llama'] },
       context_fallbacks: { 'tiny-short': ['tiny-b'] },
+      fallback_wait_ms: 100,
     };
     writeFileSync(file, JSON.stringify(spec));
     app = await startInferenceApp(
@@ -50,7 +52,8 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
         MODELS_FILE: file,
         RATE_LIMIT: '100000/minute',
         QUOTA_MAX_CONCURRENT: '1000',
-        LANE_MAX_WAIT_MS: '300',
+        // A model with fallbacks is left after fallback_wait_ms (100), others after this.
+        LANE_MAX_WAIT_MS: '2500',
       },
       { maxNumSeqs: 1 },
     );
@@ -135,8 +138,8 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
   }, 60_000);
 
   it('falls back to the next model when the first is overloaded, billing one request', async () => {
-    // The test holds the primary's only engine slot: a request for it waits LANE_MAX_WAIT_MS, is
-    // refused 503 there, and runs on tiny-b instead.
+    // The test holds the primary's only engine slot: a request for it waits fallback_wait_ms
+    // (100 ms, not LANE_MAX_WAIT_MS: 2,500), is refused 503 there, and runs on tiny-b instead.
     const slot = await registry.primary.lanes.acquire({
       tenantId: 'test-holder',
       lane: 'interactive',
@@ -144,9 +147,11 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     });
     const since = new Date();
     try {
+      const started = Date.now();
       const res = await complete('tiny-llama');
       expect(res.status).toBe(200);
       expect(res.body.model).toBe('tiny-b');
+      expect(Date.now() - started).toBeLessThan(2000); // it did not wait out LANE_MAX_WAIT_MS
       expect(await usageRow(app, res.body.id as string)).toMatchObject({
         model: 'tiny-b',
         status: 'completed',

@@ -24,6 +24,8 @@ export type RequestKind = 'chat' | 'completion';
 interface Route {
   access: Access;
   fallbackLeft: boolean;
+  /** With a fallback left: how long to wait in this model's lanes before trying it. */
+  maxWaitMs?: number;
 }
 
 /** A request longer than the model's context: a model with a longer one may take it (context_fallbacks). */
@@ -88,7 +90,11 @@ export class InferenceService {
         ? next.refusedAgain === fallsBack && i < next.list.length
         : routed.fallbacks.length > 0;
       try {
-        return await prepareOn(model, { access, fallbackLeft });
+        return await prepareOn(model, {
+          access,
+          fallbackLeft,
+          ...(fallbackLeft ? { maxWaitMs: routed.fallbackWaitMs } : {}),
+        });
       } catch (err) {
         if (!next) {
           if (fallsBack(err) && routed.fallbacks.length > 0)
@@ -270,6 +276,7 @@ export class InferenceService {
             lane,
             cost: p.length + maxTokens,
             signal: abort.signal,
+            maxWaitMs: route.maxWaitMs,
           }),
         ),
       );

@@ -145,4 +145,21 @@ describe('LaneScheduler', () => {
     hold.release();
     expect(s.stats().inFlight).toBe(0);
   });
+
+  it("a request's own maxWaitMs shortens its wait, never lengthens it", async () => {
+    const s = new LaneScheduler(opts({ maxWaitMs: { interactive: 60_000, standard: 60_000, batch: 40 } }));
+    const hold = await s.acquire({ tenantId: 'x', lane: 'standard', cost: 1 });
+    const started = Date.now();
+    const short = await s
+      .acquire({ tenantId: 'a', lane: 'standard', cost: 1, maxWaitMs: 30 })
+      .catch((e: unknown) => e);
+    expect(short).toMatchObject({ status: 503, reason: 'queue_timeout' });
+    expect(Date.now() - started).toBeLessThan(30_000); // not the lane's 60 s
+    // The lane's own limit (batch: 40 ms) still applies to a longer maxWaitMs.
+    const capped = await s
+      .acquire({ tenantId: 'a', lane: 'batch', cost: 1, maxWaitMs: 60_000 })
+      .catch((e: unknown) => e);
+    expect(capped).toMatchObject({ status: 503, reason: 'queue_timeout' });
+    hold.release();
+  });
 });

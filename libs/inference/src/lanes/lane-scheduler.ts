@@ -19,6 +19,8 @@ export interface AdmissionRequest {
   /** Estimated tokens (prompt + max_tokens) used for fair sharing until the actual is known. */
   cost: number;
   signal?: AbortSignal;
+  /** Wait at most this long (never longer than the lane's own limit), e.g. when a fallback model is next. */
+  maxWaitMs?: number;
 }
 
 export interface Admission {
@@ -172,18 +174,21 @@ export class LaneScheduler {
       const onAbort = () => {
         if (this.remove(waiter)) reject(new QueueAbortedError());
       };
-      const timer = setTimeout(() => {
-        if (!this.remove(waiter)) return;
-        const over = this.overShare(req.lane, tenant);
-        reject(
-          new LaneRejection(
-            over ? 429 : 503,
-            over ? 'tenant_over_share' : 'queue_timeout',
-            req.lane,
-            this.retryAfter(req.lane),
-          ),
-        );
-      }, this.options.maxWaitMs[req.lane]);
+      const timer = setTimeout(
+        () => {
+          if (!this.remove(waiter)) return;
+          const over = this.overShare(req.lane, tenant);
+          reject(
+            new LaneRejection(
+              over ? 429 : 503,
+              over ? 'tenant_over_share' : 'queue_timeout',
+              req.lane,
+              this.retryAfter(req.lane),
+            ),
+          );
+        },
+        Math.min(this.options.maxWaitMs[req.lane], req.maxWaitMs ?? Infinity),
+      );
       timer.unref?.();
       req.signal?.addEventListener('abort', onAbort, { once: true });
       waiter.cleanup = () => {

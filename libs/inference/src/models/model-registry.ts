@@ -42,6 +42,7 @@ function routerFor(config: AppConfig, file: ModelsFileSpec | null): ModelRouter 
     aliases: file?.aliases,
     fallbacks: file?.fallbacks,
     contextFallbacks: file?.contextFallbacks,
+    fallbackWaitMs: file?.fallbackWaitMs,
   });
 }
 
@@ -52,6 +53,8 @@ export interface ModelRoute {
   fallbacks: ModelDeployment[];
   /** When the request exceeds its context length (400 context_length_exceeded). */
   contextFallbacks: ModelDeployment[];
+  /** The longest wait in a lane before the next fallback is tried (fallback_wait_ms). */
+  fallbackWaitMs?: number;
 }
 
 /**
@@ -247,6 +250,7 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
       model: get(r.model),
       fallbacks: r.fallbacks.map(get),
       contextFallbacks: r.contextFallbacks.map(get),
+      fallbackWaitMs: r.fallbackWaitMs,
     };
   }
 

@@ -6,6 +6,12 @@ describe('ModelRouter', () => {
   const first = (r: ModelRouter, model: string, key = 'k', random?: () => number) =>
     r.route(model, { apiKeyId: key }, random)!.model;
 
+  it('carries fallback_wait_ms with the routes of models that have fallbacks', () => {
+    const r = new ModelRouter(ids, { fallbacks: { a: ['b'] }, fallbackWaitMs: 250 });
+    expect(r.route('a', K)?.fallbackWaitMs).toBe(250);
+    expect(r.route('b', K)?.fallbackWaitMs).toBeUndefined();
+  });
+
   it('routes a model id to itself, with its fallbacks and context fallbacks in order', () => {
     const r = new ModelRouter(ids, { fallbacks: { a: ['c', 'b'] }, contextFallbacks: { a: ['b'] } });
     expect(r.route('a', K)).toEqual({ model: 'a', fallbacks: ['c', 'b'], contextFallbacks: ['b'] });
@@ -84,6 +90,7 @@ describe('ModelRouter', () => {
       aliases: { x: { targets: { c: 1, a: 2 }, assign: 'request' } },
       fallbacks: {},
       context_fallbacks: { a: ['c'] },
+      fallback_wait_ms: null,
     });
   });
 

@@ -26,6 +26,8 @@ export interface Routes {
   fallbacks?: Record<string, string[]>;
   /** Model id → models tried in order when a request exceeds its context length. */
   contextFallbacks?: Record<string, string[]>;
+  /** How long a request waits in a model's lane before its fallbacks are tried (unset: the lane's limit). */
+  fallbackWaitMs?: number;
 }
 
 /** Where one request goes: a model, and the models to try when it refuses the request. */
@@ -33,6 +35,8 @@ export interface Route {
   model: string;
   fallbacks: string[];
   contextFallbacks: string[];
+  /** Set when there are fallbacks and fallback_wait_ms is: the longest wait in each model's lane. */
+  fallbackWaitMs?: number;
 }
 
 /** Who asks: sticky aliases assign by API key, or by the request's end `user` when it names one. */
@@ -57,6 +61,7 @@ export class ModelRouter {
   private readonly aliases = new Map<string, AliasEntry>();
   private readonly fallbacks: Record<string, string[]>;
   private readonly contextFallbacks: Record<string, string[]>;
+  private readonly fallbackWaitMs?: number;
 
   constructor(ids: readonly string[], routes: Routes = {}) {
     const seen = new Set<string>();
@@ -77,6 +82,7 @@ export class ModelRouter {
     }
     this.fallbacks = this.checkedLists(routes.fallbacks ?? {}, 'fallbacks');
     this.contextFallbacks = this.checkedLists(routes.contextFallbacks ?? {}, 'context_fallbacks');
+    this.fallbackWaitMs = routes.fallbackWaitMs;
   }
 
   private known(id: string, where: string): void {
@@ -118,6 +124,7 @@ export class ModelRouter {
       aliases,
       fallbacks: structuredClone(this.fallbacks),
       context_fallbacks: structuredClone(this.contextFallbacks),
+      fallback_wait_ms: this.fallbackWaitMs ?? null,
     };
   }
 
@@ -145,10 +152,14 @@ export class ModelRouter {
         point -= weight;
       }
     }
+    const fallbacks = this.fallbacks[id!] ?? [];
     return {
       model: id!,
-      fallbacks: this.fallbacks[id!] ?? [],
+      fallbacks,
       contextFallbacks: this.contextFallbacks[id!] ?? [],
+      ...(fallbacks.length > 0 && this.fallbackWaitMs !== undefined
+        ? { fallbackWaitMs: this.fallbackWaitMs }
+        : {}),
     };
   }
 }

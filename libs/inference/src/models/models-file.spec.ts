@@ -15,6 +15,7 @@ describe('parseModelsFile', () => {
       aliases: { chat: { targets: { small: 3, big: 1 }, assign: 'key' } },
       fallbacks: { big: ['small'] },
       context_fallbacks: { small: ['big'] },
+      fallback_wait_ms: 2000,
     });
     expect(spec.models).toEqual([
       {
@@ -40,6 +41,7 @@ describe('parseModelsFile', () => {
     expect(spec.aliases).toEqual({ chat: { targets: { small: 3, big: 1 }, assign: 'key' } });
     expect(spec.fallbacks).toEqual({ big: ['small'] });
     expect(spec.contextFallbacks).toEqual({ small: ['big'] });
+    expect(spec.fallbackWaitMs).toBe(2000);
   });
 
   it('defaults: no models, aliases or fallbacks; aliases assign per request', () => {
@@ -81,6 +83,7 @@ describe('parseModelsFile', () => {
     ],
     ['{"fallbacks": {"a": []}}', /fallbacks\.a: must be a non-empty array/],
     ['{"context_fallbacks": {"a": "b"}}', /context_fallbacks\.a: must be a non-empty array/],
+    ['{"fallback_wait_ms": 0}', /fallback_wait_ms: must be an integer between 1 and 3600000/],
   ])('refuses %s with the offending path', (source, message) => {
     expect(() => parseModelsFile(source, '/')).toThrow(ModelsFileError);
     expect(() => parseModelsFile(source, '/')).toThrow(message);

@@ -37,6 +37,8 @@ export interface ModelsFileSpec {
   fallbacks: Record<string, string[]>;
   /** Deployment id → deployments tried in order when a request exceeds its context length. */
   contextFallbacks: Record<string, string[]>;
+  /** How long a request waits in a model's lane before trying its fallbacks (unset: LANE_MAX_WAIT_MS). */
+  fallbackWaitMs?: number;
 }
 
 /** A MODELS_FILE problem, with the JSON path of the offending value. */
@@ -173,7 +175,7 @@ export function parseModelsFile(source: string, baseDir: string): ModelsFileSpec
     fail('(file)', `not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
   const o = object(raw, '(top level)');
-  onlyKeys(o, ['models', 'aliases', 'fallbacks', 'context_fallbacks'], '(top level)');
+  onlyKeys(o, ['models', 'aliases', 'fallbacks', 'context_fallbacks', 'fallback_wait_ms'], '(top level)');
   if (o.models !== undefined && !Array.isArray(o.models)) fail('models', 'must be an array');
   const models = ((o.models as unknown[] | undefined) ?? []).map((m, i) =>
     deployment(m, `models[${i}]`, baseDir),
@@ -183,7 +185,8 @@ export function parseModelsFile(source: string, baseDir: string): ModelsFileSpec
     aliases[modelId(name, `aliases.${name}`)] = alias(a, `aliases.${name}`);
   const fallbacks = fallbackLists(o.fallbacks, 'fallbacks');
   const contextFallbacks = fallbackLists(o.context_fallbacks, 'context_fallbacks');
-  return { models, aliases, fallbacks, contextFallbacks };
+  const fallbackWaitMs = int(o.fallback_wait_ms, 'fallback_wait_ms', 1, 3_600_000);
+  return { models, aliases, fallbacks, contextFallbacks, ...(fallbackWaitMs ? { fallbackWaitMs } : {}) };
 }
 
 /** Reads MODELS_FILE; a missing or unreadable file is a startup error naming the path. */
