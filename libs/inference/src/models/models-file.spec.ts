@@ -97,6 +97,7 @@ describe('parseModelsFile', () => {
       model: 'llama-3.1-8b-instruct',
       fallbacks: ['llama-3.2-1b-instruct'],
       contextFallbacks: [],
+      fallbackWaitMs: 2000,
     });
     expect(router.route('llama-3.2-1b-instruct-int8', { apiKeyId: 'k' })?.contextFallbacks).toEqual([
       'llama-3.1-8b-instruct',
