@@ -156,6 +156,14 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
         model: 'tiny-b',
         status: 'completed',
       });
+      const metrics = parsePromText((await app.request('GET', '/metrics')).text);
+      expect(
+        sampleSum(metrics, 'llm_model_fallbacks_total', {
+          model_name: 'tiny-llama',
+          fallback: 'tiny-b',
+          reason: 'overloaded',
+        }),
+      ).toBe(1);
       // The refusal on the primary is not a usage event of its own.
       await expect(latestUsageRow(app, 'rejected', since, 500)).rejects.toThrow(/no usage event/);
 
@@ -212,6 +220,14 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     });
     expect(long.status).toBe(200);
     expect(long.body.model).toBe('tiny-b');
+    const metrics = parsePromText((await app.request('GET', '/metrics')).text);
+    expect(
+      sampleSum(metrics, 'llm_model_fallbacks_total', {
+        model_name: 'tiny-short',
+        fallback: 'tiny-b',
+        reason: 'context_length',
+      }),
+    ).toBe(1);
     expect(await usageRow(app, long.body.id as string)).toMatchObject({ model: 'tiny-b', prompt_tokens: 30 });
     // An overload is not a context refusal: tiny-short has no (overload) fallbacks.
     const held = await Promise.all(

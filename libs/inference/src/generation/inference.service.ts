@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ApiError, Lane, laneForServiceTier } from '@app/common';
 import { EngineProvider } from '@app/engine';
+import { Metrics, ModelFallbackReason } from '@app/observability';
 import { parseChatRequest } from '../api/chat-request';
 import { parseCompletionRequest, PromptInput } from '../api/completion-request';
 import { invalid } from '../api/param-reader';
@@ -35,6 +36,12 @@ function exceedsContext(err: unknown): boolean {
   );
 }
 
+/** llm_model_fallbacks_total's reason for a refusal that falls back. */
+function fallbackReason(err: unknown): ModelFallbackReason {
+  if (exceedsContext(err)) return 'context_length';
+  return (err as ApiError).body.error.code === 'engine_unavailable' ? 'unavailable' : 'overloaded';
+}
+
 /** Refusals that another served model may answer instead (MODELS_FILE fallbacks). */
 function fallsBack(err: unknown): boolean {
   if (!(err instanceof ApiError) || err.getStatus() !== 503) return false;
@@ -51,6 +58,7 @@ export class InferenceService {
   constructor(
     private readonly models: ModelRegistry,
     @Inject(ACCOUNTING) private readonly accounting: Accounting,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   async prepareChat(body: unknown, caller: Caller): Promise<PreparedRequest> {
@@ -104,6 +112,7 @@ export class InferenceService {
           else throw err;
           i = 0;
         } else if (!next.refusedAgain(err) || i >= next.list.length) throw err;
+        this.metrics?.modelFellBack(model.id, next.list[i].id, fallbackReason(err));
         model = next.list[i];
       }
     }

@@ -4,6 +4,9 @@ import { BUCKETS, counter, gauge, histogram } from './metric-catalog';
 
 /** Why the lane scheduler refused a request (an engine that is down or a draining gateway answers 503 before any lane). */
 export type LaneShedReason = 'queue_full' | 'queue_timeout';
+/** Why a served model handed a request to its fallback (llm_model_fallbacks_total's `reason`). */
+export type ModelFallbackReason = 'overloaded' | 'unavailable' | 'context_length';
+
 export type QuotaRejectionReason =
   'rpm' | 'tpm' | 'concurrency' | 'daily_budget' | 'monthly_budget' | 'max_tokens' | 'lane_not_allowed';
 
@@ -38,6 +41,11 @@ export class Metrics {
     name: 'llm_lane_shed_total',
     help: 'Requests refused by the lane scheduler, by reason.',
     labelNames: ['lane', 'reason'],
+  });
+  private readonly modelFallbacks = counter({
+    name: 'llm_model_fallbacks_total',
+    help: 'Requests a served model refused and handed to a fallback model (MODELS_FILE), by reason.',
+    labelNames: ['model_name', 'fallback', 'reason'],
   });
   private readonly quotaRejections = counter({
     name: 'llm_quota_rejections_total',
@@ -129,6 +137,12 @@ export class Metrics {
   }
   laneShedded(lane: Lane, reason: LaneShedReason): void {
     this.laneShed.inc({ lane, reason });
+  }
+
+  // ---- model routing ----
+  /** `model` refused a request (`reason`) and `fallback` is tried next. */
+  modelFellBack(model: string, fallback: string, reason: ModelFallbackReason): void {
+    this.modelFallbacks.inc({ model_name: model, fallback, reason });
   }
 
   // ---- quotas ----
