@@ -81,21 +81,30 @@ function layout(panels) {
   return panels;
 }
 
+// A multi-value Grafana variable over a label's values ("All" = any).
+function queryVariable(name, label, query) {
+  return {
+    name,
+    label,
+    type: 'query',
+    datasource: DS,
+    query: { query, refId: name },
+    definition: query,
+    refresh: 2,
+    multi: true,
+    includeAll: true,
+    allValue: '.*',
+    current: { text: 'All', value: '$__all' },
+    sort: 1,
+  };
+}
+
 // The $model variable (engine dashboard): the served models that report llm_engine_up.
-const MODEL_VARIABLE = {
-  name: 'model',
-  label: 'Model',
-  type: 'query',
-  datasource: DS,
-  query: { query: 'label_values(llm_engine_up{instance=~"$instance"}, model_name)', refId: 'model' },
-  definition: 'label_values(llm_engine_up{instance=~"$instance"}, model_name)',
-  refresh: 2,
-  multi: true,
-  includeAll: true,
-  allValue: '.*',
-  current: { text: 'All', value: '$__all' },
-  sort: 1,
-};
+const MODEL_VARIABLE = queryVariable(
+  'model',
+  'Model',
+  'label_values(llm_engine_up{instance=~"$instance"}, model_name)',
+);
 
 function dashboard(uid, title, description, panels, variables = []) {
   return {
@@ -115,20 +124,7 @@ function dashboard(uid, title, description, panels, variables = []) {
     links: [{ type: 'dashboards', tags: ['llm-inference'], asDropdown: true, title: 'LLM dashboards' }],
     templating: {
       list: [
-        {
-          name: 'instance',
-          label: 'Instance',
-          type: 'query',
-          datasource: DS,
-          query: { query: 'label_values(up{job=~"llm-gateway|llm-engine"}, instance)', refId: 'instance' },
-          definition: 'label_values(up{job=~"llm-gateway|llm-engine"}, instance)',
-          refresh: 2,
-          multi: true,
-          includeAll: true,
-          allValue: '.*',
-          current: { text: 'All', value: '$__all' },
-          sort: 1,
-        },
+        queryVariable('instance', 'Instance', 'label_values(up{job=~"llm-gateway|llm-engine"}, instance)'),
         ...variables,
       ],
     },
