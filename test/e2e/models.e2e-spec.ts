@@ -79,6 +79,9 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
       'ab-user',
     ]);
     expect((await app.request('GET', '/v1/models/ab', { apiKey: app.apiKey })).status).toBe(200);
+    const card = (id: string) => res.body.data.find((m: { id: string }) => m.id === id);
+    expect(card('tiny-short').max_model_len).toBe(32); // its max_model_length, below the model's 2048
+    expect(card('tiny-b').max_model_len).toBe(2048);
     const ready = await app.request('GET', '/ready');
     expect(ready.body.checks['engine:tiny-b']).toMatchObject({ ok: true, status: 'up' });
   });

@@ -41,7 +41,15 @@ export class ModelDeployment {
 
   /** Prompt + output tokens this model takes: the engine's limit, capped by the configured one. */
   maxModelLen(): number {
-    const own = this.engine.info().maxModelLen;
+    return this.capped(this.engine.info().maxModelLen);
+  }
+
+  /** The same for listings: undefined while the engine is not loaded, never an error. */
+  listedMaxModelLen(): number | undefined {
+    return this.engineRef?.ready ? this.capped(this.engineRef.info().maxModelLen) : undefined;
+  }
+
+  private capped(own: number): number {
     return this.maxModelLength ? Math.min(this.maxModelLength, own) : own;
   }
 }

@@ -24,6 +24,8 @@ export interface ModelCard {
   object: 'model';
   created: number;
   owned_by: string;
+  /** vLLM's field: prompt + output tokens the model takes (served models whose engine is up). */
+  max_model_len?: number;
 }
 
 /** The primary model's id: MODEL_NAME, else the basename of MODEL_PATH. */
@@ -215,7 +217,7 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
         backend: info?.backend ?? null,
         quantization: info?.quantization ?? null,
         path: info?.path ?? null,
-        max_model_len: info?.maxModelLen ?? null,
+        max_model_len: d.listedMaxModelLen() ?? null,
         max_num_seqs: d.lanes.capacity,
         running: stats?.running ?? null,
         waiting: stats?.waiting ?? null,
@@ -256,12 +258,17 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
 
   /** GET /v1/models: the served models, then the aliases. */
   list(): ModelCard[] {
-    return [...this.deployments.keys(), ...this.router.aliasNames].map((id) => ({
+    const card = (id: string, maxModelLen?: number): ModelCard => ({
       id,
       object: 'model',
       created: this.created,
       owned_by: 'llm-inference',
-    }));
+      ...(maxModelLen ? { max_model_len: maxModelLen } : {}),
+    });
+    return [
+      ...[...this.deployments.values()].map((d) => card(d.id, d.listedMaxModelLen())),
+      ...this.router.aliasNames.map((name) => card(name)),
+    ];
   }
 }
 
