@@ -44,6 +44,23 @@ describe('parseModelsFile', () => {
     expect(spec.fallbackWaitMs).toBe(2000);
   });
 
+  it('api_key_env reads the upstream key(s) from the environment, not the file', () => {
+    const remote = (extra: object) =>
+      JSON.stringify({ models: [{ id: 'r', path: '/m', upstreams: ['http://a', 'http://b'], ...extra }] });
+    const env = { UP_KEY: 'k1, k2', ONE_KEY: 'k' };
+    expect(parseModelsFile(remote({ api_key_env: 'UP_KEY' }), '/', env).models[0].apiKey).toEqual([
+      'k1',
+      'k2',
+    ]);
+    expect(parseModelsFile(remote({ api_key_env: 'ONE_KEY' }), '/', env).models[0].apiKey).toBe('k');
+    expect(() => parseModelsFile(remote({ api_key_env: 'NOPE' }), '/', env)).toThrow(
+      /models\[0\]\.api_key_env: the environment variable NOPE is not set/,
+    );
+    expect(() => parseModelsFile(remote({ api_key_env: 'ONE_KEY', api_key: 'x' }), '/', env)).toThrow(
+      /give api_key or api_key_env, not both/,
+    );
+  });
+
   it('defaults: no models, aliases or fallbacks; aliases assign per request', () => {
     expect(parse({})).toEqual({ models: [], aliases: {}, fallbacks: {}, contextFallbacks: {} });
     expect(parse({ aliases: { a: { targets: { x: 1 } } } }).aliases.a.assign).toBe('request');
@@ -91,7 +108,7 @@ describe('parseModelsFile', () => {
 
   it('config/models.example.json parses and routes (the docs show it)', () => {
     const path = join(__dirname, '../../../../config/models.example.json');
-    const spec = parseModelsFile(readFileSync(path, 'utf8'), '/');
+    const spec = parseModelsFile(readFileSync(path, 'utf8'), '/', { GPU_UPSTREAM_KEYS: 'k1,k2' });
     const router = new ModelRouter(['llama-3.2-1b-instruct', ...spec.models.map((m) => m.id)], spec);
     expect(router.route('llama-3.1-8b-instruct', { apiKeyId: 'k' })).toEqual({
       model: 'llama-3.1-8b-instruct',

@@ -85,6 +85,7 @@ const DEPLOYMENT_KEYS = [
   'path',
   'upstreams',
   'api_key',
+  'api_key_env',
   'max_num_seqs',
   'max_model_length',
   'threads',
@@ -95,7 +96,7 @@ const DEPLOYMENT_KEYS = [
 
 const NATIVE_ONLY_KEYS = ['threads', 'quantization', 'gpu_memory_utilization', 'speculative_ngram_tokens'];
 
-function deployment(v: unknown, where: string, baseDir: string): DeploymentSpec {
+function deployment(v: unknown, where: string, baseDir: string, env: NodeJS.ProcessEnv): DeploymentSpec {
   const o = object(v, where);
   onlyKeys(o, DEPLOYMENT_KEYS, where);
   const spec: DeploymentSpec = {
@@ -111,11 +112,24 @@ function deployment(v: unknown, where: string, baseDir: string): DeploymentSpec 
       return url;
     });
   }
+  if (o.api_key !== undefined || o.api_key_env !== undefined) {
+    const field = o.api_key !== undefined ? 'api_key' : 'api_key_env';
+    if (!spec.upstreams) fail(`${where}.${field}`, `only remote models (upstreams) take an ${field}`);
+    if (o.api_key !== undefined && o.api_key_env !== undefined)
+      fail(`${where}.api_key_env`, 'give api_key or api_key_env, not both');
+  }
   if (o.api_key !== undefined) {
-    if (!spec.upstreams) fail(`${where}.api_key`, 'only remote models (upstreams) take an api_key');
     spec.apiKey = Array.isArray(o.api_key)
       ? o.api_key.map((k, i) => text(k, `${where}.api_key[${i}]`))
       : text(o.api_key, `${where}.api_key`);
+  }
+  if (o.api_key_env !== undefined) {
+    // The key stays out of the file: one key, or comma-separated keys (one per upstream).
+    const name = text(o.api_key_env, `${where}.api_key_env`);
+    const value = env[name];
+    if (!value) fail(`${where}.api_key_env`, `the environment variable ${name} is not set`);
+    const keys = value.split(',').map((k) => k.trim());
+    spec.apiKey = keys.length > 1 ? keys : keys[0];
   }
   spec.maxNumSeqs = int(o.max_num_seqs, `${where}.max_num_seqs`, 1, 4096);
   spec.maxModelLength = int(o.max_model_length, `${where}.max_model_length`, 16, 1_048_576);
@@ -167,7 +181,11 @@ function fallbackLists(v: unknown, where: string): Record<string, string[]> {
  * the file's own directory. Ids, alias targets and fallbacks are checked against each other by
  * ModelRouter, which also knows the primary model's id.
  */
-export function parseModelsFile(source: string, baseDir: string): ModelsFileSpec {
+export function parseModelsFile(
+  source: string,
+  baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ModelsFileSpec {
   let raw: unknown;
   try {
     raw = JSON.parse(source);
@@ -178,7 +196,7 @@ export function parseModelsFile(source: string, baseDir: string): ModelsFileSpec
   onlyKeys(o, ['models', 'aliases', 'fallbacks', 'context_fallbacks', 'fallback_wait_ms'], '(top level)');
   if (o.models !== undefined && !Array.isArray(o.models)) fail('models', 'must be an array');
   const models = ((o.models as unknown[] | undefined) ?? []).map((m, i) =>
-    deployment(m, `models[${i}]`, baseDir),
+    deployment(m, `models[${i}]`, baseDir, env),
   );
   const aliases: Record<string, AliasSpec> = {};
   for (const [name, a] of Object.entries(o.aliases === undefined ? {} : object(o.aliases, 'aliases')))
