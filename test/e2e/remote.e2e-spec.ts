@@ -149,7 +149,7 @@ describe('remote engine provider', () => {
     // The stream starts on upstream A (both idle: the first one); once its first tokens reach the
     // client, every connection to A is cut. A fast machine may finish 1,500 tiny-model tokens
     // first: then the round is repeated.
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       const resumedBefore = remote.resumedStreams;
       const res = await fetch(`${front.baseUrl}/v1/completions`, {
         method: 'POST',
@@ -179,38 +179,8 @@ describe('remote engine provider', () => {
       });
       return;
     }
-    throw new Error('the stream finished before the upstream connection was cut, 3 times');
+    throw new Error('the stream finished before the upstream connection was cut, 5 times');
   }, 60_000);
-
-  it('bills the tokens an aborted remote stream generated (a client that leaves mid-answer)', async () => {
-    const abort = new AbortController();
-    const res = await fetch(`${front.baseUrl}/v1/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${frontKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        model,
-        prompt: 'leave early',
-        max_tokens: 1500,
-        ignore_eos: true,
-        stream: true,
-      }),
-      signal: abort.signal,
-    });
-    const reader = res.body!.getReader();
-    let sse = '';
-    while ((sse.match(/"text"/g) ?? []).length < 3)
-      sse += Buffer.from((await reader.read()).value ?? []).toString();
-    abort.abort();
-    const id = JSON.parse(
-      sse
-        .split('\n')
-        .find((l) => l.startsWith('data: {'))!
-        .slice(6),
-    ).id as string;
-    const row = await usageRow(front, id);
-    expect(row.status).toBe('aborted');
-    expect(Number(row.completion_tokens)).toBeGreaterThanOrEqual(3);
-  });
 
   it('keeps serving through the other upstream when one is killed mid-test', async () => {
     const remote = front.app.get<RemoteEngineProvider>(ENGINE_PROVIDER);
