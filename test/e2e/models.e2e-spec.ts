@@ -40,6 +40,7 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
       aliases: {
         ab: { targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'key' },
         'ab-user': { targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'user' },
+        lb: { targets: { 'tiny-llama': 1, 'tiny-b': 1 }, assign: 'least_busy' },
       },
       fallbacks: { 'tiny-llama': ['tiny-b'], 'remote-down': ['tiny-llama'] },
       context_fallbacks: { 'tiny-short': ['tiny-b'] },
@@ -77,6 +78,7 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
       'tiny-short',
       'ab',
       'ab-user',
+      'lb',
     ]);
     expect((await app.request('GET', '/v1/models/ab', { apiKey: app.apiKey })).status).toBe(200);
     const card = (id: string) => res.body.data.find((m: { id: string }) => m.id === id);
@@ -139,6 +141,23 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     }
     expect(users).toEqual(new Set(['tiny-llama', 'tiny-b']));
   }, 60_000);
+
+  it('a least_busy alias sends requests to the model with free engine slots', async () => {
+    const hold = (id: string, n: number) =>
+      Promise.all(
+        Array.from({ length: n }, () =>
+          registry.get(id).lanes.acquire({ tenantId: 'test-holder', lane: 'interactive', cost: 1 }),
+        ),
+      );
+    // tiny-llama's only slot taken: load 1 against tiny-b's 0.
+    let held = await hold('tiny-llama', 1);
+    for (let i = 0; i < 3; i++) expect((await complete('lb')).body.model).toBe('tiny-b');
+    for (const h of held) h.release(0);
+    // Both of tiny-b's slots taken: load 1 against tiny-llama's 0.
+    held = await hold('tiny-b', 2);
+    for (let i = 0; i < 3; i++) expect((await complete('lb')).body.model).toBe('tiny-llama');
+    for (const h of held) h.release(0);
+  });
 
   it('falls back to the next model when the first is overloaded, billing one request', async () => {
     // The test holds the primary's only engine slot: a request for it waits fallback_wait_ms

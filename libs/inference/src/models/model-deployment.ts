@@ -39,6 +39,12 @@ export class ModelDeployment {
     return this.loadText().text;
   }
 
+  /** Sequences running and queued per engine slot (alias assign 'least_busy'). */
+  load(): number {
+    const { inFlight, capacity, queued } = this.lanes.stats();
+    return (inFlight + Object.values(queued).reduce((a, b) => a + b, 0)) / capacity;
+  }
+
   /** Prompt + output tokens this model takes: the engine's limit, capped by the configured one. */
   maxModelLen(): number {
     return this.capped(this.engine.info().maxModelLen);

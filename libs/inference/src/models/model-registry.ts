@@ -245,7 +245,7 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
    * or end user), with that model's fallbacks; 404 model_not_found when unknown.
    */
   route(model: string, caller: StickyCaller): ModelRoute {
-    const r = this.router.route(model, caller);
+    const r = this.router.route(model, caller, Math.random, (id) => this.deployments.get(id)!.load());
     if (!r) throw modelNotFound(model);
     const get = (id: string) => this.deployments.get(id)!;
     return {

@@ -78,6 +78,18 @@ describe('ModelRouter', () => {
       );
   });
 
+  it("assign 'least_busy' picks the target with the lowest load per unit of weight", () => {
+    const r = new ModelRouter(ids, { aliases: { lb: { targets: { a: 3, b: 1 }, assign: 'least_busy' } } });
+    const loads = (la: number, lb: number) => (id: string) => (id === 'a' ? la : lb);
+    expect(r.route('lb', K, () => 0, loads(0.5, 0.1))!.model).toBe('b');
+    expect(r.route('lb', K, () => 0.99, loads(0.1, 0.5))!.model).toBe('a');
+    // a carries 3x the weight: 0.6 / 3 = 0.2 beats 0.3 / 1.
+    expect(r.route('lb', K, () => 0.99, loads(0.6, 0.3))!.model).toBe('a');
+    // Ties (idle): a weighted random pick among the tied.
+    expect(r.route('lb', K, () => 0.74, loads(0, 0))!.model).toBe('a');
+    expect(r.route('lb', K, () => 0.76, loads(0, 0))!.model).toBe('b');
+  });
+
   it('lists aliases and their targets, and describes the table', () => {
     const r = new ModelRouter(ids, {
       aliases: { x: { targets: { c: 1, a: 2 }, assign: 'request' } },

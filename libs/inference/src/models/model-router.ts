@@ -19,6 +19,26 @@ function stableHash(s: string): number {
   return h >>> 0;
 }
 
+/** A weighted pick among `targets` at `u` in [0, 1). */
+function weighted(targets: [string, number][], u: number): string {
+  let point = u * targets.reduce((s, [, w]) => s + w, 0);
+  for (const [target, weight] of targets) {
+    if (point < weight) return target;
+    point -= weight;
+  }
+  return targets[targets.length - 1][0];
+}
+
+/** The target with the lowest load per unit of weight; ties by a weighted random pick. */
+function leastBusy(targets: [string, number][], load: (id: string) => number, random: () => number): string {
+  const scored = targets.map(([id, w]) => [id, w, load(id) / w] as const);
+  const best = Math.min(...scored.map(([, , s]) => s));
+  return weighted(
+    scored.filter(([, , s]) => s === best).map(([id, w]) => [id, w]),
+    random(),
+  );
+}
+
 /** MODELS_FILE's routing table. */
 export interface Routes {
   aliases?: Record<string, AliasSpec>;
@@ -47,8 +67,18 @@ export interface StickyCaller {
 
 interface AliasEntry {
   targets: [string, number][];
-  total: number;
   assign: AliasSpec['assign'];
+}
+
+/** request / key / user assignment: a weighted pick, at random or at a caller's stable point. */
+function pick(alias: AliasEntry, model: string, caller: StickyCaller, random: () => number): string {
+  const sticky =
+    alias.assign === 'user' && caller.user !== undefined
+      ? `user:${caller.user}`
+      : alias.assign !== 'request'
+        ? `key:${caller.apiKeyId}`
+        : null;
+  return weighted(alias.targets, sticky === null ? random() : stableHash(`${model}\n${sticky}`) / 2 ** 32);
 }
 
 /**
@@ -78,7 +108,7 @@ export class ModelRouter {
         throw new ModelsFileError(`MODELS_FILE: aliases.${name}: an alias cannot have a served model's id`);
       const targets = Object.entries(spec.targets);
       for (const [id] of targets) this.known(id, `aliases.${name}.targets`);
-      this.aliases.set(name, { targets, total: targets.reduce((s, [, w]) => s + w, 0), assign: spec.assign });
+      this.aliases.set(name, { targets, assign: spec.assign });
     }
     this.fallbacks = this.checkedLists(routes.fallbacks ?? {}, 'fallbacks');
     this.contextFallbacks = this.checkedLists(routes.contextFallbacks ?? {}, 'context_fallbacks');
@@ -131,32 +161,28 @@ export class ModelRouter {
   /**
    * Where a request for `model` goes; null when it is neither a model nor an alias. `caller`
    * identifies who asks, for sticky aliases: the API key id, and the request's `user` if any.
+   * `load` is a model's busyness (sequences running and queued per engine slot), for least_busy.
    */
-  route(model: string, caller: StickyCaller, random: () => number = Math.random): Route | null {
-    let id: string | undefined;
-    if (this.ids.has(model)) id = model;
-    else {
+  route(
+    model: string,
+    caller: StickyCaller,
+    random: () => number = Math.random,
+    load: (id: string) => number = () => 0,
+  ): Route | null {
+    let id = model;
+    if (!this.ids.has(model)) {
       const alias = this.aliases.get(model);
       if (!alias) return null;
-      const sticky =
-        alias.assign === 'user' && caller.user !== undefined
-          ? `user:${caller.user}`
-          : alias.assign !== 'request'
-            ? `key:${caller.apiKeyId}`
-            : null;
-      const u = sticky === null ? random() : stableHash(`${model}\n${sticky}`) / 2 ** 32;
-      let point = u * alias.total;
-      for (const [target, weight] of alias.targets) {
-        id = target;
-        if (point < weight) break;
-        point -= weight;
-      }
+      id =
+        alias.assign === 'least_busy'
+          ? leastBusy(alias.targets, load, random)
+          : pick(alias, model, caller, random);
     }
-    const fallbacks = this.fallbacks[id!] ?? [];
+    const fallbacks = this.fallbacks[id] ?? [];
     return {
-      model: id!,
+      model: id,
       fallbacks,
-      contextFallbacks: this.contextFallbacks[id!] ?? [],
+      contextFallbacks: this.contextFallbacks[id] ?? [],
       ...(fallbacks.length > 0 && this.fallbackWaitMs !== undefined
         ? { fallbackWaitMs: this.fallbackWaitMs }
         : {}),

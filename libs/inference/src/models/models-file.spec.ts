@@ -96,7 +96,7 @@ describe('parseModelsFile', () => {
     ['{"aliases": {"a": {"targets": {"x": 0}}}}', /aliases\.a\.targets\.x: must be an integer between 1/],
     [
       '{"aliases": {"a": {"targets": {"x": 1}, "assign": "team"}}}',
-      /aliases\.a\.assign: must be 'request', 'key' or 'user'/,
+      /aliases\.a\.assign: must be 'request', 'key', 'user' or 'least_busy'/,
     ],
     ['{"fallbacks": {"a": []}}', /fallbacks\.a: must be a non-empty array/],
     ['{"context_fallbacks": {"a": "b"}}', /context_fallbacks\.a: must be a non-empty array/],

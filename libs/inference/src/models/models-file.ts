@@ -19,10 +19,11 @@ export interface DeploymentSpec {
 }
 
 /**
- * How an alias picks among its targets: per request (weighted random), per API key (sticky), or
- * per end user (sticky on the request's `user`, else on the API key).
+ * How an alias picks among its targets: per request (weighted random), per API key (sticky), per
+ * end user (sticky on the request's `user`, else on the API key), or the least busy one (sequences
+ * running and queued per engine slot, divided by the weight).
  */
-export type AliasAssignment = 'request' | 'key' | 'user';
+export type AliasAssignment = 'request' | 'key' | 'user' | 'least_busy';
 
 export interface AliasSpec {
   /** Deployment id → weight (a positive integer). */
@@ -160,8 +161,8 @@ function alias(v: unknown, where: string): AliasSpec {
   if (Object.keys(targets).length === 0) fail(`${where}.targets`, 'must name at least one model');
   for (const [id, w] of Object.entries(targets)) int(w ?? null, `${where}.targets.${id}`, 1, 1_000_000);
   const assign = o.assign ?? 'request';
-  if (assign !== 'request' && assign !== 'key' && assign !== 'user')
-    fail(`${where}.assign`, "must be 'request', 'key' or 'user'");
+  if (assign !== 'request' && assign !== 'key' && assign !== 'user' && assign !== 'least_busy')
+    fail(`${where}.assign`, "must be 'request', 'key', 'user' or 'least_busy'");
   return { targets: targets as Record<string, number>, assign };
 }
 
