@@ -177,6 +177,15 @@ describe('remote engine provider', () => {
         completion_tokens: 1500,
         status: 'completed',
       });
+      // Leave upstream A as the next test needs it: the cut also failed health checks on its dead
+      // sockets (each a breaker failure), so check it again until it is healthy and closed.
+      for (let i = 0; i < 50; i++) {
+        await remote.pool.checkAll();
+        const a = remote.upstreams()[0];
+        if (a.healthy && a.circuit === 'closed') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(remote.upstreams()[0]).toMatchObject({ healthy: true, circuit: 'closed' });
       return;
     }
     throw new Error('the stream finished before the upstream connection was cut, 5 times');
