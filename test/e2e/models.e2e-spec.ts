@@ -68,6 +68,15 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
       body: { model, prompt, max_tokens: 8, temperature: 0, ignore_eos: true },
     });
 
+  /** Takes `n` of a model's engine slots straight from its lane scheduler (release them after). */
+  const hold = (id: string, n: number) =>
+    Promise.all(
+      Array.from({ length: n }, () =>
+        registry.get(id).lanes.acquire({ tenantId: 'test-holder', lane: 'interactive', cost: 1 }),
+      ),
+    );
+  const release = (held: { release(actual: number): void }[]) => held.forEach((h) => h.release(0));
+
   it('lists every served model and alias', async () => {
     const res = await app.request('GET', '/v1/models', { apiKey: app.apiKey });
     expect(res.status).toBe(200);
@@ -143,30 +152,20 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
   }, 60_000);
 
   it('a least_busy alias sends requests to the model with free engine slots', async () => {
-    const hold = (id: string, n: number) =>
-      Promise.all(
-        Array.from({ length: n }, () =>
-          registry.get(id).lanes.acquire({ tenantId: 'test-holder', lane: 'interactive', cost: 1 }),
-        ),
-      );
     // tiny-llama's only slot taken: load 1 against tiny-b's 0.
     let held = await hold('tiny-llama', 1);
     for (let i = 0; i < 3; i++) expect((await complete('lb')).body.model).toBe('tiny-b');
-    for (const h of held) h.release(0);
+    release(held);
     // Both of tiny-b's slots taken: load 1 against tiny-llama's 0.
     held = await hold('tiny-b', 2);
     for (let i = 0; i < 3; i++) expect((await complete('lb')).body.model).toBe('tiny-llama');
-    for (const h of held) h.release(0);
+    release(held);
   });
 
   it('falls back to the next model when the first is overloaded, billing one request', async () => {
     // The test holds the primary's only engine slot: a request for it waits fallback_wait_ms
     // (100 ms, not LANE_MAX_WAIT_MS: 2,500), is refused 503 there, and runs on tiny-b instead.
-    const slot = await registry.primary.lanes.acquire({
-      tenantId: 'test-holder',
-      lane: 'interactive',
-      cost: 1,
-    });
+    const primaryHeld = await hold('tiny-llama', 1);
     const since = new Date();
     try {
       const started = Date.now();
@@ -190,11 +189,7 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
       await expect(latestUsageRow(app, 'rejected', since, 500)).rejects.toThrow(/no usage event/);
 
       // With tiny-b full as well, the last refusal answers (and is the one rejected event).
-      const b = registry.get('tiny-b').lanes;
-      const held = [
-        await b.acquire({ tenantId: 'test-holder', lane: 'interactive', cost: 1 }),
-        await b.acquire({ tenantId: 'test-holder', lane: 'interactive', cost: 1 }),
-      ];
+      const held = await hold('tiny-b', 2);
       try {
         const refused = await complete('tiny-llama');
         expect(refused.status).toBe(503);
@@ -206,10 +201,10 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
         // A model without fallbacks answers its own refusal.
         expect((await complete('tiny-b')).status).toBe(503);
       } finally {
-        for (const h of held) h.release(0);
+        release(held);
       }
     } finally {
-      slot.release(0);
+      release(primaryHeld);
     }
   }, 30_000);
 
@@ -252,15 +247,11 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     ).toBe(1);
     expect(await usageRow(app, long.body.id as string)).toMatchObject({ model: 'tiny-b', prompt_tokens: 30 });
     // An overload is not a context refusal: tiny-short has no (overload) fallbacks.
-    const held = await Promise.all(
-      [0, 1].map(() =>
-        registry.get('tiny-short').lanes.acquire({ tenantId: 'test-holder', lane: 'interactive', cost: 1 }),
-      ),
-    );
+    const held = await hold('tiny-short', 2);
     try {
       expect((await complete('tiny-short', app.apiKey, 'Hi')).status).toBe(503);
     } finally {
-      for (const h of held) h.release(0);
+      release(held);
     }
   });
 

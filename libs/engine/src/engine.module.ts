@@ -8,7 +8,7 @@ import {
   OnModuleInit,
   Optional,
 } from '@nestjs/common';
-import { APP_CONFIG, AppConfig, ReadinessRegistry } from '@app/common';
+import { APP_CONFIG, AppConfig, ReadinessContributor, ReadinessRegistry } from '@app/common';
 import { ENGINE_PROVIDER, EngineProvider } from './engine-provider';
 import { EngineInfo, NativeEngineOptions } from './engine.types';
 import { NativeEngineProvider } from './native-engine.provider';
@@ -23,13 +23,7 @@ export class EngineLifecycle implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.readiness?.register({
-      name: 'engine',
-      check: async () =>
-        this.engine.ready
-          ? { ok: true, status: 'up', detail: engineDetail(this.engine.info()) }
-          : { ok: false, status: 'closed' },
-    });
+    this.readiness?.register(engineReadiness('engine', this.engine));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -37,8 +31,19 @@ export class EngineLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
+/** An engine's GET /ready check under `name`: up (with its engineDetail line) while it is loaded. */
+export function engineReadiness(name: string, engine: EngineProvider): ReadinessContributor {
+  return {
+    name,
+    check: async () =>
+      engine.ready
+        ? { ok: true, status: 'up', detail: engineDetail(engine.info()) }
+        : { ok: false, status: 'closed' },
+  };
+}
+
 /** The health check's line: "cpu: /models/x", or "cpu (int8): /models/x" when quantized. */
-export function engineDetail(info: EngineInfo): string {
+function engineDetail(info: EngineInfo): string {
   const quant = info.quantization && info.quantization !== 'none' ? ` (${info.quantization})` : '';
   return `${info.backend}${quant}: ${info.path}`;
 }

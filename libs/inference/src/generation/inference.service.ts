@@ -36,6 +36,21 @@ function exceedsContext(err: unknown): boolean {
   );
 }
 
+/** The fallbacks a first refusal chose, those not tried yet, and which refusals go on to the next. */
+interface FallbackChain {
+  rest: ModelDeployment[];
+  refusedAgain: (err: unknown) => boolean;
+}
+
+/** The fallbacks a first refusal chooses: overload → `fallbacks`, too long → `context_fallbacks`. */
+function fallbackChain(err: unknown, routed: ModelRoute): FallbackChain | null {
+  if (fallsBack(err) && routed.fallbacks.length > 0)
+    return { rest: [...routed.fallbacks], refusedAgain: fallsBack };
+  if (exceedsContext(err) && routed.contextFallbacks.length > 0)
+    return { rest: [...routed.contextFallbacks], refusedAgain: exceedsContext };
+  return null;
+}
+
 /** llm_model_fallbacks_total's reason for a refusal that falls back. */
 function fallbackReason(err: unknown): ModelFallbackReason {
   if (exceedsContext(err)) return 'context_length';
@@ -91,11 +106,11 @@ export class InferenceService {
         ? { model: this.models.primary, fallbacks: [], contextFallbacks: [] }
         : this.models.route(asked, { apiKeyId: caller.apiKeyId, user: requestedUser(body) });
     let model = routed.model;
-    let next: { list: ModelDeployment[]; refusedAgain: (err: unknown) => boolean } | null = null;
-    for (let i = 0; ; i++) {
+    let chain: FallbackChain | null = null; // set by the first refusal
+    for (;;) {
       // Whether an overload refusal of this attempt is followed by another model (then it is not billed).
-      const fallbackLeft = next
-        ? next.refusedAgain === fallsBack && i < next.list.length
+      const fallbackLeft = chain
+        ? chain.refusedAgain === fallsBack && chain.rest.length > 0
         : routed.fallbacks.length > 0;
       try {
         return await prepareOn(model, {
@@ -104,16 +119,11 @@ export class InferenceService {
           ...(fallbackLeft ? { maxWaitMs: routed.fallbackWaitMs } : {}),
         });
       } catch (err) {
-        if (!next) {
-          if (fallsBack(err) && routed.fallbacks.length > 0)
-            next = { list: routed.fallbacks, refusedAgain: fallsBack };
-          else if (exceedsContext(err) && routed.contextFallbacks.length > 0)
-            next = { list: routed.contextFallbacks, refusedAgain: exceedsContext };
-          else throw err;
-          i = 0;
-        } else if (!next.refusedAgain(err) || i >= next.list.length) throw err;
-        this.metrics?.modelFellBack(model.id, next.list[i].id, fallbackReason(err));
-        model = next.list[i];
+        chain ??= fallbackChain(err, routed);
+        if (!chain || !chain.refusedAgain(err) || chain.rest.length === 0) throw err;
+        const next = chain.rest.shift()!;
+        this.metrics?.modelFellBack(model.id, next.id, fallbackReason(err));
+        model = next;
       }
     }
   }

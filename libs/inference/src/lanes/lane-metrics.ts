@@ -11,27 +11,30 @@ function shedReason(err: LaneRejection): LaneShedReason {
 /** The schedulers observed into each Metrics instance (one per served model). */
 const observed = new WeakMap<Metrics, LaneScheduler[]>();
 
+/** The schedulers of `metrics`, whose queues its llm_lane_queue_depth gauge sums (one gauge per lane for all models). */
+function schedulersOf(metrics: Metrics): LaneScheduler[] {
+  let all = observed.get(metrics);
+  if (!all) {
+    const list: LaneScheduler[] = [];
+    observed.set(metrics, (all = list));
+    metrics.onRefresh(() => {
+      for (const lane of LANES)
+        metrics.laneQueueDepth(
+          lane,
+          list.reduce((sum, s) => sum + s.stats().queued[lane], 0),
+        );
+    });
+  }
+  return all;
+}
+
 /**
  * Feeds the lane series (llm_lane_*) from a LaneScheduler: every acquire() is an offered request,
  * admitted (wait time) or shed (reason); queue depths are read from stats() before each scrape.
  */
 export function observeLanes(scheduler: LaneScheduler, metrics: Metrics | undefined): LaneScheduler {
   if (!metrics) return scheduler;
-  // One gauge per lane for all served models: the sum of their schedulers' queues.
-  let schedulers = observed.get(metrics);
-  if (!schedulers) {
-    const all: LaneScheduler[] = [];
-    schedulers = all;
-    observed.set(metrics, all);
-    metrics.onRefresh(() => {
-      for (const lane of LANES)
-        metrics.laneQueueDepth(
-          lane,
-          all.reduce((sum, s) => sum + s.stats().queued[lane], 0),
-        );
-    });
-  }
-  schedulers.push(scheduler);
+  schedulersOf(metrics).push(scheduler);
   const acquire = scheduler.acquire.bind(scheduler);
   scheduler.acquire = (req) => {
     metrics.laneOffered(req.lane);

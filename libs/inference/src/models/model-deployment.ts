@@ -18,12 +18,16 @@ export class ModelDeployment {
     private readonly maxModelLength: number | undefined,
   ) {}
 
-  /** The engine, or 503 engine_unavailable when it is not serving (or cannot take a request now). */
+  /** Whether the engine is loaded and can take a request now (a remote one: a healthy upstream). */
+  get serving(): boolean {
+    return this.engineRef?.ready === true && this.engineRef.canAccept?.() !== false;
+  }
+
+  /** The engine, or 503 engine_unavailable when it is not serving. */
   get engine(): EngineProvider {
-    if (!this.engineRef || !this.engineRef.ready || this.engineRef.canAccept?.() === false) {
+    if (!this.serving)
       throw ApiError.unavailable('The inference engine is not available.', 'engine_unavailable');
-    }
-    return this.engineRef;
+    return this.engineRef!;
   }
 
   /** The engine as configured, serving or not (health checks, metrics, shutdown). */

@@ -5,7 +5,7 @@ import { ApiError, APP_CONFIG, AppConfig, ReadinessRegistry } from '@app/common'
 import {
   ENGINE_PROVIDER,
   EngineProvider,
-  engineDetail,
+  engineReadiness,
   NativeEngineProvider,
   remoteEngineFor,
 } from '@app/engine';
@@ -141,35 +141,22 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
         });
     this.ownEngines.push({ id: spec.id, engine });
     this.collector?.observeEngine(engine, spec.id, spec.upstreams ? 'remote' : 'native');
-    let text: { files: ReturnType<typeof readModelFiles>; text: ModelText } | undefined;
-    const loadText = () => {
-      if (!text) {
-        const files = readModelFiles(spec.path);
-        text = { files, text: new ModelText(files) };
-      }
-      return text;
-    };
-    loadText(); // a model whose tokenizer cannot be read is a startup error, not a 500 later
+    // Read now: a model whose tokenizer cannot be read is a startup error, not a 500 later.
+    const files = readModelFiles(spec.path);
+    const text = { files, text: new ModelText(files) };
     const capacity = spec.maxNumSeqs ?? this.config.maxNumSeqs;
     return new ModelDeployment(
       spec.id,
       engine,
       laneSchedulerFor(this.config, capacity, this.metrics),
-      loadText,
+      () => text,
       spec.maxModelLength,
     );
   }
 
   onModuleInit(): void {
-    for (const { id, engine } of this.ownEngines) {
-      this.readiness?.register({
-        name: `engine:${id}`,
-        check: async () =>
-          engine.ready
-            ? { ok: true, status: 'up', detail: engineDetail(engine.info()) }
-            : { ok: false, status: 'closed' },
-      });
-    }
+    for (const { id, engine } of this.ownEngines)
+      this.readiness?.register(engineReadiness(`engine:${id}`, engine));
     if (this.ownEngines.length > 0 || this.router.aliasNames.length > 0)
       this.logger.log(
         `serving ${[...this.deployments.keys()].join(', ')}` +
@@ -213,7 +200,7 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
       return {
         id: d.id,
         primary: d === this.primary,
-        ready: engine?.ready === true && engine.canAccept?.() !== false,
+        ready: d.serving,
         backend: info?.backend ?? null,
         quantization: info?.quantization ?? null,
         path: info?.path ?? null,

@@ -82,9 +82,9 @@ function pick(alias: AliasEntry, model: string, caller: StickyCaller, random: ()
 }
 
 /**
- * Which served model answers a request's `model`: a model id as is, or an alias's weighted pick
- * (per request, or sticky per API key for A/B tests); then that model's fallbacks. Fallbacks are
- * not followed transitively.
+ * Which served model answers a request's `model`: a model id as is, or an alias's pick (weighted
+ * per request, sticky per API key or end user for A/B tests, or the least busy); then that model's
+ * fallbacks. Fallbacks are not followed transitively.
  */
 export class ModelRouter {
   private readonly ids: ReadonlySet<string>;

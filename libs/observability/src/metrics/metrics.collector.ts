@@ -10,12 +10,10 @@ import { Metrics } from './metrics';
 /** Polls the engine and the GPUs into their series; also refreshed right before each scrape. */
 export class MetricsCollector implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Metrics');
-  readonly engineMetrics: EngineMetrics | null;
   private readonly gpuMetrics: GpuMetrics | null;
   private timer: NodeJS.Timeout | null = null;
-  private restoreEngine: (() => void) | null = null;
-  /** The engines of further served models (MODELS_FILE), each with its model_name label. */
-  private readonly moreEngines: { metrics: EngineMetrics; restore: () => void }[] = [];
+  /** Every observed engine (the primary one, then MODELS_FILE's), each with its model_name label. */
+  private readonly engines: { metrics: EngineMetrics; restore: () => void }[] = [];
 
   constructor(
     settings: ResolvedMetricsSettings,
@@ -26,42 +24,30 @@ export class MetricsCollector implements OnModuleInit, OnApplicationShutdown {
   ) {
     // prom-client's process_* and nodejs_* metrics, once per process.
     if (!register.getSingleMetric('process_resident_memory_bytes')) collectDefaultMetrics();
-    this.engineMetrics = engine
-      ? new EngineMetrics(
-          engine,
-          {
-            modelName: settings.modelName,
-            provider: options.engineProvider ?? settings.engineProvider,
-            blockSize: options.engineBlockSize ?? 16,
-          },
-          tracing,
-        )
-      : null;
+    if (engine)
+      this.observeEngine(engine, settings.modelName, options.engineProvider ?? settings.engineProvider);
     this.gpuMetrics = options.gpuStats ? new GpuMetrics(options.gpuStats) : null;
   }
 
   onModuleInit(): void {
-    this.restoreEngine = this.engineMetrics?.instrument() ?? null;
     this.refresh();
     this.timer = setInterval(() => this.refresh(), this.options.pollIntervalMs ?? 1000);
     this.timer.unref();
   }
 
-  /** Observes another served model's engine (its series carry `model_name`); returns at once. */
+  /** Observes a served model's engine: its series carry `model_name`; every stream it runs is observed. */
   observeEngine(engine: ObservedEngine, modelName: string, provider: string): void {
     const metrics = new EngineMetrics(
       engine,
       { modelName, provider, blockSize: this.options.engineBlockSize ?? 16 },
       this.tracing,
     );
-    this.moreEngines.push({ metrics, restore: metrics.instrument() });
-    metrics.refresh();
+    this.engines.push({ metrics, restore: metrics.instrument() });
   }
 
   refresh(): void {
     this.metrics?.refresh();
-    this.engineMetrics?.refresh();
-    for (const e of this.moreEngines) e.metrics.refresh();
+    for (const e of this.engines) e.metrics.refresh();
     const gpuError = this.gpuMetrics?.refresh();
     if (gpuError) this.logger.warn(`GPU metrics disabled: ${gpuError.message}`);
   }
@@ -70,9 +56,7 @@ export class MetricsCollector implements OnModuleInit, OnApplicationShutdown {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     // A last reading: llm_engine_up goes to 0 once the engine is closed.
-    this.engineMetrics?.refresh();
-    this.restoreEngine?.();
-    for (const e of this.moreEngines) {
+    for (const e of this.engines) {
       e.metrics.refresh();
       e.restore();
     }
