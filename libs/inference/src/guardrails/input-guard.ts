@@ -1,0 +1,86 @@
+import { ApiError } from '@app/common';
+import { ChatMessage } from '../text/model-text';
+import { GuardrailName, GuardrailPolicy } from './guardrail-policy';
+import { findBlockedTerm } from './blocked-terms';
+import { findPii, PiiKind, redactPii } from './pii';
+import { findPromptInjection } from './prompt-injection';
+
+const PII_NAMES: Record<PiiKind, string> = {
+  email: 'an email address',
+  iban: 'an IBAN',
+  credit_card: 'a payment card number',
+  us_ssn: 'a US social security number',
+  phone: 'a phone number',
+  ip_address: 'an IP address',
+};
+
+/** What the input checks did to a request (redactions made; a block is thrown instead). */
+export interface InputGuardReport {
+  piiRedacted: number;
+}
+
+/** A request a guardrail refused: 400, OpenAI's content_policy_violation, naming the field. */
+export class GuardrailBlock extends ApiError {
+  constructor(
+    readonly guardrail: GuardrailName,
+    param: string,
+    message: string,
+  ) {
+    super(400, message, { param, code: 'content_policy_violation' });
+  }
+}
+
+/**
+ * Applies the caller's input guardrails to one text it sent (`param` names it in errors):
+ * blocked terms, prompt injection (only where `untrusted`: user and tool turns, prompts; not
+ * the system prompt the operator wrote), then personal data, which is blocked or replaced by
+ * placeholders such as "[EMAIL]". Returns the text the model will see.
+ */
+export function guardInputText(
+  text: string,
+  policy: GuardrailPolicy,
+  param: string,
+  untrusted: boolean,
+  report: InputGuardReport,
+): string {
+  if (findBlockedTerm(text, policy.blockedTerms) !== null)
+    throw new GuardrailBlock('blocked_terms', param, `'${param}' contains a term this API key may not send.`);
+  if (untrusted && policy.promptInjection === 'block') {
+    const phrase = findPromptInjection(text);
+    if (phrase !== null)
+      throw new GuardrailBlock(
+        'prompt_injection',
+        param,
+        `'${param}' looks like a prompt injection ("${phrase}"); this API key's policy refuses it.`,
+      );
+  }
+  if (policy.piiInput === 'off') return text;
+  const matches = findPii(text);
+  if (matches.length === 0) return text;
+  if (policy.piiInput === 'block')
+    throw new GuardrailBlock(
+      'pii',
+      param,
+      `'${param}' contains personal data (${PII_NAMES[matches[0].kind]}); this API key's policy refuses it.`,
+    );
+  report.piiRedacted += matches.length;
+  return redactPii(text, matches);
+}
+
+/** True when the policy checks inputs at all (most keys: no work per request). */
+export function guardsInput(policy: GuardrailPolicy): boolean {
+  return policy.piiInput !== 'off' || policy.promptInjection !== 'off' || policy.blockedTerms.length > 0;
+}
+
+/** The chat messages as the model will see them (contents checked and, with pii_input redact, redacted). */
+export function guardMessages(
+  messages: ChatMessage[],
+  policy: GuardrailPolicy,
+  report: InputGuardReport,
+): ChatMessage[] {
+  return messages.map((m, i) => {
+    const untrusted = m.role === 'user' || m.role === 'tool';
+    const content = guardInputText(m.content, policy, `messages[${i}].content`, untrusted, report);
+    return content === m.content ? m : { ...m, content };
+  });
+}
