@@ -6,10 +6,12 @@ import { TenantsApiKeysAudit1764190000000 } from './1764190000000-TenantsApiKeys
 import { QuotaPolicies1764200000000 } from './1764200000000-QuotaPolicies';
 import { UsageEvents1764200100000 } from './1764200100000-UsageEvents';
 import { QuotaAllowedModels1764300000000 } from './1764300000000-QuotaAllowedModels';
+import { QuotaGuardrails1764400000000 } from './1764400000000-QuotaGuardrails';
 
 export const MIGRATIONS = [
   TenantsApiKeysAudit1764190000000,
   QuotaPolicies1764200000000,
   UsageEvents1764200100000,
   QuotaAllowedModels1764300000000,
+  QuotaGuardrails1764400000000,
 ];

@@ -5,7 +5,8 @@ export const QUOTA_HELP = `usage: llm-inference quota get --tenant ID [--key KEY
        llm-inference quota set --tenant ID [--key KEY_ID] [--requests-per-minute N]
            [--tokens-per-minute N] [--max-concurrent N] [--daily-token-budget N]
            [--monthly-token-budget N] [--max-tokens-cap N] [--allowed-lanes L[,L...]]
-           [--default-lane L] [--allowed-models M[,M...]]
+           [--default-lane L] [--allowed-models M[,M...]] [--pii-input off|redact|block]
+           [--pii-output off|redact] [--prompt-injection off|block] [--blocked-terms T[,T...]]
        A value of "inherit" clears the field (the tenant's value for a key, the default for a
        tenant); fields not given keep their stored value.`;
 
@@ -20,6 +21,10 @@ const FIELDS: { flag: string; field: string; kind: 'int' | 'list' | 'text' }[] =
   { flag: 'allowed-lanes', field: 'allowed_lanes', kind: 'list' },
   { flag: 'default-lane', field: 'default_lane', kind: 'text' },
   { flag: 'allowed-models', field: 'allowed_models', kind: 'list' },
+  { flag: 'pii-input', field: 'pii_input', kind: 'text' },
+  { flag: 'pii-output', field: 'pii_output', kind: 'text' },
+  { flag: 'prompt-injection', field: 'prompt_injection', kind: 'text' },
+  { flag: 'blocked-terms', field: 'blocked_terms', kind: 'list' },
 ];
 
 /** The changes asked for on the command line (null = inherit); a bad number is a usage error. */

@@ -271,6 +271,35 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'Default cap on max_tokens of one request. Unset: no cap beyond the model length.',
   },
   {
+    name: 'GUARDRAILS_PII_INPUT',
+    type: 'enum',
+    default: 'off',
+    values: ['off', 'redact', 'block'],
+    description:
+      'Default for tenants: personal data (emails, phones, cards, IBANs, SSNs, IPs) in requests is passed, replaced by placeholders, or refused (400).',
+  },
+  {
+    name: 'GUARDRAILS_PII_OUTPUT',
+    type: 'enum',
+    default: 'off',
+    values: ['off', 'redact'],
+    description:
+      'Default for tenants: personal data in generated text is passed or replaced by placeholders.',
+  },
+  {
+    name: 'GUARDRAILS_PROMPT_INJECTION',
+    type: 'enum',
+    default: 'off',
+    values: ['off', 'block'],
+    description: 'Default for tenants: refuse (400) user or tool turns with known prompt-injection phrases.',
+  },
+  {
+    name: 'GUARDRAILS_BLOCKED_TERMS',
+    type: 'string',
+    default: '',
+    description: 'Default for tenants: comma-separated words or phrases a request may not contain (400).',
+  },
+  {
     name: 'METERING_ENABLED',
     type: 'bool',
     default: 'true',

@@ -15,7 +15,17 @@ export class QuotaAccounting implements Accounting {
 
   async access(caller: Caller): Promise<Access> {
     const policy = await this.quotas.policyFor(caller.tenantId, caller.apiKeyId);
-    return { lanes: policy.allowedLanes, defaultLane: policy.defaultLane, models: policy.allowedModels };
+    return {
+      lanes: policy.allowedLanes,
+      defaultLane: policy.defaultLane,
+      models: policy.allowedModels,
+      guardrails: {
+        piiInput: policy.piiInput,
+        piiOutput: policy.piiOutput,
+        promptInjection: policy.promptInjection,
+        blockedTerms: policy.blockedTerms,
+      },
+    };
   }
 
   reserve(ctx: Parameters<Accounting['reserve']>[0]) {

@@ -1,5 +1,6 @@
 import { Lane } from '@app/common';
 import type { UsageEventInput } from '@app/metering';
+import { GuardrailPolicy } from '../guardrails/guardrail-policy';
 
 /** Who is asking (from ApiKeyGuard's verified key). */
 export interface Caller {
@@ -27,6 +28,7 @@ export interface Access {
   defaultLane: Lane;
   /** Model ids or aliases it may name in `model`; null = every served model. */
   models: string[] | null;
+  guardrails: GuardrailPolicy;
 }
 
 export interface Accounting {

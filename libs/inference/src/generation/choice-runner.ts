@@ -4,6 +4,7 @@ import { Admission } from '../lanes/lane-scheduler';
 import { IncrementalDetokenizer } from '../text/incremental-detokenizer';
 import { ModelText } from '../text/model-text';
 import { StopMatcher } from '../text/stop-matcher';
+import { PiiStreamRedactor } from '../guardrails/pii-stream';
 
 export type OpenAIFinish = 'stop' | 'length';
 
@@ -33,6 +34,8 @@ export interface ChoiceResult {
   completionTokens: number;
   /** ms since epoch when the first token arrived; null when none did. */
   firstTokenAt: number | null;
+  /** Pieces of personal data replaced in the output (pii_output redact). */
+  piiRedacted: number;
   /** promptLogprobs: the scores of the prompt tokens after the first. */
   promptLogprobs: TokenLogprob[];
 }
@@ -49,11 +52,14 @@ export interface ChoiceSpec {
   signal: AbortSignal;
   /** Completion tokens generated so far, shared by the request's choices (its usage marker). */
   usage: { completionTokens: number };
+  /** Replace personal data in the output by placeholders (the caller's pii_output policy). */
+  redactPii: boolean;
 }
 
 /**
  * Runs one choice through the engine: incremental detokenization (no broken UTF-8), stop
- * strings across token boundaries (never emitted; the engine request ends there), deltas to
+ * strings across token boundaries (never emitted; the engine request ends there), personal data
+ * redacted when the caller's policy says so (held back until it is known not to be), deltas to
  * `emit`, new tokens also counted into `spec.usage` (the request's usage marker). Always releases
  * the lane admission with the tokens actually used.
  */
@@ -65,6 +71,10 @@ export async function runChoice(
 ): Promise<ChoiceResult> {
   const detok = new IncrementalDetokenizer((ids) => text.decode(ids));
   const stops = new StopMatcher(spec.stop);
+  const redactor = spec.redactPii ? new PiiStreamRedactor() : null;
+  // Text leaves through the redactor (if any); `last` also releases what it holds back.
+  const visible = (text: string, last: boolean) =>
+    redactor ? redactor.push(text) + (last ? redactor.flush() : '') : text;
   const promptTokens = spec.request.promptTokens.length;
   const result: ChoiceResult = {
     index: spec.index,
@@ -74,6 +84,7 @@ export async function runChoice(
     cachedTokens: 0,
     completionTokens: 0,
     firstTokenAt: null,
+    piiRedacted: 0,
     promptLogprobs: [],
   };
   const local = new AbortController();
@@ -103,14 +114,15 @@ export async function runChoice(
       }
       const out = stops.push(piece);
       if (out.stopped) {
-        result.text += out.text;
+        const text = visible(out.text, true);
+        result.text += text;
         result.finishReason = 'stop';
-        emit({ index: spec.index, text: out.text, logprobs: ev.logprobs ?? [], finishReason: 'stop' });
+        emit({ index: spec.index, text, logprobs: ev.logprobs ?? [], finishReason: 'stop' });
         local.abort(); // frees the KV blocks now
         return result;
       }
       if (ev.finished) {
-        const tail = out.text + stops.flush();
+        const tail = visible(out.text + stops.flush(), true);
         result.text += tail;
         if (reason === 'stop' || reason === 'length') {
           result.finishReason = reason;
@@ -120,9 +132,10 @@ export async function runChoice(
         }
         return result;
       }
-      result.text += out.text;
-      if (out.text || (ev.logprobs && ev.logprobs.length > 0)) {
-        emit({ index: spec.index, text: out.text, logprobs: ev.logprobs ?? [] });
+      const text = visible(out.text, false);
+      result.text += text;
+      if (text || (ev.logprobs && ev.logprobs.length > 0)) {
+        emit({ index: spec.index, text, logprobs: ev.logprobs ?? [] });
       }
     }
     result.finishReason = spec.signal.aborted ? 'abort' : 'error';
@@ -133,6 +146,7 @@ export async function runChoice(
     result.error = err instanceof Error ? err.message : String(err);
     return result;
   } finally {
+    result.piiRedacted = redactor?.redactions ?? 0;
     spec.signal.removeEventListener('abort', onAbort);
     spec.admission?.release(promptTokens + result.completionTokens);
   }

@@ -18,12 +18,22 @@ import { ChoiceDelta, ChoiceResult, ChoiceSpec, runChoice } from './choice-runne
 import { newCompletionId } from './completion-id';
 import { engineSampling } from './engine-sampling';
 import { PreparedRequest } from './prepared-request';
+import {
+  GuardrailBlock,
+  guardInputText,
+  guardMessages,
+  guardsInput,
+  guardTokenPrompt,
+  InputGuardReport,
+} from '../guardrails/input-guard';
 
 export type RequestKind = 'chat' | 'completion';
 
 /** One attempt at a routed model: the caller's access, and whether a fallback model follows. */
 interface Route {
   access: Access;
+  /** What the input guardrails did to this attempt's request. */
+  guarded: InputGuardReport;
   fallbackLeft: boolean;
   /** With a fallback left: how long to wait in this model's lanes before trying it. */
   maxWaitMs?: number;
@@ -112,13 +122,22 @@ export class InferenceService {
       const fallbackLeft = chain
         ? chain.refusedAgain === fallsBack && chain.rest.length > 0
         : routed.fallbacks.length > 0;
+      const guarded: InputGuardReport = { piiRedacted: 0 };
       try {
-        return await prepareOn(model, {
+        const prepared = await prepareOn(model, {
           access,
+          guarded,
           fallbackLeft,
           ...(fallbackLeft ? { maxWaitMs: routed.fallbackWaitMs } : {}),
         });
+        this.metrics?.guardrailTriggered(
+          { guardrail: 'pii', direction: 'input', action: 'redact' },
+          guarded.piiRedacted,
+        );
+        return prepared;
       } catch (err) {
+        if (err instanceof GuardrailBlock)
+          this.metrics?.guardrailTriggered({ guardrail: err.guardrail, direction: 'input', action: 'block' });
         chain ??= fallbackChain(err, routed);
         if (!chain || !chain.refusedAgain(err) || chain.rest.length === 0) throw err;
         const next = chain.rest.shift()!;
@@ -139,10 +158,12 @@ export class InferenceService {
     if (!text.hasChatTemplate)
       throw invalid('messages', 'This model has no chat template; use /v1/completions.');
     const tools = req.tools && req.tools.choice !== 'none' ? req.tools : null;
+    const guards = route.access.guardrails;
+    const messages = guardsInput(guards) ? guardMessages(req.messages, guards, route.guarded) : req.messages;
     let prompt: number[];
     try {
       prompt = text.chatTokens(
-        req.messages,
+        messages,
         true,
         req.tools?.tools.map((t) => ({ type: 'function' as const, function: t })),
       );
@@ -183,7 +204,10 @@ export class InferenceService {
   ): Promise<PreparedRequest> {
     const { text } = model;
     const req = parseCompletionRequest(body, text.vocabSize);
-    const prompts = req.prompts.map((p: PromptInput) =>
+    const inputs = guardsInput(route.access.guardrails)
+      ? req.prompts.map((p, i) => this.guardPrompt(p, i, req.prompts.length, model, route))
+      : req.prompts;
+    const prompts = inputs.map((p: PromptInput) =>
       'tokens' in p ? p.tokens : text.promptTokens(p.text, true),
     );
     if (req.sampling.promptLogprobs !== null && !model.engine.promptLogprobs) {
@@ -203,8 +227,22 @@ export class InferenceService {
       req.tokensAsIds,
       route,
     );
-    if (req.echo)
-      p.echo = req.prompts.map((q: PromptInput) => ('text' in q ? q.text : text.decode(q.tokens)));
+    if (req.echo) p.echo = inputs.map((q: PromptInput) => ('text' in q ? q.text : text.decode(q.tokens)));
+    return p;
+  }
+
+  /** One completions prompt through the input guardrails (token ids are checked as their text). */
+  private guardPrompt(
+    p: PromptInput,
+    i: number,
+    count: number,
+    model: ModelDeployment,
+    route: Route,
+  ): PromptInput {
+    const param = count > 1 ? `prompt[${i}]` : 'prompt';
+    const guards = route.access.guardrails;
+    if ('text' in p) return { text: guardInputText(p.text, guards, param, true, route.guarded) };
+    guardTokenPrompt(model.text.decode(p.tokens), guards, param);
     return p;
   }
 
@@ -236,6 +274,14 @@ export class InferenceService {
       const why = engine.checkJsonSchema?.(sampling.responseFormat.schema) ?? null;
       if (why) throw invalid('response_format.json_schema.schema', why, 'unsupported_parameter');
     }
+    const redactPii = route.access.guardrails.piiOutput === 'redact';
+    if (redactPii && sampling.logprobs !== null)
+      // The tokens' own text would show what the redaction hides.
+      throw invalid(
+        'logprobs',
+        'logprobs are not available to this API key: its policy redacts personal data from the output (pii_output: redact).',
+        'unsupported_parameter',
+      );
     const limit = deployment.maxModelLen();
     const longest = Math.max(...prompts.map((p) => p.length));
     if (longest >= limit) {
@@ -335,6 +381,7 @@ export class InferenceService {
         admissionCost: prompts[promptIdx].length + maxTokens,
         signal: abort.signal,
         usage: marker,
+        redactPii,
         request: {
           id: `${id}-${i}`,
           promptTokens: prompts[promptIdx],
@@ -429,6 +476,10 @@ export class InferenceService {
 
   private async settle(p: PreparedRequest, results: ChoiceResult[]): Promise<void> {
     const completion = results.reduce((s, r) => s + r.completionTokens, 0);
+    this.metrics?.guardrailTriggered(
+      { guardrail: 'pii', direction: 'output', action: 'redact' },
+      results.reduce((s, r) => s + r.piiRedacted, 0),
+    );
     const { prompt, cached } = this.promptTotals(p, results);
     let status: UsageStatus = 'completed';
     if (p.abort.signal.aborted || results.some((r) => r.finishReason === 'abort')) status = 'aborted';
@@ -508,6 +559,7 @@ function notRun(spec: ChoiceSpec, refused: ApiError | undefined): ChoiceResult {
     cachedTokens: 0,
     completionTokens: 0,
     firstTokenAt: null,
+    piiRedacted: 0,
     promptLogprobs: [],
   };
 }

@@ -67,6 +67,23 @@ export function guardInputText(
   return redactPii(text, matches);
 }
 
+/**
+ * A prompt sent as token ids, checked as its text: blocked terms and injections as for text;
+ * personal data is refused under both pii_input modes, since ids cannot be redacted without
+ * re-tokenizing what the caller chose to send as ids.
+ */
+export function guardTokenPrompt(text: string, policy: GuardrailPolicy, param: string): void {
+  guardInputText(text, { ...policy, piiInput: 'off' }, param, true, { piiRedacted: 0 });
+  if (policy.piiInput === 'off') return;
+  const [first] = findPii(text);
+  if (first)
+    throw new GuardrailBlock(
+      'pii',
+      param,
+      `'${param}' holds personal data (${PII_NAMES[first.kind]}) in token ids; this API key's policy (pii_input: ${policy.piiInput}) needs such prompts as text.`,
+    );
+}
+
 /** True when the policy checks inputs at all (most keys: no work per request). */
 export function guardsInput(policy: GuardrailPolicy): boolean {
   return policy.piiInput !== 'off' || policy.promptInjection !== 'off' || policy.blockedTerms.length > 0;

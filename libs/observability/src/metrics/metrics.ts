@@ -7,6 +7,13 @@ export type LaneShedReason = 'queue_full' | 'queue_timeout';
 /** Why a served model handed a request to its fallback (llm_model_fallbacks_total's `reason`). */
 export type ModelFallbackReason = 'overloaded' | 'unavailable' | 'context_length';
 
+/** llm_guardrail_triggers_total's labels: which check, on which side, and what it did. */
+export type GuardrailTrigger = {
+  guardrail: 'pii' | 'blocked_terms' | 'prompt_injection';
+  direction: 'input' | 'output';
+  action: 'redact' | 'block';
+};
+
 export type QuotaRejectionReason =
   'rpm' | 'tpm' | 'concurrency' | 'daily_budget' | 'monthly_budget' | 'max_tokens' | 'lane_not_allowed';
 
@@ -46,6 +53,11 @@ export class Metrics {
     name: 'llm_model_fallbacks_total',
     help: 'Requests a served model refused and handed to a fallback model (MODELS_FILE), by reason.',
     labelNames: ['model_name', 'fallback', 'reason'],
+  });
+  private readonly guardrailTriggers = counter({
+    name: 'llm_guardrail_triggers_total',
+    help: 'Guardrail actions: requests refused (block) and pieces of personal data replaced (redact).',
+    labelNames: ['guardrail', 'direction', 'action'],
   });
   private readonly quotaRejections = counter({
     name: 'llm_quota_rejections_total',
@@ -143,6 +155,12 @@ export class Metrics {
   /** `model` refused a request (`reason`) and `fallback` is tried next. */
   modelFellBack(model: string, fallback: string, reason: ModelFallbackReason): void {
     this.modelFallbacks.inc({ model_name: model, fallback, reason });
+  }
+
+  // ---- guardrails ----
+  /** A request was refused, or `count` pieces of personal data were replaced. */
+  guardrailTriggered(trigger: GuardrailTrigger, count = 1): void {
+    if (count > 0) this.guardrailTriggers.inc(trigger, count);
   }
 
   // ---- quotas ----

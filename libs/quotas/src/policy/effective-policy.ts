@@ -1,5 +1,13 @@
 import { AppConfig, Lane, LANES } from '@app/common';
 
+/** Guardrail modes, from least to most strict (a key's override can only tighten its tenant's). */
+export const PII_INPUT_MODES = ['off', 'redact', 'block'] as const;
+export const PII_OUTPUT_MODES = ['off', 'redact'] as const;
+export const PROMPT_INJECTION_MODES = ['off', 'block'] as const;
+export type PiiInputMode = (typeof PII_INPUT_MODES)[number];
+export type PiiOutputMode = (typeof PII_OUTPUT_MODES)[number];
+export type PromptInjectionMode = (typeof PROMPT_INJECTION_MODES)[number];
+
 /** The limits that apply to one request of a tenant's key. `null` budget/cap = unlimited. */
 export interface EffectivePolicy {
   requestsPerMinute: number;
@@ -12,6 +20,13 @@ export interface EffectivePolicy {
   defaultLane: Lane;
   /** Model ids or aliases the caller may name in `model`; null = every served model. */
   allowedModels: string[] | null;
+  /** Personal data in requests: passed, replaced by placeholders, or refused. */
+  piiInput: PiiInputMode;
+  /** Personal data in what the model writes: passed or replaced by placeholders. */
+  piiOutput: PiiOutputMode;
+  promptInjection: PromptInjectionMode;
+  /** Words or phrases a request may not contain. */
+  blockedTerms: string[];
 }
 
 /** One stored policy row (tenant level or key override). `null`/absent field = inherit. */
@@ -25,6 +40,10 @@ export interface PolicyFields {
   allowedLanes?: Lane[] | null;
   defaultLane?: Lane | null;
   allowedModels?: string[] | null;
+  piiInput?: PiiInputMode | null;
+  piiOutput?: PiiOutputMode | null;
+  promptInjection?: PromptInjectionMode | null;
+  blockedTerms?: string[] | null;
 }
 
 export const POLICY_FIELDS = [
@@ -37,6 +56,10 @@ export const POLICY_FIELDS = [
   'allowedLanes',
   'defaultLane',
   'allowedModels',
+  'piiInput',
+  'piiOutput',
+  'promptInjection',
+  'blockedTerms',
 ] as const satisfies readonly (keyof PolicyFields)[];
 
 /** The numeric limits that are enforced with counters (tenant-wide and, when overridden, per key). */
@@ -76,6 +99,23 @@ function optionalInt(config: AppConfig, name: string): number | null {
   return typeof v === 'number' ? v : null;
 }
 
+function mode<T extends string>(config: AppConfig, name: string, modes: readonly T[]): T {
+  const v = config.raw?.[name];
+  return modes.includes(v as T) ? (v as T) : modes[0];
+}
+
+/** GUARDRAILS_BLOCKED_TERMS: comma-separated, blanks dropped. */
+export function blockedTermsOf(list: string): string[] {
+  return [
+    ...new Set(
+      list
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ];
+}
+
 /** The platform defaults (from the configuration). */
 export function defaultPolicy(config: AppConfig): EffectivePolicy {
   return {
@@ -88,6 +128,10 @@ export function defaultPolicy(config: AppConfig): EffectivePolicy {
     allowedLanes: [...LANES],
     defaultLane: 'standard',
     allowedModels: null,
+    piiInput: mode(config, 'GUARDRAILS_PII_INPUT', PII_INPUT_MODES),
+    piiOutput: mode(config, 'GUARDRAILS_PII_OUTPUT', PII_OUTPUT_MODES),
+    promptInjection: mode(config, 'GUARDRAILS_PROMPT_INJECTION', PROMPT_INJECTION_MODES),
+    blockedTerms: blockedTermsOf(String(config.raw?.GUARDRAILS_BLOCKED_TERMS ?? '')),
   };
 }
 
@@ -97,6 +141,7 @@ export function applyOverrides(base: EffectivePolicy, override: PolicyFields): E
     ...base,
     allowedLanes: [...base.allowedLanes],
     allowedModels: base.allowedModels && [...base.allowedModels],
+    blockedTerms: [...base.blockedTerms],
   };
   for (const field of POLICY_FIELDS) {
     const value = override[field];
@@ -118,9 +163,16 @@ function bothAllow(tenant: string[] | null, key: string[] | null | undefined): s
   return tenant === null ? [...key] : key.filter((m) => tenant.includes(m));
 }
 
+/** The stricter of two guardrail modes (`modes` from least to most strict). */
+function stricter<T extends string>(modes: readonly T[], tenant: T, key: T | null | undefined): T {
+  if (key === null || key === undefined) return tenant;
+  return modes.indexOf(key) > modes.indexOf(tenant) ? key : tenant;
+}
+
 /**
  * Tenant limits + key overrides: counted limits take the tighter value; cap/lanes the key's;
- * models the ones both allow (a key cannot widen its tenant's list).
+ * models the ones both allow (a key cannot widen its tenant's list); guardrails the stricter
+ * mode and the terms of both.
  */
 export function resolvePolicy(
   tenantId: string,
@@ -139,5 +191,13 @@ export function resolvePolicy(
   effective.dailyTokenBudget = tighter(tenant.dailyTokenBudget, keyOverrides.dailyTokenBudget);
   effective.monthlyTokenBudget = tighter(tenant.monthlyTokenBudget, keyOverrides.monthlyTokenBudget);
   effective.allowedModels = bothAllow(tenant.allowedModels, keyOverrides.allowedModels);
+  effective.piiInput = stricter(PII_INPUT_MODES, tenant.piiInput, keyOverrides.piiInput);
+  effective.piiOutput = stricter(PII_OUTPUT_MODES, tenant.piiOutput, keyOverrides.piiOutput);
+  effective.promptInjection = stricter(
+    PROMPT_INJECTION_MODES,
+    tenant.promptInjection,
+    keyOverrides.promptInjection,
+  );
+  effective.blockedTerms = [...new Set([...tenant.blockedTerms, ...(keyOverrides.blockedTerms ?? [])])];
   return { tenantId, apiKeyId, tenant, keyOverrides, effective };
 }

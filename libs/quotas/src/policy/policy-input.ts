@@ -1,5 +1,11 @@
 import { ApiError, isLane, Lane } from '@app/common';
-import { EffectivePolicy, PolicyFields } from './effective-policy';
+import {
+  EffectivePolicy,
+  PII_INPUT_MODES,
+  PII_OUTPUT_MODES,
+  PolicyFields,
+  PROMPT_INJECTION_MODES,
+} from './effective-policy';
 
 /** snake_case names of the REST API. */
 export const SNAKE: Record<keyof PolicyFields, string> = {
@@ -12,7 +18,19 @@ export const SNAKE: Record<keyof PolicyFields, string> = {
   allowedLanes: 'allowed_lanes',
   defaultLane: 'default_lane',
   allowedModels: 'allowed_models',
+  piiInput: 'pii_input',
+  piiOutput: 'pii_output',
+  promptInjection: 'prompt_injection',
+  blockedTerms: 'blocked_terms',
 };
+
+const MODES: { field: 'piiInput' | 'piiOutput' | 'promptInjection'; modes: readonly string[] }[] = [
+  { field: 'piiInput', modes: PII_INPUT_MODES },
+  { field: 'piiOutput', modes: PII_OUTPUT_MODES },
+  { field: 'promptInjection', modes: PROMPT_INJECTION_MODES },
+];
+const MAX_BLOCKED_TERMS = 500;
+const MAX_TERM_LENGTH = 200;
 
 /** A served model id or alias, as MODELS_FILE spells them. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
@@ -78,6 +96,27 @@ export function parsePolicyInput(body: unknown): PolicyFields {
         'allowed_models',
       );
     out.allowedModels = [...new Set(models as string[])];
+  }
+  for (const { field, modes } of MODES) {
+    const name = SNAKE[field];
+    const v = input[name];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string' || !modes.includes(v))
+      throw ApiError.badRequest(`${name} must be one of ${modes.join(', ')}, or null to inherit.`, name);
+    (out as Record<string, string>)[field] = v;
+  }
+  const terms = input.blocked_terms;
+  if (terms !== undefined && terms !== null) {
+    if (
+      !Array.isArray(terms) ||
+      terms.length > MAX_BLOCKED_TERMS ||
+      !terms.every((t) => typeof t === 'string' && t.trim().length > 0 && t.length <= MAX_TERM_LENGTH)
+    )
+      throw ApiError.badRequest(
+        `blocked_terms must be an array of at most ${MAX_BLOCKED_TERMS} non-blank strings of up to ${MAX_TERM_LENGTH} characters, or null to inherit.`,
+        'blocked_terms',
+      );
+    out.blockedTerms = [...new Set((terms as string[]).map((t) => t.trim()))];
   }
   if (out.defaultLane && out.allowedLanes && !out.allowedLanes.includes(out.defaultLane))
     throw ApiError.badRequest('default_lane must be one of allowed_lanes.', 'default_lane');

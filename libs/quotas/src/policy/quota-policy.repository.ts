@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Lane } from '@app/common';
-import { PolicyFields } from './effective-policy';
+import { PiiInputMode, PiiOutputMode, PolicyFields, PromptInjectionMode } from './effective-policy';
 
 interface Row {
   requests_per_minute: number | null;
@@ -14,6 +14,10 @@ interface Row {
   allowed_lanes: Lane[] | null;
   default_lane: Lane | null;
   allowed_models: string[] | null;
+  pii_input: PiiInputMode | null;
+  pii_output: PiiOutputMode | null;
+  prompt_injection: PromptInjectionMode | null;
+  blocked_terms: string[] | null;
   api_key_id: string | null;
 }
 
@@ -35,6 +39,10 @@ function toFields(r: Row): PolicyFields {
     allowedLanes: r.allowed_lanes,
     defaultLane: r.default_lane,
     allowedModels: r.allowed_models,
+    piiInput: r.pii_input,
+    piiOutput: r.pii_output,
+    promptInjection: r.prompt_injection,
+    blockedTerms: r.blocked_terms,
   };
 }
 
@@ -78,14 +86,17 @@ export class QuotaPolicyRepository {
     await manager.query(
       `INSERT INTO quota_policies (tenant_id, api_key_id, requests_per_minute, tokens_per_minute, max_concurrent,
                                    daily_token_budget, monthly_token_budget, max_tokens_cap, allowed_lanes,
-                                   default_lane, allowed_models, updated_at, updated_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now(), $12)
+                                   default_lane, allowed_models, pii_input, pii_output, prompt_injection,
+                                   blocked_terms, updated_at, updated_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16)
        ON CONFLICT (tenant_id, api_key_id) DO UPDATE SET
          requests_per_minute = EXCLUDED.requests_per_minute, tokens_per_minute = EXCLUDED.tokens_per_minute,
          max_concurrent = EXCLUDED.max_concurrent, daily_token_budget = EXCLUDED.daily_token_budget,
          monthly_token_budget = EXCLUDED.monthly_token_budget, max_tokens_cap = EXCLUDED.max_tokens_cap,
          allowed_lanes = EXCLUDED.allowed_lanes, default_lane = EXCLUDED.default_lane,
-         allowed_models = EXCLUDED.allowed_models, updated_at = now(), updated_by = EXCLUDED.updated_by`,
+         allowed_models = EXCLUDED.allowed_models, pii_input = EXCLUDED.pii_input,
+         pii_output = EXCLUDED.pii_output, prompt_injection = EXCLUDED.prompt_injection,
+         blocked_terms = EXCLUDED.blocked_terms, updated_at = now(), updated_by = EXCLUDED.updated_by`,
       [
         tenantId,
         apiKeyId,
@@ -98,6 +109,10 @@ export class QuotaPolicyRepository {
         f.allowedLanes ?? null,
         f.defaultLane ?? null,
         f.allowedModels ?? null,
+        f.piiInput ?? null,
+        f.piiOutput ?? null,
+        f.promptInjection ?? null,
+        f.blockedTerms ?? null,
         updatedBy,
       ],
     );
