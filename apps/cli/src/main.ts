@@ -21,7 +21,7 @@ const USAGE = `llm-inference <command>
       short-lived admin token minted with the local secret).
   usage report [--tenant ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by day,model,key,lane] [--format json|csv]
       Usage report from GET /admin/usage (inclusive UTC days; CSV has a stable header row).
-  quota get|set --tenant ID [--key KEY_ID] [--allowed-models M,...] [--requests-per-minute N] ...
+  quota get|set --tenant ID [--key KEY_ID] [--allowed-models M,...] [--pii-input redact] [--requests-per-minute N] ...
       A tenant's or key's quota policy (\`llm-inference quota --help\` lists every field).
   db migrate
       Apply pending database migrations.

@@ -16,12 +16,18 @@ describe('quota set flags', () => {
       'batch',
       '--max-tokens-cap',
       'inherit',
+      '--pii-input',
+      'redact',
+      '--blocked-terms',
+      'project falcon,  secret ',
     ]);
     expect(policyChanges(args)).toEqual({
       requests_per_minute: 100,
       allowed_models: ['small', 'chat'],
       default_lane: 'batch',
       max_tokens_cap: null,
+      pii_input: 'redact',
+      blocked_terms: ['project falcon', 'secret'],
     });
   });
 
