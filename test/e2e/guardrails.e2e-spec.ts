@@ -123,6 +123,38 @@ describe('guardrails', () => {
     expect(logprobs.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'logprobs' });
   });
 
+  it('ends the output before a blocked term with finish_reason content_filter, streamed and not', async () => {
+    const key = await keyWith('g-terms-out', { blocked_terms: ['MAIL'], pii_output: 'redact' });
+    const body = {
+      model,
+      messages: [{ role: 'user', content: 'Who do I contact?' }],
+      response_format: forced,
+      temperature: 0,
+    };
+    const before = await triggers({ guardrail: 'blocked_terms', direction: 'output', action: 'block' });
+    const res = await app.request('POST', '/v1/chat/completions', { apiKey: key, body });
+    expect(res.status).toBe(200);
+    expect(res.body.choices[0].finish_reason).toBe('content_filter');
+    expect(res.body.choices[0].message.content.trimStart()).toBe('"Call [PHONE] or ');
+    expect(res.body.usage.completion_tokens).toBeGreaterThan(0);
+    const client = new OpenAI({ apiKey: key, baseURL: `${app.baseUrl}/v1`, maxRetries: 0 });
+    const stream = await client.chat.completions.create({
+      ...body,
+      stream: true,
+    } as OpenAI.ChatCompletionCreateParamsStreaming);
+    let text = '';
+    const reasons: (string | null)[] = [];
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      if (chunk.choices[0]) reasons.push(chunk.choices[0].finish_reason);
+    }
+    expect(text.trimStart()).toBe('"Call [PHONE] or ');
+    expect(reasons.filter(Boolean)).toEqual(['content_filter']);
+    expect(await triggers({ guardrail: 'blocked_terms', direction: 'output', action: 'block' })).toBe(
+      before + 2,
+    );
+  });
+
   it('refuses what the policy blocks with a 400 content_policy_violation naming the field', async () => {
     const key = await keyWith(
       'g-block',

@@ -4,9 +4,11 @@ import { Admission } from '../lanes/lane-scheduler';
 import { IncrementalDetokenizer } from '../text/incremental-detokenizer';
 import { ModelText } from '../text/model-text';
 import { StopMatcher } from '../text/stop-matcher';
-import { PiiStreamRedactor } from '../guardrails/pii-stream';
+import { GuardrailPolicy } from '../guardrails/guardrail-policy';
+import { outputGuardFor } from '../guardrails/output-guard';
 
-export type OpenAIFinish = 'stop' | 'length';
+/** content_filter: the output reached a blocked term (the caller's guardrails) and was cut there. */
+export type OpenAIFinish = 'stop' | 'length' | 'content_filter';
 
 /** A piece of one choice's output as it is produced. */
 export interface ChoiceDelta {
@@ -52,14 +54,14 @@ export interface ChoiceSpec {
   signal: AbortSignal;
   /** Completion tokens generated so far, shared by the request's choices (its usage marker). */
   usage: { completionTokens: number };
-  /** Replace personal data in the output by placeholders (the caller's pii_output policy). */
-  redactPii: boolean;
+  /** The caller's guardrails (output: blocked terms end it, pii_output redacts it). */
+  guardrails: GuardrailPolicy;
 }
 
 /**
  * Runs one choice through the engine: incremental detokenization (no broken UTF-8), stop
- * strings across token boundaries (never emitted; the engine request ends there), personal data
- * redacted when the caller's policy says so (held back until it is known not to be), deltas to
+ * strings across token boundaries (never emitted; the engine request ends there), the caller's
+ * output guardrails (blocked terms end it the same way; personal data redacted), deltas to
  * `emit`, new tokens also counted into `spec.usage` (the request's usage marker). Always releases
  * the lane admission with the tokens actually used.
  */
@@ -71,10 +73,10 @@ export async function runChoice(
 ): Promise<ChoiceResult> {
   const detok = new IncrementalDetokenizer((ids) => text.decode(ids));
   const stops = new StopMatcher(spec.stop);
-  const redactor = spec.redactPii ? new PiiStreamRedactor() : null;
-  // Text leaves through the redactor (if any); `last` also releases what it holds back.
+  const guard = outputGuardFor(spec.guardrails);
+  // Text leaves through the output guard (if any); `last` also releases what it holds back.
   const visible = (text: string, last: boolean) =>
-    redactor ? redactor.push(text) + (last ? redactor.flush() : '') : text;
+    guard ? guard.push(text, last) : { text, blocked: false };
   const promptTokens = spec.request.promptTokens.length;
   const result: ChoiceResult = {
     index: spec.index,
@@ -114,26 +116,37 @@ export async function runChoice(
       }
       const out = stops.push(piece);
       if (out.stopped) {
-        const text = visible(out.text, true);
+        const { text, blocked } = visible(out.text, true);
         result.text += text;
-        result.finishReason = 'stop';
-        emit({ index: spec.index, text, logprobs: ev.logprobs ?? [], finishReason: 'stop' });
+        result.finishReason = blocked ? 'content_filter' : 'stop';
+        emit({ index: spec.index, text, logprobs: ev.logprobs ?? [], finishReason: result.finishReason });
         local.abort(); // frees the KV blocks now
         return result;
       }
       if (ev.finished) {
         const tail = visible(out.text + stops.flush(), true);
-        result.text += tail;
+        result.text += tail.text;
         if (reason === 'stop' || reason === 'length') {
-          result.finishReason = reason;
-          emit({ index: spec.index, text: tail, logprobs: ev.logprobs ?? [], finishReason: reason });
+          result.finishReason = tail.blocked ? 'content_filter' : reason;
+          emit({
+            index: spec.index,
+            text: tail.text,
+            logprobs: ev.logprobs ?? [],
+            finishReason: result.finishReason,
+          });
         } else {
           result.finishReason = reason === 'abort' ? 'abort' : 'error';
         }
         return result;
       }
-      const text = visible(out.text, false);
+      const { text, blocked } = visible(out.text, false);
       result.text += text;
+      if (blocked) {
+        result.finishReason = 'content_filter';
+        emit({ index: spec.index, text, logprobs: ev.logprobs ?? [], finishReason: 'content_filter' });
+        local.abort(); // frees the KV blocks now
+        return result;
+      }
       if (text || (ev.logprobs && ev.logprobs.length > 0)) {
         emit({ index: spec.index, text, logprobs: ev.logprobs ?? [] });
       }
@@ -146,7 +159,7 @@ export async function runChoice(
     result.error = err instanceof Error ? err.message : String(err);
     return result;
   } finally {
-    result.piiRedacted = redactor?.redactions ?? 0;
+    result.piiRedacted = guard?.piiRedacted ?? 0;
     spec.signal.removeEventListener('abort', onAbort);
     spec.admission?.release(promptTokens + result.completionTokens);
   }

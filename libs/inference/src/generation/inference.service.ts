@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ApiError, Lane, laneForServiceTier } from '@app/common';
 import { EngineProvider } from '@app/engine';
 import { Metrics, ModelFallbackReason } from '@app/observability';
@@ -80,6 +80,8 @@ function fallsBack(err: unknown): boolean {
  */
 @Injectable()
 export class InferenceService {
+  private readonly logger = new Logger('Guardrails');
+
   constructor(
     private readonly models: ModelRegistry,
     @Inject(ACCOUNTING) private readonly accounting: Accounting,
@@ -136,8 +138,13 @@ export class InferenceService {
         );
         return prepared;
       } catch (err) {
-        if (err instanceof GuardrailBlock)
+        if (err instanceof GuardrailBlock) {
           this.metrics?.guardrailTriggered({ guardrail: err.guardrail, direction: 'input', action: 'block' });
+          // Who was refused and by which check; never the text.
+          this.logger.warn(
+            `${err.guardrail} refused a request of tenant ${caller.tenantId}, key ${caller.apiKeyId} (${err.body.error.param})`,
+          );
+        }
         chain ??= fallbackChain(err, routed);
         if (!chain || !chain.refusedAgain(err) || chain.rest.length === 0) throw err;
         const next = chain.rest.shift()!;
@@ -274,8 +281,7 @@ export class InferenceService {
       const why = engine.checkJsonSchema?.(sampling.responseFormat.schema) ?? null;
       if (why) throw invalid('response_format.json_schema.schema', why, 'unsupported_parameter');
     }
-    const redactPii = route.access.guardrails.piiOutput === 'redact';
-    if (redactPii && sampling.logprobs !== null)
+    if (route.access.guardrails.piiOutput === 'redact' && sampling.logprobs !== null)
       // The tokens' own text would show what the redaction hides.
       throw invalid(
         'logprobs',
@@ -381,7 +387,7 @@ export class InferenceService {
         admissionCost: prompts[promptIdx].length + maxTokens,
         signal: abort.signal,
         usage: marker,
-        redactPii,
+        guardrails: route.access.guardrails,
         request: {
           id: `${id}-${i}`,
           promptTokens: prompts[promptIdx],
@@ -479,6 +485,10 @@ export class InferenceService {
     this.metrics?.guardrailTriggered(
       { guardrail: 'pii', direction: 'output', action: 'redact' },
       results.reduce((s, r) => s + r.piiRedacted, 0),
+    );
+    this.metrics?.guardrailTriggered(
+      { guardrail: 'blocked_terms', direction: 'output', action: 'block' },
+      results.filter((r) => r.finishReason === 'content_filter').length,
     );
     const { prompt, cached } = this.promptTotals(p, results);
     let status: UsageStatus = 'completed';

@@ -1,24 +1,35 @@
 /** Letters and digits: a blocked term matches as a whole word, never inside a longer one. */
-const WORD = /[\p{L}\p{N}]/u;
+const WORD_CHAR = /^[\p{L}\p{N}]/u;
+const compiled = new WeakMap<readonly string[], RegExp>();
+
+function escape(term: string): string {
+  return term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 /**
- * The first of `terms` that occurs in `text` as a whole word or phrase, case-insensitively
- * (so "class" does not block "classic"), or null.
+ * One case-insensitive pattern for a term list: each term as a whole word or phrase (a term that
+ * starts or ends with a letter or digit may not continue a longer word there). Compiled once per
+ * list (policies are cached objects).
  */
+export function blockedTermsPattern(terms: readonly string[]): RegExp {
+  let re = compiled.get(terms);
+  if (!re) {
+    const alternatives = terms.map((t) => {
+      const before = WORD_CHAR.test(t) ? '(?<![\\p{L}\\p{N}])' : '';
+      const after = WORD_CHAR.test([...t].pop() ?? '') ? '(?![\\p{L}\\p{N}])' : '';
+      return `${before}${escape(t)}${after}`;
+    });
+    re = new RegExp(alternatives.join('|'), 'giu');
+    compiled.set(terms, re);
+  }
+  return re;
+}
+
+/** The first blocked term in `text`, as written there (whole words, any case: "class" does not match "classic"), or null. */
 export function findBlockedTerm(text: string, terms: readonly string[]): string | null {
   if (terms.length === 0) return null;
-  const haystack = text.toLowerCase();
-  for (const term of terms) {
-    const needle = term.toLowerCase();
-    for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + 1)) {
-      const before = haystack[at - 1];
-      const after = haystack[at + needle.length];
-      const startsWord = WORD.test(needle[0]);
-      const endsWord = WORD.test(needle[needle.length - 1]);
-      if (startsWord && before !== undefined && WORD.test(before)) continue;
-      if (endsWord && after !== undefined && WORD.test(after)) continue;
-      return term;
-    }
-  }
-  return null;
+  const re = blockedTermsPattern(terms);
+  re.lastIndex = 0;
+  const m = re.exec(text);
+  return m ? m[0] : null;
 }

@@ -37,10 +37,11 @@ describe('prompt injection phrases', () => {
 
 describe('blocked terms', () => {
   it('matches whole words and phrases in any case', () => {
-    expect(findBlockedTerm('Tell me about Project Falcon.', ['project falcon'])).toBe('project falcon');
+    expect(findBlockedTerm('Tell me about Project Falcon.', ['project falcon'])).toBe('Project Falcon');
     expect(findBlockedTerm('a classic', ['class'])).toBeNull();
     expect(findBlockedTerm('class-based', ['class'])).toBe('class');
-    expect(findBlockedTerm('Ünïcode wörd', ['WÖRD'])).toBe('WÖRD');
+    expect(findBlockedTerm('Ünïcode wörd', ['WÖRD'])).toBe('wörd');
+    expect(findBlockedTerm('cost: $5 (a.k.a. cheap)', ['$5 (a.k.a.'])).toBe('$5 (a.k.a.');
     expect(findBlockedTerm('anything', [])).toBeNull();
   });
 });
