@@ -317,6 +317,16 @@ function engine() {
         [[`sum by (reason) (rate(llm_quota_rejections_total{${SEL}}[$__rate_interval]))`, '{{reason}}']],
         { unit: 'reqps' },
       ),
+      ts(
+        'Guardrails: refusals and redactions / s',
+        [
+          [
+            `sum by (guardrail, direction, action) (rate(llm_guardrail_triggers_total{${SEL}}[$__rate_interval]))`,
+            '{{guardrail}} {{direction}} {{action}}',
+          ],
+        ],
+        { unit: 'ops' },
+      ),
       ts('Metering buffer depth', [[`llm_metering_buffer_depth{${SEL}}`, '{{instance}}']]),
       ts('Metering flush latency', quantiles('llm_metering_flush_seconds'), { unit: 's' }),
       ts('Metering journal and write failures', [
