@@ -27,22 +27,27 @@ function table16(dtype) {
 }
 const tables = {};
 
-// One safetensors matrix (BF16, F16 or F32) -> Q8_0 bytes, row by row.
-export function quantizeQ8_0(t) {
+/** value(i) of a safetensors matrix (BF16, F16 or F32) as f32; its element count. */
+export function matrixValues(t, blockSize, what) {
   const [rows, cols] = t.shape;
-  if (t.shape.length !== 2 || cols % QK)
-    throw new Error(`Q8_0 needs rows of a multiple of ${QK}: ${t.shape}`);
+  if (t.shape.length !== 2 || cols % blockSize)
+    throw new Error(`${what} needs rows of a multiple of ${blockSize}: ${t.shape}`);
   const n = rows * cols;
-  let get;
   if (t.dtype === 'F32') {
     const src = new Float32Array(t.buf.buffer, t.buf.byteOffset, n);
-    get = (i) => src[i];
-  } else if (t.dtype === 'BF16' || t.dtype === 'F16') {
+    return { n, get: (i) => src[i] };
+  }
+  if (t.dtype === 'BF16' || t.dtype === 'F16') {
     const src = new Uint16Array(t.buf.buffer, t.buf.byteOffset, n);
     const tab = (tables[t.dtype] ??= table16(t.dtype));
-    get = (i) => tab[src[i]];
-  } else throw new Error(`unsupported dtype ${t.dtype} for Q8_0`);
+    return { n, get: (i) => tab[src[i]] };
+  }
+  throw new Error(`unsupported dtype ${t.dtype} for ${what}`);
+}
 
+// One safetensors matrix (BF16, F16 or F32) -> Q8_0 bytes, row by row.
+export function quantizeQ8_0(t) {
+  const { n, get } = matrixValues(t, QK, 'Q8_0');
   const out = Buffer.alloc((n / QK) * BLOCK_BYTES);
   const q = new Int8Array(out.buffer, out.byteOffset, out.length);
   const x = new Float32Array(QK);

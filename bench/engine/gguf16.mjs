@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { f32ToF16Bits } from '../../test/fixtures/safetensors-writer.mjs';
 import { llama3RopeFactors } from '../../test/oracle/to-gguf.mjs';
 
-export const GGML = { F32: 0, F16: 1, Q8_0: 8, BF16: 30 };
+export const GGML = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, BF16: 30 };
 const FTYPE = { bf16: 32, f16: 1 };
 const ALIGN = 32;
 

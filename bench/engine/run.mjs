@@ -2,12 +2,12 @@
 // `npm run bench:engine`: our CPU engine vs llama.cpp on the same random Llama-3.2-1B-shape
 // weights, same thread count, alternating engines in each repeat. Generates the model once under
 // .data/bench/ (engine-bench --random-model, bf16 safetensors) and the same weights as GGUF BF16
-// and F16 (bench/engine/gguf16.mjs) or Q8_0 (bench/engine/gguf-q8.mjs). Prints medians over
+// and F16 (bench/engine/gguf16.mjs), Q8_0 (gguf-q8.mjs) or Q4_0 (gguf-q4.mjs). Prints medians over
 // repeats and ours/llama.cpp ratios, and writes JSON.
 //
 //   npm run bench:engine -- [--batch-sizes 1,4,8,16] [--threads 2] [--repeats 3] [--output results.json]
-//     [--prompt-len 128] [--decode-context 32] [--decode-steps 8] [--peers bf16,f16]  (bf16,f16,q8_0)
-//     [--quantization none|int8|int8-bf16]  (ours: engine-bench --quantization; int8 weights per output row)
+//     [--prompt-len 128] [--decode-context 32] [--decode-steps 8] [--peers bf16,f16]  (bf16,f16,q8_0,q4_0)
+//     [--quantization none|int8|int8-bf16|int4]  (ours: engine-bench --quantization)
 //     [--num-prompts N]  (N > 0: also N requests through our real Engine once; ours only)
 //     [--shape llama-3.2-1b] [--engine-bench PATH]
 import { spawnSync } from 'node:child_process';
@@ -16,6 +16,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { writeGgufQ4 } from './gguf-q4.mjs';
 import { writeGgufQ8 } from './gguf-q8.mjs';
 import { writeGguf16 } from './gguf16.mjs';
 
@@ -65,14 +66,14 @@ const decodeContext = int('decode-context', 32);
 const decodeSteps = Math.max(3, int('decode-steps', 8));
 const numPrompts = int('num-prompts', 0);
 const peers = (opts.peers ?? 'bf16,f16').split(',').filter(Boolean);
-const peerKinds = ['bf16', 'f16', 'q8_0'];
+const peerKinds = ['bf16', 'f16', 'q8_0', 'q4_0'];
 if (peers.some((p) => !peerKinds.includes(p))) {
   console.error(`bench:engine: --peers takes some of ${peerKinds.join(',')}`);
   process.exit(2);
 }
 const quantization = opts.quantization ?? 'none';
-if (quantization !== 'none' && quantization !== 'int8' && quantization !== 'int8-bf16') {
-  console.error('bench:engine: --quantization takes none, int8 or int8-bf16');
+if (!['none', 'int8', 'int8-bf16', 'int4'].includes(quantization)) {
+  console.error('bench:engine: --quantization takes none, int8, int8-bf16 or int4');
   process.exit(2);
 }
 // Our engine's weights: what engine-bench gets besides --model (every measured run of ours).
@@ -149,6 +150,7 @@ for (const p of peers) {
   ) {
     console.log(`bench:engine: writing ${ggufs[p]}`);
     if (p === 'q8_0') writeGgufQ8(modelDir, ggufs[p]);
+    else if (p === 'q4_0') writeGgufQ4(modelDir, ggufs[p]);
     else writeGguf16(modelDir, ggufs[p], p);
   }
 }

@@ -110,8 +110,8 @@ llm::EngineOptions engine_options_from_js(const Napi::Value& v) {
   if (o.device != "auto" && o.device != "cpu" && o.device != "cuda")
     range_error(env, "device must be 'auto', 'cpu' or 'cuda' (got '" + o.device + "')");
   o.quantization = f.string("quantization", o.quantization);
-  if (o.quantization != "none" && o.quantization != "int8" && o.quantization != "int8-bf16")
-    range_error(env, "quantization must be 'none', 'int8' or 'int8-bf16' (got '" + o.quantization + "')");
+  if (o.quantization != "none" && o.quantization != "int8" && o.quantization != "int8-bf16" && o.quantization != "int4")
+    range_error(env, "quantization must be 'none', 'int8', 'int8-bf16' or 'int4' (got '" + o.quantization + "')");
   o.speculative_tokens = f.integer("speculativeTokens", o.speculative_tokens, 0, 64);
   o.enable_prefix_caching = f.boolean("enablePrefixCaching", o.enable_prefix_caching);
   return o;

@@ -26,9 +26,9 @@ Napi::Value ComputeLogits(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "device must be 'auto', 'cpu' or 'cuda' (got '" + device + "')");
   const int threads = f.integer("threads", 0, 0, 4096);
   const std::string quantization = f.string("quantization", "none");
-  if (quantization != "none" && quantization != "int8" && quantization != "int8-bf16")
-    throw Napi::RangeError::New(env,
-                                "quantization must be 'none', 'int8' or 'int8-bf16' (got '" + quantization + "')");
+  if (quantization != "none" && quantization != "int8" && quantization != "int8-bf16" && quantization != "int4")
+    throw Napi::RangeError::New(
+        env, "quantization must be 'none', 'int8', 'int8-bf16' or 'int4' (got '" + quantization + "')");
   std::vector<float> logits;
   try {
     logits = llm::compute_prompt_logits(path, tokens, device, threads, nullptr, quantization);

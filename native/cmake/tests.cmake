@@ -35,3 +35,13 @@ foreach(isa avx512 avx2 scalar)
   set_tests_properties(cpu_int8_test_${isa} PROPERTIES LABELS cpu ENVIRONMENT LLM_CPU_ISA=${isa}
                        SKIP_RETURN_CODE 77 TIMEOUT 600)
 endforeach()
+
+# The int4 tests likewise; LLM_CPU_NO_VNNI=1 runs the AVX2 int4 kernel on AVX-512's 32-row panels.
+foreach(isa avx512 avx2 scalar)
+  add_test(NAME cpu_int4_test_${isa} COMMAND cpu_int4_test)
+  set_tests_properties(cpu_int4_test_${isa} PROPERTIES LABELS cpu ENVIRONMENT LLM_CPU_ISA=${isa}
+                       SKIP_RETURN_CODE 77 TIMEOUT 600)
+endforeach()
+add_test(NAME cpu_int4_test_novnni COMMAND cpu_int4_test)
+set_tests_properties(cpu_int4_test_novnni PROPERTIES LABELS cpu ENVIRONMENT "LLM_CPU_ISA=avx512;LLM_CPU_NO_VNNI=1"
+                     SKIP_RETURN_CODE 77 TIMEOUT 600)

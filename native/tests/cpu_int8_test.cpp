@@ -188,6 +188,6 @@ TEST(unknown_quantization_is_refused) {
   auto m = llm::Model::load(dir);
   llm::BackendOptions bo;
   bo.device = "cpu";
-  bo.quantization = "int4";
-  EXPECT_THROWS(llm::make_backend(m, bo, nullptr), "unknown quantization 'int4'");
+  bo.quantization = "int3";
+  EXPECT_THROWS(llm::make_backend(m, bo, nullptr), "unknown quantization 'int3'");
 }

@@ -40,7 +40,8 @@ inline std::vector<double> to_double(const llm::TensorView& t) {
         out[i] = llm::cpu::f16_to_f32(b);
         break;
       }
-      case llm::DType::I8: throw std::runtime_error("ref::to_double: I8 is never a stored tensor");
+      case llm::DType::I8:
+      case llm::DType::I4: throw std::runtime_error("ref::to_double: I8 / I4 are never stored tensors");
     }
   }
   return out;

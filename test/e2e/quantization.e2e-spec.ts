@@ -84,3 +84,30 @@ describe('QUANTIZATION=int8', () => {
     }
   }, 120_000);
 });
+
+// QUANTIZATION=int4: groups of 32 weights in 4 bits, int8 activations (AVX2 or AVX-512 VNNI kernels).
+describe('QUANTIZATION=int4', () => {
+  let app: InferenceApp;
+
+  beforeAll(async () => {
+    app = await startInferenceApp('quant-int4', { QUANTIZATION: 'int4' }, { model, fromConfig: true });
+  }, 120_000);
+  afterAll(() => app?.close());
+
+  it('loads int4 weights, reports them, and serves and bills greedy completions deterministically', async () => {
+    expect(app.app.get<EngineProvider>(ENGINE_PROVIDER).info()).toMatchObject({
+      backend: 'cpu',
+      quantization: 'int4',
+    });
+    const ready = await app.request('GET', '/ready');
+    expect(ready.body.checks.engine.detail).toMatch(/^cpu \(int4\): .*mid-llama$/);
+    const body = { model, prompt: 'The int4 engine says', max_tokens: 12, temperature: 0, ignore_eos: true };
+    const res = await app.request('POST', '/v1/completions', { apiKey: app.apiKey, body });
+    expect(res.status).toBe(200);
+    expect(res.body.usage.completion_tokens).toBe(12);
+    const again = await app.request('POST', '/v1/completions', { apiKey: app.apiKey, body });
+    expect(again.body.choices[0].text).toBe(res.body.choices[0].text);
+    const row = await usageRow(app, res.body.id as string);
+    expect(row).toMatchObject({ status: 'completed', completion_tokens: 12 });
+  });
+});

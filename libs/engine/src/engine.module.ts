@@ -8,7 +8,7 @@ import {
   OnModuleInit,
   Optional,
 } from '@nestjs/common';
-import { APP_CONFIG, AppConfig, ReadinessContributor, ReadinessRegistry } from '@app/common';
+import { APP_CONFIG, AppConfig, Quantization, ReadinessContributor, ReadinessRegistry } from '@app/common';
 import { ENGINE_PROVIDER, EngineProvider } from './engine-provider';
 import { EngineInfo, NativeEngineOptions } from './engine.types';
 import { NativeEngineProvider } from './native-engine.provider';
@@ -56,8 +56,8 @@ export function engineOptionsFromConfig(config: AppConfig): NativeEngineOptions 
     maxNumSeqs: config.maxNumSeqs,
     maxModelLen: config.maxModelLength,
     kvCacheFraction: config.gpuMemoryUtilization,
-    ...(config.raw.QUANTIZATION === 'int8' || config.raw.QUANTIZATION === 'int8-bf16'
-      ? { quantization: config.raw.QUANTIZATION }
+    ...(config.raw.QUANTIZATION && config.raw.QUANTIZATION !== 'none'
+      ? { quantization: config.raw.QUANTIZATION as Quantization }
       : {}),
     speculativeTokens: Number(config.raw.SPECULATIVE_NGRAM_TOKENS ?? 0),
   };

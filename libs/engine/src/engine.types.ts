@@ -1,3 +1,5 @@
+import type { Quantization } from '@app/common';
+
 /** Sampling parameters of one request (camelCase mirror of native/include/llm/engine.h). */
 export interface SamplingOptions {
   /** 0 = greedy. Default 1. */
@@ -106,7 +108,7 @@ export interface StepSamples {
 export interface EngineInfo {
   path: string;
   backend: string;
-  /** Weight quantization of the native engine ('none' | 'int8' | 'int8-bf16'); absent for remote upstreams. */
+  /** Weight quantization of the native engine (QUANTIZATIONS); absent for remote upstreams. */
   quantization?: string;
   vocabSize: number;
   maxModelLen: number;
@@ -127,8 +129,8 @@ export interface NativeEngineOptions {
   kvCacheFraction?: number;
   threads?: number;
   device?: 'auto' | 'cpu' | 'cuda';
-  /** int8: weight-only int8 with per-row scales (CPU backend only; a GPU refuses it). */
-  quantization?: 'none' | 'int8' | 'int8-bf16';
+  /** Weight quantization (CPU backend only; a GPU refuses it): see QUANTIZATION in config.schema.ts. */
+  quantization?: Quantization;
   /** Speculative decoding by prompt lookup: draft tokens per decoding sequence and step (0: off). */
   speculativeTokens?: number;
   enablePrefixCaching?: boolean;

@@ -29,6 +29,7 @@ namespace {
 std::string cpu_kernels_note(CpuWeights w) {
   const char* weights = w == CpuWeights::Int8       ? ", int8 weights"
                         : w == CpuWeights::Int8Bf16 ? ", int8 weights x bf16 activations"
+                        : w == CpuWeights::Int4     ? ", int4 weights x int8 activations"
                                                     : "";
   return std::string(" (") + cpu::kernels().isa + " kernels" + weights + ")";
 }
@@ -41,15 +42,18 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model,
   if (device != "auto" && device != "cpu" && device != "cuda")
     throw Error("unknown device '" + device + "' (expected auto, cpu or cuda)");
   const std::string& quant = options.quantization;
-  if (quant != "none" && quant != "int8" && quant != "int8-bf16")
-    throw Error("unknown quantization '" + quant + "' (expected none, int8 or int8-bf16)");
-  const bool int8 = quant != "none";
-  const CpuWeights weights = quant == "int8" ? CpuWeights::Int8 : int8 ? CpuWeights::Int8Bf16 : CpuWeights::Stored;
+  if (quant != "none" && quant != "int8" && quant != "int8-bf16" && quant != "int4")
+    throw Error("unknown quantization '" + quant + "' (expected none, int8, int8-bf16 or int4)");
+  const bool quantized = quant != "none";  // CPU only
+  const CpuWeights weights = quant == "int8"        ? CpuWeights::Int8
+                             : quant == "int8-bf16" ? CpuWeights::Int8Bf16
+                             : quant == "int4"      ? CpuWeights::Int4
+                                                    : CpuWeights::Stored;
 
   if (device == "cuda" || device == "auto") {
     std::string reason;
     if (cuda_device_available(&reason)) {
-      if (int8)
+      if (quantized)
         throw Error("quantization '" + quant + "' is implemented by the CPU backend only; this machine has a GPU: "
                     "use device 'cpu' for it, or no quantization on the GPU");
       auto backend = make_cuda_backend(model, options.cuda_device);

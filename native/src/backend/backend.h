@@ -87,7 +87,8 @@ struct BackendOptions {
   int threads = 0;              // cpu: worker threads (0 = hardware concurrency)
   int cuda_device = 0;
   // "none" | "int8" (CPU backend: weight-only, per-row scales) | "int8-bf16" (int8 weights times
-  // activations rounded to bf16: VDPBF16PS, needs AVX512_BF16)
+  // activations rounded to bf16: VDPBF16PS, needs AVX512_BF16) | "int4" (groups of 32 weights with
+  // a scale each, times activations quantized to int8 per group: integer dot products)
   std::string quantization = "none";
 };
 
@@ -102,6 +103,7 @@ enum class CpuWeights {
   Stored,    // as in the checkpoint (bf16 / f16 / f32)
   Int8,      // int8, per-row scales, f32 activations (FMA kernels)
   Int8Bf16,  // int8, per-row scales, activations rounded to bf16 (bf16 dot products)
+  Int4,      // int4 in groups of 32 with a scale each, activations int8 per group (int8 dot products)
 };
 std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads,
                                           CpuWeights weights = CpuWeights::Stored);

@@ -8,6 +8,7 @@ size_t dtype_size(DType dtype) {
     case DType::F16: return 2;
     case DType::BF16: return 2;
     case DType::I8: return 1;
+    case DType::I4: return 1;  // two per byte; only in packed matrices
   }
   return 0;
 }
@@ -18,6 +19,7 @@ const char* dtype_name(DType dtype) {
     case DType::F16: return "F16";
     case DType::BF16: return "BF16";
     case DType::I8: return "I8";
+    case DType::I4: return "I4";
   }
   return "?";
 }

@@ -9,7 +9,7 @@
 namespace llm {
 
 // I8 never comes from a checkpoint: it is the CPU backend's int8 quantized weight (per-row scales).
-enum class DType { F32, F16, BF16, I8 };
+enum class DType { F32, F16, BF16, I8, I4 };  // I8 / I4: quantized by the CPU backend, never stored
 
 size_t dtype_size(DType dtype);
 const char* dtype_name(DType dtype);

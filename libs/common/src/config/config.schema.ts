@@ -22,6 +22,10 @@ export interface ConfigVariable {
   readonly secret?: boolean;
 }
 
+/** Weight quantizations of the native engine (CPU backend; native/src/backend/backend.h). */
+export const QUANTIZATIONS = ['none', 'int8', 'int8-bf16', 'int4'] as const;
+export type Quantization = (typeof QUANTIZATIONS)[number];
+
 const RATE_LIMIT_FORMAT = /^\d+(\/(second|minute|hour|day))?$/;
 
 export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
@@ -131,9 +135,9 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     name: 'QUANTIZATION',
     type: 'enum',
     default: 'none',
-    values: ['none', 'int8', 'int8-bf16'],
+    values: QUANTIZATIONS,
     description:
-      'Weight quantization of the native engine (CPU backend): int8 = per-row int8 weights (half the memory, faster decode); int8-bf16 = the same times bf16-rounded activations (faster prompts and batches, needs AVX512_BF16).',
+      'Weight quantization of the native engine (CPU backend): int8 = per-row int8 weights (half the memory, faster decode); int8-bf16 = the same times bf16-rounded activations (faster prompts and batches, needs AVX512_BF16); int4 = groups of 32 weights in 4 bits (a quarter of the memory) times int8 activations.',
   },
   {
     name: 'SPECULATIVE_NGRAM_TOKENS',

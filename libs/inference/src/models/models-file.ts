@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { Quantization, QUANTIZATIONS } from '@app/common';
 
 /** One more model this gateway serves beside MODEL_PATH's (MODELS_FILE `models[i]`). */
 export interface DeploymentSpec {
@@ -13,7 +14,7 @@ export interface DeploymentSpec {
   maxNumSeqs?: number;
   maxModelLength?: number;
   threads?: number;
-  quantization?: 'none' | 'int8' | 'int8-bf16';
+  quantization?: Quantization;
   gpuMemoryUtilization?: number;
   speculativeNgramTokens?: number;
 }
@@ -137,9 +138,9 @@ function deployment(v: unknown, where: string, baseDir: string, env: NodeJS.Proc
   spec.threads = int(o.threads, `${where}.threads`, 1, 1024);
   spec.speculativeNgramTokens = int(o.speculative_ngram_tokens, `${where}.speculative_ngram_tokens`, 0, 64);
   if (o.quantization !== undefined) {
-    if (o.quantization !== 'none' && o.quantization !== 'int8' && o.quantization !== 'int8-bf16')
-      fail(`${where}.quantization`, "must be 'none', 'int8' or 'int8-bf16'");
-    spec.quantization = o.quantization;
+    if (!QUANTIZATIONS.includes(o.quantization as Quantization))
+      fail(`${where}.quantization`, `must be one of ${QUANTIZATIONS.map((q) => `'${q}'`).join(', ')}`);
+    spec.quantization = o.quantization as Quantization;
   }
   if (o.gpu_memory_utilization !== undefined) {
     const g = o.gpu_memory_utilization;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "backend/cpu/ops.h"
+#include "backend/cpu/quantize_int4.h"
 #include "backend/cpu/quantize_int8.h"
 #include "backend/cpu/source_pages.h"
 #include "llm/error.h"
@@ -48,7 +49,7 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, int threads, CpuWeigh
     : model_(std::move(model)),
       cfg_(model_->config()),
       kern_(kernels()),
-      int8_(weights != CpuWeights::Stored),
+      weights_(weights),
       int8_pairs_(weights == CpuWeights::Int8Bf16),
       pool_(default_threads(threads)) {
   if (int8_pairs_ && !kern_.int8_pairs)
@@ -108,13 +109,17 @@ void CpuBackend::pack(Linear& l) {
     const char* e = std::getenv("LLM_CPU_PACK");  // LLM_CPU_PACK=0: keep the stored layout (for comparisons)
     return e && std::string(e) == "0";
   }();
-  if (int8_ && (disabled || kern_.panel <= 0))
-    throw Error(std::string("cpu backend: int8 quantization needs the packed GEMM of AVX2 or AVX-512 (kernels: ") +
+  const bool int4 = weights_ == CpuWeights::Int4, int8 = weights_ != CpuWeights::Stored && !int4;
+  if ((int8 || int4) && (disabled || kern_.panel <= 0))
+    throw Error(std::string("cpu backend: ") + (int4 ? "int4" : "int8") +
+                " quantization needs the packed GEMM of AVX2 or AVX-512 (kernels: " +
                 kern_.isa + (disabled ? ", LLM_CPU_PACK=0)" : ")"));
   if (disabled || kern_.panel <= 0 || l.w.rows <= 0 || l.w.cols <= 0) return;
   // Large weights on 2 MiB-aligned transparent huge pages: fewer TLB misses while streaming them.
   const size_t huge = size_t{2} << 20;
-  const size_t need = int8_ ? int8_packed_bytes(l.w, kern_.panel, int8_pairs_) : kern_.packed_bytes(l.w);
+  const size_t need = int4   ? int4_packed_bytes(l.w, kern_.panel)
+                      : int8 ? int8_packed_bytes(l.w, kern_.panel, int8_pairs_)
+                             : kern_.packed_bytes(l.w);
   const size_t align = need >= huge ? huge : 64;
   const size_t bytes = (need + align - 1) / align * align;
   void* buf = std::aligned_alloc(align, bytes);
@@ -125,14 +130,17 @@ void CpuBackend::pack(Linear& l) {
   const Kernels& k = kern_;
   const WeightMatrix& w = l.w;
   const int panel = kern_.panel;
-  const bool int8 = int8_, pairs = int8_pairs_;
+  const bool pairs = int8_pairs_;
   pool_.run([&](int i, int n) {
-    if (int8)
+    if (int4)
+      quantize_int4_panels(w, panel, panels * i / n, panels * (i + 1) / n, buf, k.to_f32);
+    else if (int8)
       quantize_int8_panels(w, panel, panels * i / n, panels * (i + 1) / n, buf, k.to_f32, pairs);
     else
       k.pack(w, panels * i / n, panels * (i + 1) / n, buf);
   });
-  l.packed = PackedMatrix{int8_ ? DType::I8 : l.w.dtype, buf, l.w.rows, l.w.cols, kern_.panel, int8_pairs_};
+  const DType dtype = int4 ? DType::I4 : int8 ? DType::I8 : l.w.dtype;
+  l.packed = PackedMatrix{dtype, buf, l.w.rows, l.w.cols, kern_.panel, int8_pairs_};
   // The stored copy is no longer read by the GEMMs (the embedding reads a few rows of it).
   release_file_pages(l.w.data, static_cast<size_t>(l.w.rows) * l.w.cols * dtype_size(l.w.dtype));
 }

@@ -17,8 +17,9 @@ namespace cpu {
 
 class CpuBackend : public Backend {
  public:
-  // Int8 / Int8Bf16: every Linear weight (and the lm_head) quantized to int8 with per-row scales
-  // (quantize_int8.h); needs an ISA with a packed GEMM (AVX2 or better), Int8Bf16 AVX512_BF16.
+  // Int8 / Int8Bf16 / Int4: every Linear weight (and the lm_head) quantized to int8 with per-row
+  // scales (quantize_int8.h) or to int4 in groups of 32 (quantize_int4.h); needs an ISA with a
+  // packed GEMM (AVX2 or better), Int8Bf16 AVX512_BF16.
   CpuBackend(std::shared_ptr<const Model> model, int threads, CpuWeights weights = CpuWeights::Stored);
 
   std::string name() const override { return "cpu"; }
@@ -28,7 +29,6 @@ class CpuBackend : public Backend {
   void forward(const ForwardBatch& batch, float* logits) override;
 
   int threads() const { return pool_.size(); }
-  bool int8() const { return int8_; }
   const char* isa() const { return kern_.isa; }
 
  private:
@@ -73,7 +73,7 @@ class CpuBackend : public Backend {
   std::shared_ptr<const Model> model_;
   const ModelConfig& cfg_;
   const Kernels& kern_;
-  const bool int8_;
+  const CpuWeights weights_;
   const bool int8_pairs_;  // Int8Bf16: the k-pair layout and the bf16 dot-product kernel
   ThreadPool pool_;
   std::vector<std::vector<float>> owned_;  // copies of misaligned weights

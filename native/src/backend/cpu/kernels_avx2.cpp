@@ -10,6 +10,7 @@
 #include <immintrin.h>
 #endif
 
+#include "backend/cpu/int4_gemm.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/quantize_int8.h"
 #include "backend/cpu/weight_types.h"

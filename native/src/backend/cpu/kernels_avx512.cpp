@@ -17,6 +17,7 @@
 #endif
 
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/int4_gemm.h"
 #include "backend/cpu/int8_bf16_gemm.h"
 #include "backend/cpu/quantize_int8.h"
 #include "backend/cpu/weight_types.h"

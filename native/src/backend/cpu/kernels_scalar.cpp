@@ -67,7 +67,8 @@ inline float load_elem(DType dt, const void* base, int64_t i) {
       std::memcpy(&b, static_cast<const char*>(base) + 2 * i, 2);
       return f16_to_f32(b);
     }
-    case DType::I8: break;  // needs its row scales: only ever packed
+    case DType::I8:
+    case DType::I4: break;  // needs its scales: only ever packed
   }
   return 0;
 }

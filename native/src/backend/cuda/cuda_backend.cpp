@@ -59,7 +59,8 @@ void to_bf16(const TensorView& t, bf16_t* dst) {
       }
       return;
     }
-    case DType::I8: break;
+    case DType::I8:
+    case DType::I4: break;
   }
   throw Error("CUDA backend: tensor " + t.name + " has an unsupported dtype");
 }

@@ -1,0 +1,77 @@
+#include "backend/cpu/quantize_int4.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace llm {
+namespace cpu {
+
+size_t int4_packed_bytes(const WeightMatrix& W, int panel) {
+  const size_t panels = static_cast<size_t>((W.rows + panel - 1) / panel);
+  const size_t groups = static_cast<size_t>(int4_groups(W.cols));
+  return panels * groups * kInt4Group * panel / 2 + panels * groups * panel * sizeof(float);
+}
+
+void quantize_int4_panels(const WeightMatrix& W, int panel, int64_t p_begin, int64_t p_end, void* dst,
+                          void (*to_f32)(DType, const void*, float*, int64_t)) {
+  const int64_t K = W.cols, G = int4_groups(K);
+  const int S = panel / 2;
+  uint8_t* bytes = static_cast<uint8_t*>(dst);
+  const int64_t panels = (W.rows + panel - 1) / panel;
+  float* scales = reinterpret_cast<float*>(bytes + panels * G * kInt4Group * panel / 2);
+  const size_t esz = dtype_size(W.dtype);
+  std::vector<float> row(static_cast<size_t>(G * kInt4Group));
+  std::vector<uint8_t> nib(static_cast<size_t>(G * kInt4Group));
+  for (int64_t p = p_begin; p < p_end; ++p) {
+    for (int i = 0; i < panel; ++i) {
+      const int64_t r = p * panel + i;
+      std::fill(row.begin(), row.end(), 0.0f);
+      if (r < W.rows) to_f32(W.dtype, static_cast<const char*>(W.data) + static_cast<size_t>(r) * K * esz, row.data(), K);
+      for (int64_t g = 0; g < G; ++g) {
+        const float* w = row.data() + g * kInt4Group;
+        float m = 0.0f;  // the weight of largest magnitude, with its sign: it maps to -8 exactly
+        for (int k = 0; k < kInt4Group; ++k)
+          if (std::fabs(w[k]) > std::fabs(m)) m = w[k];
+        const float scale = m / -8.0f;
+        scales[(p * G + g) * panel + i] = scale;
+        for (int k = 0; k < kInt4Group; ++k) {
+          const float q = scale != 0.0f ? std::nearbyint(w[k] / scale) : 0.0f;
+          nib[g * kInt4Group + k] = static_cast<uint8_t>(std::clamp(q, -8.0f, 7.0f) + 8.0f);
+        }
+      }
+      // Scatter the row's nibbles into its stripe's vectors.
+      const int s = i / S, j = i % S;
+      for (int64_t g = 0; g < G; ++g) {
+        uint8_t* base = bytes + ((p * G + g) * 2 + s) * 16 * S;
+        const uint8_t* n = nib.data() + g * kInt4Group;
+        for (int v = 0; v < 4; ++v)
+          for (int b = 0; b < 4; ++b)
+            base[v * 4 * S + j * 4 + b] = static_cast<uint8_t>(n[4 * v + b] | (n[4 * (v + 4) + b] << 4));
+      }
+    }
+  }
+}
+
+void quantize_int4_activations(const float* x, int64_t K, Int4Activations out) {
+  const int64_t G = int4_groups(K);
+  for (int64_t g = 0; g < G; ++g) {
+    const int64_t k0 = g * kInt4Group, n = std::min<int64_t>(kInt4Group, K - k0);
+    float amax = 0.0f;
+    for (int64_t k = 0; k < n; ++k) amax = std::max(amax, std::fabs(x[k0 + k]));
+    const float scale = amax / 127.0f;
+    const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+    int32_t sum = 0;
+    for (int64_t k = 0; k < kInt4Group; ++k) {
+      const int8_t q = k < n ? static_cast<int8_t>(std::clamp(std::nearbyint(x[k0 + k] * inv), -127.0f, 127.0f)) : 0;
+      out.q[k0 + k] = q;
+      sum += q;
+    }
+    out.scale[g] = scale;
+    out.offset[g] = 8 * sum;
+  }
+}
+
+}  // namespace cpu
+}  // namespace llm
