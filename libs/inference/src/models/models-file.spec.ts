@@ -78,7 +78,10 @@ describe('parseModelsFile', () => {
       '{"models": [{"id": "a", "path": "/m", "max_num_seqs": 0}]}',
       /models\[0\]\.max_num_seqs: must be an integer between 1 and 4096/,
     ],
-    ['{"models": [{"id": "a", "path": "/m", "quantization": "int3"}]}', /models\[0\]\.quantization: must be one of .none., .int8., .int8-bf16., .int4./],
+    [
+      '{"models": [{"id": "a", "path": "/m", "quantization": "int3"}]}',
+      /models\[0\]\.quantization: must be one of .none., .int8., .int8-bf16., .int4./,
+    ],
     [
       '{"models": [{"id": "a", "path": "/m", "gpu_memory_utilization": 2}]}',
       /gpu_memory_utilization: must be a number between 0.05 and 1/,
