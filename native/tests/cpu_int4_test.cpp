@@ -54,7 +54,7 @@ float dequantized(const PackedMatrix& P, int64_t o, int64_t k) {
   const int64_t v = (kk / 4) % 4, b = kk % 4;
   const uint8_t byte = static_cast<const uint8_t*>(P.data)[((p * G + g) * 2 + s) * 16 * S + v * 4 * S + j * 4 + b];
   const int nibble = kk < 16 ? (byte & 15) : (byte >> 4);
-  return int4_scales(P)[(p * G + g) * P.panel + o % P.panel] * static_cast<float>(nibble - 8);
+  return f16_to_f32(int4_scales(P)[(p * G + g) * P.panel + o % P.panel]) * static_cast<float>(nibble - 8);
 }
 
 }  // namespace
@@ -72,7 +72,7 @@ TEST(int4_quantizer_rounds_each_weight_to_the_nearest_step_of_its_group) {
         float m = 0;
         for (int64_t i = g0; i < std::min<int64_t>(g0 + 32, K); ++i)
           if (std::fabs(w[o * K + i]) > std::fabs(m)) m = w[o * K + i];
-        const float step = std::fabs(m) / 8.0f;
+        const float step = std::fabs(m) / 8.0f * (1 + 1e-3f);  // the scale is rounded to f16
         // Half a step, or one where +8 steps is clamped to +7 (the sign opposite to m's).
         const bool clamped = std::fabs(w[o * K + k]) > 7.5f * step;
         const float bound = (clamped ? 1.0f : 0.5f) * step * (1 + 1e-5f) + 1e-12f;

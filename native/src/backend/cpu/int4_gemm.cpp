@@ -57,7 +57,7 @@ inline int32_t quad(const int8_t* p) {
 // NP panels (`pstride` bytes and `sstride` scales apart) x TT tokens into out[t][NP * 32].
 template <int NP, int TT>
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile512(const Tile& x, const uint8_t* w, int64_t pstride,
-                                                                    const float* sw, int64_t sstride, float* out) {
+                                                                    const uint16_t* sw, int64_t sstride, float* out) {
   constexpr int P = 32, S = 16;
   const __m512i low = _mm512_set1_epi8(0x0f);
   __m512 acc[NP][2][TT];
@@ -92,7 +92,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile512(const Tile& 
       const __m512 xs = _mm512_set1_ps(x.scale[t * x.groups + g]);
       for (int p = 0; p < NP; ++p)
         for (int s = 0; s < 2; ++s) {
-          const __m512 ws = _mm512_loadu_ps(sw + p * sstride + g * P + s * S);
+          const __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sw + p * sstride + g * P + s * S)));
           const __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(sum[p][s][t], off));
           acc[p][s][t] = _mm512_fmadd_ps(f, _mm512_mul_ps(ws, xs), acc[p][s][t]);
         }
@@ -106,8 +106,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile512(const Tile& 
 // ---- AVX2: any P with S a multiple of 8 (a stripe vector is S / 8 ymm of 8 rows) ----
 
 template <int S, int NP, int TT>
-__attribute__((target("avx2,fma"))) void tile256(const Tile& x, const uint8_t* w, int64_t pstride, const float* sw,
-                                                 int64_t sstride, float* out) {
+__attribute__((target("avx2,fma,f16c"))) void tile256(const Tile& x, const uint8_t* w, int64_t pstride,
+                                                      const uint16_t* sw, int64_t sstride, float* out) {
   constexpr int P = 2 * S, H = S / 8;  // H ymm per stripe vector
   const __m256i low = _mm256_set1_epi8(0x0f);
   const __m256i ones = _mm256_set1_epi16(1);
@@ -145,7 +145,7 @@ __attribute__((target("avx2,fma"))) void tile256(const Tile& x, const uint8_t* w
       const __m256 xs = _mm256_set1_ps(x.scale[t * x.groups + g]);
       for (int p = 0; p < NP; ++p)
         for (int s = 0; s < 2 * H; ++s) {
-          const __m256 ws = _mm256_loadu_ps(sw + p * sstride + g * P + s * 8);
+          const __m256 ws = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sw + p * sstride + g * P + s * 8)));
           const __m256 f = _mm256_cvtepi32_ps(_mm256_sub_epi32(sum[p][s][t], off));
           acc[p][s][t] = _mm256_fmadd_ps(f, _mm256_mul_ps(ws, xs), acc[p][s][t]);
         }
@@ -156,7 +156,7 @@ __attribute__((target("avx2,fma"))) void tile256(const Tile& x, const uint8_t* w
       for (int s = 0; s < 2 * H; ++s) _mm256_storeu_ps(out + t * NP * P + p * P + s * 8, acc[p][s][t]);
 }
 
-using TileFn = void (*)(const Tile&, const uint8_t*, int64_t, const float*, int64_t, float*);
+using TileFn = void (*)(const Tile&, const uint8_t*, int64_t, const uint16_t*, int64_t, float*);
 
 // Panels per call for a tile of TT tokens: enough independent sums to hide the dot product's
 // latency, few enough to stay in registers (32 zmm; 16 ymm, with two ymm per row stripe at P 32).
@@ -201,7 +201,7 @@ void gemm_int4(const float* X, int64_t T, int64_t ldx, const PackedMatrix& W, in
   for (int64_t t = 0; t < T; ++t)
     quantize_int4_activations(X + t * ldx, K, {q.data() + t * kpad, xs.data() + t * G, off.data() + t * G});
   const uint8_t* w = static_cast<const uint8_t*>(W.data);
-  const float* scales = int4_scales(W);
+  const uint16_t* scales = int4_scales(W);
   const int64_t pstride = G * kInt4Group * P / 2, sstride = G * P;
   alignas(64) float out[kTT * kMaxPanels * 32];
   // Up to kMaxPanels panels at a time, every token tile over them: the panels' weights come from

@@ -5,13 +5,29 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace llm {
 namespace cpu {
+
+namespace {
+
+// f32 -> f16 bits, round to nearest even (F16C: every CPU with the packed kernels has it).
+__attribute__((target("f16c"))) uint16_t to_f16(float f) {
+  return static_cast<uint16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT));
+}
+
+// Round to nearest even without a libm call, for |v| < 2^22 (our values are within +-128).
+inline float round_even(float v) { return (v + 12582912.0f) - 12582912.0f; }
+
+}  // namespace
 
 size_t int4_packed_bytes(const WeightMatrix& W, int panel) {
   const size_t panels = static_cast<size_t>((W.rows + panel - 1) / panel);
   const size_t groups = static_cast<size_t>(int4_groups(W.cols));
-  return panels * groups * kInt4Group * panel / 2 + panels * groups * panel * sizeof(float);
+  return panels * groups * kInt4Group * panel / 2 + panels * groups * panel * sizeof(uint16_t);
 }
 
 void quantize_int4_panels(const WeightMatrix& W, int panel, int64_t p_begin, int64_t p_end, void* dst,
@@ -20,7 +36,7 @@ void quantize_int4_panels(const WeightMatrix& W, int panel, int64_t p_begin, int
   const int S = panel / 2;
   uint8_t* bytes = static_cast<uint8_t*>(dst);
   const int64_t panels = (W.rows + panel - 1) / panel;
-  float* scales = reinterpret_cast<float*>(bytes + panels * G * kInt4Group * panel / 2);
+  uint16_t* scales = reinterpret_cast<uint16_t*>(bytes + panels * G * kInt4Group * panel / 2);
   const size_t esz = dtype_size(W.dtype);
   std::vector<float> row(static_cast<size_t>(G * kInt4Group));
   std::vector<uint8_t> nib(static_cast<size_t>(G * kInt4Group));
@@ -34,10 +50,11 @@ void quantize_int4_panels(const WeightMatrix& W, int panel, int64_t p_begin, int
         float m = 0.0f;  // the weight of largest magnitude, with its sign: it maps to -8 exactly
         for (int k = 0; k < kInt4Group; ++k)
           if (std::fabs(w[k]) > std::fabs(m)) m = w[k];
-        const float scale = m / -8.0f;
-        scales[(p * G + g) * panel + i] = scale;
+        const uint16_t bits = to_f16(m / -8.0f);
+        const float scale = f16_to_f32(bits);  // the weights are rounded against the scale as stored
+        scales[(p * G + g) * panel + i] = bits;
         for (int k = 0; k < kInt4Group; ++k) {
-          const float q = scale != 0.0f ? std::nearbyint(w[k] / scale) : 0.0f;
+          const float q = scale != 0.0f ? round_even(w[k] / scale) : 0.0f;
           nib[g * kInt4Group + k] = static_cast<uint8_t>(std::clamp(q, -8.0f, 7.0f) + 8.0f);
         }
       }
@@ -64,7 +81,7 @@ void quantize_int4_activations(const float* x, int64_t K, Int4Activations out) {
     const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
     int32_t sum = 0;
     for (int64_t k = 0; k < kInt4Group; ++k) {
-      const int8_t q = k < n ? static_cast<int8_t>(std::clamp(std::nearbyint(x[k0 + k] * inv), -127.0f, 127.0f)) : 0;
+      const int8_t q = k < n ? static_cast<int8_t>(std::clamp(round_even(x[k0 + k] * inv), -127.0f, 127.0f)) : 0;
       out.q[k0 + k] = q;
       sum += q;
     }
