@@ -370,6 +370,26 @@ describe('models', () => {
       weights_bytes: params * 4,
       kv_cache: { dtype: 'float32', bytes_per_token: 2 * 2 * 2 * 16 * 4, tokens: 1000, bytes: 512 * 1000 },
     });
+    // QUANTIZATION=int8 / int4: Linear weights and the (untied) lm_head packed, the rest as stored (f32).
+    const linears: [number, number][] = [
+      ...Array.from({ length: 2 }, (): [number, number][] => [
+        [64, 64],
+        [32, 64],
+        [32, 64],
+        [64, 64],
+        [172, 64],
+        [172, 64],
+        [64, 172],
+      ]).flat(),
+      [384, 64],
+    ];
+    const stored = (384 * 64 + 2 * 2 * 64 + 64) * 4; // embedding and norms
+    expect(info.cpu_quantized_weights.int8.bytes).toBe(
+      stored + linears.reduce((s, [r, c]) => s + r * c + r * 4, 0),
+    );
+    expect(info.cpu_quantized_weights.int4.bytes).toBe(
+      stored + linears.reduce((s, [r, c]) => s + r * Math.ceil(c / 32) * 18, 0),
+    );
 
     // A truncated safetensors file and a directory without config.json fail clearly.
     const broken = join(dir, 'broken-model');

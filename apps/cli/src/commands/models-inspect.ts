@@ -1,7 +1,8 @@
 /**
  * `models inspect PATH`: what a Hugging Face model directory needs, from config.json and the
- * safetensors headers only (no weights are read): architecture, parameter count, weight bytes,
- * and KV-cache bytes per token and for --tokens N.
+ * safetensors headers only (no weights are read): architecture, parameter count, weight bytes
+ * (as stored, and as the CPU backend holds them quantized), and KV-cache bytes per token and for
+ * --tokens N.
  */
 import {
   closeSync,
@@ -15,6 +16,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ParsedArgs, stringFlag, UsageError } from '../args';
+import { cpuQuantizedBytes } from './quantized-size';
 
 const DTYPE_BYTES: Record<string, number> = {
   F64: 8,
@@ -148,8 +150,10 @@ export function inspectModel(path: string, tokens: number, kvDtype?: string) {
   let weightBytes = 0;
   const byDtype: Record<string, number> = {};
   let tensors = 0;
+  const all: [string, TensorInfo][] = [];
   for (const f of files) {
-    for (const t of readSafetensorsHeader(join(dir, f)).values()) {
+    for (const [name, t] of readSafetensorsHeader(join(dir, f))) {
+      all.push([name, t]);
       const elems = t.shape.reduce((a, b) => a * b, 1);
       parameters += elems;
       weightBytes += t.bytes;
@@ -164,6 +168,7 @@ export function inspectModel(path: string, tokens: number, kvDtype?: string) {
     throw new UsageError(`--kv-dtype must be one of ${Object.keys(KV_DTYPES).join(', ')} (got ${kvName})`);
   }
   const perToken = 2 * layers * kvHeads * headDim * kvBytes;
+  const quantized = cpuQuantizedBytes(all, c.tie_word_embeddings === true);
   return {
     path: dir,
     architecture: Array.isArray(c.architectures) ? c.architectures.join(',') : null,
@@ -186,6 +191,10 @@ export function inspectModel(path: string, tokens: number, kvDtype?: string) {
     parameters_by_dtype: byDtype,
     weights_bytes: weightBytes,
     weights_human: humanBytes(weightBytes),
+    cpu_quantized_weights: {
+      int8: { bytes: quantized.int8, human: humanBytes(quantized.int8) },
+      int4: { bytes: quantized.int4, human: humanBytes(quantized.int4) },
+    },
     kv_cache: {
       dtype: kvName,
       bytes_per_token: perToken,
