@@ -14,6 +14,7 @@
 #include "backend/cpu/quantize_int4.h"
 #include "cpu_reference.h"
 #include "cpu_test_util.h"
+#include "packed_gemm_check.h"
 #include "llm/error.h"
 #include "testing.h"
 
@@ -107,28 +108,11 @@ TEST(int4_gemm_all_isas_match_float64_and_are_batch_invariant) {
         k->gemm_packed(x.data(), T, K, q.m, split, O, y.data() + split, O);
         const std::string what = std::string(k->isa) + " int4" + (k->panel == 32 && cpu_has_avx512_vnni() ? " vnni" : "") +
                                  " K=" + std::to_string(K) + " T=" + std::to_string(T);
-        bool ok = true;
-        for (int64_t t = 0; t < T && ok; ++t)
-          for (int64_t o = 0; o < O && ok; ++o) {
-            double s = 0, mag = 0;
-            for (int64_t kk = 0; kk < K; ++kk) {
-              const double xv = static_cast<double>(sx[t * G + kk / 32]) * qx[t * G * 32 + kk];
-              const double p = static_cast<double>(dequantized(q.m, o, kk)) * xv;
-              s += p;
-              mag += std::fabs(p);
-            }
-            if (std::fabs(y[t * O + o] - s) > 1e-5 * (1 + mag)) {
-              testing::report_failure(__FILE__, __LINE__, what + " mismatch");
-              ok = false;
-            }
-          }
-        // Each token alone gives the same bits as in the batch.
-        for (int64_t t = 0; t < T && ok; ++t) {
-          std::vector<float> y1(O);
-          k->gemm_packed(x.data() + t * K, 1, K, q.m, 0, O, y1.data(), O);
-          EXPECT(std::memcmp(y1.data(), y.data() + t * O, O * sizeof(float)) == 0);
-        }
-        if (!ok) return;
+        const auto weight = [&](int64_t o, int64_t kk) { return dequantized(q.m, o, kk); };
+        const auto act = [&](int64_t t, int64_t kk) {
+          return static_cast<double>(sx[t * G + kk / 32]) * qx[t * G * 32 + kk];
+        };
+        if (!cputest::packed_gemm_matches(*k, q.m, x.data(), T, y, weight, act, 1e-5, what)) return;
       }
     }
   }
@@ -151,22 +135,9 @@ TEST(mid_fixture_int4_stays_close_to_float64_and_is_batch_and_thread_invariant) 
   auto i8 = llm::make_cpu_backend(m, 1, llm::CpuWeights::Int8);
   i8->init_kv_cache(64, 16);
   const auto int8 = run_chunked(*i8, V, tokens, 48, 6);
-  double worst = 0, worst_int8 = 0;
-  int same_top = 0;
-  for (size_t pos = 0; pos < tokens.size(); ++pos) {
-    const double* r = want.data() + pos * V;
-    double mean = 0, var = 0, err = 0, err8 = 0;
-    for (int v = 0; v < V; ++v) mean += r[v] / V;
-    for (int v = 0; v < V; ++v) var += (r[v] - mean) * (r[v] - mean) / V;
-    for (int v = 0; v < V; ++v) {
-      err = std::max(err, std::fabs(got[pos * V + v] - r[v]));
-      err8 = std::max(err8, std::fabs(int8[pos * V + v] - r[v]));
-    }
-    worst = std::max(worst, err / std::sqrt(var));
-    worst_int8 = std::max(worst_int8, err8 / std::sqrt(var));
-    const auto top = [&](auto first) { return std::max_element(first, first + V) - first; };
-    same_top += top(got.begin() + pos * V) == top(r);
-  }
+  const cputest::LogitError e = cputest::logit_error(want, got, V), e8 = cputest::logit_error(want, int8, V);
+  const double worst = e.worst, worst_int8 = e8.worst;
+  const int same_top = e.same_top;
   std::fprintf(stderr, "  mid int4: max error %.3g logit std (int8: %.3g); top token as float64 at %d/%zu\n", worst,
                worst_int8, same_top, tokens.size());
   // Measured: 1.93 logit std, 23 of 48 top tokens (random fixture weights have no structure that

@@ -14,6 +14,7 @@
 #include "backend/cpu/quantize_int8.h"
 #include "cpu_reference.h"
 #include "cpu_test_util.h"
+#include "packed_gemm_check.h"
 #include "llm/error.h"
 #include "testing.h"
 
@@ -101,28 +102,9 @@ TEST(int8_packed_gemm_all_isas_match_float64_and_are_batch_invariant) {
         k->gemm_packed(x.data(), T, K, q.m, k->panel, O, y.data() + k->panel, O);
         const std::string what = std::string(k->isa) + (pairs ? " int8 pairs" : " int8") + " K=" + std::to_string(K) +
                                  " T=" + std::to_string(T);
-        bool ok = true;
-        for (int64_t t = 0; t < T && ok; ++t)
-          for (int64_t o = 0; o < O && ok; ++o) {
-            double s = 0, mag = 0;
-            for (int64_t kk = 0; kk < K; ++kk) {
-              const float xv = pairs ? bf16_rounded(x[t * K + kk]) : x[t * K + kk];
-              const double p = static_cast<double>(dequantized(q.m, o, kk, pairs)) * xv;
-              s += p;
-              mag += std::fabs(p);
-            }
-            if (std::fabs(y[t * O + o] - s) > 1e-6 * (1 + mag)) {
-              testing::report_failure(__FILE__, __LINE__, what + " mismatch");
-              ok = false;
-            }
-          }
-        // Each token alone gives the same bits as in the batch.
-        for (int64_t t = 0; t < T && ok; ++t) {
-          std::vector<float> y1(O);
-          k->gemm_packed(x.data() + t * K, 1, K, q.m, 0, O, y1.data(), O);
-          EXPECT(std::memcmp(y1.data(), y.data() + t * O, O * sizeof(float)) == 0);
-        }
-        if (!ok) return;
+        const auto weight = [&](int64_t o, int64_t kk) { return dequantized(q.m, o, kk, pairs); };
+        const auto act = [&](int64_t t, int64_t kk) { return pairs ? bf16_rounded(x[t * K + kk]) : x[t * K + kk]; };
+        if (!cputest::packed_gemm_matches(*k, q.m, x.data(), T, y, weight, act, 1e-6, what)) return;
       }
     }
   }
@@ -151,22 +133,9 @@ TEST(mid_fixture_int8_stays_close_to_float64_and_is_batch_and_thread_invariant) 
   full->init_kv_cache(64, 16);
   const auto bf16 = run_chunked(*full, V, tokens, 48, 6);
   // Error relative to the spread of each position's logits; and the same top token mostly.
-  double worst = 0, worst_bf16 = 0;
-  int same_top = 0;
-  for (size_t pos = 0; pos < tokens.size(); ++pos) {
-    const double* r = want.data() + pos * V;
-    double mean = 0, var = 0, err = 0, err16 = 0;
-    for (int v = 0; v < V; ++v) mean += r[v] / V;
-    for (int v = 0; v < V; ++v) var += (r[v] - mean) * (r[v] - mean) / V;
-    for (int v = 0; v < V; ++v) {
-      err = std::max(err, std::fabs(got[pos * V + v] - r[v]));
-      err16 = std::max(err16, std::fabs(bf16[pos * V + v] - r[v]));
-    }
-    worst = std::max(worst, err / std::sqrt(var));
-    worst_bf16 = std::max(worst_bf16, err16 / std::sqrt(var));
-    const auto top = [&](auto first) { return std::max_element(first, first + V) - first; };
-    same_top += top(got.begin() + pos * V) == top(r);
-  }
+  const cputest::LogitError e = cputest::logit_error(want, got, V), e16 = cputest::logit_error(want, bf16, V);
+  const double worst = e.worst, worst_bf16 = e16.worst;
+  const int same_top = e.same_top;
   std::fprintf(stderr, "  mid %s: max error %.3g logit std (bf16 weights: %.3g); top token as float64 at %d/%zu\n",
                name, worst, worst_bf16, same_top, tokens.size());
   // Measured: 0.18 logit std, 45 of 48 top tokens (random fixture weights, per-row int8), the

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -41,6 +42,29 @@ inline std::vector<float> run_chunked(llm::Backend& be, int vocab, const std::ve
     all.insert(all.end(), lg.begin(), lg.end());
   }
   return all;
+}
+
+// How far backend logits are from float64 ones ([positions][vocab] each): the largest error as a
+// multiple of that position's logit standard deviation, the positions with the same top token.
+struct LogitError {
+  double worst = 0;
+  int same_top = 0;
+};
+template <typename Got>
+LogitError logit_error(const std::vector<double>& want, const Got& got, int vocab) {
+  LogitError e;
+  const size_t positions = want.size() / vocab;
+  for (size_t pos = 0; pos < positions; ++pos) {
+    const double* r = want.data() + pos * vocab;
+    double mean = 0, var = 0, err = 0;
+    for (int v = 0; v < vocab; ++v) mean += r[v] / vocab;
+    for (int v = 0; v < vocab; ++v) var += (r[v] - mean) * (r[v] - mean) / vocab;
+    for (int v = 0; v < vocab; ++v) err = std::max(err, std::fabs(got[pos * vocab + v] - r[v]));
+    e.worst = std::max(e.worst, err / std::sqrt(var));
+    const auto top = [&](auto first) { return std::max_element(first, first + vocab) - first; };
+    e.same_top += top(got.begin() + pos * vocab) == top(r);
+  }
+  return e;
 }
 
 }  // namespace cputest
