@@ -19,18 +19,12 @@
 #include "testing.h"
 
 using namespace llm::cpu;
+using cputest::packed_isas;
 using cputest::prompt;
 using cputest::randn;
 using cputest::run_chunked;
 
 namespace {
-
-std::vector<const Kernels*> packed_isas() {
-  std::vector<const Kernels*> k;
-  for (const Kernels* c : {avx2_kernels(), avx512_kernels(), amx_kernels()})
-    if (c && c->panel > 0) k.push_back(c);
-  return k;
-}
 
 // A 64-byte aligned int4 packing of W with `panel`, split over two calls as two threads would.
 struct Quantized {

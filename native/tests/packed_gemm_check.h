@@ -1,4 +1,4 @@
-// The check both quantized GEMM tests make of a kernel's output: against float64 of the operands
+// What both quantized GEMM tests use: the kernel tables to test, and the check of a kernel's output: against float64 of the operands
 // the kernel multiplies (`weight(o, k)` and `act(t, k)`, dequantized), then that each token run
 // alone gives the same bits as within the batch.
 #pragma once
@@ -12,6 +12,14 @@
 #include "testing.h"
 
 namespace cputest {
+
+// The kernel tables of this CPU that have a packed GEMM (the quantized formats need one).
+inline std::vector<const llm::cpu::Kernels*> packed_isas() {
+  std::vector<const llm::cpu::Kernels*> k;
+  for (const llm::cpu::Kernels* c : {llm::cpu::avx2_kernels(), llm::cpu::avx512_kernels(), llm::cpu::amx_kernels()})
+    if (c && c->panel > 0) k.push_back(c);
+  return k;
+}
 
 // y: T x O from gemm_packed; tolerance relative to the sum of |products|. False after reporting
 // the first mismatch.
