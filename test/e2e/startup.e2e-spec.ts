@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { createTestDatabase } from '../helpers';
 import { ensureModel } from './support/inference-app';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -126,6 +127,92 @@ describeBuilt('server process (dist)', () => {
         }
       }
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('SIGHUP reloads MODELS_FILE aliases (audited); a bad file is logged and the routes in force stay', async () => {
+    const db = await createTestDatabase('sighup');
+    const dir = mkdtempSync(join(tmpdir(), 'llm-sighup-'));
+    const file = join(dir, 'models.json');
+    const write = (target: string) =>
+      writeFileSync(file, JSON.stringify({ aliases: { chat: { targets: { [target]: 1 } } } }));
+    write('tiny-llama');
+    const secret = 'x'.repeat(40);
+    const child = spawn(process.execPath, ['-r', ALIASES, MAIN], {
+      cwd: ROOT,
+      env: serverEnv({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: dir,
+        DATABASE_URL: db.url,
+        ADMIN_JWT_SECRET: secret,
+        MODEL_PATH: ensureModel('tiny-llama'),
+        MODEL_NAME: 'tiny-llama',
+        MODELS_FILE: file,
+        LOG_LEVEL: 'info',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const until = async (what: () => Promise<boolean> | boolean) => {
+      for (const started = Date.now(); Date.now() - started < 60_000;) {
+        if (await what()) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`timed out; output: ${output.slice(-2000)}`);
+    };
+    try {
+      let port = 0;
+      await until(
+        () => (port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]) || 0) > 0,
+      );
+      const token = spawnSync(
+        process.execPath,
+        [CLI, 'admin', 'token', '--sub', 'admin', '--role', 'admin', '--ttl', '1h'],
+        {
+          cwd: ROOT,
+          env: serverEnv({ ADMIN_JWT_SECRET: secret }),
+          encoding: 'utf8',
+        },
+      ).stdout.trim();
+      const admin = async (path: string) =>
+        (
+          await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${token}` } })
+        ).json();
+      const aliasTargets = async () =>
+        JSON.stringify(((await admin('/admin/models')) as { aliases: Record<string, unknown> }).aliases.chat);
+      const before = await aliasTargets();
+      expect(before).toContain('tiny-llama');
+
+      // An alias of a model that is not served: refused, logged, the old routes stay.
+      write('no-such-model');
+      child.kill('SIGHUP');
+      await until(() => output.includes('SIGHUP: MODELS_FILE not reloaded'));
+      expect(await aliasTargets()).toBe(before);
+
+      // A second alias: applied, and audited as a reload by the signal.
+      writeFileSync(
+        file,
+        JSON.stringify({
+          aliases: { chat: { targets: { 'tiny-llama': 1 } }, fast: { targets: { 'tiny-llama': 1 } } },
+        }),
+      );
+      child.kill('SIGHUP');
+      await until(async () => 'fast' in ((await admin('/admin/models')) as { aliases: object }).aliases);
+      const audit = (await admin('/admin/audit?action=models.reload')) as { data: { actor: string }[] };
+      expect(audit.data.map((a) => a.actor)).toContain('signal:SIGHUP');
+      expect(child.exitCode).toBeNull(); // SIGHUP no longer ends the process
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+      await db.drop();
     }
   }, 120_000);
 });

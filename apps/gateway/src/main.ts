@@ -12,6 +12,7 @@ import { EngineModule } from '@app/engine';
 import { checkModelsFile, ModelsFileError } from '@app/inference';
 import { createGatewayApp } from './boot/create-app';
 import { installSignalHandlers } from './boot/graceful-shutdown';
+import { reloadModelsOnSighup } from './boot/reload-on-sighup';
 import { ensureAdminSecret, ensureDefaultModel } from './boot/local-defaults';
 
 function readConfig(): AppConfig {
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     timeoutMs: config.shutdownTimeoutMs,
     afterClose: () => db.stop(),
   });
+  reloadModelsOnSighup(app, logger);
   await app.listen({ port: config.port, host: config.host });
 
   const address = app.getHttpServer().address();
