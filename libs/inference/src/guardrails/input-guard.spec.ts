@@ -108,4 +108,37 @@ describe('guardInputText', () => {
       ).param,
     ).toBe('messages[0].content');
   });
+
+  it("redacts or refuses personal data in assistant turns' tool call arguments", () => {
+    const report = { piiRedacted: 0 };
+    const call = {
+      id: 'c1',
+      type: 'function' as const,
+      function: {
+        name: 'send',
+        arguments: { to: ['a@b.io'], body: 'hi', n: 5551234567, nested: { tel: '555-123-4567' } },
+      },
+    };
+    const [out] = guardMessages(
+      [{ role: 'assistant', content: '', tool_calls: [call] }],
+      policy({ piiInput: 'redact' }),
+      report,
+    );
+    expect(out.tool_calls![0].function.arguments).toEqual({
+      to: ['[EMAIL]'],
+      body: 'hi',
+      n: 5551234567,
+      nested: { tel: '[PHONE]' },
+    });
+    expect(report.piiRedacted).toBe(2);
+    expect(
+      refusal(() =>
+        guardMessages(
+          [{ role: 'assistant', content: '', tool_calls: [call] }],
+          policy({ piiInput: 'block' }),
+          report,
+        ),
+      ).param,
+    ).toBe('messages[0].tool_calls[0].function.arguments');
+  });
 });

@@ -89,7 +89,19 @@ export function guardsInput(policy: GuardrailPolicy): boolean {
   return policy.piiInput !== 'off' || policy.promptInjection !== 'off' || policy.blockedTerms.length > 0;
 }
 
-/** The chat messages as the model will see them (contents checked and, with pii_input redact, redacted). */
+/** Every string inside a tool call's arguments through the input guard (objects and arrays kept). */
+function guardValue(value: unknown, guard: (text: string) => string): unknown {
+  if (typeof value === 'string') return guard(value);
+  if (Array.isArray(value)) return value.map((v) => guardValue(v, guard));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, guardValue(v, guard)]));
+  return value;
+}
+
+/**
+ * The chat messages as the model will see them: contents, and the string values of assistant
+ * turns' tool call arguments, checked and (with pii_input redact) redacted.
+ */
 export function guardMessages(
   messages: ChatMessage[],
   policy: GuardrailPolicy,
@@ -98,6 +110,14 @@ export function guardMessages(
   return messages.map((m, i) => {
     const untrusted = m.role === 'user' || m.role === 'tool';
     const content = guardInputText(m.content, policy, `messages[${i}].content`, untrusted, report);
-    return content === m.content ? m : { ...m, content };
+    const tool_calls = m.tool_calls?.map((call, j) => {
+      const param = `messages[${i}].tool_calls[${j}].function.arguments`;
+      const guard = (text: string) => guardInputText(text, policy, param, false, report);
+      return {
+        ...call,
+        function: { ...call.function, arguments: guardValue(call.function.arguments, guard) },
+      };
+    });
+    return { ...m, content, ...(tool_calls ? { tool_calls } : {}) };
   });
 }
