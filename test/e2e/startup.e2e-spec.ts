@@ -26,14 +26,14 @@ describeBuilt('server process (dist)', () => {
   it('exits 1 with a clear message naming a bad variable', () => {
     const run = spawnSync(process.execPath, ['-r', ALIASES, MAIN], {
       cwd: ROOT,
-      env: serverEnv({ PORT: 'eighty', GPU_MEMORY_UTILIZATION: '7', QUANTIZATION: 'int4' }),
+      env: serverEnv({ PORT: 'eighty', GPU_MEMORY_UTILIZATION: '7', QUANTIZATION: 'int3' }),
       encoding: 'utf8',
       timeout: 30_000,
     });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('PORT must be an integer between 0 and 65535 (got "eighty")');
     expect(run.stderr).toContain('GPU_MEMORY_UTILIZATION must be a number between 0.05 and 1');
-    expect(run.stderr).toContain('QUANTIZATION must be one of none, int8');
+    expect(run.stderr).toContain('QUANTIZATION must be one of none, int8, int8-bf16, int4');
     expect(run.stderr).toContain('config/.env.example');
   });
 
