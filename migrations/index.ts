@@ -7,6 +7,7 @@ import { QuotaPolicies1764200000000 } from './1764200000000-QuotaPolicies';
 import { UsageEvents1764200100000 } from './1764200100000-UsageEvents';
 import { QuotaAllowedModels1764300000000 } from './1764300000000-QuotaAllowedModels';
 import { QuotaGuardrails1764400000000 } from './1764400000000-QuotaGuardrails';
+import { QuotaUserTokensPerMinute1764500000000 } from './1764500000000-QuotaUserTokensPerMinute';
 
 export const MIGRATIONS = [
   TenantsApiKeysAudit1764190000000,
@@ -14,4 +15,5 @@ export const MIGRATIONS = [
   UsageEvents1764200100000,
   QuotaAllowedModels1764300000000,
   QuotaGuardrails1764400000000,
+  QuotaUserTokensPerMinute1764500000000,
 ];

@@ -272,6 +272,32 @@ describe('quotas across two replicas (real Postgres + Redis + engine)', () => {
     }
   });
 
+  it("each end user's tokens/min (user_tokens_per_minute) holds across replicas; other users are unaffected", async () => {
+    const t = await cluster.tenantWithKey(a.baseUrl, 'user-tpm');
+    await putQuota(t.tenantId, { user_tokens_per_minute: 300 });
+    await sleep(POLICY_CACHE_WAIT_MS);
+    // The counters are per clock minute: start well inside one, so that all three requests share it.
+    const leftMs = 60_000 - (Date.now() % 60_000);
+    if (leftMs < 20_000) await sleep(leftMs + 200);
+    // Each request reserves its prompt + 100 tokens: the third of one user within the minute is
+    // refused, on whichever replica it lands (the counter is shared through Redis).
+    const alice = [
+      await chat(a.baseUrl, t.key, { maxTokens: 100, user: 'alice@example.com' }),
+      await chat(b.baseUrl, t.key, { maxTokens: 100, user: 'alice@example.com' }),
+    ];
+    expect(alice.map((r) => r.status)).toEqual([200, 200]);
+    const third = await chat(a.baseUrl, t.key, { maxTokens: 100, user: 'alice@example.com' });
+    expect(third.status).toBe(429);
+    expect(third.body.error).toMatchObject({ type: 'rate_limit_exceeded', code: 'rate_limit_exceeded' });
+    expect(third.body.error.message).toMatch(/tokens per minute \(TPM\) of the end user "alice@example.com"/);
+    expect(third.headers.get('retry-after')).toBeTruthy();
+    // Another user, and a request that names none, are not held by alice's counter.
+    expect((await chat(b.baseUrl, t.key, { maxTokens: 100, user: 'bob' })).status).toBe(200);
+    expect((await chat(b.baseUrl, t.key, { maxTokens: 100 })).status).toBe(200);
+    const metrics = await http(a.baseUrl, 'GET', '/metrics', {});
+    expect(metrics.text).toMatch(/llm_quota_rejections_total\{[^}]*reason="user_tpm"[^}]*\} [1-9]/);
+  });
+
   it('budget counters are seeded from the rollup by SET, never by adding', async () => {
     const t = await cluster.tenantWithKey(a.baseUrl, 'seed');
     const today = new Date().toISOString().slice(0, 10);

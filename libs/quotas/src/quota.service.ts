@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ApiError, Lane } from '@app/common';
 import { UsageTotals } from '@app/metering';
@@ -16,6 +17,8 @@ export interface ReserveContext {
   lane: Lane;
   promptTokens: number;
   maxTokens: number;
+  /** The request's end user (OpenAI's `user`), for the per-user limit. */
+  endUser?: string;
 }
 
 /** A concurrency slot is leased: a replica that dies mid-request frees it after this. */
@@ -33,10 +36,15 @@ const REJECTION_REASON = {
 
 interface Planned {
   kind: Kind;
-  scope: 'tenant' | 'key';
+  scope: 'tenant' | 'key' | 'user';
   limit: number | null;
   resetAtMs: number;
   seedFrom?: () => Promise<number>;
+}
+
+/** An end user's counter id: a hash, so that any `user` string (up to 256 characters) makes a short, safe key. */
+function endUserKey(user: string): string {
+  return createHash('sha256').update(user).digest('base64url').slice(0, 22);
 }
 
 function nonNegativeInt(value: unknown, name: string): number {
@@ -99,13 +107,18 @@ export class QuotaService {
     }
     const amount = promptTokens + maxTokens;
     const now = Date.now();
-    const planned = this.plan(resolved, now);
+    const planned = this.plan(resolved, now, ctx.endUser);
     const counters: CounterSpec[] = [];
     const counterPlans: Planned[] = [];
     const slots: SlotSpec[] = [];
     const slotPlans: Planned[] = [];
     for (const p of planned) {
-      const scopeId = p.scope === 'tenant' ? `t:${ctx.tenantId}` : `k:${ctx.apiKeyId}`;
+      const scopeId =
+        p.scope === 'tenant'
+          ? `t:${ctx.tenantId}`
+          : p.scope === 'key'
+            ? `k:${ctx.apiKeyId}`
+            : `u:${ctx.tenantId}:${endUserKey(ctx.endUser!)}`;
       if (p.kind === 'concurrency') {
         slots.push({
           key: `${KEY_PREFIX}conc:${scopeId}`,
@@ -133,7 +146,7 @@ export class QuotaService {
         outcome.index < counters.length
           ? counterPlans[outcome.index]
           : slotPlans[outcome.index - counters.length];
-      throw this.rejection(p, amount, outcome.current, now);
+      throw this.rejection(p, amount, outcome.current, now, ctx.endUser);
     }
     const tpmIndex = counterPlans.findIndex((p) => p.kind === 'tpm' && p.scope === 'tenant');
     const remaining =
@@ -154,8 +167,12 @@ export class QuotaService {
     );
   }
 
-  private plan(resolved: ResolvedPolicy, now: number): Planned[] {
+  private plan(resolved: ResolvedPolicy, now: number, endUser: string | undefined): Planned[] {
     const out: Planned[] = [];
+    // Each end user of the tenant has its own tokens-per-minute counter (the tighter of tenant and key).
+    const perUser = resolved.effective.userTokensPerMinute;
+    if (endUser && perUser !== null)
+      out.push({ kind: 'tpm', scope: 'user', limit: perUser, resetAtMs: minuteWindow(now).endMs });
     const day = dayWindow(now);
     const month = monthWindow(now);
     const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -219,10 +236,15 @@ export class QuotaService {
     }
   }
 
-  private rejection(p: Planned, amount: number, current: number, now: number): ApiError {
-    const who = p.scope === 'tenant' ? 'this organization' : 'this API key';
+  private rejection(p: Planned, amount: number, current: number, now: number, endUser?: string): ApiError {
+    const who =
+      p.scope === 'tenant'
+        ? 'this organization'
+        : p.scope === 'key'
+          ? 'this API key'
+          : `the end user ${JSON.stringify(endUser)}`;
     const waitMs = p.resetAtMs - now;
-    this.metrics?.quotaRejected(REJECTION_REASON[p.kind]);
+    this.metrics?.quotaRejected(p.scope === 'user' ? 'user_tpm' : REJECTION_REASON[p.kind]);
     switch (p.kind) {
       case 'tpm': {
         const headers = {

@@ -7,6 +7,8 @@ export interface ChatOptions {
   /** Generate exactly max_tokens (the tiny model's random weights may otherwise stop early). */
   exact?: boolean;
   serviceTier?: string;
+  /** OpenAI's end-user id. */
+  user?: string;
 }
 
 export function chatBody(o: ChatOptions = {}): Record<string, unknown> {
@@ -16,6 +18,7 @@ export function chatBody(o: ChatOptions = {}): Record<string, unknown> {
     max_tokens: o.maxTokens ?? 4,
     ...(o.exact === false ? {} : { ignore_eos: true }),
     ...(o.serviceTier ? { service_tier: o.serviceTier } : {}),
+    ...(o.user !== undefined ? { user: o.user } : {}),
   };
 }
 

@@ -250,6 +250,13 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'Default per-tenant tokens per minute (prompt + max_tokens reserved, actual committed).',
   },
   {
+    name: 'QUOTA_USER_TOKENS_PER_MINUTE',
+    type: 'int',
+    min: 1,
+    description:
+      "Default tokens per minute of each end user of a tenant (requests naming OpenAI's `user`). Unset: no per-user limit.",
+  },
+  {
     name: 'QUOTA_MAX_CONCURRENT',
     type: 'int',
     default: '64',

@@ -40,6 +40,8 @@ export interface Accounting {
     lane: Lane;
     promptTokens: number;
     maxTokens: number;
+    /** The request's `user` (its own tokens-per-minute counter where the policy sets one). */
+    endUser?: string;
   }): Promise<ReservationHandle>;
   /**
    * The request was admitted: what to bill if the process dies before record(). The caller keeps

@@ -34,6 +34,8 @@ interface Route {
   access: Access;
   /** What the input guardrails did to this attempt's request. */
   guarded: InputGuardReport;
+  /** The request's `user` (OpenAI's end-user id). */
+  endUser?: string;
   fallbackLeft: boolean;
   /** With a fallback left: how long to wait in this model's lanes before trying it. */
   maxWaitMs?: number;
@@ -113,10 +115,11 @@ export class InferenceService {
     const access = await this.accounting.access(caller);
     const asked = requestedModel(body);
     if (asked !== undefined) assertModelAllowed(access, asked);
+    const endUser = requestedUser(body);
     const routed: ModelRoute =
       asked === undefined
         ? { model: this.models.primary, fallbacks: [], contextFallbacks: [] }
-        : this.models.route(asked, { apiKeyId: caller.apiKeyId, user: requestedUser(body) });
+        : this.models.route(asked, { apiKeyId: caller.apiKeyId, user: endUser });
     let model = routed.model;
     let chain: FallbackChain | null = null; // set by the first refusal
     for (;;) {
@@ -129,6 +132,7 @@ export class InferenceService {
         const prepared = await prepareOn(model, {
           access,
           guarded,
+          endUser,
           fallbackLeft,
           ...(fallbackLeft ? { maxWaitMs: routed.fallbackWaitMs } : {}),
         });
@@ -332,6 +336,7 @@ export class InferenceService {
         lane,
         promptTokens,
         maxTokens: maxTokens * total,
+        endUser: route.endUser,
       })
       .catch((err: unknown) => {
         this.recordRejected(base);

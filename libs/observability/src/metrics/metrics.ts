@@ -15,7 +15,14 @@ export type GuardrailTrigger = {
 };
 
 export type QuotaRejectionReason =
-  'rpm' | 'tpm' | 'concurrency' | 'daily_budget' | 'monthly_budget' | 'max_tokens' | 'lane_not_allowed';
+  | 'rpm'
+  | 'tpm'
+  | 'user_tpm'
+  | 'concurrency'
+  | 'daily_budget'
+  | 'monthly_budget'
+  | 'max_tokens'
+  | 'lane_not_allowed';
 
 export interface MetricsSettings {
   /** METRICS_TENANT_LABELS: false = no per-tenant series at all (cardinality). */

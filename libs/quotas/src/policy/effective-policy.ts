@@ -12,6 +12,8 @@ export type PromptInjectionMode = (typeof PROMPT_INJECTION_MODES)[number];
 export interface EffectivePolicy {
   requestsPerMinute: number;
   tokensPerMinute: number;
+  /** Tokens per minute of each end user (the request's `user`); null = no per-user limit. */
+  userTokensPerMinute: number | null;
   maxConcurrent: number;
   dailyTokenBudget: number | null;
   monthlyTokenBudget: number | null;
@@ -33,6 +35,7 @@ export interface EffectivePolicy {
 export interface PolicyFields {
   requestsPerMinute?: number | null;
   tokensPerMinute?: number | null;
+  userTokensPerMinute?: number | null;
   maxConcurrent?: number | null;
   dailyTokenBudget?: number | null;
   monthlyTokenBudget?: number | null;
@@ -49,6 +52,7 @@ export interface PolicyFields {
 export const POLICY_FIELDS = [
   'requestsPerMinute',
   'tokensPerMinute',
+  'userTokensPerMinute',
   'maxConcurrent',
   'dailyTokenBudget',
   'monthlyTokenBudget',
@@ -121,6 +125,7 @@ export function defaultPolicy(config: AppConfig): EffectivePolicy {
   return {
     requestsPerMinute: requestsPerMinuteOf(config.rateLimit),
     tokensPerMinute: optionalInt(config, 'QUOTA_TOKENS_PER_MINUTE') ?? 1_000_000,
+    userTokensPerMinute: optionalInt(config, 'QUOTA_USER_TOKENS_PER_MINUTE'),
     maxConcurrent: optionalInt(config, 'QUOTA_MAX_CONCURRENT') ?? 64,
     dailyTokenBudget: optionalInt(config, 'QUOTA_DAILY_TOKEN_BUDGET'),
     monthlyTokenBudget: optionalInt(config, 'QUOTA_MONTHLY_TOKEN_BUDGET'),
@@ -187,6 +192,7 @@ export function resolvePolicy(
   });
   effective.requestsPerMinute = tighter(tenant.requestsPerMinute, keyOverrides.requestsPerMinute)!;
   effective.tokensPerMinute = tighter(tenant.tokensPerMinute, keyOverrides.tokensPerMinute)!;
+  effective.userTokensPerMinute = tighter(tenant.userTokensPerMinute, keyOverrides.userTokensPerMinute);
   effective.maxConcurrent = tighter(tenant.maxConcurrent, keyOverrides.maxConcurrent)!;
   effective.dailyTokenBudget = tighter(tenant.dailyTokenBudget, keyOverrides.dailyTokenBudget);
   effective.monthlyTokenBudget = tighter(tenant.monthlyTokenBudget, keyOverrides.monthlyTokenBudget);

@@ -11,6 +11,7 @@ import {
 export const SNAKE: Record<keyof PolicyFields, string> = {
   requestsPerMinute: 'requests_per_minute',
   tokensPerMinute: 'tokens_per_minute',
+  userTokensPerMinute: 'user_tokens_per_minute',
   maxConcurrent: 'max_concurrent',
   dailyTokenBudget: 'daily_token_budget',
   monthlyTokenBudget: 'monthly_token_budget',
@@ -38,6 +39,7 @@ const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const INTS: { field: keyof PolicyFields; min: number; max: number }[] = [
   { field: 'requestsPerMinute', min: 1, max: 100_000_000 },
   { field: 'tokensPerMinute', min: 1, max: 2_000_000_000 },
+  { field: 'userTokensPerMinute', min: 1, max: 2_000_000_000 },
   { field: 'maxConcurrent', min: 1, max: 1_000_000 },
   { field: 'dailyTokenBudget', min: 0, max: Number.MAX_SAFE_INTEGER },
   { field: 'monthlyTokenBudget', min: 0, max: Number.MAX_SAFE_INTEGER },

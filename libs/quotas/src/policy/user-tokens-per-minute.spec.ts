@@ -1,0 +1,28 @@
+import { AppConfig } from '@app/common';
+import { applyOverrides, defaultPolicy, resolvePolicy } from './effective-policy';
+import { parsePolicyInput } from './policy-input';
+
+const config = (raw: Record<string, number>) => ({ rateLimit: '100/minute', raw }) as unknown as AppConfig;
+
+describe('user_tokens_per_minute in quota policies', () => {
+  it('defaults to no limit, or QUOTA_USER_TOKENS_PER_MINUTE', () => {
+    expect(defaultPolicy(config({})).userTokensPerMinute).toBeNull();
+    expect(defaultPolicy(config({ QUOTA_USER_TOKENS_PER_MINUTE: 5000 })).userTokensPerMinute).toBe(5000);
+  });
+
+  it('a key takes the tighter of its own and its tenant’s', () => {
+    const tenant = applyOverrides(defaultPolicy(config({})), { userTokensPerMinute: 1000 });
+    const resolve = (key: number | undefined) =>
+      resolvePolicy('t', 'k', tenant, { userTokensPerMinute: key }).effective.userTokensPerMinute;
+    expect(resolve(undefined)).toBe(1000);
+    expect(resolve(200)).toBe(200);
+    expect(resolve(5000)).toBe(1000);
+  });
+
+  it('is a positive integer or null', () => {
+    expect(parsePolicyInput({ user_tokens_per_minute: 300 }).userTokensPerMinute).toBe(300);
+    expect(() => parsePolicyInput({ user_tokens_per_minute: 0 })).toThrow(
+      expect.objectContaining({ status: 400 }),
+    );
+  });
+});

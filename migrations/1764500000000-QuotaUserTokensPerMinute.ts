@@ -1,0 +1,16 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/** A tokens-per-minute limit on each end user (the request's `user`) of a tenant or key; NULL = inherit. */
+export class QuotaUserTokensPerMinute1764500000000 implements MigrationInterface {
+  name = 'QuotaUserTokensPerMinute1764500000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(
+      `ALTER TABLE quota_policies ADD COLUMN user_tokens_per_minute integer NULL CHECK (user_tokens_per_minute > 0)`,
+    );
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE quota_policies DROP COLUMN user_tokens_per_minute`);
+  }
+}
