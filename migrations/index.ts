@@ -8,6 +8,7 @@ import { UsageEvents1764200100000 } from './1764200100000-UsageEvents';
 import { QuotaAllowedModels1764300000000 } from './1764300000000-QuotaAllowedModels';
 import { QuotaGuardrails1764400000000 } from './1764400000000-QuotaGuardrails';
 import { QuotaUserTokensPerMinute1764500000000 } from './1764500000000-QuotaUserTokensPerMinute';
+import { UsageEndUser1764600000000 } from './1764600000000-UsageEndUser';
 
 export const MIGRATIONS = [
   TenantsApiKeysAudit1764190000000,
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   QuotaAllowedModels1764300000000,
   QuotaGuardrails1764400000000,
   QuotaUserTokensPerMinute1764500000000,
+  UsageEndUser1764600000000,
 ];

@@ -8,6 +8,8 @@ import { createDataSource, runMigrations } from '@app/database';
 import {
   MARKER_MIN_AGE_MS,
   MeteringService,
+  toUsageRecord,
+  UsageEventInput,
   UsageEventRecord,
   UsageJournal,
   UsageRetentionService,
@@ -49,7 +51,22 @@ describe('usage writer, journal, retention (real Postgres)', () => {
     durationMs: 10,
     startedAt: startedAt.toISOString(),
     endedAt: startedAt.toISOString(),
+    endUser: i % 4 === 0 ? null : `user-${i % 3}`,
   });
+
+  /** Per end user: the rollup's sums, and the same sums from the raw events. */
+  async function perUser() {
+    const sums = 'sum(prompt_tokens)::int AS p, sum(completion_tokens)::int AS c';
+    const rollup = await ds.query(
+      `SELECT end_user, sum(requests)::int AS n, ${sums} FROM usage_daily_users WHERE tenant_id = $1 GROUP BY 1 ORDER BY 1`,
+      [tenantId],
+    );
+    const raw = await ds.query(
+      `SELECT end_user, count(*)::int AS n, ${sums} FROM usage_events WHERE tenant_id = $1 AND end_user IS NOT NULL GROUP BY 1 ORDER BY 1`,
+      [tenantId],
+    );
+    return { rollup, raw };
+  }
 
   async function daily() {
     const [r] = await ds.query(
@@ -73,6 +90,19 @@ describe('usage writer, journal, retention (real Postgres)', () => {
       [tenantId],
     );
     expect(await daily()).toMatchObject(events);
+    // The per-user rollup counts the same rows once, requests without a user left out.
+    const users = await perUser();
+    expect(users.rollup.map((r: { end_user: string }) => r.end_user)).toEqual(['user-0', 'user-1', 'user-2']);
+    expect(users.rollup).toEqual(users.raw);
+  });
+
+  it('an event journaled before end users were recorded (no endUser) is stored without one', async () => {
+    const { endUser: _none, ...old } = event(5000);
+    const record = toUsageRecord(old as unknown as UsageEventInput);
+    expect(record).toMatchObject({ requestId: 'w-5000', endUser: null });
+    expect(await new UsageWriter(ds).write([record as UsageEventRecord])).toBe(1);
+    const [row] = await ds.query(`SELECT end_user FROM usage_events WHERE request_id = 'w-5000'`);
+    expect(row.end_user).toBeNull();
   });
 
   it('concurrent writers of the same events count each once', async () => {

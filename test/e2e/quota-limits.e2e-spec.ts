@@ -296,6 +296,36 @@ describe('quotas across two replicas (real Postgres + Redis + engine)', () => {
     expect((await chat(b.baseUrl, t.key, { maxTokens: 100 })).status).toBe(200);
     const metrics = await http(a.baseUrl, 'GET', '/metrics', {});
     expect(metrics.text).toMatch(/llm_quota_rejections_total\{[^}]*reason="user_tpm"[^}]*\} [1-9]/);
+
+    // Usage per end user (group_by=user): alice's two requests and her refused one, bob's one; the
+    // request without a user is in the tenant's totals only.
+    const today = new Date().toISOString().slice(0, 10);
+    const report = async (q: string) =>
+      http(b.baseUrl, 'GET', `/v1/usage?from=${today}&to=${today}&${q}`, { auth: t.key });
+    let byUser = await report('group_by=user');
+    for (let i = 0; i < 50 && byUser.body.totals?.requests !== 4; i++) {
+      await sleep(200); // metering writes in batches
+      byUser = await report('group_by=user');
+    }
+    expect(byUser.status).toBe(200);
+    const rows = byUser.body.data as {
+      end_user: string;
+      requests: number;
+      completed: number;
+      rejected: number;
+    }[];
+    expect(rows.map((r) => [r.end_user, r.requests, r.completed, r.rejected])).toEqual([
+      ['alice@example.com', 3, 2, 1],
+      ['bob', 1, 1, 0],
+    ]);
+    const all = await report('group_by=day');
+    expect(all.body.totals.requests).toBe(5);
+    const csv = await report('group_by=day,user&format=csv');
+    expect(csv.text.split('\r\n')[0].split(',').pop()).toBe('end_user');
+    expect(csv.text).toContain(',alice@example.com');
+    const mixed = await report('group_by=user,model');
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.error.param).toBe('group_by');
   });
 
   it('budget counters are seeded from the rollup by SET, never by adding', async () => {

@@ -22,6 +22,8 @@ export interface UsageEventInput {
   durationMs: number;
   startedAt: Date;
   endedAt: Date;
+  /** The request's end user (OpenAI's `user`); absent or null when it named none. */
+  endUser?: string | null;
 }
 
 /** The event as buffered and journaled (plain JSON). */
@@ -39,6 +41,7 @@ export interface UsageEventRecord {
   durationMs: number;
   startedAt: string;
   endedAt: string;
+  endUser: string | null;
 }
 
 /**
@@ -50,6 +53,8 @@ export interface UsageEventRecord {
  */
 export type UsageJournalEntry = UsageEventRecord & { open?: true };
 
+/** OpenAI's limit on `user` (the request parser refuses longer ones). */
+const MAX_END_USER = 256;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LANE_SET = new Set(['interactive', 'standard', 'batch']);
 
@@ -88,5 +93,7 @@ export function toUsageRecord(e: UsageEventInput, now = new Date()): UsageEventR
     durationMs: count(e.durationMs),
     startedAt: isoOf(e.startedAt, new Date(endedAt)),
     endedAt,
+    // Journal lines written before the field existed have none.
+    endUser: typeof e.endUser === 'string' && e.endUser.length > 0 ? e.endUser.slice(0, MAX_END_USER) : null,
   };
 }

@@ -3,19 +3,20 @@ import { UsageEventRecord } from './usage-event';
 
 /**
  * One statement (so one transaction): insert the events, skipping request ids already stored,
- * and add exactly the rows actually inserted to the daily rollup. Replaying a batch therefore
+ * and add exactly the rows actually inserted to the daily rollups (per key, model and lane; and
+ * per end user for requests that named one). Replaying a batch therefore
  * never double counts. Rows are ordered so concurrent writers lock in the same order.
  */
 const INSERT_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::varchar[], $2::uuid[], $3::uuid[], $4::varchar[], $5::varchar[], $6::int[],
                        $7::int[], $8::int[], $9::varchar[], $10::int[], $11::int[], $12::timestamptz[],
-                       $13::timestamptz[])
+                       $13::timestamptz[], $14::varchar[])
     AS t(request_id, tenant_id, api_key_id, model, lane, prompt_tokens, cached_tokens, completion_tokens,
-         status, ttft_ms, duration_ms, started_at, ended_at)
+         status, ttft_ms, duration_ms, started_at, ended_at, end_user)
 ), ins AS (
   INSERT INTO usage_events (request_id, tenant_id, api_key_id, model, lane, prompt_tokens, cached_tokens,
-                            completion_tokens, status, ttft_ms, duration_ms, started_at, ended_at)
+                            completion_tokens, status, ttft_ms, duration_ms, started_at, ended_at, end_user)
   SELECT DISTINCT ON (request_id) * FROM input ORDER BY request_id
   ON CONFLICT (request_id) DO NOTHING
   RETURNING *
@@ -43,8 +44,33 @@ WITH input AS (
     cached_tokens = d.cached_tokens + EXCLUDED.cached_tokens,
     completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens
   RETURNING 1
+), user_agg AS (
+  SELECT (started_at AT TIME ZONE 'UTC')::date AS day, tenant_id, end_user,
+         count(*) AS requests,
+         count(*) FILTER (WHERE status = 'completed') AS completed,
+         count(*) FILTER (WHERE status = 'aborted') AS aborted,
+         count(*) FILTER (WHERE status = 'error') AS errored,
+         count(*) FILTER (WHERE status = 'rejected') AS rejected,
+         sum(prompt_tokens) AS prompt_tokens, sum(cached_tokens) AS cached_tokens,
+         sum(completion_tokens) AS completion_tokens
+    FROM ins WHERE end_user IS NOT NULL GROUP BY 1, 2, 3
+), user_up AS (
+  INSERT INTO usage_daily_users AS d (day, tenant_id, end_user, requests, completed, aborted, errored, rejected,
+                                      prompt_tokens, cached_tokens, completion_tokens)
+  SELECT * FROM user_agg ORDER BY tenant_id, day, end_user
+  ON CONFLICT (tenant_id, day, end_user) DO UPDATE SET
+    requests = d.requests + EXCLUDED.requests,
+    completed = d.completed + EXCLUDED.completed,
+    aborted = d.aborted + EXCLUDED.aborted,
+    errored = d.errored + EXCLUDED.errored,
+    rejected = d.rejected + EXCLUDED.rejected,
+    prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens,
+    cached_tokens = d.cached_tokens + EXCLUDED.cached_tokens,
+    completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens
+  RETURNING 1
 )
-SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM up)::int AS rollups`;
+SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM up)::int AS rollups,
+       (SELECT count(*) FROM user_up)::int AS user_rollups`;
 
 export class UsageWriter {
   constructor(private readonly dataSource: DataSource) {}
@@ -67,6 +93,7 @@ export class UsageWriter {
       col('durationMs'),
       col('startedAt'),
       col('endedAt'),
+      col('endUser'),
     ]);
     return Number(rows[0]?.inserted ?? 0);
   }

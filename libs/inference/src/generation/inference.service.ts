@@ -327,6 +327,7 @@ export class InferenceService {
       model,
       lane,
       startedAt,
+      endUser: route.endUser ?? null,
     };
     const reservation = await this.accounting
       .reserve({
@@ -415,6 +416,7 @@ export class InferenceService {
       choices,
       reservation,
       startedAt,
+      endUser: base.endUser,
       abort,
     };
   }
@@ -522,6 +524,7 @@ export class InferenceService {
       durationMs: endedAt.getTime() - p.startedAt.getTime(),
       startedAt: p.startedAt,
       endedAt,
+      endUser: p.endUser,
     });
   }
 
@@ -532,6 +535,7 @@ export class InferenceService {
     model: string;
     lane: Lane;
     startedAt: Date;
+    endUser: string | null;
   }): void {
     const endedAt = new Date();
     this.accounting.record({

@@ -32,6 +32,8 @@ export interface PreparedRequest {
   choices: ChoiceSpec[];
   reservation: ReservationHandle;
   startedAt: Date;
+  /** The request's `user` (OpenAI's end-user id), recorded on its usage event. */
+  endUser: string | null;
   /** Aborts every choice (client disconnect). */
   abort: AbortController;
 }

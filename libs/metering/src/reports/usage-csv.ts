@@ -1,6 +1,6 @@
 import { UsageReport, UsageReportRow } from './usage-report.service';
 
-/** Stable CSV columns for billing imports (ungrouped dimensions are empty). */
+/** Stable CSV columns for billing imports (ungrouped dimensions are empty; later ones are appended). */
 export const USAGE_CSV_COLUMNS: readonly (keyof UsageReportRow)[] = [
   'tenant_id',
   'day',
@@ -16,6 +16,7 @@ export const USAGE_CSV_COLUMNS: readonly (keyof UsageReportRow)[] = [
   'cached_tokens',
   'completion_tokens',
   'total_tokens',
+  'end_user',
 ];
 
 /** RFC 4180 quoting; a leading = + - @ is prefixed with ' so spreadsheets do not run it. */

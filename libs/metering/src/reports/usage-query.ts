@@ -1,7 +1,7 @@
 import { ApiError } from '@app/common';
 
-export type UsageGroup = 'day' | 'model' | 'key' | 'lane';
-export const USAGE_GROUPS: readonly UsageGroup[] = ['day', 'model', 'key', 'lane'];
+export type UsageGroup = 'day' | 'model' | 'key' | 'lane' | 'user';
+export const USAGE_GROUPS: readonly UsageGroup[] = ['day', 'model', 'key', 'lane', 'user'];
 export type UsageFormat = 'json' | 'csv';
 
 export interface UsageQuery {
@@ -35,7 +35,8 @@ function parseDay(value: string | undefined, name: string, fallback: string): st
 
 /**
  * Parses the report parameters: from/to (inclusive UTC days; default: this month so far),
- * group_by (comma-separated day, model, key, lane; default day), format (json|csv).
+ * group_by (comma-separated day, model, key, lane, user; default day; user only with day: the
+ * per-user rollup has no model, key or lane), format (json|csv).
  */
 export function parseUsageQuery(
   q: Record<string, unknown>,
@@ -61,6 +62,11 @@ export function parseUsageQuery(
       );
     if (!groupBy.includes(part as UsageGroup)) groupBy.push(part as UsageGroup);
   }
+  if (groupBy.includes('user') && groupBy.some((g) => g !== 'user' && g !== 'day'))
+    throw ApiError.badRequest(
+      'group_by user combines with day only (usage per end user is kept per day, not per model, key or lane).',
+      'group_by',
+    );
   const format = single(q.format, 'format') ?? 'json';
   if (format !== 'json' && format !== 'csv')
     throw ApiError.badRequest('format must be json or csv.', 'format');

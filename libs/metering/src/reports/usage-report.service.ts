@@ -21,6 +21,8 @@ export interface UsageReportRow extends UsageTotalsRow {
   model: string | null;
   api_key_id: string | null;
   lane: string | null;
+  /** The end user (OpenAI's `user`) when grouped by user. */
+  end_user: string | null;
 }
 
 export interface UsageReport {
@@ -38,12 +40,14 @@ const GROUP_COLUMNS: Record<string, string> = {
   model: 'model',
   key: 'api_key_id::text',
   lane: 'lane',
+  user: 'end_user',
 };
 const OUTPUT_NAMES: Record<string, keyof UsageReportRow> = {
   day: 'day',
   model: 'model',
   key: 'api_key_id',
   lane: 'lane',
+  user: 'end_user',
 };
 const SUMS = [
   'requests',
@@ -70,7 +74,7 @@ function emptyTotals(): UsageTotalsRow {
   };
 }
 
-/** Usage reports from the daily rollup (kept when raw events are pruned). */
+/** Usage reports from the daily rollups (kept when raw events are pruned): per end user, or per key, model and lane. */
 @Injectable()
 export class UsageReportService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -88,7 +92,8 @@ export class UsageReportService {
       params.push(query.tenantId);
       where += ` AND tenant_id = $${params.length}`;
     }
-    const sql = `SELECT ${select.join(', ')} FROM usage_daily WHERE ${where}
+    const table = query.groupBy.includes('user') ? 'usage_daily_users' : 'usage_daily';
+    const sql = `SELECT ${select.join(', ')} FROM ${table} WHERE ${where}
                  GROUP BY ${groups.join(', ')} ORDER BY ${groups.map((_g, i) => i + 1).join(', ')}`;
     const rows: Record<string, string | null>[] = await this.dataSource.query(sql, params);
     const totals = emptyTotals();
@@ -99,6 +104,7 @@ export class UsageReportService {
         model: r.model ?? null,
         api_key_id: r.api_key_id ?? null,
         lane: r.lane ?? null,
+        end_user: r.end_user ?? null,
         ...emptyTotals(),
       };
       for (const s of SUMS) {
