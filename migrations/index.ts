@@ -7,7 +7,7 @@ import { QuotaPolicies1764200000000 } from './1764200000000-QuotaPolicies';
 import { UsageEvents1764200100000 } from './1764200100000-UsageEvents';
 import { QuotaAllowedModels1764300000000 } from './1764300000000-QuotaAllowedModels';
 import { QuotaGuardrails1764400000000 } from './1764400000000-QuotaGuardrails';
-import { QuotaUserTokensPerMinute1764500000000 } from './1764500000000-QuotaUserTokensPerMinute';
+import { QuotaEndUserLimits1764500000000 } from './1764500000000-QuotaEndUserLimits';
 import { UsageEndUser1764600000000 } from './1764600000000-UsageEndUser';
 
 export const MIGRATIONS = [
@@ -16,6 +16,6 @@ export const MIGRATIONS = [
   UsageEvents1764200100000,
   QuotaAllowedModels1764300000000,
   QuotaGuardrails1764400000000,
-  QuotaUserTokensPerMinute1764500000000,
+  QuotaEndUserLimits1764500000000,
   UsageEndUser1764600000000,
 ];

@@ -328,6 +328,33 @@ describe('quotas across two replicas (real Postgres + Redis + engine)', () => {
     expect(mixed.body.error.param).toBe('group_by');
   });
 
+  it("each end user's daily budget (user_daily_token_budget) starts from that user's rollup", async () => {
+    const t = await cluster.tenantWithKey(a.baseUrl, 'user-daily');
+    const today = new Date().toISOString().slice(0, 10);
+    // carol used 900 tokens earlier today (as the per-user rollup has it); dave nothing.
+    await cluster.query(
+      `INSERT INTO usage_daily_users (day, tenant_id, end_user, requests, completed, prompt_tokens, completion_tokens)
+       VALUES ($1, $2, 'carol', 9, 9, 500, 400)`,
+      [today, t.tenantId],
+    );
+    await putQuota(t.tenantId, { user_daily_token_budget: 1000 });
+    await sleep(POLICY_CACHE_WAIT_MS);
+    const prompt = await promptTokens(a.baseUrl, t.key, 'Hi');
+    const maxTokens = 50 - prompt; // each request reserves and uses exactly 50 tokens
+    const carol = await Promise.all([
+      chat(a.baseUrl, t.key, { maxTokens, user: 'carol' }),
+      chat(b.baseUrl, t.key, { maxTokens, user: 'carol' }),
+    ]);
+    expect(carol.map((r) => r.status)).toEqual([200, 200]);
+    // 900 + 50 + 50 = 1000: carol's budget is used up exactly; dave's is untouched.
+    const over = await chat(a.baseUrl, t.key, { maxTokens, user: 'carol' });
+    expect(over.status).toBe(429);
+    expect(over.body.error.type).toBe('insufficient_quota');
+    expect(over.body.error.message).toMatch(/daily token budget of the end user "carol": budget 1000/);
+    for (let i = 0; i < 3; i++)
+      expect((await chat(b.baseUrl, t.key, { maxTokens, user: 'dave' })).status).toBe(200);
+  });
+
   it('budget counters are seeded from the rollup by SET, never by adding', async () => {
     const t = await cluster.tenantWithKey(a.baseUrl, 'seed');
     const today = new Date().toISOString().slice(0, 10);

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
-/** Token totals from the daily rollup (what quotas seed their budget counters with). */
+/** Token totals from the daily rollups (what quotas seed their budget counters with). */
 @Injectable()
 export class UsageTotals {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -22,6 +22,21 @@ export class UsageTotals {
       params.push(apiKeyId);
     }
     const rows: { total: string }[] = await this.dataSource.query(sql, params);
+    return Number(rows[0]?.total ?? 0);
+  }
+
+  /** prompt + completion tokens of one end user (OpenAI's `user`) of a tenant for days in [fromDay, toDay). */
+  async tokensUsedByEndUser(
+    tenantId: string,
+    endUser: string,
+    fromDay: string,
+    toDay: string,
+  ): Promise<number> {
+    const rows: { total: string }[] = await this.dataSource.query(
+      `SELECT coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint AS total FROM usage_daily_users
+        WHERE tenant_id = $1 AND end_user = $2 AND day >= $3::date AND day < $4::date`,
+      [tenantId, endUser, fromDay, toDay],
+    );
     return Number(rows[0]?.total ?? 0);
   }
 }

@@ -169,10 +169,31 @@ export class QuotaService {
 
   private plan(resolved: ResolvedPolicy, now: number, endUser: string | undefined): Planned[] {
     const out: Planned[] = [];
-    // Each end user of the tenant has its own tokens-per-minute counter (the tighter of tenant and key).
-    const perUser = resolved.effective.userTokensPerMinute;
-    if (endUser && perUser !== null)
-      out.push({ kind: 'tpm', scope: 'user', limit: perUser, resetAtMs: minuteWindow(now).endMs });
+    // Each end user of the tenant has its own counters (limits: the tighter of tenant and key).
+    const { userTokensPerMinute, userDailyTokenBudget } = resolved.effective;
+    if (endUser && userTokensPerMinute !== null)
+      out.push({
+        kind: 'tpm',
+        scope: 'user',
+        limit: userTokensPerMinute,
+        resetAtMs: minuteWindow(now).endMs,
+      });
+    if (endUser && userDailyTokenBudget !== null) {
+      const today = dayWindow(now);
+      out.push({
+        kind: 'daily',
+        scope: 'user',
+        limit: userDailyTokenBudget,
+        resetAtMs: today.endMs,
+        seedFrom: () =>
+          this.totals.tokensUsedByEndUser(
+            resolved.tenantId,
+            endUser,
+            new Date(today.startMs).toISOString().slice(0, 10),
+            new Date(today.endMs).toISOString().slice(0, 10),
+          ),
+      });
+    }
     const day = dayWindow(now);
     const month = monthWindow(now);
     const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -244,7 +265,9 @@ export class QuotaService {
           ? 'this API key'
           : `the end user ${JSON.stringify(endUser)}`;
     const waitMs = p.resetAtMs - now;
-    this.metrics?.quotaRejected(p.scope === 'user' ? 'user_tpm' : REJECTION_REASON[p.kind]);
+    this.metrics?.quotaRejected(
+      p.scope !== 'user' ? REJECTION_REASON[p.kind] : p.kind === 'tpm' ? 'user_tpm' : 'user_daily_budget',
+    );
     switch (p.kind) {
       case 'tpm': {
         const headers = {

@@ -3,7 +3,8 @@ import { adminRequest } from './admin-client';
 
 export const QUOTA_HELP = `usage: llm-inference quota get --tenant ID [--key KEY_ID]
        llm-inference quota set --tenant ID [--key KEY_ID] [--requests-per-minute N]
-           [--tokens-per-minute N] [--user-tokens-per-minute N] [--max-concurrent N] [--daily-token-budget N]
+           [--tokens-per-minute N] [--user-tokens-per-minute N] [--user-daily-token-budget N]
+           [--max-concurrent N] [--daily-token-budget N]
            [--monthly-token-budget N] [--max-tokens-cap N] [--allowed-lanes L[,L...]]
            [--default-lane L] [--allowed-models M[,M...]] [--pii-input off|redact|block]
            [--pii-output off|redact] [--prompt-injection off|block] [--blocked-terms T[,T...]]
@@ -15,6 +16,7 @@ const FIELDS: { flag: string; field: string; kind: 'int' | 'list' | 'text' }[] =
   { flag: 'requests-per-minute', field: 'requests_per_minute', kind: 'int' },
   { flag: 'tokens-per-minute', field: 'tokens_per_minute', kind: 'int' },
   { flag: 'user-tokens-per-minute', field: 'user_tokens_per_minute', kind: 'int' },
+  { flag: 'user-daily-token-budget', field: 'user_daily_token_budget', kind: 'int' },
   { flag: 'max-concurrent', field: 'max_concurrent', kind: 'int' },
   { flag: 'daily-token-budget', field: 'daily_token_budget', kind: 'int' },
   { flag: 'monthly-token-budget', field: 'monthly_token_budget', kind: 'int' },

@@ -257,6 +257,13 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       "Default tokens per minute of each end user of a tenant (requests naming OpenAI's `user`). Unset: no per-user limit.",
   },
   {
+    name: 'QUOTA_USER_DAILY_TOKEN_BUDGET',
+    type: 'int',
+    min: 0,
+    description:
+      "Default daily token budget of each end user of a tenant (UTC days; requests naming OpenAI's `user`). Unset: unlimited.",
+  },
+  {
     name: 'QUOTA_MAX_CONCURRENT',
     type: 'int',
     default: '64',

@@ -18,6 +18,7 @@ export type QuotaRejectionReason =
   | 'rpm'
   | 'tpm'
   | 'user_tpm'
+  | 'user_daily_budget'
   | 'concurrency'
   | 'daily_budget'
   | 'monthly_budget'

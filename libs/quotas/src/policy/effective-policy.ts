@@ -14,6 +14,8 @@ export interface EffectivePolicy {
   tokensPerMinute: number;
   /** Tokens per minute of each end user (the request's `user`); null = no per-user limit. */
   userTokensPerMinute: number | null;
+  /** Daily token budget of each end user (UTC days); null = none. */
+  userDailyTokenBudget: number | null;
   maxConcurrent: number;
   dailyTokenBudget: number | null;
   monthlyTokenBudget: number | null;
@@ -36,6 +38,7 @@ export interface PolicyFields {
   requestsPerMinute?: number | null;
   tokensPerMinute?: number | null;
   userTokensPerMinute?: number | null;
+  userDailyTokenBudget?: number | null;
   maxConcurrent?: number | null;
   dailyTokenBudget?: number | null;
   monthlyTokenBudget?: number | null;
@@ -53,6 +56,7 @@ export const POLICY_FIELDS = [
   'requestsPerMinute',
   'tokensPerMinute',
   'userTokensPerMinute',
+  'userDailyTokenBudget',
   'maxConcurrent',
   'dailyTokenBudget',
   'monthlyTokenBudget',
@@ -126,6 +130,7 @@ export function defaultPolicy(config: AppConfig): EffectivePolicy {
     requestsPerMinute: requestsPerMinuteOf(config.rateLimit),
     tokensPerMinute: optionalInt(config, 'QUOTA_TOKENS_PER_MINUTE') ?? 1_000_000,
     userTokensPerMinute: optionalInt(config, 'QUOTA_USER_TOKENS_PER_MINUTE'),
+    userDailyTokenBudget: optionalInt(config, 'QUOTA_USER_DAILY_TOKEN_BUDGET'),
     maxConcurrent: optionalInt(config, 'QUOTA_MAX_CONCURRENT') ?? 64,
     dailyTokenBudget: optionalInt(config, 'QUOTA_DAILY_TOKEN_BUDGET'),
     monthlyTokenBudget: optionalInt(config, 'QUOTA_MONTHLY_TOKEN_BUDGET'),
@@ -193,6 +198,7 @@ export function resolvePolicy(
   effective.requestsPerMinute = tighter(tenant.requestsPerMinute, keyOverrides.requestsPerMinute)!;
   effective.tokensPerMinute = tighter(tenant.tokensPerMinute, keyOverrides.tokensPerMinute)!;
   effective.userTokensPerMinute = tighter(tenant.userTokensPerMinute, keyOverrides.userTokensPerMinute);
+  effective.userDailyTokenBudget = tighter(tenant.userDailyTokenBudget, keyOverrides.userDailyTokenBudget);
   effective.maxConcurrent = tighter(tenant.maxConcurrent, keyOverrides.maxConcurrent)!;
   effective.dailyTokenBudget = tighter(tenant.dailyTokenBudget, keyOverrides.dailyTokenBudget);
   effective.monthlyTokenBudget = tighter(tenant.monthlyTokenBudget, keyOverrides.monthlyTokenBudget);

@@ -8,6 +8,7 @@ interface Row {
   requests_per_minute: number | null;
   tokens_per_minute: number | null;
   user_tokens_per_minute: number | null;
+  user_daily_token_budget: string | null;
   max_concurrent: number | null;
   daily_token_budget: string | null;
   monthly_token_budget: string | null;
@@ -34,6 +35,7 @@ function toFields(r: Row): PolicyFields {
     requestsPerMinute: r.requests_per_minute,
     tokensPerMinute: r.tokens_per_minute,
     userTokensPerMinute: r.user_tokens_per_minute,
+    userDailyTokenBudget: num(r.user_daily_token_budget),
     maxConcurrent: r.max_concurrent,
     dailyTokenBudget: num(r.daily_token_budget),
     monthlyTokenBudget: num(r.monthly_token_budget),
@@ -89,8 +91,9 @@ export class QuotaPolicyRepository {
       `INSERT INTO quota_policies (tenant_id, api_key_id, requests_per_minute, tokens_per_minute, max_concurrent,
                                    daily_token_budget, monthly_token_budget, max_tokens_cap, allowed_lanes,
                                    default_lane, allowed_models, pii_input, pii_output, prompt_injection,
-                                   blocked_terms, user_tokens_per_minute, updated_at, updated_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now(), $17)
+                                   blocked_terms, user_tokens_per_minute, user_daily_token_budget, updated_at,
+                                   updated_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, now(), $18)
        ON CONFLICT (tenant_id, api_key_id) DO UPDATE SET
          requests_per_minute = EXCLUDED.requests_per_minute, tokens_per_minute = EXCLUDED.tokens_per_minute,
          max_concurrent = EXCLUDED.max_concurrent, daily_token_budget = EXCLUDED.daily_token_budget,
@@ -99,6 +102,7 @@ export class QuotaPolicyRepository {
          allowed_models = EXCLUDED.allowed_models, pii_input = EXCLUDED.pii_input,
          pii_output = EXCLUDED.pii_output, prompt_injection = EXCLUDED.prompt_injection,
          blocked_terms = EXCLUDED.blocked_terms, user_tokens_per_minute = EXCLUDED.user_tokens_per_minute,
+         user_daily_token_budget = EXCLUDED.user_daily_token_budget,
          updated_at = now(), updated_by = EXCLUDED.updated_by`,
       [
         tenantId,
@@ -117,6 +121,7 @@ export class QuotaPolicyRepository {
         f.promptInjection ?? null,
         f.blockedTerms ?? null,
         f.userTokensPerMinute ?? null,
+        f.userDailyTokenBudget ?? null,
         updatedBy,
       ],
     );

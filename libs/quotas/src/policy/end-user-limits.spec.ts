@@ -4,10 +4,12 @@ import { parsePolicyInput } from './policy-input';
 
 const config = (raw: Record<string, number>) => ({ rateLimit: '100/minute', raw }) as unknown as AppConfig;
 
-describe('user_tokens_per_minute in quota policies', () => {
+describe('end-user limits in quota policies (user_tokens_per_minute, user_daily_token_budget)', () => {
   it('defaults to no limit, or QUOTA_USER_TOKENS_PER_MINUTE', () => {
     expect(defaultPolicy(config({})).userTokensPerMinute).toBeNull();
     expect(defaultPolicy(config({ QUOTA_USER_TOKENS_PER_MINUTE: 5000 })).userTokensPerMinute).toBe(5000);
+    expect(defaultPolicy(config({})).userDailyTokenBudget).toBeNull();
+    expect(defaultPolicy(config({ QUOTA_USER_DAILY_TOKEN_BUDGET: 0 })).userDailyTokenBudget).toBe(0);
   });
 
   it('a key takes the tighter of its own and its tenant’s', () => {
@@ -17,10 +19,15 @@ describe('user_tokens_per_minute in quota policies', () => {
     expect(resolve(undefined)).toBe(1000);
     expect(resolve(200)).toBe(200);
     expect(resolve(5000)).toBe(1000);
+    const budget = applyOverrides(defaultPolicy(config({})), { userDailyTokenBudget: 10_000 });
+    expect(
+      resolvePolicy('t', 'k', budget, { userDailyTokenBudget: 500 }).effective.userDailyTokenBudget,
+    ).toBe(500);
   });
 
   it('is a positive integer or null', () => {
     expect(parsePolicyInput({ user_tokens_per_minute: 300 }).userTokensPerMinute).toBe(300);
+    expect(parsePolicyInput({ user_daily_token_budget: 0 }).userDailyTokenBudget).toBe(0);
     expect(() => parsePolicyInput({ user_tokens_per_minute: 0 })).toThrow(
       expect.objectContaining({ status: 400 }),
     );
