@@ -169,6 +169,9 @@ export class QuotaService {
 
   private plan(resolved: ResolvedPolicy, now: number, endUser: string | undefined): Planned[] {
     const out: Planned[] = [];
+    const day = dayWindow(now);
+    const month = monthWindow(now);
+    const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
     // Each end user of the tenant has its own counters (limits: the tighter of tenant and key).
     const { userTokensPerMinute, userDailyTokenBudget } = resolved.effective;
     if (endUser && userTokensPerMinute !== null)
@@ -178,25 +181,15 @@ export class QuotaService {
         limit: userTokensPerMinute,
         resetAtMs: minuteWindow(now).endMs,
       });
-    if (endUser && userDailyTokenBudget !== null) {
-      const today = dayWindow(now);
+    if (endUser && userDailyTokenBudget !== null)
       out.push({
         kind: 'daily',
         scope: 'user',
         limit: userDailyTokenBudget,
-        resetAtMs: today.endMs,
+        resetAtMs: day.endMs,
         seedFrom: () =>
-          this.totals.tokensUsedByEndUser(
-            resolved.tenantId,
-            endUser,
-            new Date(today.startMs).toISOString().slice(0, 10),
-            new Date(today.endMs).toISOString().slice(0, 10),
-          ),
+          this.totals.tokensUsedByEndUser(resolved.tenantId, endUser, iso(day.startMs), iso(day.endMs)),
       });
-    }
-    const day = dayWindow(now);
-    const month = monthWindow(now);
-    const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
     const layers: { scope: 'tenant' | 'key'; p: Partial<EffectivePolicy> }[] = [
       { scope: 'tenant', p: resolved.tenant },
       { scope: 'key', p: resolved.keyOverrides as Partial<EffectivePolicy> },
