@@ -338,6 +338,8 @@ describe('quotas across two replicas (real Postgres + Redis + engine)', () => {
       [today, t.tenantId],
     );
     await putQuota(t.tenantId, { user_daily_token_budget: 1000 });
+    const strict = await cluster.tenantWithKey(a.baseUrl, 'require-user');
+    await putQuota(strict.tenantId, { require_user: true });
     await sleep(POLICY_CACHE_WAIT_MS);
     const prompt = await promptTokens(a.baseUrl, t.key, 'Hi');
     const maxTokens = 50 - prompt; // each request reserves and uses exactly 50 tokens
@@ -353,6 +355,12 @@ describe('quotas across two replicas (real Postgres + Redis + engine)', () => {
     expect(over.body.error.message).toMatch(/daily token budget of the end user "carol": budget 1000/);
     for (let i = 0; i < 3; i++)
       expect((await chat(b.baseUrl, t.key, { maxTokens, user: 'dave' })).status).toBe(200);
+
+    // require_user: a request that names no end user cannot slip past the per-user limits.
+    const anonymous = await chat(a.baseUrl, strict.key, { maxTokens: 1 });
+    expect(anonymous.status).toBe(400);
+    expect(anonymous.body.error).toMatchObject({ code: 'missing_required_parameter', param: 'user' });
+    expect((await chat(a.baseUrl, strict.key, { maxTokens: 1, user: 'erin' })).status).toBe(200);
   });
 
   it('budget counters are seeded from the rollup by SET, never by adding', async () => {

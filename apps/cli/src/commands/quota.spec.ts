@@ -20,6 +20,8 @@ describe('quota set flags', () => {
       'redact',
       '--blocked-terms',
       'project falcon,  secret ',
+      '--require-user',
+      'true',
     ]);
     expect(policyChanges(args)).toEqual({
       requests_per_minute: 100,
@@ -28,6 +30,7 @@ describe('quota set flags', () => {
       max_tokens_cap: null,
       pii_input: 'redact',
       blocked_terms: ['project falcon', 'secret'],
+      require_user: true,
     });
   });
 

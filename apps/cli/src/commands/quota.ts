@@ -3,7 +3,7 @@ import { adminRequest } from './admin-client';
 
 export const QUOTA_HELP = `usage: llm-inference quota get --tenant ID [--key KEY_ID]
        llm-inference quota set --tenant ID [--key KEY_ID] [--requests-per-minute N]
-           [--tokens-per-minute N] [--user-tokens-per-minute N] [--user-daily-token-budget N]
+           [--tokens-per-minute N] [--user-tokens-per-minute N] [--user-daily-token-budget N] [--require-user true|false]
            [--max-concurrent N] [--daily-token-budget N]
            [--monthly-token-budget N] [--max-tokens-cap N] [--allowed-lanes L[,L...]]
            [--default-lane L] [--allowed-models M[,M...]] [--pii-input off|redact|block]
@@ -12,11 +12,12 @@ export const QUOTA_HELP = `usage: llm-inference quota get --tenant ID [--key KEY
        tenant); fields not given keep their stored value.`;
 
 /** Policy fields: the flag and the admin API's name, numbers or comma-separated lists. */
-const FIELDS: { flag: string; field: string; kind: 'int' | 'list' | 'text' }[] = [
+const FIELDS: { flag: string; field: string; kind: 'int' | 'list' | 'text' | 'bool' }[] = [
   { flag: 'requests-per-minute', field: 'requests_per_minute', kind: 'int' },
   { flag: 'tokens-per-minute', field: 'tokens_per_minute', kind: 'int' },
   { flag: 'user-tokens-per-minute', field: 'user_tokens_per_minute', kind: 'int' },
   { flag: 'user-daily-token-budget', field: 'user_daily_token_budget', kind: 'int' },
+  { flag: 'require-user', field: 'require_user', kind: 'bool' },
   { flag: 'max-concurrent', field: 'max_concurrent', kind: 'int' },
   { flag: 'daily-token-budget', field: 'daily_token_budget', kind: 'int' },
   { flag: 'monthly-token-budget', field: 'monthly_token_budget', kind: 'int' },
@@ -41,6 +42,10 @@ export function policyChanges(args: ParsedArgs): Record<string, unknown> {
       if (!/^\d+$/.test(v))
         throw new UsageError(`--${flag} must be a whole number or "inherit" (got "${v}")`);
       changes[field] = Number(v);
+    } else if (kind === 'bool') {
+      if (v !== 'true' && v !== 'false')
+        throw new UsageError(`--${flag} must be true, false or "inherit" (got "${v}")`);
+      changes[field] = v === 'true';
     } else if (kind === 'list')
       changes[field] = v
         .split(',')

@@ -19,6 +19,7 @@ export class QuotaAccounting implements Accounting {
       lanes: policy.allowedLanes,
       defaultLane: policy.defaultLane,
       models: policy.allowedModels,
+      requireUser: policy.requireUser,
       guardrails: {
         piiInput: policy.piiInput,
         piiOutput: policy.piiOutput,

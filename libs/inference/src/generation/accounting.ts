@@ -29,6 +29,8 @@ export interface Access {
   /** Model ids or aliases it may name in `model`; null = every served model. */
   models: string[] | null;
   guardrails: GuardrailPolicy;
+  /** Every request must name its end user (`user`). */
+  requireUser: boolean;
 }
 
 export interface Accounting {

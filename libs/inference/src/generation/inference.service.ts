@@ -116,6 +116,12 @@ export class InferenceService {
     const asked = requestedModel(body);
     if (asked !== undefined) assertModelAllowed(access, asked);
     const endUser = requestedUser(body);
+    if (access.requireUser && !endUser)
+      throw invalid(
+        'user',
+        "This API key's policy requires 'user' (an id of the end user, e.g. a hash) on every request.",
+        'missing_required_parameter',
+      );
     const routed: ModelRoute =
       asked === undefined
         ? { model: this.models.primary, fallbacks: [], contextFallbacks: [] }

@@ -16,6 +16,8 @@ export interface EffectivePolicy {
   userTokensPerMinute: number | null;
   /** Daily token budget of each end user (UTC days); null = none. */
   userDailyTokenBudget: number | null;
+  /** Every request must name its end user (`user`), so that no one escapes the per-user limits. */
+  requireUser: boolean;
   maxConcurrent: number;
   dailyTokenBudget: number | null;
   monthlyTokenBudget: number | null;
@@ -39,6 +41,7 @@ export interface PolicyFields {
   tokensPerMinute?: number | null;
   userTokensPerMinute?: number | null;
   userDailyTokenBudget?: number | null;
+  requireUser?: boolean | null;
   maxConcurrent?: number | null;
   dailyTokenBudget?: number | null;
   monthlyTokenBudget?: number | null;
@@ -57,6 +60,7 @@ export const POLICY_FIELDS = [
   'tokensPerMinute',
   'userTokensPerMinute',
   'userDailyTokenBudget',
+  'requireUser',
   'maxConcurrent',
   'dailyTokenBudget',
   'monthlyTokenBudget',
@@ -131,6 +135,7 @@ export function defaultPolicy(config: AppConfig): EffectivePolicy {
     tokensPerMinute: optionalInt(config, 'QUOTA_TOKENS_PER_MINUTE') ?? 1_000_000,
     userTokensPerMinute: optionalInt(config, 'QUOTA_USER_TOKENS_PER_MINUTE'),
     userDailyTokenBudget: optionalInt(config, 'QUOTA_USER_DAILY_TOKEN_BUDGET'),
+    requireUser: false,
     maxConcurrent: optionalInt(config, 'QUOTA_MAX_CONCURRENT') ?? 64,
     dailyTokenBudget: optionalInt(config, 'QUOTA_DAILY_TOKEN_BUDGET'),
     monthlyTokenBudget: optionalInt(config, 'QUOTA_MONTHLY_TOKEN_BUDGET'),
@@ -199,6 +204,7 @@ export function resolvePolicy(
   effective.tokensPerMinute = tighter(tenant.tokensPerMinute, keyOverrides.tokensPerMinute)!;
   effective.userTokensPerMinute = tighter(tenant.userTokensPerMinute, keyOverrides.userTokensPerMinute);
   effective.userDailyTokenBudget = tighter(tenant.userDailyTokenBudget, keyOverrides.userDailyTokenBudget);
+  effective.requireUser = tenant.requireUser || keyOverrides.requireUser === true;
   effective.maxConcurrent = tighter(tenant.maxConcurrent, keyOverrides.maxConcurrent)!;
   effective.dailyTokenBudget = tighter(tenant.dailyTokenBudget, keyOverrides.dailyTokenBudget);
   effective.monthlyTokenBudget = tighter(tenant.monthlyTokenBudget, keyOverrides.monthlyTokenBudget);

@@ -32,4 +32,14 @@ describe('end-user limits in quota policies (user_tokens_per_minute, user_daily_
       expect.objectContaining({ status: 400 }),
     );
   });
+
+  it('require_user: off by default; set by the tenant or by the key, never cleared by a key', () => {
+    const base = defaultPolicy(config({}));
+    expect(base.requireUser).toBe(false);
+    const tenantOn = applyOverrides(base, { requireUser: true });
+    expect(resolvePolicy('t', 'k', tenantOn, { requireUser: false }).effective.requireUser).toBe(true);
+    expect(resolvePolicy('t', 'k', base, { requireUser: true }).effective.requireUser).toBe(true);
+    expect(parsePolicyInput({ require_user: true }).requireUser).toBe(true);
+    expect(() => parsePolicyInput({ require_user: 'yes' })).toThrow(expect.objectContaining({ status: 400 }));
+  });
 });

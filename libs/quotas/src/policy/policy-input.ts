@@ -13,6 +13,7 @@ export const SNAKE: Record<keyof PolicyFields, string> = {
   tokensPerMinute: 'tokens_per_minute',
   userTokensPerMinute: 'user_tokens_per_minute',
   userDailyTokenBudget: 'user_daily_token_budget',
+  requireUser: 'require_user',
   maxConcurrent: 'max_concurrent',
   dailyTokenBudget: 'daily_token_budget',
   monthlyTokenBudget: 'monthly_token_budget',
@@ -108,6 +109,12 @@ export function parsePolicyInput(body: unknown): PolicyFields {
     if (typeof v !== 'string' || !modes.includes(v))
       throw ApiError.badRequest(`${name} must be one of ${modes.join(', ')}, or null to inherit.`, name);
     (out as Record<string, string>)[field] = v;
+  }
+  const requireUser = input.require_user;
+  if (requireUser !== undefined && requireUser !== null) {
+    if (typeof requireUser !== 'boolean')
+      throw ApiError.badRequest('require_user must be true, false, or null to inherit.', 'require_user');
+    out.requireUser = requireUser;
   }
   const terms = input.blocked_terms;
   if (terms !== undefined && terms !== null) {

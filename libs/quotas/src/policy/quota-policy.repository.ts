@@ -9,6 +9,7 @@ interface Row {
   tokens_per_minute: number | null;
   user_tokens_per_minute: number | null;
   user_daily_token_budget: string | null;
+  require_user: boolean | null;
   max_concurrent: number | null;
   daily_token_budget: string | null;
   monthly_token_budget: string | null;
@@ -36,6 +37,7 @@ function toFields(r: Row): PolicyFields {
     tokensPerMinute: r.tokens_per_minute,
     userTokensPerMinute: r.user_tokens_per_minute,
     userDailyTokenBudget: num(r.user_daily_token_budget),
+    requireUser: r.require_user,
     maxConcurrent: r.max_concurrent,
     dailyTokenBudget: num(r.daily_token_budget),
     monthlyTokenBudget: num(r.monthly_token_budget),
@@ -91,9 +93,9 @@ export class QuotaPolicyRepository {
       `INSERT INTO quota_policies (tenant_id, api_key_id, requests_per_minute, tokens_per_minute, max_concurrent,
                                    daily_token_budget, monthly_token_budget, max_tokens_cap, allowed_lanes,
                                    default_lane, allowed_models, pii_input, pii_output, prompt_injection,
-                                   blocked_terms, user_tokens_per_minute, user_daily_token_budget, updated_at,
-                                   updated_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, now(), $18)
+                                   blocked_terms, user_tokens_per_minute, user_daily_token_budget, require_user,
+                                   updated_at, updated_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, now(), $19)
        ON CONFLICT (tenant_id, api_key_id) DO UPDATE SET
          requests_per_minute = EXCLUDED.requests_per_minute, tokens_per_minute = EXCLUDED.tokens_per_minute,
          max_concurrent = EXCLUDED.max_concurrent, daily_token_budget = EXCLUDED.daily_token_budget,
@@ -102,7 +104,7 @@ export class QuotaPolicyRepository {
          allowed_models = EXCLUDED.allowed_models, pii_input = EXCLUDED.pii_input,
          pii_output = EXCLUDED.pii_output, prompt_injection = EXCLUDED.prompt_injection,
          blocked_terms = EXCLUDED.blocked_terms, user_tokens_per_minute = EXCLUDED.user_tokens_per_minute,
-         user_daily_token_budget = EXCLUDED.user_daily_token_budget,
+         user_daily_token_budget = EXCLUDED.user_daily_token_budget, require_user = EXCLUDED.require_user,
          updated_at = now(), updated_by = EXCLUDED.updated_by`,
       [
         tenantId,
@@ -122,6 +124,7 @@ export class QuotaPolicyRepository {
         f.blockedTerms ?? null,
         f.userTokensPerMinute ?? null,
         f.userDailyTokenBudget ?? null,
+        f.requireUser ?? null,
         updatedBy,
       ],
     );
