@@ -1,11 +1,46 @@
 import { DataSource } from 'typeorm';
 import { UsageEventRecord } from './usage-event';
 
+const SUMS = [
+  'requests',
+  'completed',
+  'aborted',
+  'errored',
+  'rejected',
+  'prompt_tokens',
+  'cached_tokens',
+  'completion_tokens',
+] as const;
+
+/**
+ * Two CTEs that add the inserted rows (`ins`) to a daily rollup keyed by day, tenant_id and `keys`:
+ * `<name>_agg` sums them, `<name>` upserts (rows in key order, so concurrent writers lock alike).
+ */
+function rollup(name: string, table: string, keys: string[], where = ''): string {
+  const dims = ['tenant_id', ...keys];
+  return `${name}_agg AS (
+  SELECT (started_at AT TIME ZONE 'UTC')::date AS day, ${dims.join(', ')},
+         count(*) AS requests,
+         count(*) FILTER (WHERE status = 'completed') AS completed,
+         count(*) FILTER (WHERE status = 'aborted') AS aborted,
+         count(*) FILTER (WHERE status = 'error') AS errored,
+         count(*) FILTER (WHERE status = 'rejected') AS rejected,
+         sum(prompt_tokens) AS prompt_tokens, sum(cached_tokens) AS cached_tokens,
+         sum(completion_tokens) AS completion_tokens
+    FROM ins ${where} GROUP BY ${dims.map((_d, i) => i + 1).join(', ')}, ${dims.length + 1}
+), ${name} AS (
+  INSERT INTO ${table} AS d (day, ${dims.join(', ')}, ${SUMS.join(', ')})
+  SELECT * FROM ${name}_agg ORDER BY tenant_id, day, ${keys.join(', ')}
+  ON CONFLICT (tenant_id, day, ${keys.join(', ')}) DO UPDATE SET
+    ${SUMS.map((c) => `${c} = d.${c} + EXCLUDED.${c}`).join(',\n    ')}
+  RETURNING 1
+)`;
+}
+
 /**
  * One statement (so one transaction): insert the events, skipping request ids already stored,
  * and add exactly the rows actually inserted to the daily rollups (per key, model and lane; and
- * per end user for requests that named one). Replaying a batch therefore
- * never double counts. Rows are ordered so concurrent writers lock in the same order.
+ * per end user for requests that named one). Replaying a batch therefore never double counts.
  */
 const INSERT_SQL = `
 WITH input AS (
@@ -20,55 +55,8 @@ WITH input AS (
   SELECT DISTINCT ON (request_id) * FROM input ORDER BY request_id
   ON CONFLICT (request_id) DO NOTHING
   RETURNING *
-), agg AS (
-  SELECT (started_at AT TIME ZONE 'UTC')::date AS day, tenant_id, api_key_id, model, lane,
-         count(*) AS requests,
-         count(*) FILTER (WHERE status = 'completed') AS completed,
-         count(*) FILTER (WHERE status = 'aborted') AS aborted,
-         count(*) FILTER (WHERE status = 'error') AS errored,
-         count(*) FILTER (WHERE status = 'rejected') AS rejected,
-         sum(prompt_tokens) AS prompt_tokens, sum(cached_tokens) AS cached_tokens,
-         sum(completion_tokens) AS completion_tokens
-    FROM ins GROUP BY 1, 2, 3, 4, 5
-), up AS (
-  INSERT INTO usage_daily AS d (day, tenant_id, api_key_id, model, lane, requests, completed, aborted, errored,
-                                rejected, prompt_tokens, cached_tokens, completion_tokens)
-  SELECT * FROM agg ORDER BY tenant_id, day, api_key_id, model, lane
-  ON CONFLICT (tenant_id, day, api_key_id, model, lane) DO UPDATE SET
-    requests = d.requests + EXCLUDED.requests,
-    completed = d.completed + EXCLUDED.completed,
-    aborted = d.aborted + EXCLUDED.aborted,
-    errored = d.errored + EXCLUDED.errored,
-    rejected = d.rejected + EXCLUDED.rejected,
-    prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens,
-    cached_tokens = d.cached_tokens + EXCLUDED.cached_tokens,
-    completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens
-  RETURNING 1
-), user_agg AS (
-  SELECT (started_at AT TIME ZONE 'UTC')::date AS day, tenant_id, end_user,
-         count(*) AS requests,
-         count(*) FILTER (WHERE status = 'completed') AS completed,
-         count(*) FILTER (WHERE status = 'aborted') AS aborted,
-         count(*) FILTER (WHERE status = 'error') AS errored,
-         count(*) FILTER (WHERE status = 'rejected') AS rejected,
-         sum(prompt_tokens) AS prompt_tokens, sum(cached_tokens) AS cached_tokens,
-         sum(completion_tokens) AS completion_tokens
-    FROM ins WHERE end_user IS NOT NULL GROUP BY 1, 2, 3
-), user_up AS (
-  INSERT INTO usage_daily_users AS d (day, tenant_id, end_user, requests, completed, aborted, errored, rejected,
-                                      prompt_tokens, cached_tokens, completion_tokens)
-  SELECT * FROM user_agg ORDER BY tenant_id, day, end_user
-  ON CONFLICT (tenant_id, day, end_user) DO UPDATE SET
-    requests = d.requests + EXCLUDED.requests,
-    completed = d.completed + EXCLUDED.completed,
-    aborted = d.aborted + EXCLUDED.aborted,
-    errored = d.errored + EXCLUDED.errored,
-    rejected = d.rejected + EXCLUDED.rejected,
-    prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens,
-    cached_tokens = d.cached_tokens + EXCLUDED.cached_tokens,
-    completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens
-  RETURNING 1
-)
+), ${rollup('up', 'usage_daily', ['api_key_id', 'model', 'lane'])},
+${rollup('user_up', 'usage_daily_users', ['end_user'], 'WHERE end_user IS NOT NULL')}
 SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM up)::int AS rollups,
        (SELECT count(*) FROM user_up)::int AS user_rollups`;
 
