@@ -20,6 +20,19 @@ function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return env;
 }
 
+/** An admin JWT from the CLI (`admin token`), signed with the secret that `env` leads it to. */
+function adminToken(env: Record<string, string>): string {
+  return spawnSync(
+    process.execPath,
+    [CLI, 'admin', 'token', '--sub', 'admin', '--role', 'admin', '--ttl', '1h'],
+    {
+      cwd: ROOT,
+      env: serverEnv(env),
+      encoding: 'utf8',
+    },
+  ).stdout.trim();
+}
+
 const describeBuilt = existsSync(MAIN) ? describe : describe.skip;
 
 describeBuilt('server process (dist)', () => {
@@ -97,15 +110,7 @@ describeBuilt('server process (dist)', () => {
       expect(existsSync(join(dataDir, 'postgres', 'data', 'PG_VERSION'))).toBe(true);
 
       // The printed command mints a token the server accepts.
-      const token = spawnSync(
-        process.execPath,
-        [CLI, 'admin', 'token', '--sub', 'admin', '--role', 'admin', '--ttl', '1h'],
-        {
-          cwd: ROOT,
-          env: serverEnv({ DATA_DIR: dataDir }),
-          encoding: 'utf8',
-        },
-      ).stdout.trim();
+      const token = adminToken({ DATA_DIR: dataDir });
       const tenants = await fetch(`http://127.0.0.1:${port}/admin/tenants`, {
         headers: { authorization: `Bearer ${token}` },
       });
@@ -169,15 +174,7 @@ describeBuilt('server process (dist)', () => {
       await until(
         () => (port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]) || 0) > 0,
       );
-      const token = spawnSync(
-        process.execPath,
-        [CLI, 'admin', 'token', '--sub', 'admin', '--role', 'admin', '--ttl', '1h'],
-        {
-          cwd: ROOT,
-          env: serverEnv({ ADMIN_JWT_SECRET: secret }),
-          encoding: 'utf8',
-        },
-      ).stdout.trim();
+      const token = adminToken({ ADMIN_JWT_SECRET: secret });
       const admin = async (path: string) =>
         (
           await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${token}` } })
