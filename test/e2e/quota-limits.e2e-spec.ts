@@ -328,7 +328,7 @@ describe('quotas across two replicas (real Postgres + Redis + engine)', () => {
     expect(mixed.body.error.param).toBe('group_by');
   });
 
-  it("each end user's daily budget (user_daily_token_budget) starts from that user's rollup", async () => {
+  it("each end user's daily and monthly budgets start from that user's rollup; require_user", async () => {
     const t = await cluster.tenantWithKey(a.baseUrl, 'user-daily');
     const today = new Date().toISOString().slice(0, 10);
     // carol used 900 tokens earlier today (as the per-user rollup has it); dave nothing.
@@ -340,6 +340,14 @@ describe('quotas across two replicas (real Postgres + Redis + engine)', () => {
     await putQuota(t.tenantId, { user_daily_token_budget: 1000 });
     const strict = await cluster.tenantWithKey(a.baseUrl, 'require-user');
     await putQuota(strict.tenantId, { require_user: true });
+    // frank used 900 tokens on the first of this month: his monthly budget starts from them.
+    const monthly = await cluster.tenantWithKey(a.baseUrl, 'user-monthly');
+    await cluster.query(
+      `INSERT INTO usage_daily_users (day, tenant_id, end_user, requests, completed, prompt_tokens, completion_tokens)
+       VALUES ($1, $2, 'frank', 9, 9, 500, 400)`,
+      [`${today.slice(0, 8)}01`, monthly.tenantId],
+    );
+    await putQuota(monthly.tenantId, { user_monthly_token_budget: 1000 });
     await sleep(POLICY_CACHE_WAIT_MS);
     const prompt = await promptTokens(a.baseUrl, t.key, 'Hi');
     const maxTokens = 50 - prompt; // each request reserves and uses exactly 50 tokens
@@ -355,6 +363,12 @@ describe('quotas across two replicas (real Postgres + Redis + engine)', () => {
     expect(over.body.error.message).toMatch(/daily token budget of the end user "carol": budget 1000/);
     for (let i = 0; i < 3; i++)
       expect((await chat(b.baseUrl, t.key, { maxTokens, user: 'dave' })).status).toBe(200);
+
+    for (const replica of [a, b])
+      expect((await chat(replica.baseUrl, monthly.key, { maxTokens, user: 'frank' })).status).toBe(200);
+    const frank = await chat(a.baseUrl, monthly.key, { maxTokens, user: 'frank' });
+    expect(frank.status).toBe(429);
+    expect(frank.body.error.message).toMatch(/monthly token budget of the end user "frank": budget 1000/);
 
     // require_user: a request that names no end user cannot slip past the per-user limits.
     const anonymous = await chat(a.baseUrl, strict.key, { maxTokens: 1 });

@@ -33,6 +33,13 @@ const REJECTION_REASON = {
   monthly: 'monthly_budget',
   concurrency: 'concurrency',
 } as const;
+/** The same for an end user's counters (no concurrency slots per user). */
+const USER_REJECTION_REASON = {
+  tpm: 'user_tpm',
+  daily: 'user_daily_budget',
+  monthly: 'user_monthly_budget',
+  concurrency: 'concurrency',
+} as const;
 
 interface Planned {
   kind: Kind;
@@ -173,7 +180,7 @@ export class QuotaService {
     const month = monthWindow(now);
     const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
     // Each end user of the tenant has its own counters (limits: the tighter of tenant and key).
-    const { userTokensPerMinute, userDailyTokenBudget } = resolved.effective;
+    const { userTokensPerMinute, userDailyTokenBudget, userMonthlyTokenBudget } = resolved.effective;
     if (endUser && userTokensPerMinute !== null)
       out.push({
         kind: 'tpm',
@@ -189,6 +196,15 @@ export class QuotaService {
         resetAtMs: day.endMs,
         seedFrom: () =>
           this.totals.tokensUsedByEndUser(resolved.tenantId, endUser, iso(day.startMs), iso(day.endMs)),
+      });
+    if (endUser && userMonthlyTokenBudget !== null)
+      out.push({
+        kind: 'monthly',
+        scope: 'user',
+        limit: userMonthlyTokenBudget,
+        resetAtMs: month.endMs,
+        seedFrom: () =>
+          this.totals.tokensUsedByEndUser(resolved.tenantId, endUser, iso(month.startMs), iso(month.endMs)),
       });
     const layers: { scope: 'tenant' | 'key'; p: Partial<EffectivePolicy> }[] = [
       { scope: 'tenant', p: resolved.tenant },
@@ -259,7 +275,7 @@ export class QuotaService {
           : `the end user ${JSON.stringify(endUser)}`;
     const waitMs = p.resetAtMs - now;
     this.metrics?.quotaRejected(
-      p.scope !== 'user' ? REJECTION_REASON[p.kind] : p.kind === 'tpm' ? 'user_tpm' : 'user_daily_budget',
+      p.scope === 'user' ? USER_REJECTION_REASON[p.kind] : REJECTION_REASON[p.kind],
     );
     switch (p.kind) {
       case 'tpm': {

@@ -3,7 +3,8 @@ import { adminRequest } from './admin-client';
 
 export const QUOTA_HELP = `usage: llm-inference quota get --tenant ID [--key KEY_ID]
        llm-inference quota set --tenant ID [--key KEY_ID] [--requests-per-minute N]
-           [--tokens-per-minute N] [--user-tokens-per-minute N] [--user-daily-token-budget N] [--require-user true|false]
+           [--tokens-per-minute N] [--user-tokens-per-minute N] [--user-daily-token-budget N]
+           [--user-monthly-token-budget N] [--require-user true|false]
            [--max-concurrent N] [--daily-token-budget N]
            [--monthly-token-budget N] [--max-tokens-cap N] [--allowed-lanes L[,L...]]
            [--default-lane L] [--allowed-models M[,M...]] [--pii-input off|redact|block]
@@ -17,6 +18,7 @@ const FIELDS: { flag: string; field: string; kind: 'int' | 'list' | 'text' | 'bo
   { flag: 'tokens-per-minute', field: 'tokens_per_minute', kind: 'int' },
   { flag: 'user-tokens-per-minute', field: 'user_tokens_per_minute', kind: 'int' },
   { flag: 'user-daily-token-budget', field: 'user_daily_token_budget', kind: 'int' },
+  { flag: 'user-monthly-token-budget', field: 'user_monthly_token_budget', kind: 'int' },
   { flag: 'require-user', field: 'require_user', kind: 'bool' },
   { flag: 'max-concurrent', field: 'max_concurrent', kind: 'int' },
   { flag: 'daily-token-budget', field: 'daily_token_budget', kind: 'int' },

@@ -264,6 +264,13 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       "Default daily token budget of each end user of a tenant (UTC days; requests naming OpenAI's `user`). Unset: unlimited.",
   },
   {
+    name: 'QUOTA_USER_MONTHLY_TOKEN_BUDGET',
+    type: 'int',
+    min: 0,
+    description:
+      "Default monthly token budget of each end user of a tenant (UTC months; requests naming OpenAI's `user`). Unset: unlimited.",
+  },
+  {
     name: 'QUOTA_MAX_CONCURRENT',
     type: 'int',
     default: '64',

@@ -19,6 +19,7 @@ export type QuotaRejectionReason =
   | 'tpm'
   | 'user_tpm'
   | 'user_daily_budget'
+  | 'user_monthly_budget'
   | 'concurrency'
   | 'daily_budget'
   | 'monthly_budget'

@@ -16,6 +16,8 @@ export interface EffectivePolicy {
   userTokensPerMinute: number | null;
   /** Daily token budget of each end user (UTC days); null = none. */
   userDailyTokenBudget: number | null;
+  /** Monthly token budget of each end user (UTC months); null = none. */
+  userMonthlyTokenBudget: number | null;
   /** Every request must name its end user (`user`), so that no one escapes the per-user limits. */
   requireUser: boolean;
   maxConcurrent: number;
@@ -41,6 +43,7 @@ export interface PolicyFields {
   tokensPerMinute?: number | null;
   userTokensPerMinute?: number | null;
   userDailyTokenBudget?: number | null;
+  userMonthlyTokenBudget?: number | null;
   requireUser?: boolean | null;
   maxConcurrent?: number | null;
   dailyTokenBudget?: number | null;
@@ -60,6 +63,7 @@ export const POLICY_FIELDS = [
   'tokensPerMinute',
   'userTokensPerMinute',
   'userDailyTokenBudget',
+  'userMonthlyTokenBudget',
   'requireUser',
   'maxConcurrent',
   'dailyTokenBudget',
@@ -135,6 +139,7 @@ export function defaultPolicy(config: AppConfig): EffectivePolicy {
     tokensPerMinute: optionalInt(config, 'QUOTA_TOKENS_PER_MINUTE') ?? 1_000_000,
     userTokensPerMinute: optionalInt(config, 'QUOTA_USER_TOKENS_PER_MINUTE'),
     userDailyTokenBudget: optionalInt(config, 'QUOTA_USER_DAILY_TOKEN_BUDGET'),
+    userMonthlyTokenBudget: optionalInt(config, 'QUOTA_USER_MONTHLY_TOKEN_BUDGET'),
     requireUser: false,
     maxConcurrent: optionalInt(config, 'QUOTA_MAX_CONCURRENT') ?? 64,
     dailyTokenBudget: optionalInt(config, 'QUOTA_DAILY_TOKEN_BUDGET'),
@@ -204,6 +209,10 @@ export function resolvePolicy(
   effective.tokensPerMinute = tighter(tenant.tokensPerMinute, keyOverrides.tokensPerMinute)!;
   effective.userTokensPerMinute = tighter(tenant.userTokensPerMinute, keyOverrides.userTokensPerMinute);
   effective.userDailyTokenBudget = tighter(tenant.userDailyTokenBudget, keyOverrides.userDailyTokenBudget);
+  effective.userMonthlyTokenBudget = tighter(
+    tenant.userMonthlyTokenBudget,
+    keyOverrides.userMonthlyTokenBudget,
+  );
   effective.requireUser = tenant.requireUser || keyOverrides.requireUser === true;
   effective.maxConcurrent = tighter(tenant.maxConcurrent, keyOverrides.maxConcurrent)!;
   effective.dailyTokenBudget = tighter(tenant.dailyTokenBudget, keyOverrides.dailyTokenBudget);

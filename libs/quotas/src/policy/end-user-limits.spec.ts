@@ -10,6 +10,7 @@ describe('end-user limits in quota policies (user_tokens_per_minute, user_daily_
     expect(defaultPolicy(config({ QUOTA_USER_TOKENS_PER_MINUTE: 5000 })).userTokensPerMinute).toBe(5000);
     expect(defaultPolicy(config({})).userDailyTokenBudget).toBeNull();
     expect(defaultPolicy(config({ QUOTA_USER_DAILY_TOKEN_BUDGET: 0 })).userDailyTokenBudget).toBe(0);
+    expect(defaultPolicy(config({ QUOTA_USER_MONTHLY_TOKEN_BUDGET: 9 })).userMonthlyTokenBudget).toBe(9);
   });
 
   it('a key takes the tighter of its own and its tenant’s', () => {
@@ -23,6 +24,10 @@ describe('end-user limits in quota policies (user_tokens_per_minute, user_daily_
     expect(
       resolvePolicy('t', 'k', budget, { userDailyTokenBudget: 500 }).effective.userDailyTokenBudget,
     ).toBe(500);
+    const month = applyOverrides(defaultPolicy(config({})), { userMonthlyTokenBudget: 700 });
+    expect(
+      resolvePolicy('t', 'k', month, { userMonthlyTokenBudget: 9000 }).effective.userMonthlyTokenBudget,
+    ).toBe(700);
   });
 
   it('is a positive integer or null', () => {

@@ -9,6 +9,7 @@ interface Row {
   tokens_per_minute: number | null;
   user_tokens_per_minute: number | null;
   user_daily_token_budget: string | null;
+  user_monthly_token_budget: string | null;
   require_user: boolean | null;
   max_concurrent: number | null;
   daily_token_budget: string | null;
@@ -37,6 +38,7 @@ function toFields(r: Row): PolicyFields {
     tokensPerMinute: r.tokens_per_minute,
     userTokensPerMinute: r.user_tokens_per_minute,
     userDailyTokenBudget: num(r.user_daily_token_budget),
+    userMonthlyTokenBudget: num(r.user_monthly_token_budget),
     requireUser: r.require_user,
     maxConcurrent: r.max_concurrent,
     dailyTokenBudget: num(r.daily_token_budget),
@@ -94,8 +96,8 @@ export class QuotaPolicyRepository {
                                    daily_token_budget, monthly_token_budget, max_tokens_cap, allowed_lanes,
                                    default_lane, allowed_models, pii_input, pii_output, prompt_injection,
                                    blocked_terms, user_tokens_per_minute, user_daily_token_budget, require_user,
-                                   updated_at, updated_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, now(), $19)
+                                   user_monthly_token_budget, updated_at, updated_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, now(), $20)
        ON CONFLICT (tenant_id, api_key_id) DO UPDATE SET
          requests_per_minute = EXCLUDED.requests_per_minute, tokens_per_minute = EXCLUDED.tokens_per_minute,
          max_concurrent = EXCLUDED.max_concurrent, daily_token_budget = EXCLUDED.daily_token_budget,
@@ -105,6 +107,7 @@ export class QuotaPolicyRepository {
          pii_output = EXCLUDED.pii_output, prompt_injection = EXCLUDED.prompt_injection,
          blocked_terms = EXCLUDED.blocked_terms, user_tokens_per_minute = EXCLUDED.user_tokens_per_minute,
          user_daily_token_budget = EXCLUDED.user_daily_token_budget, require_user = EXCLUDED.require_user,
+         user_monthly_token_budget = EXCLUDED.user_monthly_token_budget,
          updated_at = now(), updated_by = EXCLUDED.updated_by`,
       [
         tenantId,
@@ -125,6 +128,7 @@ export class QuotaPolicyRepository {
         f.userTokensPerMinute ?? null,
         f.userDailyTokenBudget ?? null,
         f.requireUser ?? null,
+        f.userMonthlyTokenBudget ?? null,
         updatedBy,
       ],
     );
