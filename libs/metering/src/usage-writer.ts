@@ -1,7 +1,8 @@
 import { DataSource } from 'typeorm';
 import { UsageEventRecord } from './usage-event';
 
-const SUMS = [
+/** The summed columns of both daily rollups (usage_daily, usage_daily_users). */
+export const ROLLUP_SUMS = [
   'requests',
   'completed',
   'aborted',
@@ -29,10 +30,10 @@ function rollup(name: string, table: string, keys: string[], where = ''): string
          sum(completion_tokens) AS completion_tokens
     FROM ins ${where} GROUP BY ${dims.map((_d, i) => i + 1).join(', ')}, ${dims.length + 1}
 ), ${name} AS (
-  INSERT INTO ${table} AS d (day, ${dims.join(', ')}, ${SUMS.join(', ')})
+  INSERT INTO ${table} AS d (day, ${dims.join(', ')}, ${ROLLUP_SUMS.join(', ')})
   SELECT * FROM ${name}_agg ORDER BY tenant_id, day, ${keys.join(', ')}
   ON CONFLICT (tenant_id, day, ${keys.join(', ')}) DO UPDATE SET
-    ${SUMS.map((c) => `${c} = d.${c} + EXCLUDED.${c}`).join(',\n    ')}
+    ${ROLLUP_SUMS.map((c) => `${c} = d.${c} + EXCLUDED.${c}`).join(',\n    ')}
   RETURNING 1
 )`;
 }

@@ -1,3 +1,4 @@
+import { ROLLUP_SUMS } from '../usage-writer';
 import { UsageReport, UsageReportRow } from './usage-report.service';
 
 /** Stable CSV columns for billing imports (ungrouped dimensions are empty; later ones are appended). */
@@ -7,14 +8,7 @@ export const USAGE_CSV_COLUMNS: readonly (keyof UsageReportRow)[] = [
   'model',
   'api_key_id',
   'lane',
-  'requests',
-  'completed',
-  'aborted',
-  'errored',
-  'rejected',
-  'prompt_tokens',
-  'cached_tokens',
-  'completion_tokens',
+  ...ROLLUP_SUMS,
   'total_tokens',
   'end_user',
 ];

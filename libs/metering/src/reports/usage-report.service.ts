@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { ROLLUP_SUMS } from '../usage-writer';
 import { UsageQuery } from './usage-query';
 
 export interface UsageTotalsRow {
@@ -49,16 +50,6 @@ const OUTPUT_NAMES: Record<string, keyof UsageReportRow> = {
   lane: 'lane',
   user: 'end_user',
 };
-const SUMS = [
-  'requests',
-  'completed',
-  'aborted',
-  'errored',
-  'rejected',
-  'prompt_tokens',
-  'cached_tokens',
-  'completion_tokens',
-] as const;
 
 function emptyTotals(): UsageTotalsRow {
   return {
@@ -84,7 +75,7 @@ export class UsageReportService {
     const select = [
       'tenant_id::text AS tenant_id',
       ...query.groupBy.map((g) => `${GROUP_COLUMNS[g]} AS ${OUTPUT_NAMES[g]}`),
-      ...SUMS.map((s) => `sum(${s})::text AS ${s}`),
+      ...ROLLUP_SUMS.map((s) => `sum(${s})::text AS ${s}`),
     ];
     const params: unknown[] = [query.from, query.to];
     let where = 'day >= $1::date AND day <= $2::date';
@@ -107,7 +98,7 @@ export class UsageReportService {
         end_user: r.end_user ?? null,
         ...emptyTotals(),
       };
-      for (const s of SUMS) {
+      for (const s of ROLLUP_SUMS) {
         row[s] = Number(r[s] ?? 0);
         totals[s] += row[s];
       }
