@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "backend/cpu/int4_gemm.h"
 #include "backend/cpu/ops.h"
 #include "backend/cpu/quantize_int4.h"
 #include "backend/cpu/quantize_int8.h"
@@ -257,6 +258,14 @@ void CpuBackend::matmul(const float* x, int rows, int64_t ldx, std::initializer_
   const int64_t unit = kern_.panel > 0 ? kern_.panel : 16;
   int64_t total = 0;
   for (const MatJob& j : jobs) total += (j.w->w.rows + unit - 1) / unit;
+  // Int4 weights multiply int8 activations: the input is quantized once (its rows over the
+  // threads), not once per weight and thread.
+  const bool int4 = weights_ == CpuWeights::Int4 && jobs.begin()->w->packed.data;
+  if (int4) {
+    const int64_t K = jobs.begin()->w->w.cols;
+    int4_x_.resize(rows, K);
+    rows_parallel(rows, [&](int a, int e) { int4_x_.quantize(x, ldx, K, a, e); });
+  }
   // One captured pointer: the closure fits std::function's inline buffer (no allocation per call).
   struct Ctx {
     const Kernels& k;
@@ -264,7 +273,8 @@ void CpuBackend::matmul(const float* x, int rows, int64_t ldx, std::initializer_
     int rows;
     int64_t ldx, unit, total;
     std::initializer_list<MatJob> jobs;
-  } c{kern_, x, rows, ldx, unit, total, jobs};
+    const Int4Rows* int4_x;
+  } c{kern_, x, rows, ldx, unit, total, jobs, int4 ? &int4_x_ : nullptr};
   pool_.run([&c](int i, int n) {
     const int64_t lo = c.total * i / n, hi = c.total * (i + 1) / n;
     int64_t base = 0;
@@ -273,7 +283,9 @@ void CpuBackend::matmul(const float* x, int rows, int64_t ldx, std::initializer_
       const int64_t u0 = std::max(lo, base), u1 = std::min(hi, base + units);
       if (u0 < u1) {
         const int64_t r0 = (u0 - base) * c.unit, r1 = std::min(out, (u1 - base) * c.unit);
-        if (j.w->packed.data)
+        if (c.int4_x)
+          gemm_int4_rows(*c.int4_x, c.rows, j.w->packed, r0, r1, j.y + r0, out);
+        else if (j.w->packed.data)
           c.k.gemm_packed(c.x, c.rows, c.ldx, j.w->packed, r0, r1, j.y + r0, out);
         else
           c.k.gemm(c.x, c.rows, c.ldx, j.w->w, r0, r1, j.y + r0, out);

@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "backend/cpu/attention.h"
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/quantize_int4.h"
 #include "backend/cpu/thread_pool.h"
 
 namespace llm {
@@ -93,6 +94,7 @@ class CpuBackend : public Backend {
   int cap_tokens_ = 0, cap_logit_rows_ = 0;
   std::vector<float> x_, h_, q_, k_, v_, attn_, tmp_, gate_, up_, cos_, sin_, hl_;
   std::vector<int32_t> token_seq_;
+  Int4Rows int4_x_;  // Int4: matmul's input, quantized once for all its weights
   std::vector<std::vector<float>> attn_scratch_;
 };
 

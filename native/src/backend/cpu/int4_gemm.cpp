@@ -187,19 +187,21 @@ struct TileTable {
 
 void gemm_int4(const float* X, int64_t T, int64_t ldx, const PackedMatrix& W, int64_t o_begin, int64_t o_end,
                float* Y, int64_t ldy) {
+  thread_local Int4Rows x;  // this call's own quantized copy of X
+  x.resize(T, W.cols);
+  x.quantize(X, ldx, W.cols, 0, T);
+  gemm_int4_rows(x, T, W, o_begin, o_end, Y, ldy);
+}
+
+void gemm_int4_rows(const Int4Rows& xr, int64_t T, const PackedMatrix& W, int64_t o_begin, int64_t o_end, float* Y,
+                    int64_t ldy) {
   static const TileTable t32(32), t16(16);
   const TileTable& tiles = W.panel == 32 ? t32 : t16;
   const int P = W.panel;
-  const int64_t K = W.cols, G = int4_groups(K), kpad = G * kInt4Group;
-  // Every token's activations, quantized once per call (each thread quantizes its own copy).
-  thread_local std::vector<int8_t> q;
-  thread_local std::vector<float> xs;
-  thread_local std::vector<int32_t> off;
-  q.resize(static_cast<size_t>(T * kpad));
-  xs.resize(static_cast<size_t>(T * G));
-  off.resize(static_cast<size_t>(T * G));
-  for (int64_t t = 0; t < T; ++t)
-    quantize_int4_activations(X + t * ldx, K, {q.data() + t * kpad, xs.data() + t * G, off.data() + t * G});
+  const int64_t G = xr.groups, kpad = xr.kpad;
+  const int8_t* q = xr.q.data();
+  const float* xs = xr.scale.data();
+  const int32_t* off = xr.offset.data();
   const uint8_t* w = static_cast<const uint8_t*>(W.data);
   const uint16_t* scales = int4_scales(W);
   const int64_t pstride = G * kInt4Group * P / 2, sstride = G * P;
@@ -211,7 +213,7 @@ void gemm_int4(const float* X, int64_t T, int64_t ldx, const PackedMatrix& W, in
     for (int64_t t0 = 0; t0 < T; t0 += kTT) {
       const int tt = static_cast<int>(std::min<int64_t>(kTT, T - t0));
       const TileKernel& k = tiles.k[tt];
-      const Tile x{q.data() + t0 * kpad, xs.data() + t0 * G, off.data() + t0 * G, kpad, G};
+      const Tile x{q + t0 * kpad, xs + t0 * G, off + t0 * G, kpad, G};
       for (int j = 0; j < chunk;) {
         const int64_t at = o + j * P;
         // Several panels while whole ones remain, else one (the last may be partial).
@@ -232,6 +234,7 @@ void gemm_int4(const float* X, int64_t T, int64_t ldx, const PackedMatrix& W, in
 
 bool cpu_has_avx512_vnni() { return false; }
 void gemm_int4(const float*, int64_t, int64_t, const PackedMatrix&, int64_t, int64_t, float*, int64_t) {}
+void gemm_int4_rows(const Int4Rows&, int64_t, const PackedMatrix&, int64_t, int64_t, float*, int64_t) {}
 
 #endif
 

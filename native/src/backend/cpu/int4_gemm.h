@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/quantize_int4.h"
 
 namespace llm {
 namespace cpu {
@@ -15,6 +16,11 @@ bool cpu_has_avx512_vnni();
 // the AVX-512 VNNI kernel (the CPU must have it), 16 the AVX2 one.
 void gemm_int4(const float* X, int64_t T, int64_t ldx, const PackedMatrix& W, int64_t o_begin, int64_t o_end,
                float* Y, int64_t ldy);
+
+// The same on activations already quantized (rows [0, T) of x, K = W.cols): what a caller that
+// applies several int4 weights to one input uses, so that the input is quantized once.
+void gemm_int4_rows(const Int4Rows& x, int64_t T, const PackedMatrix& W, int64_t o_begin, int64_t o_end, float* Y,
+                    int64_t ldy);
 
 }  // namespace cpu
 }  // namespace llm

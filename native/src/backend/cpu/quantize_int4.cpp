@@ -90,5 +90,18 @@ void quantize_int4_activations(const float* x, int64_t K, Int4Activations out) {
   }
 }
 
+void Int4Rows::resize(int64_t tokens, int64_t K) {
+  groups = int4_groups(K);
+  kpad = groups * kInt4Group;
+  q.resize(static_cast<size_t>(tokens * kpad));
+  scale.resize(static_cast<size_t>(tokens * groups));
+  offset.resize(static_cast<size_t>(tokens * groups));
+}
+
+void Int4Rows::quantize(const float* X, int64_t ldx, int64_t K, int64_t t_begin, int64_t t_end) {
+  for (int64_t t = t_begin; t < t_end; ++t)
+    quantize_int4_activations(X + t * ldx, K, {q.data() + t * kpad, scale.data() + t * groups, offset.data() + t * groups});
+}
+
 }  // namespace cpu
 }  // namespace llm

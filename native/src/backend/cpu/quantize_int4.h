@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "backend/cpu/kernels.h"
 
@@ -50,6 +51,21 @@ struct Int4Activations {
   int32_t* offset;
 };
 void quantize_int4_activations(const float* x, int64_t K, Int4Activations out);
+
+// The activations of a batch of tokens, quantized once for every int4 GEMM that reads them:
+// token t's row at q + t * kpad, its group scales and offsets at t * groups.
+struct Int4Rows {
+  std::vector<int8_t> q;
+  std::vector<float> scale;
+  std::vector<int32_t> offset;
+  int64_t kpad = 0, groups = 0;
+
+  // Room for `tokens` rows of K activations (kept when it suffices).
+  void resize(int64_t tokens, int64_t K);
+  // Quantizes rows [t_begin, t_end) of X (rows ldx apart); rows are independent, so threads may
+  // share the work.
+  void quantize(const float* X, int64_t ldx, int64_t K, int64_t t_begin, int64_t t_end);
+};
 
 }  // namespace cpu
 }  // namespace llm
