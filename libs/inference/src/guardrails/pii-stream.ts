@@ -41,7 +41,7 @@ function heldFrom(text: string): number {
  */
 export class PiiStreamRedactor {
   private held = '';
-  /** Kinds redacted so far (for the response's guardrail report and metrics). */
+  /** Pieces of personal data replaced so far (for llm_guardrail_triggers_total). */
   redactions = 0;
 
   push(piece: string): string {
