@@ -6,12 +6,72 @@
 
 namespace addon {
 
+namespace {
+
+llm::LogSink engine_log_sink() {
+  return [](const std::string& line) { std::fprintf(stderr, "[llm-engine] %s\n", line.c_str()); };
+}
+
+}  // namespace
+
+// Builds a deferred engine off the JS thread; the wrap gets it (or the error) back on the JS thread.
+class LoadWorker : public Napi::AsyncWorker {
+ public:
+  LoadWorker(Napi::Env env, EngineWrap* wrap, Napi::Object self)
+      : Napi::AsyncWorker(env, "llm-engine-load"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        wrap_(wrap),
+        options_(std::move(wrap->pending_options_)),
+        sink_(std::move(wrap->pending_sink_)) {
+    self_ = Napi::Persistent(self);  // the wrap outlives the load
+  }
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      engine_ = llm::Engine::create(*options_, std::move(sink_), engine_log_sink());
+    } catch (const std::exception& e) {
+      error_ = e.what();
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    wrap_->loading_ = false;
+    if (engine_ && wrap_->released_) {
+      engine_->close();  // closed while loading
+      error_ = "engine was closed while loading";
+      engine_.reset();
+    }
+    if (!engine_) {
+      if (!wrap_->released_) {
+        wrap_->released_ = true;
+        wrap_->tsfn_.Release();
+      }
+      deferred_.Reject(Napi::Error::New(env, error_).Value());
+      return;
+    }
+    wrap_->engine_ = std::move(engine_);
+    deferred_.Resolve(env.Undefined());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  EngineWrap* wrap_;
+  Napi::ObjectReference self_;
+  std::unique_ptr<llm::EngineOptions> options_;
+  llm::EventSink sink_;
+  std::unique_ptr<llm::Engine> engine_;
+  std::string error_;
+};
+
 Napi::Function EngineWrap::Init(Napi::Env env) {
   return DefineClass(env, "Engine",
                      {InstanceMethod("add", &EngineWrap::Add), InstanceMethod("abort", &EngineWrap::Abort),
                       InstanceMethod("stats", &EngineWrap::Stats), InstanceMethod("drainSteps", &EngineWrap::DrainSteps),
                       InstanceMethod("info", &EngineWrap::Info),
-                      InstanceMethod("close", &EngineWrap::Close)});
+                      InstanceMethod("close", &EngineWrap::Close), InstanceMethod("load", &EngineWrap::Load)});
 }
 
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
@@ -32,9 +92,13 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
     });
     if (st != napi_ok) delete data;  // the JS side is gone (closing)
   };
-  llm::LogSink log = [](const std::string& line) { std::fprintf(stderr, "[llm-engine] %s\n", line.c_str()); };
+  if (info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value()) {
+    pending_options_ = std::make_unique<llm::EngineOptions>(std::move(options));
+    pending_sink_ = std::move(sink);
+    return;
+  }
   try {
-    engine_ = llm::Engine::create(options, std::move(sink), std::move(log));
+    engine_ = llm::Engine::create(options, std::move(sink), engine_log_sink());
   } catch (const std::exception& e) {
     tsfn_.Release();
     released_ = true;
@@ -43,6 +107,21 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
 }
 
 EngineWrap::~EngineWrap() { shutdown(); }
+
+const char* EngineWrap::missing_engine() const {
+  return !released_ && (loading_ || pending_options_) ? "engine is loading" : "engine is closed";
+}
+
+Napi::Value EngineWrap::Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!pending_options_ || released_)
+    throw Napi::Error::New(env, "load(): only an engine constructed with deferLoad, once, before close()");
+  loading_ = true;
+  auto* worker = new LoadWorker(env, this, info.This().As<Napi::Object>());
+  Napi::Promise promise = worker->promise();
+  worker->Queue();  // the worker deletes itself after OnOK
+  return promise;
+}
 
 void EngineWrap::shutdown() {
   if (engine_) engine_->close();  // joins the engine thread: no more sink calls after this
@@ -72,7 +151,7 @@ void EngineWrap::deliver(Napi::Env env, Napi::Function callback, std::vector<llm
 
 Napi::Value EngineWrap::Add(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!engine_ || released_) throw Napi::Error::New(env, "engine is closed");
+  if (!engine_ || released_) throw Napi::Error::New(env, missing_engine());
   if (info.Length() < 1) throw Napi::TypeError::New(env, "add(request): request is required");
   llm::RequestSpec spec = request_from_js(info[0]);
   const std::string id = spec.id;
@@ -98,7 +177,7 @@ Napi::Value EngineWrap::Abort(const Napi::CallbackInfo& info) {
 
 Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!engine_) throw Napi::Error::New(env, "engine is closed");
+  if (!engine_) throw Napi::Error::New(env, missing_engine());
   return stats_to_js(env, engine_->stats());
 }
 
@@ -122,7 +201,7 @@ Napi::Value EngineWrap::DrainSteps(const Napi::CallbackInfo& info) {
 
 Napi::Value EngineWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!engine_) throw Napi::Error::New(env, "engine is closed");
+  if (!engine_) throw Napi::Error::New(env, missing_engine());
   return info_to_js(env, engine_->info());
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelRegistry } from '@app/inference';
@@ -321,7 +321,7 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     expect(status).toBe(404);
   }, 30_000);
 
-  it('GET /admin/models shows engines and routes; a reload applies new alias weights and refuses model changes', async () => {
+  it('GET /admin/models shows engines and routes; a reload applies new alias weights; a model that does not load is refused', async () => {
     const admin = app.token('admin');
     const before = await app.request('GET', '/admin/models', { token: admin });
     expect(before.status).toBe(200);
@@ -360,17 +360,101 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     const audit = await app.request('GET', '/admin/audit?action=models.reload', { token: admin });
     expect(audit.body.data).toHaveLength(1);
 
-    // Models load at startup only: a changed model list is refused and nothing changes.
-    writeFileSync(file, JSON.stringify({ ...spec, models: [spec.models[0]], aliases: {} }));
+    const ids = async () =>
+      (await app.request('GET', '/admin/models', { token: admin })).body.models.map(
+        (m: { id: string }) => m.id,
+      );
+    // A model that does not load (a directory without weights): refused, nothing changes.
+    const notAModel = mkdtempSync(join(tmpdir(), 'llm-not-a-model-'));
+    const ramped = { ...spec, aliases: { ab: { targets: { 'tiny-b': 1 }, assign: 'key' } } };
+    writeFileSync(
+      file,
+      JSON.stringify({ ...ramped, models: [...spec.models, { id: 'broken', path: notAModel }] }),
+    );
     const refused = await app.request('POST', '/admin/models/reload', { token: admin });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toMatchObject({ code: 'invalid_models_file' });
-    expect(refused.body.error.message).toMatch(
-      /models added, removed or changed \(remote-down, tiny-short\)/,
-    );
+    expect(refused.body.error.message).toMatch(/model 'broken' did not load/);
+    expect(await ids()).toEqual(['tiny-llama', 'tiny-b', 'remote-down', 'tiny-short']);
+  }, 30_000);
+
+  it('a reload adds, replaces and removes models without a restart; a removed one finishes what it admitted', async () => {
+    const admin = app.token('admin');
+    const current = JSON.parse(readFileSync(file, 'utf8')) as typeof spec;
+    const retiring = registry.get('tiny-short');
+    const replacedB = registry.get('tiny-b');
+    const held = await hold('tiny-short', 1); // a request admitted on the model about to go
     writeFileSync(
       file,
-      JSON.stringify({ ...spec, aliases: { ab: { targets: { nope: 1 }, assign: 'key' } } }),
+      JSON.stringify({
+        ...current,
+        models: [
+          { ...spec.models[0], max_num_seqs: 3 }, // tiny-b: changed, loaded anew
+          spec.models[1],
+          { id: 'tiny-c', path: ensureModel('tiny-llama'), max_num_seqs: 2, threads: 1 }, // added
+        ], // tiny-short: removed
+        context_fallbacks: {},
+      }),
+    );
+    const res = await app.request('POST', '/admin/models/reload', { token: admin });
+    expect(res.status).toBe(200);
+    expect(res.body.changes).toEqual({ added: ['tiny-c'], replaced: ['tiny-b'], removed: ['tiny-short'] });
+    expect(res.body.models.map((m: { id: string }) => m.id)).toEqual([
+      'tiny-llama',
+      'tiny-b',
+      'remote-down',
+      'tiny-c',
+    ]);
+    expect(res.body.models[1]).toMatchObject({ id: 'tiny-b', ready: true, max_num_seqs: 3 });
+
+    const c = await complete('tiny-c');
+    expect(c.status).toBe(200);
+    expect(c.body.model).toBe('tiny-c');
+    expect(c.body.usage.completion_tokens).toBe(8);
+    expect(await usageRow(app, c.body.id as string)).toMatchObject({ model: 'tiny-c', completion_tokens: 8 });
+    expect((await complete('ab')).body.model).toBe('tiny-b'); // the alias now reaches the new tiny-b
+    expect((await complete('tiny-short')).status).toBe(404);
+    const listed = (await app.request('GET', '/v1/models', { apiKey: app.apiKey })).body.data.map(
+      (m: { id: string }) => m.id,
+    );
+    expect(listed).toContain('tiny-c');
+    expect(listed).not.toContain('tiny-short');
+    const ready = await app.request('GET', '/ready');
+    expect(Object.keys(ready.body.checks)).toEqual(
+      expect.arrayContaining(['engine:tiny-b', 'engine:tiny-c']),
+    );
+    expect(Object.keys(ready.body.checks)).not.toContain('engine:tiny-short');
+
+    // The old tiny-b had nothing running: closed at once. tiny-short waits for its admitted request.
+    const until = async (what: () => boolean) => {
+      for (const t0 = Date.now(); !what(); await new Promise((r) => setTimeout(r, 20)))
+        if (Date.now() - t0 > 10_000) throw new Error('timed out');
+    };
+    await until(() => replacedB.engineProvider!.ready === false);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(retiring.engineProvider!.ready).toBe(true);
+    release(held);
+    await until(() => retiring.engineProvider!.ready === false);
+    const metrics = parsePromText((await app.request('GET', '/metrics')).text);
+    expect(sampleSum(metrics, 'llm_engine_up', { model_name: 'tiny-short', provider: 'native' })).toBe(0);
+    expect(sampleSum(metrics, 'llm_engine_up', { model_name: 'tiny-b', provider: 'native' })).toBe(1);
+    expect(sampleSum(metrics, 'llm_engine_up', { model_name: 'tiny-c', provider: 'native' })).toBe(1);
+    const audit = await app.request('GET', '/admin/audit?action=models.reload', { token: admin });
+    expect(audit.body.data[0].details.models).toEqual(res.body.changes);
+
+    // The same file again: nothing to load or close.
+    const servingC = registry.get('tiny-c');
+    const again = await app.request('POST', '/admin/models/reload', { token: admin });
+    expect(again.body.changes).toEqual({ added: [], replaced: [], removed: [] });
+    expect(registry.get('tiny-c')).toBe(servingC);
+  }, 60_000);
+
+  it('an alias of a model that is not served is refused and the routes in force stay', async () => {
+    const admin = app.token('admin');
+    const current = JSON.parse(readFileSync(file, 'utf8')) as typeof spec;
+    writeFileSync(
+      file,
+      JSON.stringify({ ...current, aliases: { ab: { targets: { nope: 1 }, assign: 'key' } } }),
     );
     const invalid = await app.request('POST', '/admin/models/reload', { token: admin });
     expect(invalid.status).toBe(400);

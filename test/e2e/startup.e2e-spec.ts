@@ -199,8 +199,12 @@ describeBuilt('server process (dist)', () => {
       );
       child.kill('SIGHUP');
       await until(async () => 'fast' in ((await admin('/admin/models')) as { aliases: object }).aliases);
-      const audit = (await admin('/admin/audit?action=models.reload')) as { data: { actor: string }[] };
-      expect(audit.data.map((a) => a.actor)).toContain('signal:SIGHUP');
+      // Audited once the reload is applied (the audit write follows it).
+      await until(async () =>
+        ((await admin('/admin/audit?action=models.reload')) as { data: { actor: string }[] }).data.some(
+          (a) => a.actor === 'signal:SIGHUP',
+        ),
+      );
       expect(child.exitCode).toBeNull(); // SIGHUP no longer ends the process
 
       child.kill('SIGTERM');

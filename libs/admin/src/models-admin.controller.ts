@@ -10,7 +10,8 @@ type Req = { id?: string };
 
 /**
  * GET /admin/models: the served models (engine state) and the routing table; POST
- * /admin/models/reload: applies MODELS_FILE's aliases and fallbacks without a restart (audited).
+ * /admin/models/reload: applies MODELS_FILE without a restart (models added, changed or removed;
+ * aliases and fallbacks), audited.
  */
 @ApiTags('admin: models')
 @ApiBearerAuth()
@@ -31,9 +32,9 @@ export class ModelsAdminController {
   @Post('reload')
   @HttpCode(200)
   async reload(@CurrentAdmin() admin: AdminPrincipal, @Req() req: Req) {
-    let routes;
+    let reload;
     try {
-      routes = this.models.reloadRoutes();
+      reload = await this.models.reload();
     } catch (err) {
       if (err instanceof ModelsFileError) throw ApiError.badRequest(err.message, null, 'invalid_models_file');
       throw err;
@@ -41,8 +42,8 @@ export class ModelsAdminController {
     await this.audit.record(actorOf(admin, req), {
       action: 'models.reload',
       targetType: 'models',
-      details: routes,
+      details: reload,
     });
-    return this.models.describe();
+    return { ...this.models.describe(), changes: reload.models };
   }
 }

@@ -10,10 +10,16 @@ export interface NativeEngine {
   drainSteps(): StepSamples;
   info(): EngineInfo;
   close(): void;
+  /** Builds an engine constructed with `deferLoad` on a worker thread (once). */
+  load(): Promise<void>;
 }
 
 export interface NativeAddon {
-  Engine: new (options: NativeEngineOptions, onEvents: (events: EngineEvent[]) => void) => NativeEngine;
+  Engine: new (
+    options: NativeEngineOptions,
+    onEvents: (events: EngineEvent[]) => void,
+    deferLoad?: boolean,
+  ) => NativeEngine;
   computeLogits(args: {
     modelPath: string;
     tokens: number[];

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineEvent } from './engine.types';
+import { loadAddon } from './native-addon';
 import { NativeEngineProvider } from './native-engine.provider';
 
 // Real engine, real tiny model: builds the addon (a no-op when up to date) and the fixture.
@@ -185,5 +186,40 @@ describe('NativeEngineProvider', () => {
     expect(lps).toHaveLength(12);
     expect(lps[0].top).toHaveLength(2);
     expect(lps[0].logprob).toBeLessThanOrEqual(0);
+  });
+
+  it('load() builds the engine off the JS thread: same tokens as a synchronous load; errors reject', async () => {
+    const req = { promptTokens: [5, 6, 7], sampling: { temperature: 0, maxTokens: 6 } };
+    const loaded = await NativeEngineProvider.load({ modelPath, threads: 1, maxNumSeqs: 4 });
+    try {
+      expect(loaded.ready).toBe(true);
+      expect(loaded.info().path).toBe(modelPath);
+      expect(tokensOf(await collect(loaded.generate(req)))).toEqual(
+        tokensOf(await collect(engine.generate(req))),
+      );
+    } finally {
+      await loaded.close();
+    }
+    await expect(NativeEngineProvider.load({ modelPath: join(root, 'no-such-model') })).rejects.toThrow(
+      /no-such-model/,
+    );
+
+    // The addon's deferred engine: nothing works until load() resolves; load() runs once.
+    const addon = loadAddon();
+    const deferred = new addon.Engine({ modelPath, threads: 1 }, () => undefined, true);
+    expect(() => deferred.info()).toThrow(/engine is loading/);
+    expect(() => deferred.add({ id: 'x', promptTokens: [1], sampling: {} })).toThrow(/engine is loading/);
+    const pending = deferred.load();
+    expect(() => deferred.load()).toThrow(/only an engine constructed with deferLoad, once/);
+    await pending;
+    expect(deferred.info().path).toBe(modelPath);
+    deferred.close();
+    expect(() => deferred.add({ id: 'y', promptTokens: [1], sampling: {} })).toThrow(/engine is closed/);
+
+    // Closed before the load finished: the engine is closed on arrival and load() rejects.
+    const abandoned = new addon.Engine({ modelPath, threads: 1 }, () => undefined, true);
+    const closing = abandoned.load();
+    abandoned.close();
+    await expect(closing).rejects.toThrow(/closed while loading/);
   });
 });

@@ -18,19 +18,35 @@ import { NativeAddon, NativeEngine, loadAddon } from './native-addon';
 export class NativeEngineProvider implements EngineProvider {
   private engine: NativeEngine | null;
   private readonly queues = new Map<string, EventQueue<EngineEvent>>();
-  private readonly infoCache: EngineInfo;
+  private infoCache: EngineInfo | null = null;
   private closed = false;
 
+  /** Loads the model on the JS thread (startup); see load() for a load that does not block it. */
   constructor(
     options: NativeEngineOptions,
     private readonly addon: NativeAddon = loadAddon(),
+    deferLoad = false,
   ) {
-    this.engine = new addon.Engine(options, (events) => this.route(events));
-    this.infoCache = this.engine.info();
+    this.engine = new addon.Engine(options, (events) => this.route(events), deferLoad);
+    if (!deferLoad) this.infoCache = this.engine.info();
+  }
+
+  /**
+   * Loads the model on a worker thread: the event loop keeps serving meanwhile (a model added at
+   * runtime). Rejects with the engine's error (bad path, too little memory, ...).
+   */
+  static async load(
+    options: NativeEngineOptions,
+    addon: NativeAddon = loadAddon(),
+  ): Promise<NativeEngineProvider> {
+    const provider = new NativeEngineProvider(options, addon, true);
+    await provider.engine!.load();
+    provider.infoCache = provider.engine!.info();
+    return provider;
   }
 
   get ready(): boolean {
-    return this.engine !== null && !this.closed;
+    return this.engine !== null && this.infoCache !== null && !this.closed;
   }
 
   generate(request: EngineRequest, signal?: AbortSignal): AsyncIterable<EngineEvent> {
@@ -100,6 +116,7 @@ export class NativeEngineProvider implements EngineProvider {
   }
 
   info(): EngineInfo {
+    if (!this.infoCache) throw new Error('engine is loading');
     return this.infoCache;
   }
 

@@ -1,30 +1,36 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'pino';
-import { ModelRegistry, ModelsFileError } from '@app/inference';
+import { ModelRegistry } from '@app/inference';
 import { AuditService } from '@app/tenants';
 
 /**
- * SIGHUP re-reads MODELS_FILE's aliases and fallbacks, as POST /admin/models/reload does
- * (systemd's `ExecReload=/bin/kill -HUP $MAINPID`), audited as models.reload by `signal:SIGHUP`.
- * A refused file (invalid, or with changed models) is logged and the routes in force stay.
+ * SIGHUP re-reads MODELS_FILE, as POST /admin/models/reload does (systemd's `ExecReload=/bin/kill
+ * -HUP $MAINPID`), audited as models.reload by `signal:SIGHUP`. A refused file (invalid, or a model
+ * that does not load) is logged and the models and routes in force stay.
  */
 export function reloadModelsOnSighup(app: NestFastifyApplication, logger: Logger): void {
   process.on('SIGHUP', () => {
-    let routes;
-    try {
-      routes = app.get(ModelRegistry).reloadRoutes();
-    } catch (err) {
-      if (!(err instanceof ModelsFileError)) throw err;
-      logger.error({ err: err.message }, 'SIGHUP: MODELS_FILE not reloaded; the routes in force stay');
-      return;
-    }
-    logger.info({ routes }, 'SIGHUP: MODELS_FILE aliases and fallbacks reloaded');
-    app
-      .get(AuditService)
-      .record(
-        { sub: 'signal:SIGHUP', role: 'system' },
-        { action: 'models.reload', targetType: 'models', details: routes },
-      )
-      .catch((err: unknown) => logger.warn({ err }, 'SIGHUP: the reload was applied but not audited'));
+    void app
+      .get(ModelRegistry)
+      .reload()
+      .then(
+        (reload) => {
+          logger.info({ reload }, 'SIGHUP: MODELS_FILE reloaded');
+          return app
+            .get(AuditService)
+            .record(
+              { sub: 'signal:SIGHUP', role: 'system' },
+              { action: 'models.reload', targetType: 'models', details: reload },
+            )
+            .catch((err: unknown) => logger.warn({ err }, 'SIGHUP: the reload was applied but not audited'));
+        },
+        (err: unknown) => {
+          const message = err instanceof Error ? err.message : String(err);
+          logger.error(
+            { err: message },
+            'SIGHUP: MODELS_FILE not reloaded; the models and routes in force stay',
+          );
+        },
+      );
   });
 }

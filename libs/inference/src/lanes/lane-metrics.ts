@@ -28,6 +28,13 @@ function schedulersOf(metrics: Metrics): LaneScheduler[] {
   return all;
 }
 
+/** Stops counting a retired model's queues in llm_lane_queue_depth. */
+export function unobserveLanes(scheduler: LaneScheduler, metrics: Metrics | undefined): void {
+  const list = metrics ? observed.get(metrics) : undefined;
+  const i = list?.indexOf(scheduler) ?? -1;
+  if (i >= 0) list!.splice(i, 1);
+}
+
 /**
  * Feeds the lane series (llm_lane_*) from a LaneScheduler: every acquire() is an offered request,
  * admitted (wait time) or shed (reason); queue depths are read from stats() before each scrape.

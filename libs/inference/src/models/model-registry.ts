@@ -10,11 +10,14 @@ import {
   remoteEngineFor,
 } from '@app/engine';
 import { Metrics, MetricsCollector } from '@app/observability';
+import { unobserveLanes } from '../lanes/lane-metrics';
 import { laneSchedulerFor } from '../lanes/lane-scheduler.provider';
 import { LaneScheduler } from '../lanes/lane-scheduler';
 import { readModelFiles } from '../text/model-files';
 import { ModelText } from '../text/model-text';
 import { ModelTextProvider } from '../text/model-text.provider';
+import { drainDeployment } from './drain-deployment';
+import { describeChanges, modelChanges } from './model-changes';
 import { ModelDeployment } from './model-deployment';
 import { ModelRouter, StickyCaller } from './model-router';
 import { DeploymentSpec, ModelsFileError, ModelsFileSpec, readModelsFile } from './models-file';
@@ -47,6 +50,11 @@ function routerFor(config: AppConfig, file: ModelsFileSpec | null): ModelRouter 
     fallbackWaitMs: file?.fallbackWaitMs,
   });
 }
+
+/** What a reload did: the routing table now in force and the models it changed. */
+export type ModelsReload = ReturnType<ModelRouter['describe']> & {
+  models: ReturnType<typeof describeChanges>;
+};
 
 /** Where one request goes: a served model, and those to try when it refuses the request. */
 export interface ModelRoute {
@@ -85,10 +93,12 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
   readonly primary: ModelDeployment;
   private readonly deployments = new Map<string, ModelDeployment>();
   private router: ModelRouter;
-  /** Each further model's spec as loaded (JSON): a reload may not change them. */
+  /** Each further model's spec as loaded (JSON): a reload compares against them. */
   private readonly loadedSpecs = new Map<string, string>();
   /** Engines this registry started (MODELS_FILE's); the primary one belongs to EngineModule. */
   private readonly ownEngines: { id: string; engine: EngineProvider }[] = [];
+  /** The reload in progress (reloads run one after another). */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -112,7 +122,9 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
     this.router = routerFor(config, file);
     file?.models.forEach((spec, i) => {
       try {
-        this.deployments.set(spec.id, this.deploy(spec));
+        const d = this.deploymentFor(spec, this.engineFor(spec, false));
+        this.adopt(spec, d);
+        this.deployments.set(spec.id, d);
         this.loadedSpecs.set(spec.id, JSON.stringify(spec));
       } catch (err) {
         void this.closeOwnEngines();
@@ -122,28 +134,40 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  private deploy(spec: DeploymentSpec): ModelDeployment {
-    const engine: EngineProvider = spec.upstreams
-      ? remoteEngineFor({
-          urls: spec.upstreams,
-          apiKey: spec.apiKey,
-          modelPath: spec.path,
-          maxModelLength: spec.maxModelLength,
-        })
-      : new NativeEngineProvider({
-          modelPath: spec.path,
-          maxNumSeqs: spec.maxNumSeqs ?? this.config.maxNumSeqs,
-          maxModelLen: spec.maxModelLength,
-          kvCacheFraction: spec.gpuMemoryUtilization ?? this.config.gpuMemoryUtilization,
-          ...(spec.threads ? { threads: spec.threads } : {}),
-          ...(spec.quantization && spec.quantization !== 'none' ? { quantization: spec.quantization } : {}),
-          speculativeTokens: spec.speculativeNgramTokens ?? 0,
-        });
-    this.ownEngines.push({ id: spec.id, engine });
-    this.collector?.observeEngine(engine, spec.id, spec.upstreams ? 'remote' : 'native');
-    // Read now: a model whose tokenizer cannot be read is a startup error, not a 500 later.
-    const files = readModelFiles(spec.path);
-    const text = { files, text: new ModelText(files) };
+  /** The engine for a MODELS_FILE entry; `async`: a native one loads off the JS thread (reloads). */
+  private engineFor(spec: DeploymentSpec, async: true): Promise<EngineProvider>;
+  private engineFor(spec: DeploymentSpec, async: false): EngineProvider;
+  private engineFor(spec: DeploymentSpec, async: boolean): EngineProvider | Promise<EngineProvider> {
+    if (spec.upstreams)
+      return remoteEngineFor({
+        urls: spec.upstreams,
+        apiKey: spec.apiKey,
+        modelPath: spec.path,
+        maxModelLength: spec.maxModelLength,
+      });
+    const options = {
+      modelPath: spec.path,
+      maxNumSeqs: spec.maxNumSeqs ?? this.config.maxNumSeqs,
+      maxModelLen: spec.maxModelLength,
+      kvCacheFraction: spec.gpuMemoryUtilization ?? this.config.gpuMemoryUtilization,
+      ...(spec.threads ? { threads: spec.threads } : {}),
+      ...(spec.quantization && spec.quantization !== 'none' ? { quantization: spec.quantization } : {}),
+      speculativeTokens: spec.speculativeNgramTokens ?? 0,
+    };
+    return async ? NativeEngineProvider.load(options) : new NativeEngineProvider(options);
+  }
+
+  /** A deployment around a started engine (closes the engine if the model's tokenizer is unreadable). */
+  private deploymentFor(spec: DeploymentSpec, engine: EngineProvider): ModelDeployment {
+    let text: { files: ReturnType<typeof readModelFiles>; text: ModelText };
+    try {
+      // Read now: a model whose tokenizer cannot be read is a load error, not a 500 later.
+      const files = readModelFiles(spec.path);
+      text = { files, text: new ModelText(files) };
+    } catch (err) {
+      void engine.close();
+      throw err;
+    }
     const capacity = spec.maxNumSeqs ?? this.config.maxNumSeqs;
     return new ModelDeployment(
       spec.id,
@@ -152,6 +176,13 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
       () => text,
       spec.maxModelLength,
     );
+  }
+
+  /** Observes a deployment's engine (metrics) and lists it as this registry's to close. */
+  private adopt(spec: DeploymentSpec, d: ModelDeployment): void {
+    const engine = d.engineProvider!;
+    this.ownEngines.push({ id: spec.id, engine });
+    this.collector?.observeEngine(engine, spec.id, spec.upstreams ? 'remote' : 'native');
   }
 
   onModuleInit(): void {
@@ -173,22 +204,72 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Re-reads MODELS_FILE and applies its aliases and fallbacks at once (e.g. an A/B test's weights);
-   * requests already routed keep their model. Models load at startup only: a file whose `models`
-   * differ from the loaded ones is refused (ModelsFileError) and nothing changes.
+   * Re-reads MODELS_FILE and applies it without a restart: models added are loaded (native ones off
+   * the JS thread), changed ones are loaded anew beside the old engine, then the routing table
+   * switches at once; removed and replaced engines finish what they admitted (up to
+   * SHUTDOWN_TIMEOUT_MS) and close. Any error (invalid file, a model that fails to load) leaves
+   * everything as it was: ModelsFileError. Reloads run one at a time.
    */
-  reloadRoutes(): ReturnType<ModelRouter['describe']> {
+  reload(): Promise<ModelsReload> {
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(): Promise<ModelsReload> {
     const file = modelsFileOf(this.config);
-    const specs = new Map((file?.models ?? []).map((m) => [m.id, JSON.stringify(m)]));
-    const changed = [...new Set([...specs.keys(), ...this.loadedSpecs.keys()])].filter(
-      (id) => specs.get(id) !== this.loadedSpecs.get(id),
-    );
-    if (changed.length > 0)
-      throw new ModelsFileError(
-        `MODELS_FILE: models added, removed or changed (${changed.join(', ')}): models load at startup only; restart the gateway for them (aliases and fallbacks reload)`,
+    const router = routerFor(this.config, file);
+    const changes = modelChanges(this.loadedSpecs, file?.models ?? []);
+    const toLoad = [...changes.added, ...changes.replaced];
+    for (const spec of toLoad)
+      if (!existsSync(spec.path))
+        throw new ModelsFileError(`MODELS_FILE: model '${spec.id}': ${spec.path} does not exist`);
+    const loaded: ModelDeployment[] = [];
+    for (const spec of toLoad) {
+      try {
+        loaded.push(this.deploymentFor(spec, await this.engineFor(spec, true)));
+      } catch (err) {
+        await Promise.all(loaded.map((d) => d.engineProvider!.close()));
+        const why = err instanceof Error ? err.message : String(err);
+        throw new ModelsFileError(`MODELS_FILE: model '${spec.id}' did not load: ${why}`, { cause: err });
+      }
+    }
+    // Switch: from here on new requests route to the new table.
+    const retired: ModelDeployment[] = changes.removed.map((id) => this.deployments.get(id)!);
+    for (const id of changes.removed) {
+      this.deployments.delete(id);
+      this.loadedSpecs.delete(id);
+      this.readiness?.unregister(`engine:${id}`);
+    }
+    toLoad.forEach((spec, i) => {
+      const old = this.deployments.get(spec.id);
+      if (old) retired.push(old);
+      this.deployments.set(spec.id, loaded[i]);
+      this.loadedSpecs.set(spec.id, JSON.stringify(spec));
+      this.adopt(spec, loaded[i]);
+      this.readiness?.register(engineReadiness(`engine:${spec.id}`, loaded[i].engineProvider!));
+    });
+    this.router = router;
+    for (const d of retired) void this.retire(d);
+    const summary = describeChanges(changes);
+    if (toLoad.length > 0 || retired.length > 0)
+      this.logger.log(
+        `models reloaded: added [${summary.added.join(', ')}], replaced [${summary.replaced.join(', ')}], removed [${summary.removed.join(', ')}]`,
       );
-    this.router = routerFor(this.config, file);
-    return this.router.describe();
+    return { ...router.describe(), models: summary };
+  }
+
+  /** Lets a deployment out of service finish its requests, then closes its engine. */
+  private async retire(d: ModelDeployment): Promise<void> {
+    const engine = d.engineProvider!;
+    const drained = await drainDeployment(d, this.config.shutdownTimeoutMs);
+    if (!drained)
+      this.logger.warn(`model '${d.id}': requests still running after SHUTDOWN_TIMEOUT_MS are aborted`);
+    this.collector?.unobserveEngine(engine, this.deployments.has(d.id));
+    unobserveLanes(d.lanes, this.metrics);
+    const i = this.ownEngines.findIndex((e) => e.engine === engine);
+    if (i >= 0) this.ownEngines.splice(i, 1);
+    await engine.close();
   }
 
   /** Every served model with its engine's state, and the routing table (GET /admin/models). */

@@ -169,6 +169,15 @@ export class EngineMetrics {
   }
 
   /** Reads engine.stats() into the gauges and counters. Never throws. */
+  /** A model no longer served: up, running, waiting and KV usage read 0. */
+  markDown(): void {
+    this.up.set({ ...this.labels, provider: this.options.provider }, 0);
+    if (this.options.provider !== 'native') return;
+    this.running.set(this.labels, 0);
+    this.waiting.set(this.labels, 0);
+    this.kvUsage.set(this.labels, 0);
+  }
+
   refresh(): void {
     const ready = this.engine.ready;
     this.up.set({ ...this.labels, provider: this.options.provider }, ready ? 1 : 0);

@@ -13,7 +13,7 @@ export class MetricsCollector implements OnModuleInit, OnApplicationShutdown {
   private readonly gpuMetrics: GpuMetrics | null;
   private timer: NodeJS.Timeout | null = null;
   /** Every observed engine (the primary one, then MODELS_FILE's), each with its model_name label. */
-  private readonly engines: { metrics: EngineMetrics; restore: () => void }[] = [];
+  private readonly engines: { engine: ObservedEngine; metrics: EngineMetrics; restore: () => void }[] = [];
 
   constructor(
     settings: ResolvedMetricsSettings,
@@ -42,7 +42,24 @@ export class MetricsCollector implements OnModuleInit, OnApplicationShutdown {
       { modelName, provider, blockSize: this.options.engineBlockSize ?? 16 },
       this.tracing,
     );
-    this.engines.push({ metrics, restore: metrics.instrument() });
+    this.engines.push({ engine, metrics, restore: metrics.instrument() });
+  }
+
+  /**
+   * Stops observing an engine taken out of service (call before closing it: its last counts are
+   * read). `stillServed`: another engine now serves its model_name, whose series it leaves alone;
+   * otherwise the model's gauges go to 0 (llm_engine_up among them).
+   */
+  unobserveEngine(engine: ObservedEngine, stillServed: boolean): void {
+    const i = this.engines.findIndex((e) => e.engine === engine);
+    if (i < 0) return;
+    const [e] = this.engines.splice(i, 1);
+    e.metrics.refresh();
+    if (stillServed) {
+      // The new engine's reading, not the old one's, stays in the shared gauges.
+      for (const other of this.engines) other.metrics.refresh();
+    } else e.metrics.markDown();
+    e.restore();
   }
 
   refresh(): void {
