@@ -74,5 +74,7 @@ VOLUME ["/var/lib/llm-inference"]
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=5s --start-period=300s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node itself under tini (not `npm start`): tini forwards SIGHUP (reload MODELS_FILE) and SIGTERM
+# (drain) to the gateway; npm would end on a SIGHUP.
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["npm", "start", "--silent"]
+CMD ["node", "-r", "./scripts/lib/aliases.cjs", "dist/apps/gateway/src/main.js"]

@@ -352,7 +352,7 @@ check('every metric used by alerts, recording rules, dashboards and the HPA is i
 });
 
 // ------------------------------------------------------------------ Dockerfile
-check('Dockerfile: multi-stage, non-root USER, HEALTHCHECK, port 8000', () => {
+check('Dockerfile: multi-stage, non-root USER, HEALTHCHECK, port 8000, CMD runs node', () => {
   const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
   const p = [];
   if ((text.match(/^FROM /gm) ?? []).length < 2) p.push('not multi-stage');
@@ -360,6 +360,9 @@ check('Dockerfile: multi-stage, non-root USER, HEALTHCHECK, port 8000', () => {
   if (users.length === 0 || ['root', '0'].includes(users.at(-1))) p.push('final USER must be non-root');
   if (!/^HEALTHCHECK .*\/health/ms.test(text)) p.push('no HEALTHCHECK on /health');
   if (!/^EXPOSE 8000/m.test(text)) p.push('no EXPOSE 8000');
+  // SIGHUP (MODELS_FILE reload) must reach the gateway: npm does not forward it.
+  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(text);
+  if (!cmd || JSON.parse(cmd[1])[0] !== 'node') p.push('CMD must run node directly (npm does not forward SIGHUP)');
   if (!existsSync(join(root, '.dockerignore'))) p.push('no .dockerignore');
   else if (!/node_modules/.test(readFileSync(join(root, '.dockerignore'), 'utf8')))
     p.push('.dockerignore must exclude node_modules');
