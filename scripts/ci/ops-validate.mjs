@@ -362,7 +362,8 @@ check('Dockerfile: multi-stage, non-root USER, HEALTHCHECK, port 8000, CMD runs 
   if (!/^EXPOSE 8000/m.test(text)) p.push('no EXPOSE 8000');
   // SIGHUP (MODELS_FILE reload) must reach the gateway: npm does not forward it.
   const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(text);
-  if (!cmd || JSON.parse(cmd[1])[0] !== 'node') p.push('CMD must run node directly (npm does not forward SIGHUP)');
+  if (!cmd || JSON.parse(cmd[1])[0] !== 'node')
+    p.push('CMD must run node directly (npm does not forward SIGHUP)');
   if (!existsSync(join(root, '.dockerignore'))) p.push('no .dockerignore');
   else if (!/node_modules/.test(readFileSync(join(root, '.dockerignore'), 'utf8')))
     p.push('.dockerignore must exclude node_modules');
