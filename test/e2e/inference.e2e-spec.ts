@@ -404,6 +404,39 @@ describe('inference API (openai client, tiny model)', () => {
     ).text();
     expect(sse).toContain('"tool_calls":[{"index":0');
     expect(sse).toContain('"finish_reason":"tool_calls"');
+
+    // Several calls in one answer (parallel_tool_calls defaults to true): one tool_calls entry each,
+    // streamed with indexes 0 and 1; with parallel_tool_calls false the same text is an answer.
+    const twoCalls =
+      '{"name": "get_weather", "parameters": {"city": "Oslo", "unit": "c"}}; {"name": "noop", "parameters": {}}';
+    const parallel = { ...body, guided_json: undefined, guided_choice: [twoCalls] };
+    const both = await app.request('POST', '/v1/chat/completions', { apiKey: app.apiKey, body: parallel });
+    expect(both.body.choices[0].finish_reason).toBe('tool_calls');
+    const calls = both.body.choices[0].message.tool_calls as { id: string; function: unknown }[];
+    expect(calls.map((c) => c.function)).toEqual([
+      { name: 'get_weather', arguments: '{"city":"Oslo","unit":"c"}' },
+      { name: 'noop', arguments: '{}' },
+    ]);
+    expect(calls[0].id).not.toBe(calls[1].id);
+    const streamed: { index: number; function: { name: string } }[] = [];
+    for await (const chunk of await client.chat.completions.create({
+      ...(parallel as unknown as typeof req),
+      tool_choice: 'auto',
+      stream: true,
+    }))
+      streamed.push(...((chunk.choices[0]?.delta?.tool_calls ?? []) as typeof streamed));
+    expect(streamed.map((c) => [c.index, c.function.name])).toEqual([
+      [0, 'get_weather'],
+      [1, 'noop'],
+    ]);
+    const single = await app.request('POST', '/v1/chat/completions', {
+      apiKey: app.apiKey,
+      body: { ...parallel, parallel_tool_calls: false },
+    });
+    expect(single.body.choices[0]).toMatchObject({
+      finish_reason: 'stop',
+      message: { content: twoCalls },
+    });
   });
 
   it('vLLM guided_choice and guided_json: the output is one of the choices / matches the schema', async () => {

@@ -22,10 +22,10 @@ describe('forced tool calls', () => {
   });
 
   it('forces all tools for required, the named one, or none', () => {
-    expect(forcedTools({ tools: [a, b], choice: 'required' })).toEqual([a, b]);
-    expect(forcedTools({ tools: [a, b], choice: { name: 'b' } })).toEqual([b]);
-    expect(forcedTools({ tools: [a, b], choice: 'auto' })).toEqual([]);
-    expect(forcedTools({ tools: [a, b], choice: 'none' })).toEqual([]);
+    expect(forcedTools({ tools: [a, b], choice: 'required', parallel: true })).toEqual([a, b]);
+    expect(forcedTools({ tools: [a, b], choice: { name: 'b' }, parallel: true })).toEqual([b]);
+    expect(forcedTools({ tools: [a, b], choice: 'auto', parallel: true })).toEqual([]);
+    expect(forcedTools({ tools: [a, b], choice: 'none', parallel: true })).toEqual([]);
   });
 
   it("is one tool's call schema, or an anyOf of calls with their definitions merged at the root", () => {

@@ -16,6 +16,8 @@ export interface ToolSpec {
 export interface ToolUse {
   tools: ToolSpec[];
   choice: 'none' | 'auto' | 'required' | { name: string };
+  /** parallel_tool_calls (default true): 'auto' may read several calls from one answer. */
+  parallel: boolean;
 }
 
 const MAX_TOOLS = 128;
@@ -55,7 +57,7 @@ function readTool(v: unknown, i: number): ToolSpec {
 
 /** tools, tool_choice and parallel_tool_calls; null when the request has no tools. */
 export function readToolUse(r: ParamReader): ToolUse | null {
-  r.bool('parallel_tool_calls'); // accepted (validated); at most one call is made per choice
+  const parallel = r.bool('parallel_tool_calls') ?? true;
   if (!r.has('tools')) {
     if (r.has('tool_choice') && r.raw('tool_choice') !== 'none') {
       throw invalid('tool_choice', "'tool_choice' requires 'tools'.");
@@ -70,8 +72,8 @@ export function readToolUse(r: ParamReader): ToolUse | null {
   const names = new Set(tools.map((t) => t.name));
   if (names.size !== tools.length) throw invalid('tools', "'tools' must not repeat a function name.");
   const c = r.has('tool_choice') ? r.raw('tool_choice') : 'auto';
-  if (c === 'none' || c === 'auto') return { tools, choice: c };
-  if (c === 'required') return { tools, choice: 'required' };
+  if (c === 'none' || c === 'auto') return { tools, choice: c, parallel };
+  if (c === 'required') return { tools, choice: 'required', parallel };
   if (
     isPlainObject(c) &&
     c.type === 'function' &&
@@ -84,7 +86,7 @@ export function readToolUse(r: ParamReader): ToolUse | null {
         `'tool_choice' names '${c.function.name.slice(0, 64)}', which is not in 'tools'.`,
       );
     }
-    return { tools, choice: { name: c.function.name } };
+    return { tools, choice: { name: c.function.name }, parallel };
   }
   throw invalid(
     'tool_choice',

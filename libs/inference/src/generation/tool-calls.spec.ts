@@ -1,9 +1,15 @@
 import { ToolUse } from '../api/tools-request';
-import { mayBeToolCall, parseToolCall } from './tool-calls';
+import { mayBeToolCall, parseToolCalls } from './tool-calls';
 
 const use: ToolUse = {
   tools: [{ name: 'get_weather', parameters: { type: 'object', properties: {} } }],
   choice: 'auto',
+  parallel: true,
+};
+const parseToolCall = (text: string, u: ToolUse) => {
+  const calls = parseToolCalls(text, u);
+  if (calls && calls.length !== 1) throw new Error(`${calls.length} calls`);
+  return calls?.[0] ?? null;
 };
 
 describe('parseToolCall (Llama JSON tool-call format)', () => {
@@ -23,11 +29,35 @@ describe('parseToolCall (Llama JSON tool-call format)', () => {
     expect(parseToolCall('{"name": "get_weather", "parameters": {}}', { ...use, choice: 'none' })).toBeNull();
   });
 
+  it('reads several calls: a JSON array, or objects separated by ";", "," or whitespace', () => {
+    const two = use.tools.concat([{ name: 'get_time', parameters: { type: 'object', properties: {} } }]);
+    const u: ToolUse = { ...use, tools: two };
+    const names = (text: string, v = u) => parseToolCalls(text, v)?.map((c) => c.function.name) ?? null;
+    const a = '{"name": "get_weather", "parameters": {"city": "a;b}"}}';
+    const b = '{"name": "get_time", "arguments": {}}';
+    expect(names(`[${a}, ${b}]`)).toEqual(['get_weather', 'get_time']);
+    expect(names(`${a}; ${b}`)).toEqual(['get_weather', 'get_time']);
+    expect(names(`${a}\n${b}\n`)).toEqual(['get_weather', 'get_time']);
+    expect(names(`${a},${b}`)).toEqual(['get_weather', 'get_time']);
+    const ids = parseToolCalls(`${a}; ${a}`, u)!.map((c) => c.id);
+    expect(new Set(ids).size).toBe(2);
+    expect(JSON.parse(parseToolCalls(`${a}; ${b}`, u)![0].function.arguments)).toEqual({ city: 'a;b}' });
+    // One bad call, text between calls, an empty array, or parallel_tool_calls false: an answer.
+    expect(names(`${a}; {"name": "nope", "parameters": {}}`)).toBeNull();
+    expect(names(`${a} and ${b}`)).toBeNull();
+    expect(names('[]')).toBeNull();
+    expect(names(`[${a}, 3]`)).toBeNull();
+    expect(names(`${a}; ${b}`, { ...u, parallel: false })).toBeNull();
+    expect(names(`[${a}]`, { ...u, parallel: false })).toEqual(['get_weather']);
+  });
+
   it('mayBeToolCall holds text back only while it can still become a call', () => {
     expect(mayBeToolCall('', use)).toBe(true);
     expect(mayBeToolCall('  \n', use)).toBe(true);
     expect(mayBeToolCall(' {"na', use)).toBe(true);
     expect(mayBeToolCall('Sure', use)).toBe(false);
     expect(mayBeToolCall('{', { ...use, choice: 'none' })).toBe(false);
+    expect(mayBeToolCall(' [{"na', use)).toBe(true);
+    expect(mayBeToolCall('[', { ...use, parallel: false })).toBe(false);
   });
 });

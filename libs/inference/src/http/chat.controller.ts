@@ -14,7 +14,7 @@ import { collectLogprobs, failIfNoOutput } from './failures';
 import { onClientGone, SseWriter } from './sse';
 import { runStream } from './stream-run';
 import { ChatStreamPart, ToolStreamGate } from './tool-stream';
-import { parseToolCall } from '../generation/tool-calls';
+import { parseToolCalls } from '../generation/tool-calls';
 
 @ApiTags('openai')
 @ApiBearerAuth()
@@ -52,14 +52,14 @@ export class ChatController {
 
   private choice(p: PreparedRequest, r: ChoiceResult, lps: TokenLogprob[]) {
     const top = p.sampling.logprobs;
-    const call = p.tools && r.finishReason === 'stop' ? parseToolCall(r.text, p.tools) : null;
+    const calls = p.tools && r.finishReason === 'stop' ? parseToolCalls(r.text, p.tools) : null;
     return {
       index: r.index,
-      message: call
-        ? { role: 'assistant', content: null, tool_calls: [call], refusal: null }
+      message: calls
+        ? { role: 'assistant', content: null, tool_calls: calls, refusal: null }
         : { role: 'assistant', content: r.text, refusal: null },
       logprobs: top === null ? null : { content: chatLogprobs(p.deployment.text, lps, top), refusal: null },
-      finish_reason: call ? 'tool_calls' : r.finishReason,
+      finish_reason: calls ? 'tool_calls' : r.finishReason,
     };
   }
 
@@ -89,8 +89,8 @@ export class ChatController {
         p.sampling.logprobs === null
           ? null
           : { content: chatLogprobs(p.deployment.text, part.logprobs, top), refusal: null };
-      if (part.toolCall) {
-        const delta = { tool_calls: [{ index: 0, ...part.toolCall }] };
+      if (part.toolCalls) {
+        const delta = { tool_calls: part.toolCalls.map((call, i) => ({ index: i, ...call })) };
         sse.data({
           ...base,
           choices: [{ index: part.index, delta, logprobs, finish_reason: null }],

@@ -4,6 +4,7 @@ import { ToolStreamGate } from './tool-stream';
 const use: ToolUse = {
   tools: [{ name: 'f', parameters: { type: 'object', properties: {} } }],
   choice: 'auto',
+  parallel: true,
 };
 const d = (index: number, text: string, finishReason?: 'stop' | 'length') => ({
   index,
@@ -27,9 +28,22 @@ describe('ToolStreamGate', () => {
     expect(part).toMatchObject({
       index: 1,
       finishReason: 'tool_calls',
-      toolCall: { function: { name: 'f' } },
+      toolCalls: [{ function: { name: 'f' } }],
     });
-    expect(JSON.parse(part.toolCall!.function.arguments)).toEqual({ x: 1 });
+    expect(JSON.parse(part.toolCalls![0].function.arguments)).toEqual({ x: 1 });
+  });
+
+  it('holds an array of calls back too, and sends every call in one part', () => {
+    const gate = new ToolStreamGate(use);
+    expect(gate.push(d(0, ' ['))).toEqual([]);
+    const [part] = gate.push(
+      d(0, '{"name": "f", "parameters": {}}, {"name": "f", "parameters": {"x": 2}}]', 'stop'),
+    );
+    expect(part.toolCalls!.map((c) => c.function.arguments)).toEqual(['{}', '{"x":2}']);
+    // Without parallel calls '[' starts an answer.
+    expect(new ToolStreamGate({ ...use, parallel: false }).push(d(0, '[1]'))).toMatchObject([
+      { content: '[1]' },
+    ]);
   });
 
   it('a held text that is not a call after all (or was cut) is sent as content at the end', () => {

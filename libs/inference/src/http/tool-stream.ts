@@ -1,21 +1,22 @@
 import { TokenLogprob } from '@app/engine';
 import { ToolUse } from '../api/tools-request';
 import { ChoiceDelta } from '../generation/choice-runner';
-import { mayBeToolCall, parseToolCall, ToolCall } from '../generation/tool-calls';
+import { mayBeToolCall, parseToolCalls, ToolCall } from '../generation/tool-calls';
 
-/** What a streamed chat choice sends next: content (with its logprobs), a tool call, a finish. */
+/** What a streamed chat choice sends next: content (with its logprobs), tool calls, a finish. */
 export interface ChatStreamPart {
   index: number;
   content?: string;
   logprobs: TokenLogprob[];
-  toolCall?: ToolCall;
+  toolCalls?: ToolCall[];
   finishReason?: string;
 }
 
 /**
  * Streams chat deltas when the request has tools: a choice's text is held back while it may
- * still be a tool call (it starts with '{'), then sent as one tool_calls delta (finish_reason
- * 'tool_calls') or, once it is clearly an answer, as content from there on.
+ * still be tool calls (it starts with '{', or '[' with parallel calls), then sent as one
+ * tool_calls delta holding every call (finish_reason 'tool_calls') or, once it is clearly an
+ * answer, as content from there on.
  */
 export class ToolStreamGate {
   private readonly held = new Map<number, { text: string; logprobs: TokenLogprob[] }>();
@@ -33,9 +34,9 @@ export class ToolStreamGate {
     this.held.set(d.index, held);
     if (d.finishReason) {
       this.held.delete(d.index);
-      const call = d.finishReason === 'stop' ? parseToolCall(held.text, this.use) : null;
-      if (call)
-        return [{ index: d.index, logprobs: held.logprobs, toolCall: call, finishReason: 'tool_calls' }];
+      const calls = d.finishReason === 'stop' ? parseToolCalls(held.text, this.use) : null;
+      if (calls)
+        return [{ index: d.index, logprobs: held.logprobs, toolCalls: calls, finishReason: 'tool_calls' }];
       return [{ index: d.index, content: held.text, logprobs: held.logprobs, finishReason: d.finishReason }];
     }
     if (mayBeToolCall(held.text, this.use)) return [];
