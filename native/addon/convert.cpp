@@ -1,5 +1,6 @@
 #include "convert.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -217,6 +218,7 @@ llm::RequestSpec request_from_js(const Napi::Value& v) {
   r.prompt_tokens = tokens_from_js(env, prompt, "promptTokens");
   r.priority = f.integer("priority", 0, -1e9, 1e9);
   r.cache_salt = f.string("cacheSalt", "");
+  r.embed = f.boolean("embed", false);
   r.sampling = sampling_from_js(env, f.get("sampling"));
   return r;
 }
@@ -256,6 +258,11 @@ Napi::Array events_to_js(Napi::Env env, const std::vector<llm::RequestEvent>& ev
     o.Set("newTokens", ints_to_js(env, e.new_tokens));
     if (!e.logprobs.empty()) o.Set("logprobs", logprobs_to_js(env, e.logprobs));
     if (!e.prompt_logprobs.empty()) o.Set("promptLogprobs", logprobs_to_js(env, e.prompt_logprobs));
+    if (!e.embedding.empty()) {
+      Napi::Float32Array v = Napi::Float32Array::New(env, e.embedding.size());
+      std::copy(e.embedding.begin(), e.embedding.end(), v.Data());
+      o.Set("embedding", v);
+    }
     o.Set("finished", e.finished);
     if (e.finished) {
       o.Set("reason", llm::finish_reason_name(e.reason));
@@ -298,6 +305,7 @@ Napi::Object info_to_js(Napi::Env env, const llm::ModelInfo& info) {
   o.Set("path", info.path);
   o.Set("backend", info.backend);
   o.Set("quantization", info.quantization);
+  o.Set("embeddings", info.embeddings);
   o.Set("vocabSize", info.vocab_size);
   o.Set("maxModelLen", info.max_model_len);
   o.Set("bosTokenId", info.bos_token_id);

@@ -15,6 +15,7 @@ struct Outcome {
   std::vector<int32_t> tokens;
   std::vector<llm::TokenLogprob> logprobs;
   std::vector<llm::TokenLogprob> prompt_logprobs;
+  std::vector<float> embedding;
   bool finished = false;
   llm::FinishReason reason = llm::FinishReason::None;
   std::string error;
@@ -40,6 +41,7 @@ class Collector {
         o.tokens.insert(o.tokens.end(), e.new_tokens.begin(), e.new_tokens.end());
         o.logprobs.insert(o.logprobs.end(), e.logprobs.begin(), e.logprobs.end());
         o.prompt_logprobs.insert(o.prompt_logprobs.end(), e.prompt_logprobs.begin(), e.prompt_logprobs.end());
+        if (!e.embedding.empty()) o.embedding = e.embedding;
         if (e.finished) {
           o.finished = true;
           o.reason = e.reason;

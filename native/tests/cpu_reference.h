@@ -89,12 +89,13 @@ inline std::vector<double> rmsnorm(const std::vector<double>& x, const std::vect
   return y;
 }
 
-// Logits of every position of `tokens` (tokens.size() x vocab), row-major.
-inline std::vector<double> forward(const llm::Model& model, const std::vector<int32_t>& tokens) {
+// Final-normed hidden states of every position of `tokens` (tokens.size() x hidden), row-major:
+// what the lm_head multiplies, and what an embed request returns for its last token.
+inline std::vector<double> final_hidden(const llm::Model& model, const std::vector<int32_t>& tokens) {
   const llm::ModelConfig& c = model.config();
   const llm::ModelWeights& mw = model.weights();
   const size_t Hd = c.hidden_size, H = c.num_heads, KV = c.num_kv_heads, hd = c.head_dim, F = c.intermediate_size;
-  const size_t T = tokens.size(), V = c.vocab_size;
+  const size_t T = tokens.size();
   const std::vector<double> freqs = inv_freq(c);
   const std::vector<double> emb = to_double(mw.embed);
   std::vector<std::vector<double>> x(T);
@@ -154,12 +155,23 @@ inline std::vector<double> forward(const llm::Model& model, const std::vector<in
       for (size_t i = 0; i < Hd; ++i) x[t][i] += d[i];
     }
   }
-  const auto fn = to_double(mw.final_norm), lm = to_double(mw.lm_head);
+  const auto fn = to_double(mw.final_norm);
+  std::vector<double> out(T * Hd);
+  for (size_t t = 0; t < T; ++t) {
+    const auto h = rmsnorm(x[t], fn, c.rms_norm_eps);
+    std::copy(h.begin(), h.end(), out.begin() + t * Hd);
+  }
+  return out;
+}
+
+// Logits of every position of `tokens` (tokens.size() x vocab), row-major.
+inline std::vector<double> forward(const llm::Model& model, const std::vector<int32_t>& tokens) {
+  const size_t Hd = model.config().hidden_size, V = model.config().vocab_size, T = tokens.size();
+  const std::vector<double> hidden = final_hidden(model, tokens), lm = to_double(model.weights().lm_head);
   std::vector<double> logits(T * V);
   for (size_t t = 0; t < T; ++t) {
-    auto h = rmsnorm(x[t], fn, c.rms_norm_eps);
     std::vector<double> l;
-    linear(lm, h, V, l);
+    linear(lm, std::vector<double>(hidden.begin() + t * Hd, hidden.begin() + (t + 1) * Hd), V, l);
     std::copy(l.begin(), l.end(), logits.begin() + t * V);
   }
   return logits;

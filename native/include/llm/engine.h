@@ -50,6 +50,10 @@ struct RequestSpec {
   SamplingParams sampling;
   int priority = 0;        // lower number runs first
   std::string cache_salt;  // isolates prefix-cache entries (e.g. per tenant)
+  // Embedding instead of generation: the finishing event carries the final-normed hidden state
+  // of the last prompt token (last-token pooling, not normalized); sampling is ignored and no
+  // token is generated (reason Stop). Needs a backend with hidden rows (the CPU backend).
+  bool embed = false;
 };
 
 enum class FinishReason { None, Stop, Length, Abort, Error };
@@ -76,6 +80,7 @@ struct RequestEvent {
   std::vector<int32_t> new_tokens;
   std::vector<TokenLogprob> logprobs;  // parallel to new_tokens when logprobs >= 0
   std::vector<TokenLogprob> prompt_logprobs;  // prompt_logprobs >= 0: the next prompt tokens' scores
+  std::vector<float> embedding;  // embed requests, on the finishing event: hidden_size floats
   bool finished = false;
   FinishReason reason = FinishReason::None;
   std::string error;  // set when reason == Error
@@ -139,6 +144,7 @@ struct ModelInfo {
   std::vector<int32_t> eos_token_ids;
   int hidden_size = 0;
   int num_layers = 0;
+  bool embeddings = false;  // whether RequestSpec::embed is served (the backend returns hidden rows)
 };
 
 using EventSink = std::function<void(std::vector<RequestEvent>&&)>;

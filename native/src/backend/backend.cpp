@@ -22,7 +22,12 @@ std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model>, int) {
 StepLogits Backend::forward_step(const ForwardBatch& batch, int vocab_size) {
   step_logits_.resize(batch.logits_indices.size() * static_cast<size_t>(vocab_size));
   forward(batch, step_logits_.data());
-  return StepLogits{step_logits_.data(), nullptr};
+  StepLogits out{step_logits_.data(), nullptr};
+  if (!batch.hidden_indices.empty()) {
+    out.hidden = last_hidden_rows(batch);
+    if (!out.hidden) throw Error("the " + name() + " backend returns no hidden states (embeddings)");
+  }
+  return out;
 }
 
 namespace {

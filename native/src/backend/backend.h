@@ -32,6 +32,9 @@ struct ForwardBatch {
   // Rows (indices into token_ids) whose logits are returned, in this order. Usually the last
   // token of each sequence that samples this step; all rows for the oracle's logits check.
   std::vector<int32_t> logits_indices;
+  // Rows whose final-normed hidden state is returned (embeddings), in this order; they need no
+  // logits row. Only for a backend whose supports_hidden_rows().
+  std::vector<int32_t> hidden_indices;
   // Per logits row (empty, or parallel to logits_indices), set only for a backend that
   // samples_on_device(): rows it may turn into their token itself (see device_sampling.h).
   std::vector<RowSampling> row_sampling;
@@ -47,6 +50,7 @@ struct StepLogits {
   const float* logits = nullptr;    // logits_indices.size() x vocab_size, row-major
   const int32_t* tokens = nullptr;  // when set: tokens[i] is row i's token for every row whose
                                     // row_sampling is not Host, and its logits row is not written
+  const float* hidden = nullptr;    // hidden_indices.size() x hidden_size, row-major
 };
 
 class Backend {
@@ -77,6 +81,14 @@ class Backend {
 
   // Whether forward_step() honours batch.row_sampling (the engine fills it only then).
   virtual bool samples_on_device() const { return false; }
+
+  // Whether forward_step() returns batch.hidden_indices' hidden states (embeddings).
+  virtual bool supports_hidden_rows() const { return false; }
+
+ protected:
+  // After forward(): the final-normed hidden states of batch.hidden_indices (hidden_indices.size()
+  // x hidden_size), valid until the next forward; nullptr when not supported.
+  virtual const float* last_hidden_rows(const ForwardBatch&) { return nullptr; }
 
  private:
   std::vector<float> step_logits_;

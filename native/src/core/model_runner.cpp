@@ -47,7 +47,10 @@ StepBatch build_step_batch(const SchedulerOutput& out, int block_size) {
               b.block_tables.begin() + static_cast<size_t>(i) * max_blocks);
     b.seq_lens.push_back(seq_len);
     b.query_start_loc.push_back(static_cast<int32_t>(b.token_ids.size()));
-    if (seq_len == seq.num_tokens()) {
+    if (seq_len == seq.num_tokens() && seq.embed) {
+      b.hidden_indices.push_back(static_cast<int32_t>(b.token_ids.size()) - 1);
+      step.embedders.push_back(out.scheduled[i].seq);
+    } else if (seq_len == seq.num_tokens()) {
       // One row for the next token, and one after each draft token (speculative decoding).
       const int rows = 1 + static_cast<int>(seq.draft.size());
       for (int r = rows; r >= 1; --r) {

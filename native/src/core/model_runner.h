@@ -20,6 +20,7 @@ struct StepBatch {
   ForwardBatch batch;
   std::vector<Sequence*> samplers;     // the first rows of batch.logits_indices, in order
   std::vector<PromptRow> prompt_rows;  // the rows after them
+  std::vector<Sequence*> embedders;    // parallel to batch.hidden_indices: embed requests done now
 };
 
 StepBatch build_step_batch(const SchedulerOutput& out, int block_size);

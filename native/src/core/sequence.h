@@ -21,6 +21,7 @@ struct Sequence {
   int priority = 0;      // lower number runs first
   std::string cache_salt;
   SamplingParams sampling;
+  bool embed = false;  // RequestSpec::embed: ends after its prompt with the last hidden state
 
   std::vector<int32_t> tokens;  // prompt tokens, then generated tokens
   // Speculative decoding: draft tokens appended to `tokens` for one step (their K/V computed with

@@ -109,6 +109,7 @@ class EngineImpl final : public Engine {
     info_.eos_token_ids = c.eos_token_ids;
     info_.hidden_size = c.hidden_size;
     info_.num_layers = c.num_layers;
+    info_.embeddings = backend_->supports_hidden_rows();
     snapshot_.kv_blocks_total = sizing.num_blocks;
     if (log_ && options.speculative_tokens > 0)
       log_(backend_->samples_on_device()
@@ -140,7 +141,12 @@ class EngineImpl final : public Engine {
     } catch (const Error& e) {
       throw Error("request '" + r.id + "': " + e.what());
     }
+    if (r.embed && !info_.embeddings)
+      throw Error("request '" + r.id + "': embeddings are not supported by the " + info_.backend + " backend");
+    if (r.embed && r.sampling.prompt_logprobs >= 0)
+      throw Error("request '" + r.id + "': an embed request must not ask for prompt logprobs");
     auto seq = std::make_unique<Sequence>();
+    seq->embed = r.embed;
     seq->constraint = make_constraint(r.id, r.sampling);
     seq->id = r.id;
     seq->priority = r.priority;
@@ -267,7 +273,8 @@ class EngineImpl final : public Engine {
         Sequence* s = sched_.add(std::move(seq));
         // max_tokens 0: nothing to do, unless the prompt is to be scored (then it finishes after
         // its prefill).
-        if (s->sampling.max_tokens == 0 && s->sampling.prompt_logprobs < 0) finish(s, FinishReason::Length, events);
+        if (s->sampling.max_tokens == 0 && s->sampling.prompt_logprobs < 0 && !s->embed)
+          finish(s, FinishReason::Length, events);
       }
       for (const std::string& id : aborts)
         if (Sequence* s = sched_.find(id)) finish(s, FinishReason::Abort, events);
@@ -331,6 +338,11 @@ class EngineImpl final : public Engine {
       }
       sched_.on_computed(out);
       score_prompts(sb, result.logits, events);
+      for (size_t j = 0; j < sb.embedders.size(); ++j) {
+        const float* row = result.hidden + j * static_cast<size_t>(info_.hidden_size);
+        event_for(events, sb.embedders[j]->id).embedding.assign(row, row + info_.hidden_size);
+        finish(sb.embedders[j], FinishReason::Stop, events);
+      }
       const double t = now_ms();
       for (const ScheduledSeq& s : out.scheduled)
         if (s.seq->timings.scheduled_ms == 0) s.seq->timings.scheduled_ms = t;

@@ -225,6 +225,18 @@ void CpuBackend::validate(const ForwardBatch& b) const {
   }
   for (int32_t r : b.logits_indices)
     if (r < 0 || r >= T) fail("logits index " + std::to_string(r) + " out of range");
+  for (int32_t r : b.hidden_indices)
+    if (r < 0 || r >= T) fail("hidden index " + std::to_string(r) + " out of range");
+}
+
+const float* CpuBackend::last_hidden_rows(const ForwardBatch& b) {
+  const int hidden = cfg_.hidden_size;
+  hidden_rows_.resize(b.hidden_indices.size() * static_cast<size_t>(hidden));
+  // x_ still holds the residual stream after the last layer: the final norm, as before the lm_head.
+  for (size_t j = 0; j < b.hidden_indices.size(); ++j)
+    rmsnorm_rows(x_.data() + static_cast<int64_t>(b.hidden_indices[j]) * hidden, final_norm_.data(),
+                 hidden_rows_.data() + j * hidden, 1, hidden, cfg_.rms_norm_eps);
+  return hidden_rows_.data();
 }
 
 void CpuBackend::ensure_scratch(int tokens, int logit_rows) {

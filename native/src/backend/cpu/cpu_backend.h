@@ -28,9 +28,13 @@ class CpuBackend : public Backend {
   size_t available_kv_bytes(double fraction) const override;
   void init_kv_cache(int num_blocks, int block_size) override;
   void forward(const ForwardBatch& batch, float* logits) override;
+  bool supports_hidden_rows() const override { return true; }
 
   int threads() const { return pool_.size(); }
   const char* isa() const { return kern_.isa; }
+
+ protected:
+  const float* last_hidden_rows(const ForwardBatch& batch) override;
 
  private:
   // A Linear weight as stored, and repacked for the SIMD GEMM when the ISA has a packed path.
@@ -93,6 +97,7 @@ class CpuBackend : public Backend {
   // Scratch, grown on demand and reused across steps.
   int cap_tokens_ = 0, cap_logit_rows_ = 0;
   std::vector<float> x_, h_, q_, k_, v_, attn_, tmp_, gate_, up_, cos_, sin_, hl_;
+  std::vector<float> hidden_rows_;  // last_hidden_rows()' output
   std::vector<int32_t> token_seq_;
   Int4Rows int4_x_;  // Int4: matmul's input, quantized once for all its weights
   std::vector<std::vector<float>> attn_scratch_;
