@@ -194,6 +194,12 @@ describe('guardrails', () => {
     });
     expect(completion.status).toBe(400);
     expect(completion.body.error.param).toBe('prompt[1]');
+    const embedding = await app.request('POST', '/v1/embeddings', {
+      apiKey: key,
+      body: { model, input: ['fine', 'mail x@y.io'] },
+    });
+    expect(embedding.status).toBe(400);
+    expect(embedding.body.error).toMatchObject({ code: 'content_policy_violation', param: 'input[1]' });
   });
 
   it('checks token-id prompts as their text; personal data in ids is refused under redact too', async () => {

@@ -93,6 +93,16 @@ describe('remote engine provider', () => {
     expect(echoed.choices[0].text.startsWith('hi')).toBe(true);
   });
 
+  it('refuses embeddings: the remote provider does not forward them (400 before admission)', async () => {
+    const res = await front.request('POST', '/v1/embeddings', {
+      apiKey: frontKey,
+      body: { model, input: 'hi' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'model_not_supported', param: 'model' });
+    expect(res.body.error.message).toMatch(/does not serve embeddings/);
+  });
+
   it('passes response_format json_object / json_schema and guided_choice to the upstream: the same output as the native engine', async () => {
     const req = {
       model,

@@ -46,6 +46,11 @@ export interface EngineRequest {
   /** Isolates prefix-cache entries (e.g. per tenant). */
   cacheSalt?: string;
   sampling?: SamplingOptions;
+  /**
+   * An embedding instead of generation (engines whose info().embeddings): the finishing event's
+   * `embedding` is the final-normed hidden state of the last prompt token; nothing is generated.
+   */
+  embed?: boolean;
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
@@ -71,6 +76,8 @@ export interface EngineEvent {
   logprobs?: TokenLogprob[];
   /** SamplingOptions.promptLogprobs: the scores of the next prompt tokens, in order. */
   promptLogprobs?: TokenLogprob[];
+  /** EngineRequest.embed, on the finishing event: hiddenSize floats (not normalized). */
+  embedding?: Float32Array;
   finished: boolean;
   reason?: FinishReason;
   error?: string;
@@ -116,6 +123,8 @@ export interface EngineInfo {
   eosTokenIds: number[];
   hiddenSize: number;
   numLayers: number;
+  /** Whether EngineRequest.embed is served (the native CPU backend; absent: no). */
+  embeddings?: boolean;
 }
 
 /** Options of the native engine (see native/include/llm/engine.h). */

@@ -7,6 +7,7 @@ import { accountingProvider } from './generation/accounting.provider';
 import { InferenceService } from './generation/inference.service';
 import { ChatController } from './http/chat.controller';
 import { CompletionsController } from './http/completions.controller';
+import { EmbeddingsController } from './http/embeddings.controller';
 import { installStrictJsonParser } from './http/strict-json';
 import { TokenizeController } from './http/tokenize.controller';
 import { laneSchedulerProvider } from './lanes/lane-scheduler.provider';
@@ -17,7 +18,13 @@ import { ModelTextProvider } from './text/model-text.provider';
 /** OpenAI-compatible endpoints for tenants' clients (API key required). */
 @Module({
   imports: [AuthModule, QuotasModule],
-  controllers: [ModelsController, ChatController, CompletionsController, TokenizeController],
+  controllers: [
+    ModelsController,
+    ChatController,
+    CompletionsController,
+    EmbeddingsController,
+    TokenizeController,
+  ],
   providers: [ModelRegistry, ModelTextProvider, laneSchedulerProvider, accountingProvider, InferenceService],
   exports: [ModelRegistry, InferenceService],
 })

@@ -33,27 +33,41 @@ function tokenList(v: unknown[], at: string, vocabSize: number): number[] {
   return v.map((t) => checkNumber(at, t, { int: true, min: 0, max: vocabSize - 1 }));
 }
 
-function readPrompts(r: ParamReader, vocabSize: number): PromptInput[] {
-  if (!r.has('prompt'))
-    throw invalid('prompt', "Missing required parameter: 'prompt'.", 'missing_required_parameter');
-  const v = r.raw('prompt');
-  if (typeof v === 'string') return [{ text: checkString('prompt', v) }];
+/**
+ * A string, an array of strings, an array of token ids or an array of token-id arrays (OpenAI's
+ * `prompt` of completions, `input` of embeddings), at most LIMITS.maxSequences of them.
+ * `nonEmpty`: an empty string is refused too (embeddings).
+ */
+export function readPromptList(
+  r: ParamReader,
+  param: string,
+  vocabSize: number,
+  nonEmpty = false,
+): PromptInput[] {
+  if (!r.has(param))
+    throw invalid(param, `Missing required parameter: '${param}'.`, 'missing_required_parameter');
+  const text = (at: string, x: string) => {
+    if (nonEmpty && x === '') throw invalid(at, `'${at}' must not be an empty string.`);
+    return { text: checkString(at, x) };
+  };
+  const v = r.raw(param);
+  if (typeof v === 'string') return [text(param, v)];
   if (!Array.isArray(v)) {
     throw invalid(
-      'prompt',
-      `'prompt' must be a string, an array of strings or token ids, got ${typeName(v)}.`,
+      param,
+      `'${param}' must be a string, an array of strings or token ids, got ${typeName(v)}.`,
       'invalid_type',
     );
   }
-  if (v.length === 0) throw invalid('prompt', "'prompt' must not be an empty array.");
-  if (v.every((x) => typeof x === 'number')) return [{ tokens: tokenList(v, 'prompt', vocabSize) }];
-  if (v.length > MAX_PROMPTS) throw invalid('prompt', `'prompt' may hold at most ${MAX_PROMPTS} prompts.`);
+  if (v.length === 0) throw invalid(param, `'${param}' must not be an empty array.`);
+  if (v.every((x) => typeof x === 'number')) return [{ tokens: tokenList(v, param, vocabSize) }];
+  if (v.length > MAX_PROMPTS) throw invalid(param, `'${param}' may hold at most ${MAX_PROMPTS} items.`);
   return v.map((x: unknown, i) => {
-    if (typeof x === 'string') return { text: checkString(`prompt[${i}]`, x) };
-    if (Array.isArray(x)) return { tokens: tokenList(x, `prompt[${i}]`, vocabSize) };
+    if (typeof x === 'string') return text(`${param}[${i}]`, x);
+    if (Array.isArray(x)) return { tokens: tokenList(x, `${param}[${i}]`, vocabSize) };
     throw invalid(
-      `prompt[${i}]`,
-      `'prompt[${i}]' must be a string or an array of token ids, got ${typeName(x)}.`,
+      `${param}[${i}]`,
+      `'${param}[${i}]' must be a string or an array of token ids, got ${typeName(x)}.`,
       'invalid_type',
     );
   });
@@ -62,7 +76,7 @@ function readPrompts(r: ParamReader, vocabSize: number): PromptInput[] {
 /** Validates a POST /v1/completions body with OpenAI's rules. */
 export function parseCompletionRequest(body: unknown, vocabSize: number): CompletionRequest {
   const { r, model } = openGenerationRequest(body, ALLOWED, UNSUPPORTED);
-  const prompts = readPrompts(r, vocabSize);
+  const prompts = readPromptList(r, 'prompt', vocabSize);
   const echo = r.bool('echo') ?? false;
   const logprobs = r.number('logprobs', { int: true, min: 0, max: LIMITS.maxLogprobsCompletion }) ?? null;
   // With echo, max_tokens 0 scores or repeats the prompt only (as evaluation harnesses use it).

@@ -40,6 +40,8 @@ export interface ChoiceResult {
   piiRedacted: number;
   /** promptLogprobs: the scores of the prompt tokens after the first. */
   promptLogprobs: TokenLogprob[];
+  /** An embed request's vector (the engine's, not normalized). */
+  embedding?: Float32Array;
 }
 
 export interface ChoiceSpec {
@@ -113,6 +115,7 @@ export async function runChoice(
         if (ev.generatedTokens !== undefined) result.completionTokens = ev.generatedTokens;
         reason = ev.reason;
         if (ev.error) result.error = ev.error;
+        if (ev.embedding) result.embedding = ev.embedding;
       }
       const out = stops.push(piece);
       if (out.stopped) {

@@ -3,6 +3,7 @@ import { ApiError, Lane, laneForServiceTier } from '@app/common';
 import { EngineProvider } from '@app/engine';
 import { Metrics, ModelFallbackReason } from '@app/observability';
 import { parseChatRequest } from '../api/chat-request';
+import { parseEmbeddingRequest } from '../api/embedding-request';
 import { parseCompletionRequest, PromptInput } from '../api/completion-request';
 import { invalid } from '../api/param-reader';
 import { SamplingRequest } from '../api/sampling-params';
@@ -27,7 +28,7 @@ import {
   InputGuardReport,
 } from '../guardrails/input-guard';
 
-export type RequestKind = 'chat' | 'completion';
+export type RequestKind = 'chat' | 'completion' | 'embedding';
 
 /** One attempt at a routed model: the caller's access, and whether a fallback model follows. */
 interface Route {
@@ -97,6 +98,13 @@ export class InferenceService {
   async prepareCompletion(body: unknown, caller: Caller): Promise<PreparedRequest> {
     return this.onRoutedModel(body, caller, (model, route) =>
       this.prepareCompletionOn(model, body, caller, route),
+    );
+  }
+
+  /** POST /v1/embeddings: each input runs as one engine sequence that returns its vector. */
+  async prepareEmbeddings(body: unknown, caller: Caller): Promise<PreparedRequest> {
+    return this.onRoutedModel(body, caller, (model, route) =>
+      this.prepareEmbeddingsOn(model, body, caller, route),
     );
   }
 
@@ -248,6 +256,38 @@ export class InferenceService {
     return p;
   }
 
+  private async prepareEmbeddingsOn(
+    model: ModelDeployment,
+    body: unknown,
+    caller: Caller,
+    route: Route,
+  ): Promise<PreparedRequest> {
+    const { text } = model;
+    const req = parseEmbeddingRequest(body, text.vocabSize);
+    const info = model.engine.info();
+    if (!info.embeddings)
+      throw invalid(
+        'model',
+        `The model '${model.id}' does not serve embeddings (its engine: ${info.backend}).`,
+        'model_not_supported',
+      );
+    if (req.dimensions !== undefined && req.dimensions > info.hiddenSize)
+      throw invalid(
+        'dimensions',
+        `'dimensions' may be at most ${info.hiddenSize} for the model '${model.id}'.`,
+      );
+    const inputs = guardsInput(route.access.guardrails)
+      ? req.inputs.map((p, i) => this.guardPrompt(p, i, req.inputs.length, model, route, 'input'))
+      : req.inputs;
+    const prompts = inputs.map((p: PromptInput) =>
+      'tokens' in p ? p.tokens : text.promptTokens(p.text, true),
+    );
+    const p = await this.prepare(model, 'embedding', prompts, req.sampling, caller, 'input', false, route);
+    for (const c of p.choices) c.request.embed = true;
+    p.embedding = { encodingFormat: req.encodingFormat, dimensions: req.dimensions };
+    return p;
+  }
+
   /** One completions prompt through the input guardrails (token ids are checked as their text). */
   private guardPrompt(
     p: PromptInput,
@@ -255,8 +295,9 @@ export class InferenceService {
     count: number,
     model: ModelDeployment,
     route: Route,
+    name = 'prompt',
   ): PromptInput {
-    const param = count > 1 ? `prompt[${i}]` : 'prompt';
+    const param = count > 1 ? `${name}[${i}]` : name;
     const guards = route.access.guardrails;
     if ('text' in p) return { text: guardInputText(p.text, guards, param, true, route.guarded) };
     guardTokenPrompt(model.text.decode(p.tokens), guards, param);
@@ -325,7 +366,7 @@ export class InferenceService {
     const startedAt = new Date();
     // Usage and engine ids are made here, never taken from the client's x-request-id: a repeated
     // client id would merge two requests into one usage event (exactly-once keys) and clash in the engine.
-    const id = newCompletionId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
+    const id = newCompletionId(kind === 'chat' ? 'chatcmpl' : kind === 'embedding' ? 'embd' : 'cmpl');
     const base = {
       requestId: id,
       tenantId: caller.tenantId,

@@ -29,6 +29,8 @@ export interface PreparedRequest {
   prompts: number[][];
   /** Completions with echo: each prompt's text, which its choices' answers start with. */
   echo?: string[];
+  /** Embeddings: how the vectors are returned. */
+  embedding?: { encodingFormat: 'float' | 'base64'; dimensions?: number };
   choices: ChoiceSpec[];
   reservation: ReservationHandle;
   startedAt: Date;
