@@ -1,8 +1,10 @@
 // Evaluates a GGUF model with llama.cpp (node-llama-cpp's prebuilt CPU binary, 1 thread, F32 KV
 // cache, no flash attention) and prints JSON: the logits of every prompt position and a greedy
-// continuation. Run as a child process by oracle.e2e-spec.ts (node-llama-cpp is ESM-only).
+// continuation, and with "embedding": true the last token's output embedding (what the lm_head
+// multiplies; llama.cpp's pooling "none"). Run as a child process by oracle.e2e-spec.ts
+// (node-llama-cpp is ESM-only).
 //
-//   node test/oracle/llama-eval.mjs '{"gguf": "...", "tokens": [..], "greedy": 32}'
+//   node test/oracle/llama-eval.mjs '{"gguf": "...", "tokens": [..], "greedy": 32, "embedding": true}'
 import { getCpuLlama } from './cpu-llama.mjs';
 
 const req = JSON.parse(process.argv[2]);
@@ -39,6 +41,15 @@ if (req.greedy > 0) {
     out.greedy.push(tok);
     if (out.greedy.length >= req.greedy) break;
   }
+  await context.dispose();
+}
+if (req.embedding) {
+  // What LlamaEmbeddingContext.getEmbeddingFor does, minus its BOS/EOS insertion: the tokens as given.
+  const context = await model.createContext({ ...ctxOptions, _embeddings: true });
+  const seq = context.getSequence();
+  // eslint-disable-next-line no-unused-vars
+  for await (const _ of seq.evaluate(req.tokens, { _noSampling: true })) break;
+  out.embedding = Array.from(context._ctx.getEmbedding(req.tokens.length));
   await context.dispose();
 }
 await model.dispose();

@@ -3,8 +3,10 @@
  * prebuilt CPU binary, test/oracle/install.sh): the tiny and the mid fixtures are written fresh,
  * converted to GGUF with F32 weights by our own writer, and a fixed prompt is evaluated by both.
  * Every position's logits must agree within 1e-4 (max abs diff), and the greedy 32-token
- * continuations (ours through the addon Engine at temperature 0) must be identical. A GGUF with
- * the Q/K permutation left out must NOT agree, so the comparison can fail.
+ * continuations (ours through the addon Engine at temperature 0) must be identical, and the
+ * embedding of the prompt (an embed request: the last token's final-normed hidden state) must
+ * match llama.cpp's output embedding. A GGUF with the Q/K permutation left out must NOT agree, so
+ * the comparison can fail.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -26,11 +28,13 @@ const PROMPT = [
 interface LlamaResult {
   logits: number[][];
   greedy: number[];
+  embedding?: number[];
 }
 
 interface EngineEvent {
   id: string;
   newTokens: number[];
+  embedding?: Float32Array;
   finished: boolean;
   reason?: string;
   error?: string;
@@ -53,10 +57,27 @@ function node(args: string[]): string {
   return execFileSync(process.execPath, args, { cwd: root, maxBuffer: 1 << 28, encoding: 'utf8' });
 }
 
-function llamaEval(gguf: string, tokens: number[], greedy: number): LlamaResult {
+function llamaEval(gguf: string, tokens: number[], greedy: number, embedding = false): LlamaResult {
   return JSON.parse(
-    node([join(root, 'test/oracle/llama-eval.mjs'), JSON.stringify({ gguf, tokens, greedy })]),
+    node([join(root, 'test/oracle/llama-eval.mjs'), JSON.stringify({ gguf, tokens, greedy, embedding })]),
   );
+}
+
+function embedOurs(addon: Addon, modelPath: string, tokens: number[]): Promise<Float32Array> {
+  return new Promise((resolvePromise, reject) => {
+    const engine = new addon.Engine(
+      { modelPath, device: 'cpu', threads: 1, kvCacheBytes: 16 << 20 },
+      (events) => {
+        for (const e of events)
+          if (e.finished) {
+            setImmediate(() => engine.close());
+            if (e.embedding) resolvePromise(e.embedding);
+            else reject(new Error(e.error ?? `no embedding (${e.reason})`));
+          }
+      },
+    );
+    engine.add({ id: 'embed', promptTokens: tokens, embed: true });
+  });
 }
 
 function maxAbsDiffPerPosition(ours: Float32Array, theirs: number[][], vocab: number): number[] {
@@ -115,9 +136,9 @@ describe('llama.cpp oracle', () => {
   });
 
   for (const size of ['tiny', 'mid']) {
-    it(`${size}: logits agree at every position and greedy continuations are identical`, async () => {
+    it(`${size}: logits agree at every position, greedy continuations are identical, embeddings match`, async () => {
       const modelPath = join(dir, size);
-      const theirs = llamaEval(join(dir, `${size}.gguf`), PROMPT, GREEDY_TOKENS);
+      const theirs = llamaEval(join(dir, `${size}.gguf`), PROMPT, GREEDY_TOKENS, true);
       const ours = addon.computeLogits({ modelPath, tokens: PROMPT, device: 'cpu' });
       const vocab = ours.length / PROMPT.length;
       expect(Number.isInteger(vocab)).toBe(true);
@@ -133,6 +154,12 @@ describe('llama.cpp oracle', () => {
       expect(theirs.greedy).toHaveLength(GREEDY_TOKENS);
       expect(mine).toEqual(theirs.greedy);
       expect(new Set(mine).size).toBeGreaterThan(1); // a real continuation, not one token repeated
+
+      const vector = await embedOurs(addon, modelPath, PROMPT);
+      expect(theirs.embedding).toHaveLength(vector.length);
+      const embedDiff = Math.max(...theirs.embedding!.map((x, i) => Math.abs(x - vector[i])));
+      console.log(`${size}: max abs embedding diff vs llama.cpp: ${embedDiff.toExponential(2)}`);
+      expect(embedDiff).toBeLessThanOrEqual(TOLERANCE);
     }, 120_000);
   }
 
