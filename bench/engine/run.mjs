@@ -10,17 +10,20 @@
 //     [--quantization none|int8|int8-bf16|int4]  (ours: engine-bench --quantization)
 //     [--num-prompts N]  (N > 0: also N requests through our real Engine once; ours only)
 //     [--shape llama-3.2-1b] [--engine-bench PATH]
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 
-import { writeGgufQ4 } from './gguf-q4.mjs';
-import { writeGgufQ8 } from './gguf-q8.mjs';
-import { writeGguf16 } from './gguf16.mjs';
+import {
+  buildEngineBench,
+  dataDir,
+  ensureGguf,
+  ensureRandomModel,
+  median,
+  root,
+  sh,
+} from './bench-model.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
 const known = new Set([
   '--batch-sizes',
@@ -82,44 +85,9 @@ const quantArgs = quantization === 'none' ? [] : ['--quantization', quantization
 const shape = opts.shape ?? 'llama-3.2-1b';
 const output = opts.output ? resolve(opts.output) : null;
 
-function sh(cmd, args, what) {
-  const r = spawnSync(cmd, args, {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (r.status !== 0) {
-    process.stderr.write(r.stderr ?? '');
-    throw new Error(`${what} failed (exit ${r.status})`);
-  }
-  return r;
-}
-
 // 1. Tools and data. engine-bench is built (incrementally: a no-op when up to date) in its own
 // CPU-only tree, so that the measured engine is the working tree's.
-let benchBin = opts['engine-bench'] ? resolve(opts['engine-bench']) : null;
-if (!benchBin) {
-  const dir = 'native/build-perf';
-  if (!existsSync(join(root, dir, 'CMakeCache.txt'))) {
-    console.log(`bench:engine: configuring ${dir} (CPU only)`);
-    sh(
-      'cmake',
-      [
-        '-S',
-        'native',
-        '-B',
-        dir,
-        '-DCMAKE_BUILD_TYPE=Release',
-        '-DLLM_BUILD_TESTS=OFF',
-        '-DLLM_WITH_CUDA=OFF',
-      ],
-      'cmake configure',
-    );
-  }
-  sh('cmake', ['--build', dir, '--target', 'engine-bench', '-j', '2'], 'engine-bench build');
-  benchBin = join(root, dir, 'bench', 'engine-bench');
-}
+const benchBin = opts['engine-bench'] ? resolve(opts['engine-bench']) : buildEngineBench();
 if (!existsSync(benchBin)) {
   console.error(`bench:engine: ${benchBin} does not exist`);
   process.exit(2);
@@ -130,30 +98,8 @@ if (quantArgs.length && !sh(benchBin, ['--help'], 'engine-bench --help').stdout.
 }
 if (peers.length) sh('bash', [join(root, 'test/oracle/install.sh')], 'llama.cpp (node-llama-cpp) install');
 
-const dataDir = join(root, '.data', 'bench');
-const modelDir = join(dataDir, shape);
-mkdirSync(dataDir, { recursive: true });
-if (!existsSync(join(modelDir, 'model.safetensors'))) {
-  console.log(`bench:engine: writing random ${shape} weights to ${modelDir}`);
-  sh(
-    benchBin,
-    ['--random-model', shape, '--out', modelDir, '--write-only', '--threads', String(threads)],
-    'random model',
-  );
-}
-const ggufs = {};
-for (const p of peers) {
-  ggufs[p] = join(dataDir, `${shape}-${p}.gguf`);
-  if (
-    !existsSync(ggufs[p]) ||
-    statSync(ggufs[p]).mtimeMs < statSync(join(modelDir, 'model.safetensors')).mtimeMs
-  ) {
-    console.log(`bench:engine: writing ${ggufs[p]}`);
-    if (p === 'q8_0') writeGgufQ8(modelDir, ggufs[p]);
-    else if (p === 'q4_0') writeGgufQ4(modelDir, ggufs[p]);
-    else writeGguf16(modelDir, ggufs[p], p);
-  }
-}
+const modelDir = ensureRandomModel(benchBin, shape, threads);
+const ggufs = Object.fromEntries(peers.map((p) => [p, ensureGguf(modelDir, shape, p)]));
 
 // 2. Alternating runs.
 function runOurs() {
@@ -256,10 +202,6 @@ if (numPrompts > 0) {
 }
 
 // 3. Medians, ratios, table, JSON.
-const median = (v) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const metrics = [{ key: 'prompt', label: `prompt ${promptLen} tok (tok/s)`, get: (s) => s.prompt_tok_s }];
 for (const B of batchSizes)
   metrics.push({
