@@ -93,14 +93,17 @@ describe('remote engine provider', () => {
     expect(echoed.choices[0].text.startsWith('hi')).toBe(true);
   });
 
-  it('refuses embeddings: the remote provider does not forward them (400 before admission)', async () => {
-    const res = await front.request('POST', '/v1/embeddings', {
-      apiKey: frontKey,
-      body: { model, input: 'hi' },
+  it('forwards embeddings to an upstream: the same vectors and usage as the upstream answers itself', async () => {
+    const body = { model, input: ['first text', 'second text'], dimensions: 16 };
+    const viaFront = await front.request('POST', '/v1/embeddings', { apiKey: frontKey, body });
+    const direct = await up[0].request('POST', '/v1/embeddings', { apiKey: up[0].apiKey, body });
+    expect(viaFront.status).toBe(200);
+    expect(viaFront.body.data).toHaveLength(2);
+    viaFront.body.data.forEach((d: { embedding: number[] }, i: number) => {
+      expect(d.embedding).toHaveLength(16);
+      d.embedding.forEach((x, k) => expect(x).toBeCloseTo(direct.body.data[i].embedding[k], 6));
     });
-    expect(res.status).toBe(400);
-    expect(res.body.error).toMatchObject({ code: 'model_not_supported', param: 'model' });
-    expect(res.body.error.message).toMatch(/does not serve embeddings/);
+    expect(viaFront.body.usage).toEqual(direct.body.usage);
   });
 
   it('passes response_format json_object / json_schema and guided_choice to the upstream: the same output as the native engine', async () => {

@@ -136,4 +136,21 @@ describe('RemoteEngineProvider streams', () => {
     expect(events[events.length - 1].error).toMatch(/structured output cannot resume/);
     expect(ups[1].bodies).toHaveLength(0);
   });
+
+  it('an embed request is one /v1/embeddings call, retried on another upstream when one fails', async () => {
+    const vector = Float32Array.from([0.5, -0.25, 1]);
+    const b64 = Buffer.from(vector.buffer).toString('base64');
+    const { p, ups } = await provider(
+      (_body, res) => res.destroy(), // the first upstream drops the connection
+      (_body, res) => res.end(JSON.stringify({ data: [{ embedding: b64 }], usage: { prompt_tokens: 3 } })),
+    );
+    const events: EngineEvent[] = [];
+    for await (const ev of p.generate({ promptTokens: [1, 2, 3], embed: true })) events.push(ev);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ finished: true, reason: 'stop', promptTokens: 3, generatedTokens: 0 });
+    expect([...events[0].embedding!]).toEqual([...vector]);
+    expect(ups[0].bodies).toHaveLength(1);
+    expect(ups[1].bodies).toEqual([{ model: 'm', input: [[1, 2, 3]], encoding_format: 'base64' }]);
+    expect(p.info().embeddings).toBe(true);
+  });
 });

@@ -21,6 +21,8 @@ export interface RemoteEngineOptions extends Omit<
   /** Context length the gateway enforces (the upstreams have the same model). */
   maxModelLen: number;
   vocabSize?: number;
+  /** The model's hidden size (embeddings' length; from its config.json). */
+  hiddenSize?: number;
   healthIntervalMs?: number;
   failureThreshold?: number;
   cooldownMs?: number;
@@ -56,6 +58,8 @@ class StreamBrokenError extends Error {}
  * is retried on another upstream. One whose stream breaks after tokens flowed is resumed on
  * another upstream with the tokens so far appended to its prompt (continuationRequest): greedy
  * output is then the same as without the failure; structured output cannot resume (error event).
+ * An embed request is one POST /v1/embeddings (token ids in, base64 vector back), retried on
+ * another upstream like a request that failed before its first token.
  */
 export class RemoteEngineProvider implements EngineProvider {
   readonly pool: UpstreamPool;
@@ -100,8 +104,10 @@ export class RemoteEngineProvider implements EngineProvider {
       maxModelLen: this.options.maxModelLen,
       bosTokenId: -1,
       eosTokenIds: [],
-      hiddenSize: 0,
+      hiddenSize: this.options.hiddenSize ?? 0,
       numLayers: 0,
+      // Upstreams that do not embed refuse the request themselves (an error event here).
+      embeddings: true,
     };
   }
 
@@ -237,20 +243,20 @@ export class RemoteEngineProvider implements EngineProvider {
     };
   }
 
-  private async *stream(
+  /** POSTs `body` to the upstream; UpstreamError when another upstream may succeed. */
+  private async post(
     u: Upstream,
-    request: EngineRequest & { id: string },
+    path: string,
+    body: Record<string, unknown>,
+    requestId: string,
     signal: AbortSignal,
-    started: number,
-  ): AsyncGenerator<EngineEvent> {
-    const model = this.options.model ?? u.model;
-    if (!model) throw new UpstreamError('upstream model unknown (health check has not answered yet)');
+  ): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(`${u.url}/v1/completions`, {
+      res = await fetch(`${u.url}${path}`, {
         method: 'POST',
-        headers: { ...this.pool.headers(u), 'content-type': 'application/json', 'x-request-id': request.id },
-        body: JSON.stringify(completionBody(model, request)),
+        headers: { ...this.pool.headers(u), 'content-type': 'application/json', 'x-request-id': requestId },
+        body: JSON.stringify(body),
         signal,
       });
     } catch (err) {
@@ -263,6 +269,53 @@ export class RemoteEngineProvider implements EngineProvider {
         throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
       throw new UpstreamError(`HTTP ${res.status}`);
     }
+    return res;
+  }
+
+  private async embed(
+    u: Upstream,
+    model: string,
+    request: EngineRequest & { id: string },
+    signal: AbortSignal,
+    started: number,
+  ): Promise<EngineEvent> {
+    const res = await this.post(
+      u,
+      '/v1/embeddings',
+      { model, input: [Array.from(request.promptTokens)], encoding_format: 'base64' },
+      request.id,
+      signal,
+    );
+    let answer: EmbeddingsAnswer;
+    try {
+      answer = (await res.json()) as EmbeddingsAnswer;
+    } catch (err) {
+      throw new StreamBrokenError(`embeddings answer: ${(err as Error).message}`);
+    }
+    const b64 = answer.data?.[0]?.embedding;
+    if (typeof b64 !== 'string') throw new StreamBrokenError('embeddings answer without a base64 vector');
+    const bytes = Buffer.from(b64, 'base64');
+    const embedding = new Float32Array(bytes.length / 4);
+    for (let i = 0; i < embedding.length; i++) embedding[i] = bytes.readFloatLE(i * 4);
+    const prompt = answer.usage?.prompt_tokens ?? request.promptTokens.length;
+    this.prompted += prompt;
+    return { ...this.final(request.id, 'stop', prompt, 0, 0, started), embedding };
+  }
+
+  private async *stream(
+    u: Upstream,
+    request: EngineRequest & { id: string },
+    signal: AbortSignal,
+    started: number,
+  ): AsyncGenerator<EngineEvent> {
+    const model = this.options.model ?? u.model;
+    if (!model) throw new UpstreamError('upstream model unknown (health check has not answered yet)');
+    if (request.embed) {
+      yield await this.embed(u, model, request, signal, started);
+      return;
+    }
+    const res = await this.post(u, '/v1/completions', completionBody(model, request), request.id, signal);
+    if (!res.body) throw new UpstreamError('no response body');
     const wantTop = request.sampling?.logprobs;
     // With prompt scores the stream's first logprob entries are the echoed prompt's (the first
     // one unscored).
@@ -315,6 +368,12 @@ export class RemoteEngineProvider implements EngineProvider {
       started,
     );
   }
+}
+
+/** The upstream's answer to an embed request, as the engine's finishing event. */
+interface EmbeddingsAnswer {
+  data?: { embedding?: unknown }[];
+  usage?: { prompt_tokens?: number };
 }
 
 function toLogprob(

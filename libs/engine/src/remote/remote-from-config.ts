@@ -16,20 +16,24 @@ export interface RemoteEngineSettings {
 export function remoteEngineFor(s: RemoteEngineSettings): RemoteEngineProvider {
   let maxModelLen = s.maxModelLength;
   let vocabSize: number | undefined;
+  let hiddenSize: number | undefined;
   const cfgPath = s.modelPath ? join(s.modelPath, 'config.json') : undefined;
   if (cfgPath && existsSync(cfgPath)) {
     const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as {
       max_position_embeddings?: number;
       vocab_size?: number;
+      hidden_size?: number;
     };
     maxModelLen ??= cfg.max_position_embeddings;
     vocabSize = cfg.vocab_size;
+    hiddenSize = cfg.hidden_size;
   }
   return new RemoteEngineProvider({
     urls: s.urls,
     apiKey: s.apiKey,
     maxModelLen: maxModelLen ?? 8192,
     vocabSize,
+    hiddenSize,
   });
 }
 
