@@ -72,6 +72,33 @@ describe('batch', () => {
     writeFileSync(input(), rows.join('\n') + '\n');
   });
 
+  test('embeddings lines: one vector per input in the result line', async () => {
+    const file = join(dir, 'embed.jsonl');
+    const output = join(dir, 'embed-results.jsonl');
+    const line = (id: string, input: unknown) =>
+      JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/embeddings', body: { input } });
+    writeFileSync(file, [line('e-1', 'one text'), line('e-2', ['two', 'texts'])].join('\n') + '\n');
+    const run = await runCli([
+      'batch',
+      '--input',
+      file,
+      '--output',
+      output,
+      '--url',
+      app.baseUrl,
+      '--api-key',
+      app.apiKey,
+      '--no-progress',
+    ]);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    const results = lines(output).map((l) => JSON.parse(l));
+    const byId = Object.fromEntries(results.map((r) => [r.custom_id, r]));
+    expect(byId['e-1'].response).toMatchObject({ status_code: 200, body: { object: 'list' } });
+    expect(byId['e-1'].response.body.data).toHaveLength(1);
+    expect(byId['e-2'].response.body.data).toHaveLength(2);
+    expect(byId['e-2'].response.body.data[1].embedding.length).toBeGreaterThan(0);
+  });
+
   test('processes a JSONL file; a rerun after kill -9 does only the remaining lines', async () => {
     const output = join(dir, 'results.jsonl');
     const args = [

@@ -15,7 +15,7 @@ import { errorMessage, firstModel, send, ServerTarget, targetFromArgs } from './
 export const BATCH_HELP = `usage: llm-inference batch --input prompts.jsonl --output results.jsonl --api-key KEY
     [--url URL] [--concurrency 4] [--model M] [--no-progress]`;
 
-const URLS = new Set(['/v1/chat/completions', '/v1/completions']);
+const URLS = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
 
 interface BatchLine {
   customId: string;
@@ -72,7 +72,12 @@ function doneIds(path: string): Set<string> {
 type Outcome = { write: string | null; ok: boolean; retryable: boolean; error?: string };
 
 async function runLine(target: ServerTarget, line: BatchLine, model: string): Promise<Outcome> {
-  const body = { ...line.body, model: line.body.model ?? model, stream: false };
+  // Generation is asked for whole (not streamed); embeddings have no `stream`.
+  const body = {
+    ...line.body,
+    model: line.body.model ?? model,
+    ...(line.url === '/v1/embeddings' ? {} : { stream: false }),
+  };
   const id = `batch_req_${randomBytes(12).toString('hex')}`;
   let res: Response;
   try {
