@@ -59,8 +59,14 @@ describe('guardrails', () => {
     expect(res.status).toBe(200);
     const redacted = 'Mail [EMAIL] or call [PHONE] today';
     expect(res.body.choices[0].text.startsWith(redacted)).toBe(true);
-    const counted = await app.request('POST', '/tokenize', { apiKey: key, body: { prompt: redacted } });
+    const counted = await app.request('POST', '/tokenize', {
+      apiKey: app.apiKey,
+      body: { prompt: redacted },
+    });
     expect(res.body.usage.prompt_tokens).toBe(counted.body.count);
+    // /tokenize with the same key counts what the model would see: the redacted text.
+    const asSent = await app.request('POST', '/tokenize', { apiKey: key, body: { prompt } });
+    expect(asSent.body.tokens).toEqual(counted.body.tokens);
     expect(await triggers({ guardrail: 'pii', direction: 'input', action: 'redact' })).toBe(before + 2);
     // Chat turns too, the system prompt included.
     const chat = await app.request('POST', '/v1/chat/completions', {
@@ -86,6 +92,11 @@ describe('guardrails', () => {
       },
     });
     expect(chat.body.usage.prompt_tokens).toBe(want.body.count);
+    // A key that blocks personal data gets the same 400 from /tokenize as from the request.
+    const blocking = await keyWith('g-block-tokenize', { pii_input: 'block' });
+    const refused = await app.request('POST', '/tokenize', { apiKey: blocking, body: { prompt } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'content_policy_violation', param: 'prompt' });
   });
 
   it('redacts personal data from the output, streamed and not; other tenants get it as written', async () => {
@@ -204,8 +215,9 @@ describe('guardrails', () => {
 
   it('checks token-id prompts as their text; personal data in ids is refused under redact too', async () => {
     const key = await keyWith('g-tokens', { pii_input: 'redact' });
+    // The ids of the text as written (a key without guardrails tokenizes it unredacted).
     const ids = await app.request('POST', '/tokenize', {
-      apiKey: key,
+      apiKey: app.apiKey,
       body: { prompt: 'mail bob@example.com', add_special_tokens: false },
     });
     expect(ids.status).toBe(200);
