@@ -338,14 +338,15 @@ class EngineImpl final : public Engine {
       }
       sched_.on_computed(out);
       score_prompts(sb, result.logits, events);
+      const double t = now_ms();
+      for (const ScheduledSeq& s : out.scheduled)
+        if (s.seq->timings.scheduled_ms == 0) s.seq->timings.scheduled_ms = t;
+      // Embed requests end here (after the last use of out.scheduled: finish() frees a sequence).
       for (size_t j = 0; j < sb.embedders.size(); ++j) {
         const float* row = result.hidden + j * static_cast<size_t>(info_.hidden_size);
         event_for(events, sb.embedders[j]->id).embedding.assign(row, row + info_.hidden_size);
         finish(sb.embedders[j], FinishReason::Stop, events);
       }
-      const double t = now_ms();
-      for (const ScheduledSeq& s : out.scheduled)
-        if (s.seq->timings.scheduled_ms == 0) s.seq->timings.scheduled_ms = t;
       // The first row of each sequence (the backend's, or sampled on the host, spread over
       // threads when wide); then each sequence's rows in order, drafts verified one by one.
       auto on_device = [&](size_t i) { return result.tokens && sb.batch.row_sampling[i].kind != RowSampling::Host; };
