@@ -229,6 +229,7 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
       try {
         loaded.push(this.deploymentFor(spec, await this.engineFor(spec, true)));
       } catch (err) {
+        for (const d of loaded) unobserveLanes(d.lanes, this.metrics);
         await Promise.all(loaded.map((d) => d.engineProvider!.close()));
         const why = err instanceof Error ? err.message : String(err);
         throw new ModelsFileError(`MODELS_FILE: model '${spec.id}' did not load: ${why}`, { cause: err });
@@ -250,7 +251,10 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
       this.readiness?.register(engineReadiness(`engine:${spec.id}`, loaded[i].engineProvider!));
     });
     this.router = router;
-    for (const d of retired) void this.retire(d);
+    for (const d of retired)
+      this.retire(d).catch((err: unknown) =>
+        this.logger.error(`model '${d.id}': closing its old engine failed: ${(err as Error).message}`),
+      );
     const summary = describeChanges(changes);
     if (toLoad.length > 0 || retired.length > 0)
       this.logger.log(
