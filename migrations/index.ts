@@ -9,6 +9,7 @@ import { QuotaAllowedModels1764300000000 } from './1764300000000-QuotaAllowedMod
 import { QuotaGuardrails1764400000000 } from './1764400000000-QuotaGuardrails';
 import { QuotaEndUserLimits1764500000000 } from './1764500000000-QuotaEndUserLimits';
 import { UsageEndUser1764600000000 } from './1764600000000-UsageEndUser';
+import { UsageKind1764700000000 } from './1764700000000-UsageKind';
 
 export const MIGRATIONS = [
   TenantsApiKeysAudit1764190000000,
@@ -18,4 +19,5 @@ export const MIGRATIONS = [
   QuotaGuardrails1764400000000,
   QuotaEndUserLimits1764500000000,
   UsageEndUser1764600000000,
+  UsageKind1764700000000,
 ];

@@ -38,7 +38,7 @@ describe('embeddings API (tiny model)', () => {
     ).body.tokens as number[];
     expect(res.body.usage).toEqual({ prompt_tokens: ids.length, total_tokens: ids.length });
     const row = await latestUsageRow(app, 'completed', since);
-    expect(row).toMatchObject({ model, prompt_tokens: ids.length, completion_tokens: 0 });
+    expect(row).toMatchObject({ model, prompt_tokens: ids.length, completion_tokens: 0, kind: 'embedding' });
     expect(row.request_id).toMatch(/^embd-/);
 
     // The same text as token ids gives the same vector; another text another one.
@@ -104,5 +104,30 @@ describe('embeddings API (tiny model)', () => {
       expect(res.body.error.message).toMatch(message);
     }
     expect((await app.request('POST', '/v1/embeddings', { body: { model, input: 'x' } })).status).toBe(401);
+  });
+
+  it('usage reports tell embedding tokens from generation tokens (group_by=kind)', async () => {
+    const key = await app.newTenantKey('embeddings-kind');
+    const embedded = await app.request('POST', '/v1/embeddings', {
+      apiKey: key,
+      body: { model, input: ['a', 'b'] },
+    });
+    const generated = await app.request('POST', '/v1/completions', {
+      apiKey: key,
+      body: { model, prompt: 'hello', max_tokens: 3, ignore_eos: true },
+    });
+    const want = [
+      ['embedding', 1, embedded.body.usage.prompt_tokens, 0],
+      ['generation', 1, generated.body.usage.prompt_tokens, 3],
+    ];
+    type Row = { kind: string; requests: number; prompt_tokens: number; completion_tokens: number };
+    let rows: Row[] = [];
+    for (let i = 0; i < 50; i++) {
+      const report = await app.request('GET', '/v1/usage?group_by=kind', { apiKey: key });
+      rows = report.body.data as Row[];
+      if (rows.reduce((s, r) => s + r.requests, 0) >= 2) break;
+      await new Promise((r) => setTimeout(r, 200)); // metering flushes about once a second
+    }
+    expect(rows.map((r) => [r.kind, r.requests, r.prompt_tokens, r.completion_tokens])).toEqual(want);
   });
 });

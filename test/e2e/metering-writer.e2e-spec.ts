@@ -52,6 +52,7 @@ describe('usage writer, journal, retention (real Postgres)', () => {
     startedAt: startedAt.toISOString(),
     endedAt: startedAt.toISOString(),
     endUser: i % 4 === 0 ? null : `user-${i % 3}`,
+    kind: i % 7 === 6 ? 'embedding' : 'generation',
   });
 
   /** Per end user: the rollup's sums, and the same sums from the raw events. */
@@ -94,15 +95,30 @@ describe('usage writer, journal, retention (real Postgres)', () => {
     const users = await perUser();
     expect(users.rollup.map((r: { end_user: string }) => r.end_user)).toEqual(['user-0', 'user-1', 'user-2']);
     expect(users.rollup).toEqual(users.raw);
+    // Embedding and generation requests are rolled up apart (same key, model, lane and day).
+    const byKind = async (table: string, count: string) =>
+      ds.query(
+        `SELECT kind, lane, ${count}::int AS n, sum(prompt_tokens)::int AS p FROM ${table}
+          WHERE tenant_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
+        [tenantId],
+      );
+    const rolled = await byKind('usage_daily', 'sum(requests)');
+    expect(rolled.map((r: { kind: string }) => r.kind)).toEqual([
+      'embedding',
+      'embedding',
+      'generation',
+      'generation',
+    ]);
+    expect(rolled).toEqual(await byKind('usage_events', 'count(*)'));
   });
 
-  it('an event journaled before end users were recorded (no endUser) is stored without one', async () => {
-    const { endUser: _none, ...old } = event(5000);
+  it('an event journaled before end users and kinds were recorded is stored without a user, as generation', async () => {
+    const { endUser: _none, kind: _kind, ...old } = event(5006);
     const record = toUsageRecord(old as unknown as UsageEventInput);
-    expect(record).toMatchObject({ requestId: 'w-5000', endUser: null });
+    expect(record).toMatchObject({ requestId: 'w-5006', endUser: null, kind: 'generation' });
     expect(await new UsageWriter(ds).write([record as UsageEventRecord])).toBe(1);
-    const [row] = await ds.query(`SELECT end_user FROM usage_events WHERE request_id = 'w-5000'`);
-    expect(row.end_user).toBeNull();
+    const [row] = await ds.query(`SELECT end_user, kind FROM usage_events WHERE request_id = 'w-5006'`);
+    expect(row).toEqual({ end_user: null, kind: 'generation' });
   });
 
   it('concurrent writers of the same events count each once', async () => {

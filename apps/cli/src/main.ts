@@ -19,7 +19,7 @@ const USAGE = `llm-inference <command>
        | revoke --tenant ID --key KEY_ID | rotate --tenant ID --key KEY_ID [--grace-seconds N]
       Server commands take --url (default http://127.0.0.1:$PORT) and --token (default: a
       short-lived admin token minted with the local secret).
-  usage report [--tenant ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by day,model,key,lane] [--format json|csv]
+  usage report [--tenant ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by day,model,key,lane,kind] [--format json|csv]
       Usage report from GET /admin/usage (inclusive UTC days; CSV has a stable header row).
   quota get|set --tenant ID [--key KEY_ID] [--allowed-models M,...] [--pii-input redact] [--requests-per-minute N] ...
       A tenant's or key's quota policy (\`llm-inference quota --help\` lists every field).

@@ -2,6 +2,9 @@ import { Lane } from '@app/common';
 
 export type UsageStatus = 'completed' | 'aborted' | 'error' | 'rejected';
 export const USAGE_STATUSES: readonly UsageStatus[] = ['completed', 'aborted', 'error', 'rejected'];
+/** What a request was: chat or text completion (`generation`), or `embedding`. */
+export type UsageKind = 'generation' | 'embedding';
+export const USAGE_KINDS: readonly UsageKind[] = ['generation', 'embedding'];
 
 /**
  * One request's usage. `requestId` is the primary key of the event (exactly-once): it must be
@@ -24,6 +27,8 @@ export interface UsageEventInput {
   endedAt: Date;
   /** The request's end user (OpenAI's `user`); absent or null when it named none. */
   endUser?: string | null;
+  /** Absent: `generation`. */
+  kind?: UsageKind;
 }
 
 /** The event as buffered and journaled (plain JSON). */
@@ -42,6 +47,7 @@ export interface UsageEventRecord {
   startedAt: string;
   endedAt: string;
   endUser: string | null;
+  kind: UsageKind;
 }
 
 /**
@@ -95,5 +101,7 @@ export function toUsageRecord(e: UsageEventInput, now = new Date()): UsageEventR
     endedAt,
     // Journal lines written before the field existed have none.
     endUser: typeof e.endUser === 'string' && e.endUser.length > 0 ? e.endUser.slice(0, MAX_END_USER) : null,
+    // Journal lines written before the field existed have none.
+    kind: USAGE_KINDS.includes(e.kind as UsageKind) ? (e.kind as UsageKind) : 'generation',
   };
 }

@@ -40,23 +40,23 @@ function rollup(name: string, table: string, keys: string[], where = ''): string
 
 /**
  * One statement (so one transaction): insert the events, skipping request ids already stored,
- * and add exactly the rows actually inserted to the daily rollups (per key, model and lane; and
+ * and add exactly the rows actually inserted to the daily rollups (per key, model, lane and kind; and
  * per end user for requests that named one). Replaying a batch therefore never double counts.
  */
 const INSERT_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::varchar[], $2::uuid[], $3::uuid[], $4::varchar[], $5::varchar[], $6::int[],
                        $7::int[], $8::int[], $9::varchar[], $10::int[], $11::int[], $12::timestamptz[],
-                       $13::timestamptz[], $14::varchar[])
+                       $13::timestamptz[], $14::varchar[], $15::varchar[])
     AS t(request_id, tenant_id, api_key_id, model, lane, prompt_tokens, cached_tokens, completion_tokens,
-         status, ttft_ms, duration_ms, started_at, ended_at, end_user)
+         status, ttft_ms, duration_ms, started_at, ended_at, end_user, kind)
 ), ins AS (
   INSERT INTO usage_events (request_id, tenant_id, api_key_id, model, lane, prompt_tokens, cached_tokens,
-                            completion_tokens, status, ttft_ms, duration_ms, started_at, ended_at, end_user)
+                            completion_tokens, status, ttft_ms, duration_ms, started_at, ended_at, end_user, kind)
   SELECT DISTINCT ON (request_id) * FROM input ORDER BY request_id
   ON CONFLICT (request_id) DO NOTHING
   RETURNING *
-), ${rollup('up', 'usage_daily', ['api_key_id', 'model', 'lane'])},
+), ${rollup('up', 'usage_daily', ['api_key_id', 'model', 'lane', 'kind'])},
 ${rollup('user_up', 'usage_daily_users', ['end_user'], 'WHERE end_user IS NOT NULL')}
 SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM up)::int AS rollups,
        (SELECT count(*) FROM user_up)::int AS user_rollups`;
@@ -83,6 +83,7 @@ export class UsageWriter {
       col('startedAt'),
       col('endedAt'),
       col('endUser'),
+      col('kind'),
     ]);
     return Number(rows[0]?.inserted ?? 0);
   }

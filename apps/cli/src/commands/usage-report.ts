@@ -2,7 +2,7 @@ import { ParsedArgs, stringFlag, UsageError } from '../args';
 import { adminRequest } from './admin-client';
 
 export const USAGE_REPORT_HELP =
-  'usage: llm-inference usage report [--tenant ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by day,model,key,lane | day,user] [--format json|csv]';
+  'usage: llm-inference usage report [--tenant ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by day,model,key,lane,kind | day,user] [--format json|csv]';
 
 /** `usage report`: GET /admin/usage (same JSON or CSV as the endpoint). */
 export async function usageCommand(args: ParsedArgs): Promise<unknown> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ApiError, Lane, laneForServiceTier } from '@app/common';
 import { EngineProvider } from '@app/engine';
+import type { UsageKind } from '@app/metering';
 import { Metrics, ModelFallbackReason } from '@app/observability';
 import { parseChatRequest } from '../api/chat-request';
 import { parseEmbeddingRequest } from '../api/embedding-request';
@@ -367,6 +368,7 @@ export class InferenceService {
     // Usage and engine ids are made here, never taken from the client's x-request-id: a repeated
     // client id would merge two requests into one usage event (exactly-once keys) and clash in the engine.
     const id = newCompletionId(kind === 'chat' ? 'chatcmpl' : kind === 'embedding' ? 'embd' : 'cmpl');
+    const usageKind: UsageKind = kind === 'embedding' ? 'embedding' : 'generation';
     const base = {
       requestId: id,
       tenantId: caller.tenantId,
@@ -375,6 +377,7 @@ export class InferenceService {
       lane,
       startedAt,
       endUser: route.endUser ?? null,
+      kind: usageKind,
     };
     const reservation = await this.accounting
       .reserve({
@@ -464,6 +467,7 @@ export class InferenceService {
       reservation,
       startedAt,
       endUser: base.endUser,
+      usageKind,
       abort,
     };
   }
@@ -572,6 +576,7 @@ export class InferenceService {
       startedAt: p.startedAt,
       endedAt,
       endUser: p.endUser,
+      kind: p.usageKind,
     });
   }
 
@@ -583,6 +588,7 @@ export class InferenceService {
     lane: Lane;
     startedAt: Date;
     endUser: string | null;
+    kind: UsageKind;
   }): void {
     const endedAt = new Date();
     this.accounting.record({

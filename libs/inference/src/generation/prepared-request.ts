@@ -1,3 +1,4 @@
+import type { UsageKind } from '@app/metering';
 import { Lane } from '@app/common';
 import { SamplingRequest } from '../api/sampling-params';
 import { ModelDeployment } from '../models/model-deployment';
@@ -36,6 +37,8 @@ export interface PreparedRequest {
   startedAt: Date;
   /** The request's `user` (OpenAI's end-user id), recorded on its usage event. */
   endUser: string | null;
+  /** Recorded on its usage event: billed apart in the rollups. */
+  usageKind: UsageKind;
   /** Aborts every choice (client disconnect). */
   abort: AbortController;
 }

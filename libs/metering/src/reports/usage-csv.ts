@@ -11,6 +11,7 @@ export const USAGE_CSV_COLUMNS: readonly (keyof UsageReportRow)[] = [
   ...ROLLUP_SUMS,
   'total_tokens',
   'end_user',
+  'kind',
 ];
 
 /** RFC 4180 quoting; a leading = + - @ is prefixed with ' so spreadsheets do not run it. */

@@ -1,7 +1,7 @@
 import { ApiError } from '@app/common';
 
-export type UsageGroup = 'day' | 'model' | 'key' | 'lane' | 'user';
-export const USAGE_GROUPS: readonly UsageGroup[] = ['day', 'model', 'key', 'lane', 'user'];
+export type UsageGroup = 'day' | 'model' | 'key' | 'lane' | 'user' | 'kind';
+export const USAGE_GROUPS: readonly UsageGroup[] = ['day', 'model', 'key', 'lane', 'user', 'kind'];
 export type UsageFormat = 'json' | 'csv';
 
 export interface UsageQuery {
@@ -35,8 +35,8 @@ function parseDay(value: string | undefined, name: string, fallback: string): st
 
 /**
  * Parses the report parameters: from/to (inclusive UTC days; default: this month so far),
- * group_by (comma-separated day, model, key, lane, user; default day; user only with day: the
- * per-user rollup has no model, key or lane), format (json|csv).
+ * group_by (comma-separated day, model, key, lane, user, kind; default day; user only with day:
+ * the per-user rollup has no model, key, lane or kind), format (json|csv).
  */
 export function parseUsageQuery(
   q: Record<string, unknown>,
@@ -64,7 +64,7 @@ export function parseUsageQuery(
   }
   if (groupBy.includes('user') && groupBy.some((g) => g !== 'user' && g !== 'day'))
     throw ApiError.badRequest(
-      'group_by user combines with day only (usage per end user is kept per day, not per model, key or lane).',
+      'group_by user combines with day only (usage per end user is kept per day, not per model, key, lane or kind).',
       'group_by',
     );
   const format = single(q.format, 'format') ?? 'json';

@@ -24,6 +24,8 @@ export interface UsageReportRow extends UsageTotalsRow {
   lane: string | null;
   /** The end user (OpenAI's `user`) when grouped by user. */
   end_user: string | null;
+  /** `generation` or `embedding` when grouped by kind. */
+  kind: string | null;
 }
 
 export interface UsageReport {
@@ -42,6 +44,7 @@ const GROUP_COLUMNS: Record<string, string> = {
   key: 'api_key_id::text',
   lane: 'lane',
   user: 'end_user',
+  kind: 'kind',
 };
 const OUTPUT_NAMES: Record<string, keyof UsageReportRow> = {
   day: 'day',
@@ -49,6 +52,7 @@ const OUTPUT_NAMES: Record<string, keyof UsageReportRow> = {
   key: 'api_key_id',
   lane: 'lane',
   user: 'end_user',
+  kind: 'kind',
 };
 
 function emptyTotals(): UsageTotalsRow {
@@ -65,7 +69,7 @@ function emptyTotals(): UsageTotalsRow {
   };
 }
 
-/** Usage reports from the daily rollups (kept when raw events are pruned): per end user, or per key, model and lane. */
+/** Usage reports from the daily rollups (kept when raw events are pruned): per end user, or per key, model, lane and kind. */
 @Injectable()
 export class UsageReportService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -96,6 +100,7 @@ export class UsageReportService {
         api_key_id: r.api_key_id ?? null,
         lane: r.lane ?? null,
         end_user: r.end_user ?? null,
+        kind: r.kind ?? null,
         ...emptyTotals(),
       };
       for (const s of ROLLUP_SUMS) {
