@@ -429,6 +429,14 @@ describe('inference API (openai client, tiny model)', () => {
       [0, 'get_weather'],
       [1, 'noop'],
     ]);
+    // The pythonic list of Llama 3.2 / 4 tool templates reads the same.
+    const pythonic = await app.request('POST', '/v1/chat/completions', {
+      apiKey: app.apiKey,
+      body: { ...parallel, guided_choice: ['[get_weather(city="Oslo", unit="c"), noop()]'] },
+    });
+    expect(pythonic.body.choices[0].message.tool_calls.map((c: { function: unknown }) => c.function)).toEqual(
+      calls.map((c) => c.function),
+    );
     const single = await app.request('POST', '/v1/chat/completions', {
       apiKey: app.apiKey,
       body: { ...parallel, parallel_tool_calls: false },

@@ -51,6 +51,19 @@ describe('parseToolCall (Llama JSON tool-call format)', () => {
     expect(names(`[${a}]`, { ...u, parallel: false })).toEqual(['get_weather']);
   });
 
+  it('reads the pythonic list of Llama 3.2 / 4 tool templates, one call or several', () => {
+    const two = use.tools.concat([{ name: 'get_time', parameters: { type: 'object', properties: {} } }]);
+    const u: ToolUse = { ...use, tools: two };
+    const calls = parseToolCalls('[get_weather(city="Oslo", days=2), get_time()]', u)!;
+    expect(calls.map((c) => [c.function.name, JSON.parse(c.function.arguments)])).toEqual([
+      ['get_weather', { city: 'Oslo', days: 2 }],
+      ['get_time', {}],
+    ]);
+    expect(parseToolCalls('[get_weather(city="Oslo")]', { ...u, parallel: false })).toHaveLength(1);
+    expect(parseToolCalls('[get_weather(city="Oslo"), get_time()]', { ...u, parallel: false })).toBeNull();
+    expect(parseToolCalls('[launch(when="now")]', u)).toBeNull(); // not a tool of the request
+  });
+
   it('mayBeToolCall holds text back only while it can still become a call', () => {
     expect(mayBeToolCall('', use)).toBe(true);
     expect(mayBeToolCall('  \n', use)).toBe(true);
@@ -58,6 +71,7 @@ describe('parseToolCall (Llama JSON tool-call format)', () => {
     expect(mayBeToolCall('Sure', use)).toBe(false);
     expect(mayBeToolCall('{', { ...use, choice: 'none' })).toBe(false);
     expect(mayBeToolCall(' [{"na', use)).toBe(true);
-    expect(mayBeToolCall('[', { ...use, parallel: false })).toBe(false);
+    expect(mayBeToolCall('[', { ...use, parallel: false })).toBe(true); // one pythonic call
+    expect(mayBeToolCall('Items: [', use)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { ToolUse } from '../api/tools-request';
 import { newCompletionId } from './completion-id';
+import { parsePythonicCalls } from './pythonic-calls';
 
 /** One call in OpenAI's shape (`message.tool_calls[i]`). */
 export interface ToolCall {
@@ -58,11 +59,12 @@ function objectSequence(text: string): unknown[] | null {
 
 /**
  * A choice's text read as tool calls: Llama 3.1's JSON format `{"name": f, "parameters": {...}}`
- * (`arguments` is taken too), with f one of the request's tools, and nothing else around it. With
- * parallel_tool_calls (the default) also several calls: a JSON array of them, or objects one after
- * another separated by ';', ',' or whitespace. null: the text is an ordinary answer (so is text
- * with several calls when parallel_tool_calls is false). (Special tokens such as `<|python_tag|>`
- * never reach the text: the detokenizer skips them.)
+ * (`arguments` is taken too), or the pythonic list of Llama 3.2's and 4's tool templates
+ * `[f(a=1), g(b="x")]`, with f one of the request's tools, and nothing else around it. With
+ * parallel_tool_calls (the default) also several calls: a JSON array of them, objects one after
+ * another separated by ';', ',' or whitespace, or several in the pythonic list. null: the text is
+ * an ordinary answer (so is text with several calls when parallel_tool_calls is false). (Special
+ * tokens such as `<|python_tag|>` never reach the text: the detokenizer skips them.)
  */
 export function parseToolCalls(text: string, use: ToolUse): ToolCall[] | null {
   if (use.choice === 'none') return null;
@@ -73,7 +75,7 @@ export function parseToolCalls(text: string, use: ToolUse): ToolCall[] | null {
       const v: unknown = JSON.parse(body);
       if (Array.isArray(v)) values = v;
     } catch {
-      return null;
+      values = parsePythonicCalls(body)?.map(({ name, args }) => ({ name, parameters: args })) ?? null;
     }
   } else if (body.startsWith('{')) values = objectSequence(body);
   if (!values || values.length === 0 || (values.length > 1 && !use.parallel)) return null;
@@ -83,10 +85,10 @@ export function parseToolCalls(text: string, use: ToolUse): ToolCall[] | null {
 
 /**
  * While streaming with tools: could the text so far still become a tool call? (Text that starts
- * with anything but whitespace, '{' or, with parallel calls, '[' is an answer and can be streamed.)
+ * with anything but whitespace, '{' or '[' is an answer and can be streamed.)
  */
 export function mayBeToolCall(textSoFar: string, use: ToolUse): boolean {
   if (use.choice === 'none') return false;
   const t = textSoFar.trimStart();
-  return t === '' || t.startsWith('{') || (use.parallel && t.startsWith('['));
+  return t === '' || t.startsWith('{') || t.startsWith('[');
 }

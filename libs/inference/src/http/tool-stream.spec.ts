@@ -40,9 +40,11 @@ describe('ToolStreamGate', () => {
       d(0, '{"name": "f", "parameters": {}}, {"name": "f", "parameters": {"x": 2}}]', 'stop'),
     );
     expect(part.toolCalls!.map((c) => c.function.arguments)).toEqual(['{}', '{"x":2}']);
-    // Without parallel calls '[' starts an answer.
-    expect(new ToolStreamGate({ ...use, parallel: false }).push(d(0, '[1]'))).toMatchObject([
-      { content: '[1]' },
+    // A '[' that turns out to be an answer is sent as content at the end.
+    const answer = new ToolStreamGate({ ...use, parallel: false });
+    expect(answer.push(d(0, '[1]'))).toEqual([]);
+    expect(answer.push(d(0, ' is a list', 'stop'))).toMatchObject([
+      { content: '[1] is a list', finishReason: 'stop' },
     ]);
   });
 
