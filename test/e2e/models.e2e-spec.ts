@@ -376,6 +376,9 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     expect(refused.body.error).toMatchObject({ code: 'invalid_models_file' });
     expect(refused.body.error.message).toMatch(/model 'broken' did not load/);
     expect(await ids()).toEqual(['tiny-llama', 'tiny-b', 'remote-down', 'tiny-short']);
+    const reloads = parsePromText((await app.request('GET', '/metrics')).text);
+    expect(sampleSum(reloads, 'llm_model_reloads_total', { result: 'applied' })).toBe(1);
+    expect(sampleSum(reloads, 'llm_model_reloads_total', { result: 'refused' })).toBe(1);
   }, 30_000);
 
   it('a reload adds, replaces and removes models without a restart; a removed one finishes what it admitted', async () => {

@@ -212,7 +212,10 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
    */
   reload(): Promise<ModelsReload> {
     const run = this.reloading.then(() => this.reloadNow());
-    this.reloading = run.catch(() => undefined);
+    this.reloading = run.then(
+      () => this.metrics?.modelsReloaded('applied'),
+      () => this.metrics?.modelsReloaded('refused'),
+    );
     return run;
   }
 

@@ -63,6 +63,11 @@ export class Metrics {
     help: 'Requests a served model refused and handed to a fallback model (MODELS_FILE), by reason.',
     labelNames: ['model_name', 'fallback', 'reason'],
   });
+  private readonly modelReloads = counter({
+    name: 'llm_model_reloads_total',
+    help: 'MODELS_FILE reloads (admin endpoint or SIGHUP): applied, or refused with nothing changed.',
+    labelNames: ['result'],
+  });
   private readonly guardrailTriggers = counter({
     name: 'llm_guardrail_triggers_total',
     help: 'Guardrail actions: requests refused (block) and pieces of personal data replaced (redact).',
@@ -164,6 +169,11 @@ export class Metrics {
   /** `model` refused a request (`reason`) and `fallback` is tried next. */
   modelFellBack(model: string, fallback: string, reason: ModelFallbackReason): void {
     this.modelFallbacks.inc({ model_name: model, fallback, reason });
+  }
+
+  /** A MODELS_FILE reload was applied, or refused (invalid file, a model that did not load). */
+  modelsReloaded(result: 'applied' | 'refused'): void {
+    this.modelReloads.inc({ result });
   }
 
   // ---- guardrails ----
