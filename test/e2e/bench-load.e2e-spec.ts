@@ -118,6 +118,38 @@ test('results file counts match the server usage events; the HTML report is self
   expect(page).not.toMatch(/<script|src=["']http|href=["']http/); // nothing to fetch
 });
 
+test('--endpoint embeddings: one embedding request each, billed as embedding prompt tokens', async () => {
+  const embeddings = async () => {
+    const c = new Client({ connectionString: app.db.url });
+    await c.connect();
+    try {
+      const q = await c.query(
+        `SELECT count(*)::int AS n, coalesce(sum(prompt_tokens),0)::int AS prompt
+           FROM usage_events WHERE tenant_id = $1 AND kind = 'embedding'`,
+        [tenantId],
+      );
+      return q.rows[0] as { n: number; prompt: number };
+    } finally {
+      await c.end();
+    }
+  };
+  const args = ['bench', 'load', '--url', app.baseUrl, '--api-key', app.apiKey, '--endpoint', 'embeddings'];
+  const r = await runCli([...args, '--requests', '8', '--concurrency', '4', '--input-len', '24']);
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+  const result = JSON.parse(r.stdout);
+  expect(result.summary.requests).toMatchObject({ total: 8, completed: 8, failed: 0 });
+  expect(result.summary.output_tokens).toBe(0);
+  let usage = await embeddings();
+  for (let i = 0; i < 50 && usage.n < 8; i++) {
+    await new Promise((res) => setTimeout(res, 200));
+    usage = await embeddings();
+  }
+  expect(usage).toEqual({ n: 8, prompt: result.summary.prompt_tokens });
+  const streamed = await runCli([...args, '--stream']);
+  expect(streamed.code).toBe(2);
+  expect(streamed.stderr).toMatch(/--stream does not apply to --endpoint embeddings/);
+});
+
 test('non-stream run with a dataset; the time bound stops a run', async () => {
   const dataset = join(dir, 'prompts.jsonl');
   writeFileSync(

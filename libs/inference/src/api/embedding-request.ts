@@ -1,6 +1,6 @@
 import { PromptInput, readPromptList } from './completion-request';
 import { invalid, objectBody, ParamReader } from './param-reader';
-import { LIMITS, readSampling, SamplingRequest } from './sampling-params';
+import { LIMITS, readSampling, SamplingRequest, SERVICE_TIERS, ServiceTier } from './sampling-params';
 
 export interface EmbeddingRequest {
   model: string;
@@ -12,7 +12,8 @@ export interface EmbeddingRequest {
   sampling: SamplingRequest;
 }
 
-const ALLOWED = new Set(['model', 'input', 'encoding_format', 'dimensions', 'user']);
+// service_tier (our extension here, as on chat): which lane the request waits in.
+const ALLOWED = new Set(['model', 'input', 'encoding_format', 'dimensions', 'user', 'service_tier']);
 
 /** Validates a POST /v1/embeddings body with OpenAI's rules. */
 export function parseEmbeddingRequest(body: unknown, vocabSize: number): EmbeddingRequest {
@@ -26,10 +27,12 @@ export function parseEmbeddingRequest(body: unknown, vocabSize: number): Embeddi
     'float' | 'base64';
   const dimensions = r.number('dimensions', { int: true, min: 1 });
   const user = r.string('user', { maxLength: LIMITS.maxUserLength });
+  const serviceTier = r.string('service_tier', { values: SERVICE_TIERS }) as ServiceTier | undefined;
   const sampling: SamplingRequest = {
     ...readSampling(new ParamReader({}), vocabSize, null, 0),
     maxTokens: 0,
     user,
+    serviceTier,
   };
   return { model, inputs, encodingFormat, ...(dimensions !== undefined ? { dimensions } : {}), sampling };
 }

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { ParsedArgs, stringFlag, UsageError } from '../../args';
 import { ServerTarget, targetFromArgs } from '../chat-stream';
 
-export type Endpoint = 'chat' | 'completions';
+export type Endpoint = 'chat' | 'completions' | 'embeddings';
 
 export interface LoadOptions {
   target: ServerTarget;
@@ -31,7 +31,7 @@ export interface LoadOptions {
 export const BENCH_LOAD_HELP = `usage: llm-inference bench load --api-key KEY [--url http://127.0.0.1:8000]
     [--requests 100] [--concurrency 8] [--rate R] [--max-seconds 600]
     [--input-len 32 --output-len 32 | --dataset prompts.jsonl] [--stream] [--no-ignore-eos]
-    [--endpoint chat|completions] [--model M] [--service-tier priority|default|flex]
+    [--endpoint chat|completions|embeddings] [--model M] [--service-tier priority|default|flex]
     [--slo-ttft MS] [--slo-tpot MS] [--seed N] [--output results.json] [--html report.html]
     [--no-progress] [--allow-remote]`;
 
@@ -75,11 +75,13 @@ export function parseLoadOptions(args: ParsedArgs): LoadOptions {
     throw new UsageError('give either --dataset or --input-len/--output-len, not both');
   }
   const endpoint = stringFlag(args, 'endpoint') ?? 'chat';
-  if (endpoint !== 'chat' && endpoint !== 'completions') {
-    throw new UsageError(`--endpoint must be chat or completions (got ${endpoint})`);
+  if (endpoint !== 'chat' && endpoint !== 'completions' && endpoint !== 'embeddings') {
+    throw new UsageError(`--endpoint must be chat, completions or embeddings (got ${endpoint})`);
   }
   const slo = (name: string) => positiveFlag(args, name);
   const stream = args.flags.stream === true || args.flags.stream === 'true';
+  if (stream && endpoint === 'embeddings')
+    throw new UsageError('--stream does not apply to --endpoint embeddings');
   const sloTtftMs = slo('slo-ttft');
   const sloTpotMs = slo('slo-tpot');
   if ((sloTtftMs !== undefined || sloTpotMs !== undefined) && !stream) {

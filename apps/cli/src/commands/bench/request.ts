@@ -32,6 +32,8 @@ export interface RequestSettings {
 }
 
 function body(s: RequestSettings, item: WorkItem): Record<string, unknown> {
+  if (s.endpoint === 'embeddings')
+    return { model: s.model, input: item.prompt, ...(s.serviceTier ? { service_tier: s.serviceTier } : {}) };
   const b: Record<string, unknown> = {
     model: s.model,
     max_tokens: item.maxTokens,
@@ -61,7 +63,9 @@ export async function timedRequest(
   runStart: number,
   signal: AbortSignal,
 ): Promise<RequestRecord> {
-  const path = s.endpoint === 'chat' ? '/v1/chat/completions' : '/v1/completions';
+  const path = { chat: '/v1/chat/completions', completions: '/v1/completions', embeddings: '/v1/embeddings' }[
+    s.endpoint
+  ];
   const t0 = performance.now();
   const rec: RequestRecord = {
     index,

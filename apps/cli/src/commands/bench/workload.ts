@@ -91,7 +91,7 @@ export function datasetWorkload(path: string, endpoint: Endpoint, count: number)
     else if (typeof v.prompt === 'string') prompt = v.prompt;
     else throw new Error(`--dataset: ${path}:${line}: needs "prompt" (string) or "messages" (array)`);
     if (endpoint === 'chat' && !messages) messages = [{ role: 'user', content: prompt! }];
-    if (endpoint === 'completions' && !prompt) {
+    if (endpoint !== 'chat' && !prompt) {
       prompt = messages!.map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
     }
     return endpoint === 'chat' ? { messages, maxTokens } : { prompt, maxTokens };
