@@ -47,6 +47,14 @@ describe('embeddings API (tiny model)', () => {
     const other = (await embed({ model, input: 'Something else entirely' })).body.data[0]
       .embedding as number[];
     expect(dot(v, other)).toBeLessThan(0.999);
+
+    // service_tier picks the lane, as on chat: flex waits in the batch lane.
+    const flexSince = new Date();
+    expect((await embed({ model, input: 'bulk', service_tier: 'flex' })).status).toBe(200);
+    expect(await latestUsageRow(app, 'completed', flexSince)).toMatchObject({
+      lane: 'batch',
+      kind: 'embedding',
+    });
   });
 
   it('many inputs (more than the engine slots, so in waves) keep their order and their own vectors', async () => {
