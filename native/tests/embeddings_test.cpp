@@ -28,12 +28,6 @@ struct Rig : TinyEngine {
   }
 };
 
-std::vector<int32_t> prompt_of(uint64_t seed, int len) {
-  std::vector<int32_t> p;
-  for (int i = 0; i < len; ++i) p.push_back(static_cast<int32_t>(Rng::splitmix64(seed) % 256));
-  return p;
-}
-
 RequestSpec embed(const std::string& id, const std::vector<int32_t>& prompt) {
   RequestSpec r = greedy(id, prompt, 16);  // max_tokens is ignored
   r.embed = true;
@@ -55,7 +49,7 @@ double diff_from_reference(const std::vector<float>& got, const std::vector<int3
 
 TEST(returns_the_last_tokens_final_hidden_state_and_generates_nothing) {
   Rig rig;
-  const auto prompt = prompt_of(1, 37);
+  const auto prompt = byte_prompt(1, 37);
   rig.engine->add(embed("e", prompt));
   CHECK(rig.col.wait_finished(1));
   const Outcome e = rig.col.get("e");
@@ -69,8 +63,8 @@ TEST(returns_the_last_tokens_final_hidden_state_and_generates_nothing) {
 }
 
 TEST(the_same_vector_beside_generation_after_a_cache_hit_over_several_steps_and_preempted) {
-  const auto prompt = prompt_of(2, 40);
-  const auto long_prompt = prompt_of(3, 600);  // three 256-token steps
+  const auto prompt = byte_prompt(2, 40);
+  const auto long_prompt = byte_prompt(3, 600);  // three 256-token steps
   std::vector<float> alone, long_alone;
   {
     Rig rig;
@@ -84,7 +78,7 @@ TEST(the_same_vector_beside_generation_after_a_cache_hit_over_several_steps_and_
   {
     Rig rig;
     rig.engine->add(greedy("gen", prompt, 20));  // its prompt blocks enter the prefix cache
-    rig.engine->add(greedy("other", prompt_of(4, 70), 20));
+    rig.engine->add(greedy("other", byte_prompt(4, 70), 20));
     rig.engine->add(embed("beside", prompt));
     CHECK(rig.col.wait_finished(3));
     rig.engine->add(embed("cached", prompt));
@@ -96,7 +90,7 @@ TEST(the_same_vector_beside_generation_after_a_cache_hit_over_several_steps_and_
   }
   {
     Rig rig(24);  // 24 blocks of 16 tokens: generating requests preempt each other
-    for (int i = 0; i < 5; ++i) rig.engine->add(greedy("g" + std::to_string(i), prompt_of(10 + i, 60), 60));
+    for (int i = 0; i < 5; ++i) rig.engine->add(greedy("g" + std::to_string(i), byte_prompt(10 + i, 60), 60));
     rig.engine->add(embed("squeezed", prompt));
     CHECK(rig.col.wait_finished(6));
     EXPECT(rig.engine->stats().preemptions > 0);
@@ -106,7 +100,7 @@ TEST(the_same_vector_beside_generation_after_a_cache_hit_over_several_steps_and_
 
 TEST(refuses_an_embed_request_that_asks_for_prompt_logprobs) {
   Rig rig;
-  RequestSpec r = embed("x", prompt_of(5, 8));
+  RequestSpec r = embed("x", byte_prompt(5, 8));
   r.sampling.prompt_logprobs = 1;
   bool threw = false;
   try {

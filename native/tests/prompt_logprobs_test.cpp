@@ -27,12 +27,6 @@ struct Rig : TinyEngine {
   }
 };
 
-std::vector<int32_t> prompt_of(uint64_t seed, int len) {
-  std::vector<int32_t> p;
-  for (int i = 0; i < len; ++i) p.push_back(static_cast<int32_t>(Rng::splitmix64(seed) % 256));
-  return p;
-}
-
 RequestSpec scoring(const std::string& id, const std::vector<int32_t>& prompt, int max_tokens, int k) {
   RequestSpec r = greedy(id, prompt, max_tokens);
   r.sampling.prompt_logprobs = k;
@@ -58,7 +52,7 @@ void expect_scores(const Outcome& got, const std::vector<int32_t>& prompt, int k
 
 TEST(scores_the_prompt_with_max_tokens_zero_and_after_a_cache_entry) {
   Rig rig;
-  const auto prompt = prompt_of(1, 40);
+  const auto prompt = byte_prompt(1, 40);
   rig.engine->add(greedy("plain", prompt, 3));  // leaves the prompt's full blocks in the cache
   CHECK(rig.col.wait_finished(1));
   rig.engine->add(scoring("only", prompt, 0, 2));
@@ -80,7 +74,7 @@ TEST(scores_the_prompt_with_max_tokens_zero_and_after_a_cache_entry) {
 TEST(long_prompts_in_several_steps_and_under_preemption) {
   {
     Rig rig;
-    const auto prompt = prompt_of(2, 600);  // > 256 scored tokens per step: three steps
+    const auto prompt = byte_prompt(2, 600);  // > 256 scored tokens per step: three steps
     rig.engine->add(scoring("long", prompt, 2, 1));
     CHECK(rig.col.wait_finished(1));
     expect_scores(rig.col.get("long"), prompt, 1);
@@ -89,7 +83,7 @@ TEST(long_prompts_in_several_steps_and_under_preemption) {
     Rig rig(24);  // 24 blocks of 16 tokens for 6 requests of ~100 tokens: preemption
     std::vector<std::vector<int32_t>> prompts;
     for (int i = 0; i < 6; ++i) {
-      prompts.push_back(prompt_of(10 + i, 60 + 7 * i));
+      prompts.push_back(byte_prompt(10 + i, 60 + 7 * i));
       rig.engine->add(scoring("p" + std::to_string(i), prompts.back(), 40, 0));
     }
     CHECK(rig.col.wait_finished(6));

@@ -3,13 +3,16 @@
 // 77) when the fixture is absent.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backend/backend.h"
 #include "collector.h"
 #include "model/model.h"
 #include "runtime/engine_impl.h"
+#include "sampling/rng.h"
 #include "testing.h"
 
 struct TinyEngine {
@@ -27,3 +30,10 @@ struct TinyEngine {
     engine = llm::create_engine(model, std::move(backend), options, col.sink());
   }
 };
+
+// `len` byte tokens (0..255, the fixture's byte-level vocabulary) from `seed`.
+inline std::vector<int32_t> byte_prompt(uint64_t seed, int len) {
+  std::vector<int32_t> p;
+  for (int i = 0; i < len; ++i) p.push_back(static_cast<int32_t>(llm::Rng::splitmix64(seed) % 256));
+  return p;
+}

@@ -230,12 +230,7 @@ export class InferenceService {
   ): Promise<PreparedRequest> {
     const { text } = model;
     const req = parseCompletionRequest(body, text.vocabSize);
-    const inputs = guardsInput(route.access.guardrails)
-      ? req.prompts.map((p, i) => this.guardPrompt(p, i, req.prompts.length, model, route))
-      : req.prompts;
-    const prompts = inputs.map((p: PromptInput) =>
-      'tokens' in p ? p.tokens : text.promptTokens(p.text, true),
-    );
+    const { inputs, prompts } = this.guardedPrompts(req.prompts, model, route, 'prompt');
     if (req.sampling.promptLogprobs !== null && !model.engine.promptLogprobs) {
       throw invalid(
         'echo',
@@ -277,28 +272,32 @@ export class InferenceService {
         'dimensions',
         `'dimensions' may be at most ${info.hiddenSize} for the model '${model.id}'.`,
       );
-    const inputs = guardsInput(route.access.guardrails)
-      ? req.inputs.map((p, i) => this.guardPrompt(p, i, req.inputs.length, model, route, 'input'))
-      : req.inputs;
-    const prompts = inputs.map((p: PromptInput) =>
-      'tokens' in p ? p.tokens : text.promptTokens(p.text, true),
-    );
+    const { prompts } = this.guardedPrompts(req.inputs, model, route, 'input');
     const p = await this.prepare(model, 'embedding', prompts, req.sampling, caller, 'input', false, route);
     for (const c of p.choices) c.request.embed = true;
     p.embedding = { encodingFormat: req.encodingFormat, dimensions: req.dimensions };
     return p;
   }
 
-  /** One completions prompt through the input guardrails (token ids are checked as their text). */
-  private guardPrompt(
-    p: PromptInput,
-    i: number,
-    count: number,
+  /**
+   * Completions prompts (or embeddings inputs, `name`) through the input guardrails, and their
+   * token ids: text tokenized with BOS, ids as given.
+   */
+  private guardedPrompts(
+    list: PromptInput[],
     model: ModelDeployment,
     route: Route,
-    name = 'prompt',
-  ): PromptInput {
-    const param = count > 1 ? `${name}[${i}]` : name;
+    name: string,
+  ): { inputs: PromptInput[]; prompts: number[][] } {
+    const inputs = guardsInput(route.access.guardrails)
+      ? list.map((p, i) => this.guardPrompt(p, list.length > 1 ? `${name}[${i}]` : name, model, route))
+      : list;
+    const prompts = inputs.map((p) => ('tokens' in p ? p.tokens : model.text.promptTokens(p.text, true)));
+    return { inputs, prompts };
+  }
+
+  /** One prompt through the input guardrails (token ids are checked as their text). */
+  private guardPrompt(p: PromptInput, param: string, model: ModelDeployment, route: Route): PromptInput {
     const guards = route.access.guardrails;
     if ('text' in p) return { text: guardInputText(p.text, guards, param, true, route.guarded) };
     guardTokenPrompt(model.text.decode(p.tokens), guards, param);
