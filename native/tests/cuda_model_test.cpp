@@ -1,7 +1,8 @@
 // Whole-model checks of the CUDA backend against the CPU backend (the reference) on the tiny
 // (f32 weights, which the GPU holds as bf16) and mid (bf16) fixtures: logits of every prompt
-// position, chunked prefill + decode, 16 greedy tokens, batch invariance. Skips without a GPU or
-// without the fixtures (node test/fixtures/make-tiny-model.mjs --out .data/models/{tiny,mid}-llama).
+// position, chunked prefill + decode, 16 greedy tokens, batch invariance, hidden rows
+// (embeddings). Skips without a GPU or without the fixtures
+// (node test/fixtures/make-tiny-model.mjs --out .data/models/{tiny,mid}-llama).
 #ifndef LLM_WITH_CUDA
 #include "testing.h"
 TEST(cuda_model_not_built) { SKIP("engine built without CUDA (LLM_WITH_CUDA off)"); }
@@ -223,6 +224,21 @@ TEST(cuda_forward_step_samples_rows_on_the_device) {
   EXPECT_EQ(host_rows, 14);
   EXPECT_EQ(argmax_ok, 13);
   EXPECT(draws_ok >= 12);  // device and host logf may differ in the last bit on a near tie
+}
+
+TEST(cuda_forward_step_returns_hidden_rows_as_the_cpu_backend) {
+  Pair p = load(testing::mid_model_dir());
+  const int hidden = p.model->config().hidden_size;
+  Seq a{0, prompt(40, p.vocab, 9)}, c{1, prompt(25, p.vocab, 4)};
+  auto b = build({&a, &c}, {40, 25});
+  b.logits_indices = {39};     // a samples; c is an embed request:
+  b.hidden_indices = {64, 39};  // its last token's final-norm row, then a's
+  const llm::StepLogits cpu = p.cpu->forward_step(b, p.vocab);
+  const std::vector<float> want(cpu.hidden, cpu.hidden + 2 * hidden);
+  const llm::StepLogits gpu = p.gpu->forward_step(b, p.vocab);
+  CHECK(gpu.hidden != nullptr);
+  const std::vector<float> got(gpu.hidden, gpu.hidden + 2 * hidden);
+  EXPECT_REL("mid hidden rows (embeddings)", got, as_double(want), 1e-2);
 }
 
 TEST(cuda_decode_graphs_match_eager_steps) {

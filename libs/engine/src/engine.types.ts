@@ -123,7 +123,7 @@ export interface EngineInfo {
   eosTokenIds: number[];
   hiddenSize: number;
   numLayers: number;
-  /** Whether EngineRequest.embed is served (the native CPU backend; absent: no). */
+  /** Whether EngineRequest.embed is served (native engines, remote ones; absent: no). */
   embeddings?: boolean;
 }
 

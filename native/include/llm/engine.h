@@ -52,7 +52,7 @@ struct RequestSpec {
   std::string cache_salt;  // isolates prefix-cache entries (e.g. per tenant)
   // Embedding instead of generation: the finishing event carries the final-normed hidden state
   // of the last prompt token (last-token pooling, not normalized); sampling is ignored and no
-  // token is generated (reason Stop). Needs a backend with hidden rows (the CPU backend).
+  // token is generated (reason Stop). Needs a backend with hidden rows (CPU and CUDA).
   bool embed = false;
 };
 

@@ -283,6 +283,8 @@ void CudaBackend::validate(const ForwardBatch& b) const {
     if (b.slot_mapping[t] >= slots) throw Error("CUDA backend: slot_mapping entry out of range");
   for (int32_t r : b.logits_indices)
     if (r < 0 || r >= T) throw Error("CUDA backend: logits index out of range");
+  for (int32_t r : b.hidden_indices)
+    if (r < 0 || r >= T) throw Error("CUDA backend: hidden index out of range");
 }
 
 }  // namespace cuda

@@ -33,6 +33,8 @@ class CudaBackend : public Backend {
   // Logits into pinned memory; Argmax and Draw rows sampled on the GPU (see backend.h).
   StepLogits forward_step(const ForwardBatch& batch, int vocab_size) override;
   bool samples_on_device() const override { return true; }
+  // forward_step() copies batch.hidden_indices' final-norm rows (f32, as the lm_head reads them).
+  bool supports_hidden_rows() const override { return true; }
 
   // For tests and the benchmark.
   const std::string& describe() const { return description_; }
@@ -126,6 +128,7 @@ class CudaBackend : public Backend {
   uint64_t graphs_gemm_generation_ = 0;  // gemm_'s buffers the graphs were captured with
 
   float* host_logits_ = nullptr;  // pinned, forward_step()'s logits
+  std::vector<float> host_hidden_;  // forward_step()'s hidden rows (embeddings)
   size_t host_logits_rows_ = 0;
   int32_t* tokens_dev_ = nullptr;   // tokens sampled on the GPU, one per logits row
   int32_t* tokens_host_ = nullptr;  // pinned

@@ -216,9 +216,18 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
           "copy sampled tokens");
     op_timer_.mark(OpTimer::CopyBack, stream_);
   }
+  // Embed requests: their rows of the final norm (normed_ holds every row of the step).
+  const size_t hid = static_cast<size_t>(cfg_.hidden_size);
+  host_hidden_.resize(b.hidden_indices.size() * hid);
+  for (size_t j = 0; j < b.hidden_indices.size(); ++j)
+    check(cudaMemcpyAsync(host_hidden_.data() + j * hid, normed_ + static_cast<size_t>(b.hidden_indices[j]) * hid,
+                          hid * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+          "copy hidden rows");
   check(cudaStreamSynchronize(stream_), "forward");
   op_timer_.end();
-  return StepLogits{host_logits_, sampled ? tokens_host_ : nullptr};
+  StepLogits out{host_logits_, sampled ? tokens_host_ : nullptr};
+  if (!b.hidden_indices.empty()) out.hidden = host_hidden_.data();
+  return out;
 }
 
 }  // namespace cuda
