@@ -387,6 +387,22 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     const retiring = registry.get('tiny-short');
     const replacedB = registry.get('tiny-b');
     const held = await hold('tiny-short', 1); // a request admitted on the model about to go
+    // A long answer streaming from the tiny-b about to be replaced: it must finish on the old engine.
+    const longStream = fetch(`${app.baseUrl}/v1/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'tiny-b',
+        prompt: 'a long answer',
+        max_tokens: 1500,
+        ignore_eos: true,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    }).then((r) => r.text());
+    for (let i = 0; i < 200 && replacedB.lanes.stats().inFlight === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(replacedB.lanes.stats().inFlight).toBe(1);
     writeFileSync(
       file,
       JSON.stringify({
@@ -396,12 +412,14 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
           spec.models[1],
           { id: 'tiny-c', path: ensureModel('tiny-llama'), max_num_seqs: 2, threads: 1 }, // added
         ], // tiny-short: removed
+        aliases: { ab: { targets: { 'tiny-b': 1 }, assign: 'key' } },
         context_fallbacks: {},
       }),
     );
     const res = await app.request('POST', '/admin/models/reload', { token: admin });
     expect(res.status).toBe(200);
     expect(res.body.changes).toEqual({ added: ['tiny-c'], replaced: ['tiny-b'], removed: ['tiny-short'] });
+    expect(replacedB.lanes.stats().inFlight).toBe(1); // still streaming on the old engine
     expect(res.body.models.map((m: { id: string }) => m.id)).toEqual([
       'tiny-llama',
       'tiny-b',
@@ -428,11 +446,14 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
     );
     expect(Object.keys(ready.body.checks)).not.toContain('engine:tiny-short');
 
-    // The old tiny-b had nothing running: closed at once. tiny-short waits for its admitted request.
+    // The old tiny-b finishes its stream, whole, then closes. tiny-short waits for its admitted request.
     const until = async (what: () => boolean) => {
       for (const t0 = Date.now(); !what(); await new Promise((r) => setTimeout(r, 20)))
-        if (Date.now() - t0 > 10_000) throw new Error('timed out');
+        if (Date.now() - t0 > 20_000) throw new Error('timed out');
     };
+    const sse = await longStream;
+    expect(sse).toContain('"completion_tokens":1500');
+    expect(sse.trimEnd().endsWith('data: [DONE]')).toBe(true);
     await until(() => replacedB.engineProvider!.ready === false);
     await new Promise((r) => setTimeout(r, 200));
     expect(retiring.engineProvider!.ready).toBe(true);
