@@ -336,6 +336,7 @@ describe('several models, aliases and fallbacks (MODELS_FILE)', () => {
       primary: false,
       ready: true,
       backend: 'cpu',
+      embeddings: true,
       max_num_seqs: 2,
     });
     expect(before.body.models[2]).toMatchObject({ id: 'remote-down', ready: false });

@@ -291,6 +291,7 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
         ready: d.serving,
         backend: info?.backend ?? null,
         quantization: info?.quantization ?? null,
+        embeddings: info?.embeddings === true,
         path: info?.path ?? null,
         max_model_len: d.listedMaxModelLen() ?? null,
         max_num_seqs: d.lanes.capacity,
