@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { createDataSource, runMigrations } from '@app/database';
 import { MIGRATIONS } from '../../migrations';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { runCli } from './support/cli-process';
 
 // Every migration's down() on a real Postgres: all the way down (with rollup rows in place, which
 // the usage kind's down merges), then up again: a rollback path that works, not one only written.
@@ -47,5 +48,20 @@ describe('migrations down and up again (real Postgres)', () => {
     expect(await tables()).toEqual([]);
     await runMigrations(ds);
     expect(await tables()).toEqual(all);
+  });
+
+  it('llm-inference db rollback undoes the last migrations and db migrate applies them again', async () => {
+    const env = { DATABASE_URL: db.url };
+    const names = MIGRATIONS.map((m) => m.name);
+    const rollback = await runCli(['db', 'rollback', '--steps', '2'], { env });
+    expect({ code: rollback.code, stderr: rollback.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(rollback.stdout.trim()).toBe(`reverted: ${names.at(-1)}, ${names.at(-2)}`);
+    const migrate = await runCli(['db', 'migrate'], { env });
+    expect(migrate.code).toBe(0);
+    expect(migrate.stdout.trim()).toBe(`applied: ${names.at(-2)}, ${names.at(-1)}`);
+    expect((await runCli(['db', 'migrate'], { env })).stdout.trim()).toBe('no pending migrations');
+    const bad = await runCli(['db', 'rollback', '--steps', '0'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--steps must be an integer in \[1, 1000\]/);
   });
 });

@@ -29,3 +29,14 @@ export function stringFlag(args: ParsedArgs, name: string, required = false): st
   if (required && value === undefined) throw new UsageError(`--${name} is required`);
   return value;
 }
+
+/** An integer flag in [min, max]; `fallback` when absent; a UsageError otherwise. */
+export function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
+  const raw = stringFlag(args, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer in [${min}, ${max}] (got ${raw})`);
+  }
+  return n;
+}

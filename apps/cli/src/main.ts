@@ -5,7 +5,7 @@ import { batchCommand, BATCH_HELP } from './commands/batch';
 import { chatCommand, CHAT_HELP } from './commands/chat';
 import { modelsCommand, MODELS_HELP } from './commands/models';
 import { quotaCommand, QUOTA_HELP } from './commands/quota';
-import { dbMigrate } from './commands/db-migrate';
+import { dbMigrate, dbRollback } from './commands/db-migrate';
 import { gpuCommand } from './commands/gpu';
 import { keysCommand, tenantsCommand } from './commands/tenants-keys';
 import { usageCommand } from './commands/usage-report';
@@ -23,15 +23,15 @@ const USAGE = `llm-inference <command>
       Usage report from GET /admin/usage (inclusive UTC days; CSV has a stable header row).
   quota get|set --tenant ID [--key KEY_ID] [--allowed-models M,...] [--pii-input redact] [--requests-per-minute N] ...
       A tenant's or key's quota policy (\`llm-inference quota --help\` lists every field).
-  db migrate
-      Apply pending database migrations.
+  db migrate | rollback [--steps 1]
+      Apply pending database migrations, or undo the last ones (before running an older version).
   chat --api-key KEY [--url URL] [--model M] [--system TEXT] [--max-tokens N] [--temperature T]
       Interactive streaming chat with the server.
   batch --input prompts.jsonl --output results.jsonl --api-key KEY [--concurrency N]
       OpenAI batch-style JSONL through the server; resumable (done custom_ids are skipped).
   models list [--url URL --api-key KEY] | inspect PATH [--tokens N] [--kv-dtype bf16]
          | download OWNER/NAME [--revision R] [--out DIR] [--endpoint URL] [--token T]
-         | status | reload   (admin: engines and routes; re-read MODELS_FILE's routes)
+         | status | reload   (admin: engines and routes; re-read MODELS_FILE: models and routes)
       Served models; parameters and memory (weights + KV cache) of a local model directory;
       or fetch a model (safetensors) from a Hugging Face-compatible hub, resumable.
   bench load --api-key KEY [--requests N --concurrency C --rate R --stream --output F --html F ...]
@@ -49,6 +49,7 @@ async function run(argv: string[]): Promise<void> {
   else if (command === 'tenants') output = await tenantsCommand(args);
   else if (command === 'keys') output = await keysCommand(args);
   else if (command === 'db' && sub === 'migrate') output = await dbMigrate();
+  else if (command === 'db' && sub === 'rollback') output = await dbRollback(args);
   else if (command === 'usage') output = await usageCommand(args);
   else if (command === 'quota' && args.flags.help) output = QUOTA_HELP;
   else if (command === 'quota') output = await quotaCommand(args);

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ParsedArgs, stringFlag, UsageError } from '../../args';
+import { intFlag, ParsedArgs, stringFlag, UsageError } from '../../args';
 import { ServerTarget, targetFromArgs } from '../chat-stream';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings';
@@ -34,16 +34,6 @@ export const BENCH_LOAD_HELP = `usage: llm-inference bench load --api-key KEY [-
     [--endpoint chat|completions|embeddings] [--model M] [--service-tier priority|default|flex]
     [--slo-ttft MS] [--slo-tpot MS] [--seed N] [--output results.json] [--html report.html]
     [--no-progress] [--allow-remote]`;
-
-function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
-  const raw = stringFlag(args, name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer in [${min}, ${max}] (got ${raw})`);
-  }
-  return n;
-}
 
 function positiveFlag(args: ParsedArgs, name: string): number | undefined {
   const raw = stringFlag(args, name);
