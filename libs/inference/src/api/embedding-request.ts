@@ -1,6 +1,5 @@
 import { PromptInput, readPromptList } from './completion-request';
-import { invalid, objectBody, ParamReader } from './param-reader';
-import { LIMITS, readSampling, SamplingRequest, SERVICE_TIERS, ServiceTier } from './sampling-params';
+import { openGenerationRequest, readSampling, SamplingRequest } from './sampling-params';
 
 export interface EmbeddingRequest {
   model: string;
@@ -17,22 +16,13 @@ const ALLOWED = new Set(['model', 'input', 'encoding_format', 'dimensions', 'use
 
 /** Validates a POST /v1/embeddings body with OpenAI's rules. */
 export function parseEmbeddingRequest(body: unknown, vocabSize: number): EmbeddingRequest {
-  const r = new ParamReader(objectBody(body));
-  r.onlyKnown(ALLOWED, {});
-  if (!r.has('model'))
-    throw invalid('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
-  const model = r.string('model', { maxLength: 256 }) as string;
+  const { r, model } = openGenerationRequest(body, ALLOWED, {});
   const inputs = readPromptList(r, 'input', vocabSize, true);
   const encodingFormat = (r.string('encoding_format', { values: ['float', 'base64'] }) ?? 'float') as
     'float' | 'base64';
   const dimensions = r.number('dimensions', { int: true, min: 1 });
-  const user = r.string('user', { maxLength: LIMITS.maxUserLength });
-  const serviceTier = r.string('service_tier', { values: SERVICE_TIERS }) as ServiceTier | undefined;
-  const sampling: SamplingRequest = {
-    ...readSampling(new ParamReader({}), vocabSize, null, 0),
-    maxTokens: 0,
-    user,
-    serviceTier,
-  };
+  // `user` and `service_tier` as chat reads them; the other sampling fields cannot be in the body
+  // (not ALLOWED), so they keep their defaults.
+  const sampling: SamplingRequest = { ...readSampling(r, vocabSize, null, 0), maxTokens: 0 };
   return { model, inputs, encodingFormat, ...(dimensions !== undefined ? { dimensions } : {}), sampling };
 }

@@ -278,8 +278,8 @@ export function readSampling(
 }
 
 /**
- * Opens a chat or completions body: a JSON object with only known parameters and a 'model'.
- * Returns the reader for the remaining parameters.
+ * Opens a chat, completions or embeddings body: a JSON object with only known parameters and a
+ * 'model'. Returns the reader for the remaining parameters.
  */
 export function openGenerationRequest(
   body: unknown,
