@@ -75,10 +75,16 @@ export interface ModelRoute {
 export function checkModelsFile(config: AppConfig): void {
   const file = modelsFileOf(config);
   routerFor(config, file);
-  file?.models.forEach((m, i) => {
+  if (file) assertPathsExist(file.models, file);
+}
+
+/** ModelsFileError naming the first of `specs` (entries of `file`) whose path does not exist. */
+function assertPathsExist(specs: DeploymentSpec[], file: ModelsFileSpec): void {
+  for (const m of specs)
     if (!existsSync(m.path))
-      throw new ModelsFileError(`MODELS_FILE: models[${i}].path: ${m.path} does not exist`);
-  });
+      throw new ModelsFileError(
+        `MODELS_FILE: models[${file.models.indexOf(m)}].path: ${m.path} does not exist`,
+      );
 }
 
 /**
@@ -224,9 +230,7 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
     const router = routerFor(this.config, file);
     const changes = modelChanges(this.loadedSpecs, file?.models ?? []);
     const toLoad = [...changes.added, ...changes.replaced];
-    for (const spec of toLoad)
-      if (!existsSync(spec.path))
-        throw new ModelsFileError(`MODELS_FILE: model '${spec.id}': ${spec.path} does not exist`);
+    if (file) assertPathsExist(toLoad, file);
     const loaded: ModelDeployment[] = [];
     for (const spec of toLoad) {
       try {
