@@ -5,7 +5,7 @@
 // the time of one input alone, of all inputs, and the first input's vector.
 //
 //   node bench/engine/llama-embed-peer.mjs '{"gguf": "...", "threads": 2, "inputs": [[..], ..]}'
-import { getCpuLlama } from '../../test/oracle/cpu-llama.mjs';
+import { getCpuLlama, lastTokenEmbedding } from '../../test/oracle/cpu-llama.mjs';
 
 const req = JSON.parse(process.argv[2]);
 const longest = Math.max(...req.inputs.map((t) => t.length));
@@ -18,11 +18,7 @@ const context = await model.createContext({
   _embeddings: true,
 });
 const seq = context.getSequence();
-async function embed(tokens) {
-  await seq.eraseContextTokenRanges([{ start: 0, end: seq.nextTokenIndex }]);
-  for await (const _ of seq.evaluate(tokens, { _noSampling: true })) break;
-  return Array.from(context._ctx.getEmbedding(tokens.length));
-}
+const embed = (tokens) => lastTokenEmbedding(context, seq, tokens);
 await embed(req.inputs[0]); // warm-up (faults the weights in)
 let t0 = performance.now();
 const first = await embed(req.inputs[0]);

@@ -5,7 +5,7 @@
 // (node-llama-cpp is ESM-only).
 //
 //   node test/oracle/llama-eval.mjs '{"gguf": "...", "tokens": [..], "greedy": 32, "embedding": true}'
-import { getCpuLlama } from './cpu-llama.mjs';
+import { getCpuLlama, lastTokenEmbedding } from './cpu-llama.mjs';
 
 const req = JSON.parse(process.argv[2]);
 const llama = await getCpuLlama();
@@ -44,12 +44,8 @@ if (req.greedy > 0) {
   await context.dispose();
 }
 if (req.embedding) {
-  // What LlamaEmbeddingContext.getEmbeddingFor does, minus its BOS/EOS insertion: the tokens as given.
   const context = await model.createContext({ ...ctxOptions, _embeddings: true });
-  const seq = context.getSequence();
-  // eslint-disable-next-line no-unused-vars
-  for await (const _ of seq.evaluate(req.tokens, { _noSampling: true })) break;
-  out.embedding = Array.from(context._ctx.getEmbedding(req.tokens.length));
+  out.embedding = await lastTokenEmbedding(context, context.getSequence(), req.tokens);
   await context.dispose();
 }
 await model.dispose();
