@@ -6,6 +6,11 @@ import { GuardrailPolicy } from '../guardrails/guardrail-policy';
 export interface Caller {
   tenantId: string;
   apiKeyId: string;
+  /**
+   * The request's id (usage event and engine request) when the caller fixes it: a batch line
+   * keeps its id across reruns, so a line run again after a crash is billed once.
+   */
+  requestId?: string;
 }
 
 export interface ReservationHandle {

@@ -31,6 +31,11 @@ import {
 
 export type RequestKind = 'chat' | 'completion' | 'embedding';
 
+/** The prefix of a request's id (`chatcmpl-...`), as OpenAI's objects have it. */
+export function idPrefixOf(kind: RequestKind): string {
+  return kind === 'chat' ? 'chatcmpl' : kind === 'embedding' ? 'embd' : 'cmpl';
+}
+
 /** One attempt at a routed model: the caller's access, and whether a fallback model follows. */
 interface Route {
   access: Access;
@@ -100,6 +105,13 @@ export class InferenceService {
     return this.onRoutedModel(body, caller, (model, route) =>
       this.prepareCompletionOn(model, body, caller, route),
     );
+  }
+
+  /** Prepares a request of any kind (the batch runner's entry point). */
+  async prepareKind(kind: RequestKind, body: unknown, caller: Caller): Promise<PreparedRequest> {
+    if (kind === 'chat') return this.prepareChat(body, caller);
+    if (kind === 'completion') return this.prepareCompletion(body, caller);
+    return this.prepareEmbeddings(body, caller);
   }
 
   /** POST /v1/embeddings: each input runs as one engine sequence that returns its vector. */
@@ -366,7 +378,7 @@ export class InferenceService {
     const startedAt = new Date();
     // Usage and engine ids are made here, never taken from the client's x-request-id: a repeated
     // client id would merge two requests into one usage event (exactly-once keys) and clash in the engine.
-    const id = newCompletionId(kind === 'chat' ? 'chatcmpl' : kind === 'embedding' ? 'embd' : 'cmpl');
+    const id = caller.requestId ?? newCompletionId(idPrefixOf(kind));
     const usageKind: UsageKind = kind === 'embedding' ? 'embedding' : 'generation';
     const base = {
       requestId: id,

@@ -4,17 +4,15 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard, CurrentKey } from '@app/auth';
 import { RequestRateGuard } from '@app/quotas';
 import { serviceTierForLane } from '@app/common';
-import { TokenLogprob } from '@app/engine';
 import { VerifiedKey } from '@app/tenants';
 import { InferenceService } from '../generation/inference.service';
-import { chatLogprobs, usageOf } from '../generation/openai-shapes';
-import { ChoiceDelta, ChoiceResult } from '../generation/choice-runner';
+import { answer } from '../generation/answers';
+import { chatLogprobs } from '../generation/openai-shapes';
+import { ChoiceDelta } from '../generation/choice-runner';
 import { PreparedRequest } from '../generation/prepared-request';
-import { collectLogprobs, failIfNoOutput } from './failures';
 import { onClientGone, SseWriter } from './sse';
 import { runStream } from './stream-run';
 import { ChatStreamPart, ToolStreamGate } from './tool-stream';
-import { parseToolCalls } from '../generation/tool-calls';
 
 @ApiTags('openai')
 @ApiBearerAuth()
@@ -34,33 +32,7 @@ export class ChatController {
     const p = await this.inference.prepareChat(body, { tenantId: key.tenantId, apiKeyId: key.keyId });
     onClientGone(reply, () => p.abort.abort());
     if (p.sampling.stream) return this.stream(p, reply);
-    const lps = collectLogprobs();
-    const results = await this.inference.execute(p, lps.add);
-    failIfNoOutput(results, p);
-    const { prompt, cached } = this.inference.promptTotals(p, results);
-    void reply.headers(p.reservation.headers()).send({
-      id: p.id,
-      object: 'chat.completion',
-      created: p.created,
-      model: p.model,
-      choices: results.map((r) => this.choice(p, r, lps.of(r.index))),
-      usage: usageOf(prompt, cached, results),
-      service_tier: serviceTierForLane(p.lane),
-      system_fingerprint: null,
-    });
-  }
-
-  private choice(p: PreparedRequest, r: ChoiceResult, lps: TokenLogprob[]) {
-    const top = p.sampling.logprobs;
-    const calls = p.tools && r.finishReason === 'stop' ? parseToolCalls(r.text, p.tools) : null;
-    return {
-      index: r.index,
-      message: calls
-        ? { role: 'assistant', content: null, tool_calls: calls, refusal: null }
-        : { role: 'assistant', content: r.text, refusal: null },
-      logprobs: top === null ? null : { content: chatLogprobs(p.deployment.text, lps, top), refusal: null },
-      finish_reason: calls ? 'tool_calls' : r.finishReason,
-    };
+    void reply.headers(p.reservation.headers()).send(await answer(this.inference, 'chat', p));
   }
 
   private async stream(p: PreparedRequest, reply: FastifyReply): Promise<void> {

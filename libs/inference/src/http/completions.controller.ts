@@ -4,13 +4,12 @@ import { TokenLogprob } from '@app/engine';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard, CurrentKey } from '@app/auth';
 import { RequestRateGuard } from '@app/quotas';
-import { serviceTierForLane } from '@app/common';
 import { VerifiedKey } from '@app/tenants';
-import { ChoiceDelta, ChoiceResult } from '../generation/choice-runner';
+import { ChoiceDelta } from '../generation/choice-runner';
+import { answer } from '../generation/answers';
 import { InferenceService } from '../generation/inference.service';
-import { completionLogprobs, echoCompletionLogprobs, usageOf } from '../generation/openai-shapes';
+import { completionLogprobs, echoCompletionLogprobs } from '../generation/openai-shapes';
 import { PreparedRequest, promptIndexOf } from '../generation/prepared-request';
-import { collectLogprobs, failIfNoOutput } from './failures';
 import { onClientGone, SseWriter } from './sse';
 import { runStream } from './stream-run';
 
@@ -32,34 +31,7 @@ export class CompletionsController {
     const p = await this.inference.prepareCompletion(body, { tenantId: key.tenantId, apiKeyId: key.keyId });
     onClientGone(reply, () => p.abort.abort());
     if (p.sampling.stream) return this.stream(p, reply);
-    const lps = collectLogprobs();
-    const results = await this.inference.execute(p, lps.add);
-    failIfNoOutput(results, p);
-    const { prompt, cached } = this.inference.promptTotals(p, results);
-    const top = p.sampling.logprobs;
-    void reply.headers(p.reservation.headers()).send({
-      id: p.id,
-      object: 'text_completion',
-      created: p.created,
-      model: p.model,
-      choices: results.map((r: ChoiceResult) => ({
-        index: r.index,
-        text: (p.echo?.[promptIndexOf(p, r.index)] ?? '') + r.text,
-        logprobs: top === null ? null : this.logprobs(p, r, lps.of(r.index), top),
-        finish_reason: r.finishReason,
-      })),
-      usage: usageOf(prompt, cached, results),
-      service_tier: serviceTierForLane(p.lane),
-      system_fingerprint: null,
-    });
-  }
-
-  /** Legacy logprobs of a choice: its generated tokens, after the prompt's when echoed. */
-  private logprobs(p: PreparedRequest, r: ChoiceResult, generated: TokenLogprob[], top: number) {
-    const text = p.deployment.text;
-    if (!p.echo) return completionLogprobs(text, generated, top, 0, p.tokensAsIds);
-    const prompt = p.prompts[promptIndexOf(p, r.index)];
-    return echoCompletionLogprobs(text, prompt, r.promptLogprobs, generated, top, p.tokensAsIds);
+    void reply.headers(p.reservation.headers()).send(await answer(this.inference, 'completion', p));
   }
 
   private async stream(p: PreparedRequest, reply: FastifyReply): Promise<void> {
