@@ -10,6 +10,7 @@ import { QuotaGuardrails1764400000000 } from './1764400000000-QuotaGuardrails';
 import { QuotaEndUserLimits1764500000000 } from './1764500000000-QuotaEndUserLimits';
 import { UsageEndUser1764600000000 } from './1764600000000-UsageEndUser';
 import { UsageKind1764700000000 } from './1764700000000-UsageKind';
+import { FilesBatches1764800000000 } from './1764800000000-FilesBatches';
 
 export const MIGRATIONS = [
   TenantsApiKeysAudit1764190000000,
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   QuotaEndUserLimits1764500000000,
   UsageEndUser1764600000000,
   UsageKind1764700000000,
+  FilesBatches1764800000000,
 ];

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from '@app/admin';
+import { BatchesModule } from '@app/batches';
 import { AppConfig, CommonModule, ConfigModule } from '@app/common';
 import { DatabaseModule } from '@app/database';
 import { ENGINE_PROVIDER, loadAddon } from '@app/engine';
@@ -27,6 +28,7 @@ export class AppModule {
         DatabaseModule.forRoot({ url: options.databaseUrl, poolSize: options.config.databasePoolSize }),
         AdminModule,
         InferenceModule,
+        BatchesModule,
         MetricsModule.forRoot({
           engineToken: ENGINE_PROVIDER,
           gpuStats: gpuStatsFromAddon(() => loadAddon()),

@@ -5,3 +5,4 @@ export * from './models/models-file';
 export * from './lanes/lane-scheduler';
 export * from './lanes/lane-rejection';
 export * from './generation/inference.service';
+export * from './generation/answers';

@@ -1,0 +1,42 @@
+import { Inject, Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyInstance } from 'fastify';
+import { AuthModule } from '@app/auth';
+import { APP_CONFIG } from '@app/common';
+import { InferenceModule } from '@app/inference';
+import { BATCH_SETTINGS, BatchSettings, batchSettingsFrom } from './batch-settings';
+import { BatchLineRunner } from './batches/batch-line-runner';
+import { BatchRunner } from './batches/batch-runner';
+import { BatchStore } from './batches/batch-store';
+import { BatchesController } from './batches/batches.controller';
+import { BatchesService } from './batches/batches.service';
+import { FilesController } from './files/files.controller';
+import { FilesService } from './files/files.service';
+import { installMultipart } from './files/multipart-upload';
+
+/** OpenAI's Files and Batch APIs, and the runner that works through batches in the batch lane. */
+@Module({
+  imports: [AuthModule, InferenceModule],
+  controllers: [FilesController, BatchesController],
+  providers: [
+    { provide: BATCH_SETTINGS, useFactory: batchSettingsFrom, inject: [APP_CONFIG] },
+    FilesService,
+    BatchesService,
+    BatchStore,
+    BatchLineRunner,
+    BatchRunner,
+  ],
+  exports: [BatchRunner],
+})
+export class BatchesModule implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(BATCH_SETTINGS) private readonly settings: BatchSettings,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
+    if (fastify && typeof fastify.register === 'function')
+      installMultipart(fastify, this.settings.filesMaxBytes);
+  }
+}

@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { toOpenAIError, ApiError, openAIErrorBody } from '@app/common';
+import { answer, idPrefixOf, InferenceService, RequestKind } from '@app/inference';
+import { BatchLine } from './batch-input';
+import { LineOutcome, retryDelayMs } from './batch-output';
+import { KeyRefusal } from './batch-store';
+
+export interface LineContext {
+  batchId: string;
+  tenantId: string;
+  apiKeyId: string;
+  kind: RequestKind;
+}
+
+/** A line's answer, or how long to wait before it runs again (a passing refusal, e.g. a full lane). */
+export type LineAttempt = { outcome: LineOutcome } | { retryInMs: number };
+
+const KEY_MESSAGES: Record<KeyRefusal, string> = {
+  revoked: 'This API key has been revoked.',
+  expired: 'This API key has expired.',
+  tenant_suspended: 'The tenant of this API key is suspended.',
+  unknown: 'The API key of this batch no longer exists.',
+};
+
+/**
+ * Runs one batch line through the same path as its endpoint (model routing, guardrails, quotas,
+ * metering), in the batch lane. Its request id is fixed by the batch and line, so a line run again
+ * after a crash is billed once.
+ */
+@Injectable()
+export class BatchLineRunner {
+  constructor(private readonly inference: InferenceService) {}
+
+  async attempt(ctx: LineContext, line: BatchLine): Promise<LineAttempt> {
+    const requestId = `${idPrefixOf(ctx.kind)}-${ctx.batchId}-${line.index}`;
+    try {
+      const body = { ...line.body, service_tier: 'flex' };
+      const caller = { tenantId: ctx.tenantId, apiKeyId: ctx.apiKeyId, requestId };
+      const p = await this.inference.prepareKind(ctx.kind, body, caller);
+      const answered = await answer(this.inference, ctx.kind, p);
+      return { outcome: { statusCode: 200, requestId, body: answered, error: null } };
+    } catch (err) {
+      const rendered = toOpenAIError(err);
+      if (err instanceof ApiError) {
+        const wait = retryDelayMs(err);
+        if (wait !== null) return { retryInMs: wait };
+      }
+      return { outcome: { statusCode: rendered.status, requestId, body: rendered.body, error: null } };
+    }
+  }
+
+  /** The answer every remaining line gets once the batch's key can no longer be used. */
+  refused(ctx: LineContext, line: BatchLine, reason: KeyRefusal): LineOutcome {
+    return {
+      statusCode: 401,
+      requestId: `${idPrefixOf(ctx.kind)}-${ctx.batchId}-${line.index}`,
+      body: openAIErrorBody(401, KEY_MESSAGES[reason], { code: 'invalid_api_key' }),
+      error: null,
+    };
+  }
+}

@@ -1,0 +1,129 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { ApiError } from '@app/common';
+import { FilesService } from '../files/files.service';
+import { newBatchId } from '../ids';
+import { updateReturning } from '../sql';
+import { ListQuery, listPage, pageSql } from '../list-query';
+import { BATCH_ENDPOINTS } from './batch-input';
+import { batchObject, BatchRow } from './batch-object';
+
+/** The completion windows accepted (OpenAI accepts only 24h). */
+const WINDOWS: Record<string, number> = { '24h': 24 * 3600 * 1000 };
+
+export interface CreateBatchInput {
+  tenantId: string;
+  apiKeyId: string;
+  body: unknown;
+}
+
+/** Creating, reading and cancelling a tenant's batches; BatchRunner runs them. */
+@Injectable()
+export class BatchesService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly files: FilesService,
+  ) {}
+
+  async create({ tenantId, apiKeyId, body }: CreateBatchInput) {
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw ApiError.badRequest('The body must be a JSON object.');
+    const b = body as Record<string, unknown>;
+    const fileId = requiredString(b, 'input_file_id');
+    const endpoint = requiredString(b, 'endpoint');
+    if (!(endpoint in BATCH_ENDPOINTS))
+      throw ApiError.badRequest(
+        `endpoint must be one of: ${Object.keys(BATCH_ENDPOINTS).join(', ')}.`,
+        'endpoint',
+      );
+    const window = requiredString(b, 'completion_window');
+    if (!(window in WINDOWS))
+      throw ApiError.badRequest(
+        `completion_window must be one of: ${Object.keys(WINDOWS).join(', ')}.`,
+        'completion_window',
+      );
+    const metadata = readMetadata(b.metadata);
+    const file = await this.files.row(tenantId, fileId);
+    if (file.purpose !== 'batch')
+      throw ApiError.badRequest(
+        `File ${fileId} has purpose "${file.purpose}"; a batch needs "batch".`,
+        'input_file_id',
+      );
+    const rows: BatchRow[] = await this.dataSource.query(
+      `INSERT INTO batches (id, tenant_id, api_key_id, endpoint, input_file_id, completion_window, status, metadata, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 'validating', $7, now() + $8 * interval '1 millisecond') RETURNING *`,
+      [newBatchId(), tenantId, apiKeyId, endpoint, fileId, window, metadata, WINDOWS[window]],
+    );
+    return batchObject(rows[0]);
+  }
+
+  async get(tenantId: string, batchId: string) {
+    return batchObject(await this.row(tenantId, batchId));
+  }
+
+  async list(tenantId: string, q: ListQuery) {
+    const rows: BatchRow[] = await this.dataSource.query(pageSql('batches', 't.*'), [
+      tenantId,
+      q.after,
+      q.limit + 1,
+    ]);
+    return listPage(rows.map(batchObject), q.limit);
+  }
+
+  /**
+   * Asks for a batch to stop: lines in flight finish, the others are written to the error file as
+   * `batch_cancelled`, and the runner marks it cancelled. Cancelling a cancelled batch is a no-op.
+   */
+  async cancel(tenantId: string, batchId: string) {
+    const rows = await updateReturning<BatchRow>(
+      this.dataSource,
+      `UPDATE batches SET status = 'cancelling', cancelling_at = now()
+        WHERE id = $1 AND tenant_id = $2 AND status IN ('validating', 'in_progress') RETURNING *`,
+      [batchId, tenantId],
+    );
+    if (rows.length > 0) return batchObject(rows[0]);
+    const row = await this.row(tenantId, batchId);
+    if (row.status === 'cancelling' || row.status === 'cancelled') return batchObject(row);
+    throw ApiError.conflict(
+      `Batch ${batchId} is ${row.status}; it can no longer be cancelled.`,
+      null,
+      'batch_not_cancellable',
+    );
+  }
+
+  private async row(tenantId: string, batchId: string): Promise<BatchRow> {
+    const rows: BatchRow[] = await this.dataSource.query(
+      `SELECT * FROM batches WHERE id = $1 AND tenant_id = $2`,
+      [batchId, tenantId],
+    );
+    if (rows.length === 0)
+      throw ApiError.notFound(`No such batch: ${batchId}.`, 'batch_not_found', 'batch_id');
+    return rows[0];
+  }
+}
+
+function requiredString(b: Record<string, unknown>, name: string): string {
+  const v = b[name];
+  if (v === undefined || v === null)
+    throw ApiError.badRequest(`'${name}' is required.`, name, 'missing_required_parameter');
+  if (typeof v !== 'string' || v === '')
+    throw ApiError.badRequest(`${name} must be a non-empty string.`, name);
+  return v;
+}
+
+/** OpenAI's metadata: up to 16 string values, keys up to 64 characters, values up to 512. */
+function readMetadata(v: unknown): Record<string, string> | null {
+  if (v === undefined || v === null) return null;
+  const fail = () =>
+    ApiError.badRequest(
+      'metadata must be an object of at most 16 string values (keys up to 64 characters, values up to 512).',
+      'metadata',
+    );
+  if (typeof v !== 'object' || Array.isArray(v)) throw fail();
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length > 16) throw fail();
+  for (const [k, val] of entries)
+    if (k.length > 64 || typeof val !== 'string' || val.length > 512) throw fail();
+  return v as Record<string, string>;
+}

@@ -1,0 +1,63 @@
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiKeyGuard, CurrentKey } from '@app/auth';
+import { ApiError } from '@app/common';
+import { VerifiedKey } from '@app/tenants';
+import { readListQuery } from '../list-query';
+import { FilesService, UPLOAD_PURPOSES } from './files.service';
+import { readUpload } from './multipart-upload';
+
+/** OpenAI's Files API (the inputs and outputs of batches), per tenant. */
+@ApiTags('openai')
+@ApiBearerAuth()
+@Controller('v1/files')
+@UseGuards(ApiKeyGuard)
+export class FilesController {
+  constructor(private readonly files: FilesService) {}
+
+  @Post()
+  @HttpCode(200)
+  async upload(@CurrentKey() key: VerifiedKey, @Req() req: FastifyRequest) {
+    const { fields, file } = await readUpload(req);
+    const purpose = fields.purpose;
+    if (!purpose)
+      throw ApiError.badRequest("'purpose' is required.", 'purpose', 'missing_required_parameter');
+    if (!(UPLOAD_PURPOSES as readonly string[]).includes(purpose))
+      throw ApiError.badRequest(`purpose must be one of: ${UPLOAD_PURPOSES.join(', ')}.`, 'purpose');
+    if (!file) throw ApiError.badRequest("'file' is required.", 'file', 'missing_required_parameter');
+    if (file.content.length === 0) throw ApiError.badRequest('The file is empty.', 'file');
+    return this.files.create({
+      tenantId: key.tenantId,
+      apiKeyId: key.keyId,
+      purpose,
+      filename: file.filename.slice(0, 255),
+      content: file.content,
+    });
+  }
+
+  @Get()
+  list(@CurrentKey() key: VerifiedKey, @Query() query: Record<string, unknown>) {
+    const purpose = typeof query.purpose === 'string' && query.purpose !== '' ? query.purpose : null;
+    return this.files.list(key.tenantId, readListQuery(query, 10_000, 10_000), purpose);
+  }
+
+  @Get(':fileId')
+  get(@CurrentKey() key: VerifiedKey, @Param('fileId') fileId: string) {
+    return this.files.get(key.tenantId, fileId);
+  }
+
+  @Get(':fileId/content')
+  async content(@CurrentKey() key: VerifiedKey, @Param('fileId') fileId: string, @Res() reply: FastifyReply) {
+    const { filename, content } = await this.files.content(key.tenantId, fileId);
+    void reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-disposition', `attachment; filename="${filename.replace(/["\\\r\n]/g, '_')}"`)
+      .send(content);
+  }
+
+  @Delete(':fileId')
+  delete(@CurrentKey() key: VerifiedKey, @Param('fileId') fileId: string) {
+    return this.files.delete(key.tenantId, fileId);
+  }
+}

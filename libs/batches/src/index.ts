@@ -1,0 +1,2 @@
+export * from './batches.module';
+export * from './batches/batch-runner';

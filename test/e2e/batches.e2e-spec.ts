@@ -1,0 +1,355 @@
+import OpenAI, { toFile } from 'openai';
+import { Client } from 'pg';
+import { expectOpenAIError } from '../helpers';
+import { InferenceApp, startInferenceApp } from './support/inference-app';
+
+// OpenAI's Files and Batch APIs through the official openai client and raw HTTP: real gateway,
+// real Postgres, real native engine (tiny model); the batch runner polls every 100 ms.
+describe('batches and files API (tiny model)', () => {
+  let app: InferenceApp;
+  let client: OpenAI;
+  let sql: Client;
+  const model = 'tiny-llama';
+
+  beforeAll(async () => {
+    app = await startInferenceApp('batches', {
+      RATE_LIMIT: '100000/minute',
+      BATCH_POLL_MS: '100',
+      BATCH_LEASE_MS: '3000',
+      BATCH_CONCURRENCY: '4',
+      FILES_MAX_BYTES: '200000',
+    });
+    client = new OpenAI({ apiKey: app.apiKey, baseURL: `${app.baseUrl}/v1`, maxRetries: 0 });
+    sql = new Client({ connectionString: app.db.url });
+    await sql.connect();
+  }, 120_000);
+  afterAll(async () => {
+    await sql?.end();
+    await app?.close();
+  });
+
+  const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const chatLine = (customId: string, content: string, extra: object = {}) => ({
+    custom_id: customId,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model, messages: [{ role: 'user', content }], max_tokens: 6, temperature: 0, ...extra },
+  });
+  const upload = async (text: string, c: OpenAI = client) =>
+    c.files.create({ file: await toFile(Buffer.from(text), 'input.jsonl'), purpose: 'batch' });
+  const ended = ['completed', 'failed', 'cancelled', 'expired'];
+  async function until(batchId: string, done: (b: OpenAI.Batch) => boolean, timeoutMs = 60_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const b = await client.batches.retrieve(batchId);
+      if (done(b)) return b;
+      if (Date.now() > deadline) throw new Error(`batch ${batchId} still ${b.status}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const finished = (id: string) => until(id, (b) => ended.includes(b.status));
+  const lines = async (fileId: string | null | undefined) =>
+    fileId
+      ? (await (await client.files.content(fileId)).text())
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l))
+      : [];
+  const usageRows = async (batchId: string) =>
+    (
+      await sql.query(
+        `SELECT request_id, lane, prompt_tokens, completion_tokens FROM usage_events
+          WHERE request_id LIKE $1 ORDER BY request_id`,
+        [`%-${batchId}-%`],
+      )
+    ).rows;
+
+  it('runs a chat batch in the batch lane: output and error files, counts, usage billed once per line', async () => {
+    const rows = [
+      chatLine('a', 'Hello there'),
+      chatLine('b', 'Second question'),
+      chatLine('bad', 'x', { max_tokens: -1 }),
+      chatLine('c', 'Third one', { n: 2 }),
+    ];
+    const file = await upload(jsonl(rows));
+    expect(file).toMatchObject({
+      object: 'file',
+      purpose: 'batch',
+      filename: 'input.jsonl',
+      status: 'processed',
+    });
+    const created = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+      metadata: { job: 'nightly' },
+    });
+    expect(created).toMatchObject({ object: 'batch', status: 'validating', metadata: { job: 'nightly' } });
+    expect(created.id).toMatch(/^batch_/);
+
+    const b = await finished(created.id);
+    expect(b.status).toBe('completed');
+    expect(b.request_counts).toEqual({ total: 4, completed: 3, failed: 1 });
+    expect(b.in_progress_at).not.toBeNull();
+    expect(b.completed_at).not.toBeNull();
+
+    const out = await lines(b.output_file_id);
+    expect(out.map((l) => l.custom_id)).toEqual(['a', 'b', 'c']);
+    for (const l of out) {
+      expect(l).toMatchObject({
+        error: null,
+        response: { status_code: 200, body: { object: 'chat.completion' } },
+      });
+      expect(l.id).toMatch(/^batch_req_/);
+      expect(l.response.body.service_tier).toBe('flex');
+    }
+    expect(out[2].response.body.choices).toHaveLength(2);
+    const errs = await lines(b.error_file_id);
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatchObject({
+      custom_id: 'bad',
+      response: { status_code: 400, body: { error: { param: 'max_tokens' } } },
+    });
+
+    // The same request sent to the endpoint answers the same text (temperature 0): the same path.
+    const direct = await app.request('POST', '/v1/chat/completions', {
+      apiKey: app.apiKey,
+      body: rows[0].body,
+    });
+    expect(out[0].response.body.choices[0].message.content).toBe(direct.body.choices[0].message.content);
+
+    // One usage event per line that ran, in the batch lane, keyed by batch and line; the batch's usage sums them.
+    // (The bad line was refused before it ran, as the endpoint refuses it: no usage.)
+    const usage = await pollRows(() => usageRows(created.id), 3);
+    expect(usage.map((r) => r.request_id)).toEqual([0, 1, 3].map((i) => `chatcmpl-${created.id}-${i}`));
+    expect(new Set(usage.map((r) => r.lane))).toEqual(new Set(['batch']));
+    const sum = (k: string) => usage.reduce((s, r) => s + Number(r[k]), 0);
+    expect(b.usage).toMatchObject({
+      input_tokens: sum('prompt_tokens'),
+      output_tokens: sum('completion_tokens'),
+    });
+    expect(out.reduce((s, l) => s + l.response.body.usage.completion_tokens, 0)).toBe(
+      sum('completion_tokens'),
+    );
+
+    // Listing: newest first, with cursors.
+    const listed = await app.request('GET', '/v1/batches?limit=1', { apiKey: app.apiKey });
+    expect(listed.body).toMatchObject({ object: 'list', first_id: expect.any(String) });
+    const files = (await client.files.list()).data.map((f) => f.id);
+    expect(files).toEqual(expect.arrayContaining([file.id, b.output_file_id, b.error_file_id]));
+  });
+
+  it('embeddings batches answer the vectors the endpoint answers', async () => {
+    const body = { model, input: 'vector me' };
+    const file = await upload(jsonl([{ custom_id: 'e1', method: 'POST', url: '/v1/embeddings', body }]));
+    const created = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/embeddings',
+      completion_window: '24h',
+    });
+    const b = await finished(created.id);
+    expect(b).toMatchObject({ status: 'completed', request_counts: { total: 1, completed: 1, failed: 0 } });
+    const [line] = await lines(b.output_file_id);
+    const direct = await app.request('POST', '/v1/embeddings', { apiKey: app.apiKey, body });
+    expect(line.response.body.data[0].embedding).toEqual(direct.body.data[0].embedding);
+  });
+
+  it('a malformed input file fails validation with line numbers, and runs nothing', async () => {
+    const text =
+      jsonl([chatLine('a', 'fine')]) +
+      '{not json\n' +
+      jsonl([
+        chatLine('a', 'duplicate'),
+        { ...chatLine('w', 'x'), url: '/v1/embeddings' },
+        { ...chatLine('s', 'x'), body: { stream: true } },
+      ]);
+    const file = await upload(text);
+    const created = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const b = await finished(created.id);
+    expect(b.status).toBe('failed');
+    expect(b.errors?.data?.map((e) => [e.code, e.line])).toEqual([
+      ['invalid_json_line', 2],
+      ['duplicate_custom_id', 3],
+      ['mismatched_url', 4],
+      ['invalid_request', 5],
+    ]);
+    expect(await usageRows(created.id)).toEqual([]);
+  });
+
+  it('cancel: lines in flight finish, the rest are written as batch_cancelled; the input file is kept meanwhile', async () => {
+    // Long enough to be cancelled midway: 300 lines of 256 tokens, 4 at a time.
+    const rows = Array.from({ length: 300 }, (_, i) =>
+      chatLine(`l${i}`, `Write a long story number ${i}`, { max_tokens: 256, ignore_eos: true }),
+    );
+    const file = await upload(jsonl(rows));
+    const created = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    await until(created.id, (b) => b.status === 'in_progress');
+    expectOpenAIError(
+      await app.request('DELETE', `/v1/files/${file.id}`, { apiKey: app.apiKey }),
+      409,
+      'file_in_use',
+    );
+    const cancelling = await client.batches.cancel(created.id);
+    expect(['cancelling', 'cancelled']).toContain(cancelling.status);
+    const b = await finished(created.id);
+    expect(b.status).toBe('cancelled');
+    expect(b.cancelled_at).not.toBeNull();
+    const out = await lines(b.output_file_id);
+    const errs = await lines(b.error_file_id);
+    expect(out.length + errs.length).toBe(300);
+    expect(errs.length).toBeGreaterThan(0);
+    for (const e of errs) expect(e).toMatchObject({ response: null, error: { code: 'batch_cancelled' } });
+    expect(b.request_counts).toEqual({ total: 300, completed: out.length, failed: errs.length });
+    // Only the lines that ran were billed.
+    expect((await pollRows(() => usageRows(created.id), out.length)).length).toBe(out.length);
+    // Ended: cancelling again is a no-op, and the input file may go now.
+    expect((await client.batches.cancel(created.id)).status).toBe('cancelled');
+    expect((await client.files.delete(file.id)).deleted).toBe(true);
+    expect((await app.request('GET', `/v1/files/${file.id}`, { apiKey: app.apiKey })).status).toBe(404);
+  });
+
+  it("takes over a dead replica's batch when its lease runs out, without running its finished lines again", async () => {
+    const rows = [chatLine('x0', 'zero'), chatLine('x1', 'one'), chatLine('x2', 'two')];
+    const file = await upload(jsonl(rows));
+    const tenant = (await sql.query(`SELECT tenant_id, api_key_id FROM files WHERE id = $1`, [file.id]))
+      .rows[0];
+    const batchId = 'batch_takeover0000000000000001';
+    // A replica took it, answered line 0, and died: its lease runs out in a second.
+    await sql.query(
+      `INSERT INTO batches (id, tenant_id, api_key_id, endpoint, input_file_id, completion_window, status,
+                            expires_at, in_progress_at, total, completed, lease_owner, lease_until)
+       VALUES ($1, $2, $3, '/v1/chat/completions', $4, '24h', 'in_progress', now() + interval '1 day', now(), 3, 1,
+               'dead-replica', now() + interval '1 second')`,
+      [batchId, tenant.tenant_id, tenant.api_key_id, file.id],
+    );
+    const earlier = {
+      id: 'chatcmpl-earlier',
+      object: 'chat.completion',
+      usage: { prompt_tokens: 1, completion_tokens: 1 },
+    };
+    await sql.query(
+      `INSERT INTO batch_results (batch_id, line, custom_id, status_code, request_id, body)
+       VALUES ($1, 0, 'x0', 200, 'chatcmpl-earlier', $2)`,
+      [batchId, earlier],
+    );
+    const b = await finished(batchId);
+    expect(b).toMatchObject({ status: 'completed', request_counts: { total: 3, completed: 3, failed: 0 } });
+    const out = await lines(b.output_file_id);
+    expect(out.map((l) => l.custom_id)).toEqual(['x0', 'x1', 'x2']);
+    expect(out[0].response.body).toEqual(earlier);
+    const usage = await pollRows(() => usageRows(batchId), 2);
+    expect(usage.map((r) => r.request_id)).toEqual([`chatcmpl-${batchId}-1`, `chatcmpl-${batchId}-2`]);
+  });
+
+  it('a revoked key answers 401 for the lines it has not run', async () => {
+    const key = await app.newTenantKey('batches-revoked');
+    const other = new OpenAI({ apiKey: key, baseURL: `${app.baseUrl}/v1`, maxRetries: 0 });
+    const file = await upload(jsonl([chatLine('r0', 'zero'), chatLine('r1', 'one')]), other);
+    const owner = (await sql.query(`SELECT tenant_id, api_key_id FROM files WHERE id = $1`, [file.id]))
+      .rows[0];
+    const batchId = 'batch_revoked00000000000000001';
+    await sql.query(
+      `INSERT INTO batches (id, tenant_id, api_key_id, endpoint, input_file_id, completion_window, status, expires_at,
+                            lease_owner, lease_until)
+       VALUES ($1, $2, $3, '/v1/chat/completions', $4, '24h', 'validating', now() + interval '1 day',
+               'not-yet', now() + interval '1 second')`,
+      [batchId, owner.tenant_id, owner.api_key_id, file.id],
+    );
+    await sql.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [owner.api_key_id]);
+    const deadline = Date.now() + 30_000;
+    let row;
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      row = (await sql.query(`SELECT status, failed, error_file_id FROM batches WHERE id = $1`, [batchId]))
+        .rows[0];
+    } while (row.status !== 'completed' && Date.now() < deadline);
+    expect(row).toMatchObject({ status: 'completed', failed: 2 });
+    const content = (await sql.query(`SELECT content FROM files WHERE id = $1`, [row.error_file_id])).rows[0]
+      .content;
+    const errs = String(content)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(errs.map((e) => [e.custom_id, e.response.status_code, e.response.body.error.code])).toEqual([
+      ['r0', 401, 'invalid_api_key'],
+      ['r1', 401, 'invalid_api_key'],
+    ]);
+    expect(await usageRows(batchId)).toEqual([]);
+  });
+
+  it('files API: tenants see only their own files; bad uploads and bad batches get clear 4xx errors', async () => {
+    const file = await upload(jsonl([chatLine('a', 'hi')]));
+    expect((await client.files.retrieve(file.id)).bytes).toBe(file.bytes);
+    const otherKey = await app.newTenantKey('batches-other');
+    expectOpenAIError(
+      await app.request('GET', `/v1/files/${file.id}`, { apiKey: otherKey }),
+      404,
+      'file_not_found',
+    );
+    expectOpenAIError(
+      await app.request('GET', `/v1/files/${file.id}/content`, { apiKey: otherKey }),
+      404,
+      'file_not_found',
+    );
+    expectOpenAIError(await app.request('GET', `/v1/files`), 401);
+
+    const form = (parts: Record<string, Blob | string>) => {
+      const f = new FormData();
+      for (const [k, v] of Object.entries(parts))
+        f.append(k, v, ...(typeof v === 'string' ? [] : ['in.jsonl']));
+      return f;
+    };
+    const post = (body: FormData | string) =>
+      fetch(`${app.baseUrl}/v1/files`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${app.apiKey}`,
+          ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}),
+        },
+        body,
+      }).then(async (r) => ({ status: r.status, body: await r.json(), text: '', headers: r.headers }));
+    expectOpenAIError(
+      await post(form({ purpose: 'batch', file: new Blob(['x'.repeat(250_000)]) })),
+      413,
+      'file_too_large',
+    );
+    expectOpenAIError(await post(form({ purpose: 'fine-tune', file: new Blob(['{}']) })), 400);
+    expectOpenAIError(await post(form({ file: new Blob(['{}']) })), 400, 'missing_required_parameter');
+    expectOpenAIError(await post(form({ purpose: 'batch' })), 400, 'missing_required_parameter');
+    expectOpenAIError(await post('{"purpose":"batch"}'), 400);
+    // The server still answers after the refused uploads.
+    expect((await client.files.retrieve(file.id)).id).toBe(file.id);
+
+    const create = (body: object) => app.request('POST', '/v1/batches', { apiKey: app.apiKey, body });
+    const good = { input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' };
+    expectOpenAIError(await create({ ...good, endpoint: '/v1/moderations' }), 400);
+    expectOpenAIError(await create({ ...good, completion_window: '1h' }), 400);
+    expectOpenAIError(await create({ ...good, input_file_id: 'file-nope' }), 404, 'file_not_found');
+    expectOpenAIError(await create({ ...good, metadata: { k: 1 } }), 400);
+    expectOpenAIError(await create({ endpoint: '/v1/chat/completions' }), 400, 'missing_required_parameter');
+    expectOpenAIError(
+      await app.request('GET', '/v1/batches/batch_nope', { apiKey: app.apiKey }),
+      404,
+      'batch_not_found',
+    );
+    expectOpenAIError(await app.request('GET', '/v1/batches?limit=0', { apiKey: app.apiKey }), 400);
+  });
+});
+
+/** Polls until `read` answers at least `n` rows (metering writes in batches off the hot path). */
+async function pollRows<T>(read: () => Promise<T[]>, n: number, timeoutMs = 10_000): Promise<T[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await read();
+    if (rows.length >= n || Date.now() > deadline) return rows;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
