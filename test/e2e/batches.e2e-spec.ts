@@ -1,5 +1,6 @@
 import OpenAI, { toFile } from 'openai';
 import { Client } from 'pg';
+import { parsePromText, sampleSum } from '@app/observability';
 import { expectOpenAIError } from '../helpers';
 import { InferenceApp, startInferenceApp } from './support/inference-app';
 
@@ -131,6 +132,11 @@ describe('batches and files API (tiny model)', () => {
     expect(out.reduce((s, l) => s + l.response.body.usage.completion_tokens, 0)).toBe(
       sum('completion_tokens'),
     );
+
+    const metrics = parsePromText((await app.request('GET', '/metrics')).text);
+    expect(sampleSum(metrics, 'llm_batch_lines_total', { result: 'succeeded' })).toBeGreaterThanOrEqual(3);
+    expect(sampleSum(metrics, 'llm_batch_lines_total', { result: 'failed' })).toBeGreaterThanOrEqual(1);
+    expect(sampleSum(metrics, 'llm_batches_total', { status: 'completed' })).toBeGreaterThanOrEqual(1);
 
     // Listing: newest first, with cursors.
     const listed = await app.request('GET', '/v1/batches?limit=1', { apiKey: app.apiKey });

@@ -1,10 +1,18 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+  Optional,
+} from '@nestjs/common';
+import { Metrics } from '@app/observability';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { BATCH_SETTINGS, BatchSettings } from '../batch-settings';
 import { BATCH_ENDPOINTS, BatchLine, parseBatchInput } from './batch-input';
 import { BatchRow, BatchStatus } from './batch-object';
-import { LineOutcome } from './batch-output';
+import { LineOutcome, succeeded } from './batch-output';
 import { BatchLineRunner, LineContext } from './batch-line-runner';
 import { BatchStore, KeyRefusal, LeaseLost } from './batch-store';
 
@@ -48,6 +56,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly store: BatchStore,
     private readonly lines: BatchLineRunner,
     @Inject(BATCH_SETTINGS) private readonly settings: BatchSettings,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -102,6 +111,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
       const input = parseBatchInput(await this.store.input(row), row.endpoint, this.settings.maxRequests);
       if (input.errors.length > 0) {
         await this.store.fail(row.id, this.owner, input.errors);
+        this.metrics?.batchEnded('failed');
         this.logger.log(`batch ${row.id} failed validation (${input.errors.length} errors)`);
         return;
       }
@@ -124,6 +134,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
         await this.save(batch);
       }
       await this.store.finalize(row, this.owner, ending);
+      this.metrics?.batchEnded(ending);
       this.logger.log(`batch ${row.id} ${ending}`);
     } catch (err) {
       if (!(err instanceof LeaseLost)) this.logger.error(`batch ${row.id}: ${(err as Error).message}`);
@@ -158,9 +169,16 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private async runLine(batch: ActiveBatch, ctx: LineContext, line: BatchLine): Promise<LineOutcome | null> {
     for (;;) {
       await this.checkKey(batch);
-      if (batch.keyRefusal) return this.lines.refused(ctx, line, batch.keyRefusal);
+      if (batch.keyRefusal) {
+        this.metrics?.batchLine('failed');
+        return this.lines.refused(ctx, line, batch.keyRefusal);
+      }
       const attempt = await this.lines.attempt(ctx, line);
-      if ('outcome' in attempt) return attempt.outcome;
+      if ('outcome' in attempt) {
+        this.metrics?.batchLine(succeeded(attempt.outcome) ? 'succeeded' : 'failed');
+        return attempt.outcome;
+      }
+      this.metrics?.batchLine('retried');
       await sleep(attempt.retryInMs * (0.5 + Math.random()));
       if (!this.goingOn(batch)) return null;
     }

@@ -68,6 +68,16 @@ export class Metrics {
     help: 'MODELS_FILE reloads (admin endpoint or SIGHUP): applied, or refused with nothing changed.',
     labelNames: ['result'],
   });
+  private readonly batchLines = counter({
+    name: 'llm_batch_lines_total',
+    help: 'Request lines of batches (/v1/batches): answered 2xx, answered with an error, or waited and ran again.',
+    labelNames: ['result'],
+  });
+  private readonly batchesEnded = counter({
+    name: 'llm_batches_total',
+    help: 'Batches that ended, by final status.',
+    labelNames: ['status'],
+  });
   private readonly guardrailTriggers = counter({
     name: 'llm_guardrail_triggers_total',
     help: 'Guardrail actions: requests refused (block) and pieces of personal data replaced (redact).',
@@ -174,6 +184,17 @@ export class Metrics {
   /** A MODELS_FILE reload was applied, or refused (invalid file, a model that did not load). */
   modelsReloaded(result: 'applied' | 'refused'): void {
     this.modelReloads.inc({ result });
+  }
+
+  // ---- batches ----
+  /** A batch line was answered (2xx or an error), or refused for now and will run again. */
+  batchLine(result: 'succeeded' | 'failed' | 'retried'): void {
+    this.batchLines.inc({ result });
+  }
+
+  /** A batch ended: completed, failed (validation), cancelled or expired. */
+  batchEnded(status: 'completed' | 'failed' | 'cancelled' | 'expired'): void {
+    this.batchesEnded.inc({ status });
   }
 
   // ---- guardrails ----
