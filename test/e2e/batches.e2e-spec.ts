@@ -39,16 +39,16 @@ describe('batches and files API (tiny model)', () => {
   const upload = async (text: string, c: OpenAI = client) =>
     c.files.create({ file: await toFile(Buffer.from(text), 'input.jsonl'), purpose: 'batch' });
   const ended = ['completed', 'failed', 'cancelled', 'expired'];
-  async function until(batchId: string, done: (b: OpenAI.Batch) => boolean, timeoutMs = 60_000) {
-    const deadline = Date.now() + timeoutMs;
+  async function until(batchId: string, done: (b: OpenAI.Batch) => boolean, c: OpenAI = client) {
+    const deadline = Date.now() + 60_000;
     for (;;) {
-      const b = await client.batches.retrieve(batchId);
+      const b = await c.batches.retrieve(batchId);
       if (done(b)) return b;
       if (Date.now() > deadline) throw new Error(`batch ${batchId} still ${b.status}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const finished = (id: string) => until(id, (b) => ended.includes(b.status));
+  const finished = (id: string, c: OpenAI = client) => until(id, (b) => ended.includes(b.status), c);
   const lines = async (fileId: string | null | undefined) =>
     fileId
       ? (await (await client.files.content(fileId)).text())
@@ -253,6 +253,59 @@ describe('batches and files API (tiny model)', () => {
     expect(out[0].response.body).toEqual(earlier);
     const usage = await pollRows(() => usageRows(batchId), 2);
     expect(usage.map((r) => r.request_id)).toEqual([`chatcmpl-${batchId}-1`, `chatcmpl-${batchId}-2`]);
+  });
+
+  it("lines refused for now (the tenant's concurrency limit) wait and run again instead of failing", async () => {
+    const key = await app.newTenantKey('batches-concurrency');
+    const tenantId = (
+      await sql.query(`SELECT tenant_id FROM api_keys WHERE prefix = $1`, [key.split('-')[1]])
+    ).rows[0]?.tenant_id;
+    const put = await app.request('PUT', `/admin/tenants/${tenantId}/quota`, {
+      token: app.token('admin'),
+      body: { max_concurrent: 1 },
+    });
+    expect(put.status).toBe(200);
+    const retried = async () =>
+      sampleSum(parsePromText((await app.request('GET', '/metrics')).text), 'llm_batch_lines_total', {
+        result: 'retried',
+      }) ?? 0;
+    const before = await retried();
+    const c = new OpenAI({ apiKey: key, baseURL: `${app.baseUrl}/v1`, maxRetries: 0 });
+    const rows = Array.from({ length: 8 }, (_, i) =>
+      chatLine(`c${i}`, `line ${i}`, { max_tokens: 32, ignore_eos: true }),
+    );
+    const file = await upload(jsonl(rows), c);
+    const created = await c.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const b = await finished(created.id, c);
+    expect(b).toMatchObject({ status: 'completed', request_counts: { total: 8, completed: 8, failed: 0 } });
+    // Lines found the tenant's one slot taken (three of the first four, typically).
+    expect(await retried()).toBeGreaterThan(before);
+  });
+
+  it('a batch past its completion window expires: the lines not run are written as batch_expired', async () => {
+    const file = await upload(jsonl([chatLine('e0', 'zero'), chatLine('e1', 'one')]));
+    const owner = (await sql.query(`SELECT tenant_id, api_key_id FROM files WHERE id = $1`, [file.id]))
+      .rows[0];
+    const batchId = 'batch_expired00000000000000001';
+    await sql.query(
+      `INSERT INTO batches (id, tenant_id, api_key_id, endpoint, input_file_id, completion_window, status, expires_at,
+                            created_at)
+       VALUES ($1, $2, $3, '/v1/chat/completions', $4, '24h', 'in_progress', now() - interval '1 minute',
+               now() - interval '1 day')`,
+      [batchId, owner.tenant_id, owner.api_key_id, file.id],
+    );
+    const b = await finished(batchId);
+    expect(b).toMatchObject({ status: 'expired', request_counts: { total: 2, completed: 0, failed: 2 } });
+    expect(b.expired_at).not.toBeNull();
+    expect((await lines(b.error_file_id)).map((e) => [e.custom_id, e.response, e.error.code])).toEqual([
+      ['e0', null, 'batch_expired'],
+      ['e1', null, 'batch_expired'],
+    ]);
+    expect(await usageRows(batchId)).toEqual([]);
   });
 
   it('a revoked key answers 401 for the lines it has not run', async () => {
