@@ -81,6 +81,9 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
       const free = this.settings.maxActive - this.active.size;
       if (free <= 0) return;
       for (const row of await this.store.claim(this.owner, this.settings.leaseMs, free)) {
+        // Our own lease ran out (the database was away longer than it) and we took it again: the
+        // run in progress goes on under the renewed lease.
+        if (this.active.has(row.id)) continue;
         const run = this.run(row).finally(() => this.active.delete(row.id));
         this.active.set(row.id, run);
       }
@@ -159,7 +162,12 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
         const outcome = await this.runLine(batch, ctx, line);
         if (!outcome) return;
         batch.pending.push({ index: line.index, customId: line.customId, outcome });
-        if (batch.pending.length >= SAVE_GROUP) await this.save(batch);
+        // A failed write keeps its answers queued for the next one; the workers go on, so a
+        // database blip never leaves lines running unowned.
+        if (batch.pending.length >= SAVE_GROUP)
+          await this.save(batch).catch((err: Error) =>
+            this.logger.warn(`batch ${batch.row.id}: writing answers failed: ${err.message}`),
+          );
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, todo.length) }, worker));
