@@ -9,8 +9,16 @@ function int(config: AppConfig, name: string, fallback: number): number {
   return typeof v === 'number' ? v : fallback;
 }
 
-/** A LaneScheduler for an engine of `capacity` sequences, with the LANE_* settings. */
-export function laneSchedulerFor(config: AppConfig, capacity: number, metrics?: Metrics): LaneScheduler {
+/**
+ * A LaneScheduler for an engine of `capacity` sequences, with the LANE_* settings. `native`: the
+ * engine preempts lower lanes' sequences for higher ones (so lanes above batch never wait for it).
+ */
+export function laneSchedulerFor(
+  config: AppConfig,
+  capacity: number,
+  native: boolean,
+  metrics?: Metrics,
+): LaneScheduler {
   return observeLanes(
     new LaneScheduler({
       capacity,
@@ -21,6 +29,7 @@ export function laneSchedulerFor(config: AppConfig, capacity: number, metrics?: 
         batch: int(config, 'LANE_MAX_WAIT_MS', 30_000) * 4,
       },
       agingMs: int(config, 'LANE_AGING_MS', 10_000),
+      preemptsLowerLanes: native,
     }),
     metrics,
   );
@@ -30,5 +39,6 @@ export function laneSchedulerFor(config: AppConfig, capacity: number, metrics?: 
 export const laneSchedulerProvider: Provider = {
   provide: LaneScheduler,
   inject: [APP_CONFIG, { token: Metrics, optional: true }],
-  useFactory: (config: AppConfig, metrics?: Metrics) => laneSchedulerFor(config, config.maxNumSeqs, metrics),
+  useFactory: (config: AppConfig, metrics?: Metrics) =>
+    laneSchedulerFor(config, config.maxNumSeqs, config.raw.ENGINE_PROVIDER !== 'remote', metrics),
 };

@@ -55,6 +55,54 @@ describe('LaneScheduler', () => {
     expect((await p[2]).priority).toBeLessThan((await p[0]).priority);
   });
 
+  it('with an engine that preempts lower lanes, batch work never holds back the lanes above it', async () => {
+    const s = new LaneScheduler(opts({ capacity: 2, preemptsLowerLanes: true }));
+    const batch = [
+      await s.acquire({ tenantId: 't', lane: 'batch', cost: 1 }),
+      await s.acquire({ tenantId: 't', lane: 'batch', cost: 1 }),
+    ];
+    // Full of batch work: another batch request waits, a standard one enters at once (the
+    // engine evicts a batch sequence for it), and so does an interactive one.
+    let thirdBatch: Admission | undefined;
+    void s.acquire({ tenantId: 't', lane: 'batch', cost: 1 }).then((a) => (thirdBatch = a));
+    const standard = await s.acquire({ tenantId: 't', lane: 'standard', cost: 1 });
+    const interactive = await s.acquire({ tenantId: 'u', lane: 'interactive', cost: 1 });
+    expect(standard.priority).toBe(1);
+    expect(s.stats().inFlight).toBe(4);
+    // Each lane with those above it stays within capacity: a second standard request waits.
+    let secondStandard: Admission | undefined;
+    void s.acquire({ tenantId: 't', lane: 'standard', cost: 1 }).then((a) => (secondStandard = a));
+    await flush();
+    expect(secondStandard).toBeUndefined();
+    // A batch slot freeing does not let batch in while the total is past capacity; standard's
+    // own slot freeing lets the waiting standard request in first.
+    batch[0].release();
+    await flush();
+    expect(thirdBatch).toBeUndefined();
+    standard.release();
+    await flush();
+    expect(secondStandard).toBeDefined();
+    expect(thirdBatch).toBeUndefined();
+    for (const a of [batch[1], interactive, secondStandard!]) a.release();
+    await flush();
+    expect(thirdBatch).toBeDefined();
+    thirdBatch!.release();
+    expect(s.stats().inFlight).toBe(0);
+  });
+
+  it('without it (remote engines), capacity bounds every lane together', async () => {
+    const s = new LaneScheduler(opts({ capacity: 1 }));
+    const batch = await s.acquire({ tenantId: 't', lane: 'batch', cost: 1 });
+    let standard: Admission | undefined;
+    void s.acquire({ tenantId: 't', lane: 'standard', cost: 1 }).then((a) => (standard = a));
+    await flush();
+    expect(standard).toBeUndefined();
+    batch.release();
+    await flush();
+    expect(standard).toBeDefined();
+    standard!.release();
+  });
+
   it('ages a long-waiting batch request ahead of newer interactive ones', async () => {
     let now = 0;
     const s = new LaneScheduler(opts({ agingMs: 1000, now: () => now }));

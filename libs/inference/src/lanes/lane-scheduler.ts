@@ -10,6 +10,13 @@ export interface LaneSchedulerOptions {
   maxWaitMs: Record<Lane, number>;
   /** Each full period waited promotes a request's lane by one step (aging; batch never starves). */
   agingMs: number;
+  /**
+   * The engine makes room for a higher-priority sequence by preempting a running lower-priority one
+   * (the native engine). Then `capacity` bounds each lane together with the lanes above it, not all
+   * lanes together: a standard request never waits for batch work to finish, the engine evicts a
+   * batch sequence for it (recompute later). Off: `capacity` bounds everything (remote engines).
+   */
+  preemptsLowerLanes?: boolean;
   now?: () => number;
 }
 
@@ -121,6 +128,8 @@ export class LaneScheduler {
     batch: new LaneQueue(),
   };
   private inFlight = 0;
+  /** In flight per lane rank (interactive, standard, batch). */
+  private readonly inFlightByRank = [0, 0, 0];
   private readonly now: () => number;
   /** Completions per second (EWMA), for Retry-After. */
   private rate = 0;
@@ -150,7 +159,7 @@ export class LaneScheduler {
     if (req.signal?.aborted) return Promise.reject(new QueueAbortedError());
     const lane = this.lanes[req.lane];
     const tenant = lane.tenant(req.tenantId);
-    if (this.inFlight < this.options.capacity && this.totalQueued() === 0) {
+    if (this.hasRoom(req.lane) && this.totalQueued() === 0) {
       return Promise.resolve(this.admit(req.lane, tenant, req.cost, this.now()));
     }
     if (lane.size >= this.options.maxQueueDepth) {
@@ -199,6 +208,14 @@ export class LaneScheduler {
       lane.size++;
       this.dispatch();
     });
+  }
+
+  /** Whether a request of `lane` may enter the engine now. */
+  private hasRoom(lane: Lane): boolean {
+    if (!this.options.preemptsLowerLanes) return this.inFlight < this.options.capacity;
+    let atOrAbove = 0;
+    for (let r = 0; r <= LANE_RANK[lane]; r++) atOrAbove += this.inFlightByRank[r];
+    return atOrAbove < this.options.capacity;
   }
 
   private totalQueued(): number {
@@ -253,29 +270,28 @@ export class LaneScheduler {
     return Math.min(60, Math.max(1, Math.ceil((ahead + 1) / rate)));
   }
 
-  private pickLane(now: number): LaneQueue | undefined {
-    let best: { lane: LaneQueue; eff: number; rank: number } | undefined;
+  /** Lanes with waiting requests, best first: by rank, promoted one step per `agingMs` waited. */
+  private lanesInOrder(now: number): { name: Lane; lane: LaneQueue }[] {
+    const ranked: { name: Lane; lane: LaneQueue; eff: number }[] = [];
     for (const name of LANES) {
       const lane = this.lanes[name];
       if (lane.size === 0) continue;
       const waited = now - lane.oldest();
-      const eff = LANE_RANK[name] - Math.floor(waited / this.options.agingMs);
-      if (!best || eff < best.eff || (eff === best.eff && LANE_RANK[name] < best.rank)) {
-        best = { lane, eff, rank: LANE_RANK[name] };
-      }
+      ranked.push({ name, lane, eff: LANE_RANK[name] - Math.floor(waited / this.options.agingMs) });
     }
-    return best?.lane;
+    return ranked.sort((a, b) => a.eff - b.eff || LANE_RANK[a.name] - LANE_RANK[b.name]);
   }
 
+  /** Admits waiting requests while the best lane that has room has one. */
   private dispatch(): void {
     const now = this.now();
-    while (this.inFlight < this.options.capacity) {
-      const lane = this.pickLane(now);
-      if (!lane) return;
-      const tenant = lane.nextTenant();
+    for (;;) {
+      const next = this.lanesInOrder(now).find((l) => this.hasRoom(l.name));
+      if (!next) return;
+      const tenant = next.lane.nextTenant();
       if (!tenant) return;
       const w = tenant.items.shift() as Waiter;
-      lane.size--;
+      next.lane.size--;
       w.cleanup();
       w.resolve(this.admit(w.lane, tenant, w.cost, w.enqueuedAt));
     }
@@ -287,6 +303,7 @@ export class LaneScheduler {
     tenant.vtime += cost;
     tenant.inFlight++;
     this.inFlight++;
+    this.inFlightByRank[LANE_RANK[laneName]]++;
     let released = false;
     return {
       lane: laneName,
@@ -296,6 +313,7 @@ export class LaneScheduler {
         if (released) return;
         released = true;
         this.inFlight--;
+        this.inFlightByRank[LANE_RANK[laneName]]--;
         tenant.inFlight--;
         if (actualCost !== undefined && Number.isFinite(actualCost)) tenant.vtime += actualCost - cost;
         this.noteRelease();

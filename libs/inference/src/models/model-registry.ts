@@ -178,7 +178,7 @@ export class ModelRegistry implements OnModuleInit, OnApplicationShutdown {
     return new ModelDeployment(
       spec.id,
       engine,
-      laneSchedulerFor(this.config, capacity, this.metrics),
+      laneSchedulerFor(this.config, capacity, !spec.upstreams, this.metrics),
       () => text,
       spec.maxModelLength,
     );
