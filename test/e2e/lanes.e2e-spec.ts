@@ -89,6 +89,44 @@ describe('lanes on a saturated engine', () => {
     expect(done[0].tag).toBe('interactive'); // FIFO would have finished it last
   }, 60_000);
 
+  it('a standard request does not wait for batch work to leave the engine: a batch sequence is preempted', async () => {
+    const preemptionsBefore = engine.stats().preemptions;
+    // The engine's one slot runs a long batch-lane request...
+    const res = await fetch(`${app.baseUrl}/v1/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${app.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model,
+        prompt: 'bulk work',
+        max_tokens: 1500,
+        ignore_eos: true,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+        service_tier: 'flex',
+      }),
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    let batchText = '';
+    const batchDone = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return batchText;
+        batchText += new TextDecoder().decode(value);
+      }
+    })();
+    // ...and a standard request runs beside it at once, finishing while the batch one still streams.
+    const short = await send(app.apiKey, 'standard', { max_tokens: 8 }, []);
+    expect(short.status).toBe(200);
+    expect(batchText).not.toContain('[DONE]');
+    expect(engine.stats().preemptions).toBeGreaterThan(preemptionsBefore);
+    // The preempted batch request resumes and completes whole.
+    const text = await batchDone;
+    const usage = JSON.parse(/data: (\{[^\n]*"usage":\{"prompt_tokens"[^\n]*)/.exec(text)![1]).usage;
+    expect(usage.completion_tokens).toBe(1500);
+  }, 60_000);
+
   it('a tenant sending 10x the requests gets no more than its fair share of tokens', async () => {
     const quiet = await app.newTenantKey('lanes-quiet');
     const done: Done[] = [];
