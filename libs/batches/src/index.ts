@@ -1,2 +1,3 @@
 export * from './batches.module';
 export * from './batches/batch-runner';
+export * from './batches/batch-store';

@@ -25,15 +25,32 @@ export class BatchStore {
     private readonly files: FilesService,
   ) {}
 
-  /** Takes up to `limit` open batches no live replica holds, oldest first. */
+  /**
+   * Takes up to `limit` open batches no live replica holds, taking turns between tenants: a
+   * tenant's n-th waiting batch, after the ones it already has running on any replica, goes
+   * after every other tenant's earlier turns (then the oldest first), so one tenant's queue of
+   * batches does not hold back another tenant's first one.
+   */
   async claim(owner: string, leaseMs: number, limit: number): Promise<BatchRow[]> {
     return updateReturning(
       this.dataSource,
-      `UPDATE batches SET lease_owner = $1, lease_until = now() + $2 * interval '1 millisecond'
-        WHERE id IN (SELECT id FROM batches
-                      WHERE status IN ('validating', 'in_progress', 'cancelling')
-                        AND (lease_until IS NULL OR lease_until < now())
-                      ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+      `WITH waiting AS (
+         SELECT b.id, b.created_at,
+                row_number() OVER (PARTITION BY b.tenant_id ORDER BY b.created_at)
+                  + (SELECT count(*) FROM batches r
+                      WHERE r.tenant_id = b.tenant_id AND r.lease_until >= now()
+                        AND r.status IN ('validating', 'in_progress', 'cancelling')) AS turn
+           FROM batches b
+          WHERE b.status IN ('validating', 'in_progress', 'cancelling')
+            AND (b.lease_until IS NULL OR b.lease_until < now())),
+       picked AS (
+         SELECT b.id FROM batches b JOIN waiting w ON w.id = b.id
+          WHERE b.status IN ('validating', 'in_progress', 'cancelling')
+            AND (b.lease_until IS NULL OR b.lease_until < now())
+          ORDER BY w.turn, w.created_at
+          LIMIT $3 FOR UPDATE OF b SKIP LOCKED)
+       UPDATE batches SET lease_owner = $1, lease_until = now() + $2 * interval '1 millisecond'
+        WHERE id IN (SELECT id FROM picked)
         RETURNING *`,
       [owner, leaseMs, limit],
     );
