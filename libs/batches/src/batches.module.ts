@@ -8,6 +8,7 @@ import { BATCH_SETTINGS, BatchSettings, batchSettingsFrom } from './batch-settin
 import { BatchLineRunner } from './batches/batch-line-runner';
 import { BatchRunner } from './batches/batch-runner';
 import { BatchStore } from './batches/batch-store';
+import { BatchesAdminController } from './batches/batches-admin.controller';
 import { BatchesController } from './batches/batches.controller';
 import { BatchesService } from './batches/batches.service';
 import { FilesController } from './files/files.controller';
@@ -17,7 +18,7 @@ import { installMultipart } from './files/multipart-upload';
 /** OpenAI's Files and Batch APIs, and the runner that works through batches in the batch lane. */
 @Module({
   imports: [AuthModule, InferenceModule],
-  controllers: [FilesController, BatchesController],
+  controllers: [FilesController, BatchesController, BatchesAdminController],
   providers: [
     { provide: BATCH_SETTINGS, useFactory: batchSettingsFrom, inject: [APP_CONFIG] },
     FilesService,

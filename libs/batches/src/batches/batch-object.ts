@@ -26,15 +26,17 @@ export interface BatchRow {
   cancelled_at: Date | null;
 }
 
-export type BatchStatus =
-  | 'validating'
-  | 'failed'
-  | 'in_progress'
-  | 'finalizing'
-  | 'completed'
-  | 'expired'
-  | 'cancelling'
-  | 'cancelled';
+export const BATCH_STATUSES = [
+  'validating',
+  'failed',
+  'in_progress',
+  'finalizing',
+  'completed',
+  'expired',
+  'cancelling',
+  'cancelled',
+] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 /** Statuses a runner still works on. */
 export const OPEN_STATUSES: readonly BatchStatus[] = ['validating', 'in_progress', 'cancelling'];

@@ -92,6 +92,32 @@ export class BatchesService {
     );
   }
 
+  /** Operators' view: batches of every tenant (or one), optionally in one status, newest first. */
+  async adminList(filter: { tenantId: string | null; status: string | null }, q: ListQuery) {
+    const rows: BatchRow[] = await this.dataSource.query(
+      `SELECT t.* FROM batches t
+        WHERE ($1::uuid IS NULL OR t.tenant_id = $1) AND ($4::varchar IS NULL OR t.status = $4)
+          AND ($2::varchar IS NULL OR (t.created_at, t.id) < (SELECT c.created_at, c.id FROM batches c WHERE c.id = $2))
+        ORDER BY t.created_at DESC, t.id DESC LIMIT $3`,
+      [filter.tenantId, q.after, q.limit + 1, filter.status],
+    );
+    return listPage(
+      rows.map((r) => ({ ...batchObject(r), tenant_id: r.tenant_id, api_key_id: r.api_key_id })),
+      q.limit,
+    );
+  }
+
+  /** The tenant a batch belongs to (operators' endpoints), or 404. */
+  async tenantOf(batchId: string): Promise<string> {
+    const rows: { tenant_id: string }[] = await this.dataSource.query(
+      `SELECT tenant_id FROM batches WHERE id = $1`,
+      [batchId],
+    );
+    if (rows.length === 0)
+      throw ApiError.notFound(`No such batch: ${batchId}.`, 'batch_not_found', 'batch_id');
+    return rows[0].tenant_id;
+  }
+
   private async row(tenantId: string, batchId: string): Promise<BatchRow> {
     const rows: BatchRow[] = await this.dataSource.query(
       `SELECT * FROM batches WHERE id = $1 AND tenant_id = $2`,
