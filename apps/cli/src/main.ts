@@ -2,6 +2,7 @@ import { parseArgs, UsageError } from './args';
 import { adminToken } from './commands/admin-token';
 import { benchCommand, BENCH_LOAD_HELP } from './commands/bench-load';
 import { batchCommand, BATCH_HELP } from './commands/batch';
+import { batchesCommand, BATCHES_HELP } from './commands/batches';
 import { chatCommand, CHAT_HELP } from './commands/chat';
 import { modelsCommand, MODELS_HELP } from './commands/models';
 import { quotaCommand, QUOTA_HELP } from './commands/quota';
@@ -29,6 +30,9 @@ const USAGE = `llm-inference <command>
       Interactive streaming chat with the server.
   batch --input prompts.jsonl --output results.jsonl --api-key KEY [--concurrency N]
       OpenAI batch-style JSONL through the server; resumable (done custom_ids are skipped).
+  batches submit --input requests.jsonl --api-key KEY [--wait --output results.jsonl [--errors F]]
+        | status ID | list | cancel ID | download ID --output F
+      The same file as a server-side batch (/v1/batches): run in the batch lane, no client needed.
   models list [--url URL --api-key KEY] | inspect PATH [--tokens N] [--kv-dtype bf16]
          | download OWNER/NAME [--revision R] [--out DIR] [--endpoint URL] [--token T]
          | status | reload   (admin: engines and routes; re-read MODELS_FILE: models and routes)
@@ -58,6 +62,8 @@ async function run(argv: string[]): Promise<void> {
   else if (command === 'chat') output = await chatCommand(args);
   else if (command === 'batch' && args.flags.help) output = BATCH_HELP;
   else if (command === 'batch') output = await batchCommand(args);
+  else if (command === 'batches' && (args.flags.help || !sub)) output = BATCHES_HELP;
+  else if (command === 'batches') output = await batchesCommand(args);
   else if (command === 'models' && args.flags.help) output = MODELS_HELP;
   else if (command === 'models') output = await modelsCommand(args);
   else if (command === 'bench') output = await benchCommand(args);

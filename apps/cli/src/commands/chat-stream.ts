@@ -61,10 +61,12 @@ export async function send(
   signal?: AbortSignal,
 ): Promise<Response> {
   try {
+    // A FormData body goes as multipart (fetch writes its boundary); anything else as JSON.
+    const form = body instanceof FormData;
     return await fetch(target.baseUrl + path, {
       method,
-      headers: headers(target, body !== undefined),
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: headers(target, body !== undefined && !form),
+      body: body === undefined ? undefined : form ? body : JSON.stringify(body),
       signal,
     });
   } catch (err) {
