@@ -3,7 +3,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * OpenAI's Files and Batch APIs: uploaded files (their bytes in Postgres, so every replica serves
  * them), batches with the lease of the replica running them, and one result row per input line
- * (written once: a line done before a crash is not run again). A line's answer is kept as JSON
+ * (written once: a line done before a crash is not run again; deleted when the output file is
+ * written). A line's answer is kept as JSON
  * text, not jsonb: generated text may hold U+0000, which jsonb refuses.
  */
 export class FilesBatches1764800000000 implements MigrationInterface {
@@ -19,9 +20,11 @@ export class FilesBatches1764800000000 implements MigrationInterface {
         filename varchar(255) NOT NULL,
         bytes integer NOT NULL,
         content bytea NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now()
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NULL
       )`);
     await q.query(`CREATE INDEX files_tenant_idx ON files (tenant_id, created_at, id)`);
+    await q.query(`CREATE INDEX files_expires_idx ON files (expires_at) WHERE expires_at IS NOT NULL`);
     await q.query(`
       CREATE TABLE batches (
         id varchar(64) PRIMARY KEY,

@@ -1,5 +1,6 @@
 import OpenAI, { toFile } from 'openai';
 import { Client } from 'pg';
+import { FilesRetentionService } from '@app/batches';
 import { parsePromText, sampleSum } from '@app/observability';
 import { expectOpenAIError } from '../helpers';
 import { InferenceApp, startInferenceApp } from './support/inference-app';
@@ -79,6 +80,7 @@ describe('batches and files API (tiny model)', () => {
       filename: 'input.jsonl',
       status: 'processed',
     });
+    expect(file.expires_at).toBe(file.created_at + 30 * 86_400); // FILES_RETENTION_DAYS
     const created = await client.batches.create({
       input_file_id: file.id,
       endpoint: '/v1/chat/completions',
@@ -96,6 +98,10 @@ describe('batches and files API (tiny model)', () => {
 
     const out = await lines(b.output_file_id);
     expect(out.map((l) => l.custom_id)).toEqual(['a', 'b', 'c']);
+    // The answers are kept once, in the files: the per-line rows go when the batch ends.
+    expect((await sql.query(`SELECT 1 FROM batch_results WHERE batch_id = $1`, [created.id])).rows).toEqual(
+      [],
+    );
     for (const l of out) {
       expect(l).toMatchObject({
         error: null,
@@ -402,6 +408,35 @@ describe('batches and files API (tiny model)', () => {
     const cancel = await app.request('POST', `/admin/batches/${created.id}/cancel`, { token: admin });
     expect(cancel.status).toBe(200);
     expect((await finished(created.id)).status).toBe('cancelled');
+  });
+
+  it('expired files are deleted, except the input of a batch that has not ended', async () => {
+    const gone = await upload(jsonl([chatLine('g', 'x')]));
+    const kept = await upload(jsonl([chatLine('k', 'x')]));
+    const fresh = await upload(jsonl([chatLine('f', 'x')]));
+    const owner = (await sql.query(`SELECT tenant_id, api_key_id FROM files WHERE id = $1`, [kept.id]))
+      .rows[0];
+    await sql.query(`UPDATE files SET expires_at = now() - interval '1 minute' WHERE id IN ($1, $2)`, [
+      gone.id,
+      kept.id,
+    ]);
+    // `kept` is the input of a batch another replica is running.
+    await sql.query(
+      `INSERT INTO batches (id, tenant_id, api_key_id, endpoint, input_file_id, completion_window, status, expires_at,
+                            lease_owner, lease_until)
+       VALUES ('batch_retention000000000000001', $1, $2, '/v1/chat/completions', $3, '24h', 'in_progress',
+               now() + interval '1 day', 'other-replica', now() + interval '1 hour')`,
+      [owner.tenant_id, owner.api_key_id, kept.id],
+    );
+    expect(await app.app.get(FilesRetentionService).prune()).toBe(1);
+    expect((await app.request('GET', `/v1/files/${gone.id}`, { apiKey: app.apiKey })).status).toBe(404);
+    expect((await client.files.retrieve(kept.id)).id).toBe(kept.id);
+    expect((await client.files.retrieve(fresh.id)).id).toBe(fresh.id);
+    await sql.query(
+      `UPDATE batches SET status = 'cancelled', lease_owner = NULL WHERE id = 'batch_retention000000000000001'`,
+    );
+    expect(await app.app.get(FilesRetentionService).prune()).toBe(1);
+    expect((await app.request('GET', `/v1/files/${kept.id}`, { apiKey: app.apiKey })).status).toBe(404);
   });
 
   it('files API: tenants see only their own files; bad uploads and bad batches get clear 4xx errors', async () => {

@@ -2,6 +2,8 @@ import { AppConfig } from '@app/common';
 
 export interface BatchSettings {
   filesMaxBytes: number;
+  /** Days a file is kept after upload (0: until deleted). */
+  filesRetentionDays: number;
   maxRequests: number;
   maxActive: number;
   concurrency: number;
@@ -18,6 +20,7 @@ export function batchSettingsFrom(config: AppConfig): BatchSettings {
   const int = (name: string) => Number(config.raw[name]);
   return {
     filesMaxBytes: int('FILES_MAX_BYTES'),
+    filesRetentionDays: int('FILES_RETENTION_DAYS'),
     maxRequests: int('BATCH_MAX_REQUESTS'),
     maxActive: int('BATCH_MAX_ACTIVE'),
     concurrency: int('BATCH_CONCURRENCY'),

@@ -12,6 +12,7 @@ import { BatchesAdminController } from './batches/batches-admin.controller';
 import { BatchesController } from './batches/batches.controller';
 import { BatchesService } from './batches/batches.service';
 import { FilesController } from './files/files.controller';
+import { FilesRetentionService } from './files/files-retention.service';
 import { FilesService } from './files/files.service';
 import { installMultipart } from './files/multipart-upload';
 
@@ -22,12 +23,13 @@ import { installMultipart } from './files/multipart-upload';
   providers: [
     { provide: BATCH_SETTINGS, useFactory: batchSettingsFrom, inject: [APP_CONFIG] },
     FilesService,
+    FilesRetentionService,
     BatchesService,
     BatchStore,
     BatchLineRunner,
     BatchRunner,
   ],
-  exports: [BatchRunner],
+  exports: [BatchRunner, FilesRetentionService],
 })
 export class BatchesModule implements OnModuleInit {
   constructor(

@@ -7,6 +7,7 @@ import { BatchStore } from './batch-store';
 
 const settings: BatchSettings = {
   filesMaxBytes: 1 << 20,
+  filesRetentionDays: 0,
   maxRequests: 1000,
   maxActive: 1,
   concurrency: 3,

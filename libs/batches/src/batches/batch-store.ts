@@ -223,6 +223,8 @@ export class BatchStore {
       );
       // Another replica took the batch over: its files are not written (rollback).
       if (ended.length === 0) throw new LeaseLost(row.id);
+      // The answers live on in the files; the rows only served a takeover.
+      await m.query(`DELETE FROM batch_results WHERE batch_id = $1`, [row.id]);
     });
   }
 }

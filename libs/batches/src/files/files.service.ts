@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ApiError } from '@app/common';
+import { BATCH_SETTINGS, BatchSettings } from '../batch-settings';
 import { newFileId } from '../ids';
 import { ListQuery, listPage, pageSql } from '../list-query';
 import { FILE_COLUMNS, fileObject, FileRow } from './file-object';
@@ -20,12 +21,16 @@ export interface NewFile {
 /** Files of a tenant, their bytes in Postgres (every replica serves them). */
 @Injectable()
 export class FilesService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BATCH_SETTINGS) private readonly settings: BatchSettings,
+  ) {}
 
   async create(file: NewFile, m: EntityManager = this.dataSource.manager) {
     const rows: FileRow[] = await m.query(
-      `INSERT INTO files (id, tenant_id, api_key_id, purpose, filename, bytes, content)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${FILE_COLUMNS.replace(/t\./g, '')}`,
+      `INSERT INTO files (id, tenant_id, api_key_id, purpose, filename, bytes, content, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8::int > 0 THEN now() + $8 * interval '1 day' END)
+       RETURNING ${FILE_COLUMNS.replace(/t\./g, '')}`,
       [
         newFileId(),
         file.tenantId,
@@ -34,6 +39,7 @@ export class FilesService {
         file.filename,
         file.content.length,
         file.content,
+        this.settings.filesRetentionDays,
       ],
     );
     return fileObject(rows[0]);

@@ -373,6 +373,15 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       'Largest file accepted by POST /v1/files in bytes (larger: 413). Files are stored in Postgres.',
   },
   {
+    name: 'FILES_RETENTION_DAYS',
+    type: 'int',
+    default: '30',
+    min: 0,
+    max: 36500,
+    description:
+      'Files (batch inputs and outputs) are deleted this many days after upload, as OpenAI does; the input of a batch still running is kept. 0 = keep until deleted.',
+  },
+  {
     name: 'BATCH_MAX_REQUESTS',
     type: 'int',
     default: '50000',
