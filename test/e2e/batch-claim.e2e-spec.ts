@@ -1,21 +1,19 @@
 import { Client } from 'pg';
 import { BatchStore } from '@app/batches';
-import { InferenceApp, startInferenceApp } from './support/inference-app';
+import { BatchRig, startBatchRig } from './support/batch-client';
+import { InferenceApp } from './support/inference-app';
 
 // How replicas pick batches (BatchStore.claim on real Postgres; this app's own runner is off).
 describe('batch claims take turns between tenants', () => {
+  let rig: BatchRig;
   let app: InferenceApp;
   let sql: Client;
 
   beforeAll(async () => {
-    app = await startInferenceApp('batch_claim', { BATCH_MAX_ACTIVE: '0' });
-    sql = new Client({ connectionString: app.db.url });
-    await sql.connect();
+    rig = await startBatchRig('batch_claim', { BATCH_MAX_ACTIVE: '0' });
+    ({ app, sql } = rig);
   }, 120_000);
-  afterAll(async () => {
-    await sql?.end();
-    await app?.close();
-  });
+  afterAll(() => rig?.close());
 
   async function tenant(name: string): Promise<{ tenantId: string; keyId: string }> {
     const key = await app.newTenantKey(name);

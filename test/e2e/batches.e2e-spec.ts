@@ -1,70 +1,36 @@
-import OpenAI, { toFile } from 'openai';
+import OpenAI from 'openai';
 import { Client } from 'pg';
-import { FilesRetentionService } from '@app/batches';
 import { parsePromText, sampleSum } from '@app/observability';
 import { expectOpenAIError } from '../helpers';
-import { InferenceApp, startInferenceApp } from './support/inference-app';
+import {
+  BATCH_MODEL as model,
+  BatchRig,
+  chatLine,
+  jsonl,
+  pollRows,
+  startBatchRig,
+} from './support/batch-client';
+import { InferenceApp } from './support/inference-app';
 
-// OpenAI's Files and Batch APIs through the official openai client and raw HTTP: real gateway,
-// real Postgres, real native engine (tiny model); the batch runner polls every 100 ms.
-describe('batches and files API (tiny model)', () => {
+// OpenAI's Batch API through the official openai client and raw HTTP: real gateway, real Postgres,
+// real native engine (tiny model); the batch runner polls every 100 ms.
+describe('batches API (tiny model)', () => {
+  let rig: BatchRig;
   let app: InferenceApp;
   let client: OpenAI;
   let sql: Client;
-  const model = 'tiny-llama';
 
   beforeAll(async () => {
-    app = await startInferenceApp('batches', {
-      RATE_LIMIT: '100000/minute',
-      BATCH_POLL_MS: '100',
-      BATCH_LEASE_MS: '3000',
-      BATCH_CONCURRENCY: '4',
-      FILES_MAX_BYTES: '200000',
-    });
-    client = new OpenAI({ apiKey: app.apiKey, baseURL: `${app.baseUrl}/v1`, maxRetries: 0 });
-    sql = new Client({ connectionString: app.db.url });
-    await sql.connect();
+    rig = await startBatchRig('batches', { BATCH_LEASE_MS: '3000', BATCH_CONCURRENCY: '4' });
+    ({ app, client, sql } = rig);
   }, 120_000);
-  afterAll(async () => {
-    await sql?.end();
-    await app?.close();
-  });
+  afterAll(() => rig?.close());
 
-  const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-  const chatLine = (customId: string, content: string, extra: object = {}) => ({
-    custom_id: customId,
-    method: 'POST',
-    url: '/v1/chat/completions',
-    body: { model, messages: [{ role: 'user', content }], max_tokens: 6, temperature: 0, ...extra },
-  });
-  const upload = async (text: string, c: OpenAI = client) =>
-    c.files.create({ file: await toFile(Buffer.from(text), 'input.jsonl'), purpose: 'batch' });
-  const ended = ['completed', 'failed', 'cancelled', 'expired'];
-  async function until(batchId: string, done: (b: OpenAI.Batch) => boolean, c: OpenAI = client) {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const b = await c.batches.retrieve(batchId);
-      if (done(b)) return b;
-      if (Date.now() > deadline) throw new Error(`batch ${batchId} still ${b.status}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const finished = (id: string, c: OpenAI = client) => until(id, (b) => ended.includes(b.status), c);
-  const lines = async (fileId: string | null | undefined) =>
-    fileId
-      ? (await (await client.files.content(fileId)).text())
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l))
-      : [];
-  const usageRows = async (batchId: string) =>
-    (
-      await sql.query(
-        `SELECT request_id, lane, prompt_tokens, completion_tokens FROM usage_events
-          WHERE request_id LIKE $1 ORDER BY request_id`,
-        [`%-${batchId}-%`],
-      )
-    ).rows;
+  const upload = (text: string, c?: OpenAI) => rig.upload(text, c);
+  const until = (id: string, done: (b: OpenAI.Batch) => boolean, c?: OpenAI) => rig.until(id, done, c);
+  const finished = (id: string, c?: OpenAI) => rig.finished(id, c);
+  const lines = (fileId: string | null | undefined) => rig.lines(fileId);
+  const usageRows = (batchId: string) => rig.usageRows(batchId);
 
   it('runs a chat batch in the batch lane: output and error files, counts, usage billed once per line', async () => {
     const rows = [
@@ -349,161 +315,4 @@ describe('batches and files API (tiny model)', () => {
     ]);
     expect(await usageRows(batchId)).toEqual([]);
   });
-
-  it("operators see every tenant's batches (admins) or their own (tenant_admins), and can cancel one", async () => {
-    // A small finished batch of two tenants each.
-    const otherClient = new OpenAI({
-      apiKey: await app.newTenantKey('batches-operators'),
-      baseURL: `${app.baseUrl}/v1`,
-      maxRetries: 0,
-    });
-    for (const c of [client, otherClient]) {
-      const created = await c.batches.create({
-        input_file_id: (await upload(jsonl([chatLine('one', 'hello')]), c)).id,
-        endpoint: '/v1/chat/completions',
-        completion_window: '24h',
-      });
-      expect((await finished(created.id, c)).status).toBe('completed');
-    }
-    const admin = app.token('admin');
-    const all = await app.request('GET', '/admin/batches?limit=100', { token: admin });
-    expect(all.status).toBe(200);
-    const tenants = new Set(all.body.data.map((b: { tenant_id: string }) => b.tenant_id));
-    expect(tenants.size).toBeGreaterThan(1);
-    const completed = await app.request('GET', '/admin/batches?status=completed&limit=100', { token: admin });
-    expect(completed.body.data.length).toBeGreaterThan(0);
-    expect(completed.body.data.every((b: { status: string }) => b.status === 'completed')).toBe(true);
-    expect((await app.request('GET', '/admin/batches?status=nope', { token: admin })).status).toBe(400);
-    expect((await app.request('GET', '/admin/batches?tenant_id=x', { token: admin })).status).toBe(400);
-
-    const mine = all.body.data[0];
-    const other = all.body.data.find((b: { tenant_id: string }) => b.tenant_id !== mine.tenant_id);
-    const tenantAdmin = app.token('tenant_admin', mine.tenant_id);
-    const own = await app.request('GET', '/admin/batches?limit=100', { token: tenantAdmin });
-    expect(own.body.data.every((b: { tenant_id: string }) => b.tenant_id === mine.tenant_id)).toBe(true);
-    expect((await app.request('GET', `/admin/batches/${mine.id}`, { token: tenantAdmin })).body.id).toBe(
-      mine.id,
-    );
-    expectOpenAIError(
-      await app.request('GET', `/admin/batches/${other.id}`, { token: tenantAdmin }),
-      404,
-      'batch_not_found',
-    );
-    expectOpenAIError(
-      await app.request('GET', `/admin/batches?tenant_id=${other.tenant_id}`, { token: tenantAdmin }),
-      403,
-    );
-    expect((await app.request('GET', '/admin/batches')).status).toBe(401);
-
-    // An admin cancels a tenant's running batch.
-    const rows = Array.from({ length: 300 }, (_, i) =>
-      chatLine(`o${i}`, `Operator test ${i}`, { max_tokens: 256, ignore_eos: true }),
-    );
-    const created = await client.batches.create({
-      input_file_id: (await upload(jsonl(rows))).id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
-    await until(created.id, (b) => b.status === 'in_progress');
-    const cancel = await app.request('POST', `/admin/batches/${created.id}/cancel`, { token: admin });
-    expect(cancel.status).toBe(200);
-    expect((await finished(created.id)).status).toBe('cancelled');
-  });
-
-  it('expired files are deleted, except the input of a batch that has not ended', async () => {
-    const gone = await upload(jsonl([chatLine('g', 'x')]));
-    const kept = await upload(jsonl([chatLine('k', 'x')]));
-    const fresh = await upload(jsonl([chatLine('f', 'x')]));
-    const owner = (await sql.query(`SELECT tenant_id, api_key_id FROM files WHERE id = $1`, [kept.id]))
-      .rows[0];
-    await sql.query(`UPDATE files SET expires_at = now() - interval '1 minute' WHERE id IN ($1, $2)`, [
-      gone.id,
-      kept.id,
-    ]);
-    // `kept` is the input of a batch another replica is running.
-    await sql.query(
-      `INSERT INTO batches (id, tenant_id, api_key_id, endpoint, input_file_id, completion_window, status, expires_at,
-                            lease_owner, lease_until)
-       VALUES ('batch_retention000000000000001', $1, $2, '/v1/chat/completions', $3, '24h', 'in_progress',
-               now() + interval '1 day', 'other-replica', now() + interval '1 hour')`,
-      [owner.tenant_id, owner.api_key_id, kept.id],
-    );
-    expect(await app.app.get(FilesRetentionService).prune()).toBe(1);
-    expect((await app.request('GET', `/v1/files/${gone.id}`, { apiKey: app.apiKey })).status).toBe(404);
-    expect((await client.files.retrieve(kept.id)).id).toBe(kept.id);
-    expect((await client.files.retrieve(fresh.id)).id).toBe(fresh.id);
-    await sql.query(
-      `UPDATE batches SET status = 'cancelled', lease_owner = NULL WHERE id = 'batch_retention000000000000001'`,
-    );
-    expect(await app.app.get(FilesRetentionService).prune()).toBe(1);
-    expect((await app.request('GET', `/v1/files/${kept.id}`, { apiKey: app.apiKey })).status).toBe(404);
-  });
-
-  it('files API: tenants see only their own files; bad uploads and bad batches get clear 4xx errors', async () => {
-    const file = await upload(jsonl([chatLine('a', 'hi')]));
-    expect((await client.files.retrieve(file.id)).bytes).toBe(file.bytes);
-    const otherKey = await app.newTenantKey('batches-other');
-    expectOpenAIError(
-      await app.request('GET', `/v1/files/${file.id}`, { apiKey: otherKey }),
-      404,
-      'file_not_found',
-    );
-    expectOpenAIError(
-      await app.request('GET', `/v1/files/${file.id}/content`, { apiKey: otherKey }),
-      404,
-      'file_not_found',
-    );
-    expectOpenAIError(await app.request('GET', `/v1/files`), 401);
-
-    const form = (parts: Record<string, Blob | string>) => {
-      const f = new FormData();
-      for (const [k, v] of Object.entries(parts))
-        f.append(k, v, ...(typeof v === 'string' ? [] : ['in.jsonl']));
-      return f;
-    };
-    const post = (body: FormData | string) =>
-      fetch(`${app.baseUrl}/v1/files`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${app.apiKey}`,
-          ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}),
-        },
-        body,
-      }).then(async (r) => ({ status: r.status, body: await r.json(), text: '', headers: r.headers }));
-    expectOpenAIError(
-      await post(form({ purpose: 'batch', file: new Blob(['x'.repeat(250_000)]) })),
-      413,
-      'file_too_large',
-    );
-    expectOpenAIError(await post(form({ purpose: 'fine-tune', file: new Blob(['{}']) })), 400);
-    expectOpenAIError(await post(form({ file: new Blob(['{}']) })), 400, 'missing_required_parameter');
-    expectOpenAIError(await post(form({ purpose: 'batch' })), 400, 'missing_required_parameter');
-    expectOpenAIError(await post('{"purpose":"batch"}'), 400);
-    // The server still answers after the refused uploads.
-    expect((await client.files.retrieve(file.id)).id).toBe(file.id);
-
-    const create = (body: object) => app.request('POST', '/v1/batches', { apiKey: app.apiKey, body });
-    const good = { input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' };
-    expectOpenAIError(await create({ ...good, endpoint: '/v1/moderations' }), 400);
-    expectOpenAIError(await create({ ...good, completion_window: '1h' }), 400);
-    expectOpenAIError(await create({ ...good, input_file_id: 'file-nope' }), 404, 'file_not_found');
-    expectOpenAIError(await create({ ...good, metadata: { k: 1 } }), 400);
-    expectOpenAIError(await create({ endpoint: '/v1/chat/completions' }), 400, 'missing_required_parameter');
-    expectOpenAIError(
-      await app.request('GET', '/v1/batches/batch_nope', { apiKey: app.apiKey }),
-      404,
-      'batch_not_found',
-    );
-    expectOpenAIError(await app.request('GET', '/v1/batches?limit=0', { apiKey: app.apiKey }), 400);
-  });
 });
-
-/** Polls until `read` answers at least `n` rows (metering writes in batches off the hot path). */
-async function pollRows<T>(read: () => Promise<T[]>, n: number, timeoutMs = 10_000): Promise<T[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rows = await read();
-    if (rows.length >= n || Date.now() > deadline) return rows;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
