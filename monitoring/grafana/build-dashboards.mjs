@@ -311,6 +311,18 @@ function engine() {
         ],
         { unit: 'reqps' },
       ),
+      ts(
+        'Batch lines / s by result (/v1/batches)',
+        [[`sum by (result) (rate(llm_batch_lines_total{${SEL}}[$__rate_interval]))`, '{{result}}']],
+        {
+          unit: 'ops',
+          description:
+            'succeeded / failed: answered (2xx / an error in the error file); retried: refused for now (lane share, tokens per minute, concurrency, engine down) and run again.',
+        },
+      ),
+      ts('Batches ended / h by status', [
+        [`sum by (status) (increase(llm_batches_total{${SEL}}[1h]))`, '{{status}}'],
+      ]),
       row('Quotas and metering'),
       ts(
         'Quota rejections / s by reason',
