@@ -11,6 +11,7 @@ import { QuotaEndUserLimits1764500000000 } from './1764500000000-QuotaEndUserLim
 import { UsageEndUser1764600000000 } from './1764600000000-UsageEndUser';
 import { UsageKind1764700000000 } from './1764700000000-UsageKind';
 import { FilesBatches1764800000000 } from './1764800000000-FilesBatches';
+import { UsageUserKind1764900000000 } from './1764900000000-UsageUserKind';
 
 export const MIGRATIONS = [
   TenantsApiKeysAudit1764190000000,
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   UsageEndUser1764600000000,
   UsageKind1764700000000,
   FilesBatches1764800000000,
+  UsageUserKind1764900000000,
 ];

@@ -114,15 +114,15 @@ describe('embeddings API (tiny model)', () => {
     expect((await app.request('POST', '/v1/embeddings', { body: { model, input: 'x' } })).status).toBe(401);
   });
 
-  it('usage reports tell embedding tokens from generation tokens (group_by=kind)', async () => {
+  it('usage reports tell embedding tokens from generation tokens (group_by=kind, and per end user)', async () => {
     const key = await app.newTenantKey('embeddings-kind');
     const embedded = await app.request('POST', '/v1/embeddings', {
       apiKey: key,
-      body: { model, input: ['a', 'b'] },
+      body: { model, input: ['a', 'b'], user: 'eve' },
     });
     const generated = await app.request('POST', '/v1/completions', {
       apiKey: key,
-      body: { model, prompt: 'hello', max_tokens: 3, ignore_eos: true },
+      body: { model, prompt: 'hello', max_tokens: 3, ignore_eos: true, user: 'eve' },
     });
     const want = [
       ['embedding', 1, embedded.body.usage.prompt_tokens, 0],
@@ -137,5 +137,16 @@ describe('embeddings API (tiny model)', () => {
       await new Promise((r) => setTimeout(r, 200)); // metering flushes about once a second
     }
     expect(rows.map((r) => [r.kind, r.requests, r.prompt_tokens, r.completion_tokens])).toEqual(want);
+    // The per-end-user rollup keeps the kinds apart too.
+    const byUser = await app.request('GET', '/v1/usage?group_by=user,kind', { apiKey: key });
+    expect(
+      (byUser.body.data as (Row & { end_user: string })[]).map((r) => [
+        r.end_user,
+        r.kind,
+        r.requests,
+        r.prompt_tokens,
+        r.completion_tokens,
+      ]),
+    ).toEqual(want.map((w) => ['eve', ...w]));
   });
 });

@@ -50,13 +50,38 @@ describe('migrations down and up again (real Postgres)', () => {
               ('2026-11-27', $1, $2, 'm', 'standard', 'embedding', 2, 7)`,
       [tenant, key],
     );
+    await ds.query(
+      `INSERT INTO usage_daily_users (day, tenant_id, end_user, kind, requests, prompt_tokens)
+       VALUES ('2026-11-27', $1, 'eve', 'generation', 3, 30), ('2026-11-27', $1, 'eve', 'embedding', 2, 7)`,
+      [tenant],
+    );
+    await ds.undoLastMigration(); // the per-user kind: eve's two kinds become one row
+    expect(await ds.query(`SELECT requests::int, prompt_tokens::int FROM usage_daily_users`)).toEqual([
+      { requests: 5, prompt_tokens: 37 },
+    ]);
+    // Up again: the embedding requests among the stored events move to their own row.
+    await ds.query(
+      `INSERT INTO usage_events (request_id, tenant_id, api_key_id, model, lane, prompt_tokens, cached_tokens,
+                                 completion_tokens, status, started_at, ended_at, end_user, kind)
+       VALUES ('embd-1', $1, $2, 'm', 'standard', 4, 0, 0, 'completed', '2026-11-27T10:00:00Z',
+               '2026-11-27T10:00:01Z', 'eve', 'embedding')`,
+      [tenant, key],
+    );
+    await runMigrations(ds);
+    expect(
+      await ds.query(`SELECT kind, requests::int, prompt_tokens::int FROM usage_daily_users ORDER BY kind`),
+    ).toEqual([
+      { kind: 'embedding', requests: 1, prompt_tokens: 4 },
+      { kind: 'generation', requests: 4, prompt_tokens: 33 },
+    ]);
+    await ds.undoLastMigration();
     await ds.undoLastMigration(); // files and batches
     expect(await tables()).toEqual(all.filter((t) => !['files', 'batches', 'batch_results'].includes(t)));
     await ds.undoLastMigration(); // the usage kind: the two kinds become one row
     expect(await ds.query(`SELECT requests::int, prompt_tokens::int FROM usage_daily`)).toEqual([
       { requests: 5, prompt_tokens: 37 },
     ]);
-    for (let i = 2; i < MIGRATIONS.length; i++) await ds.undoLastMigration();
+    for (let i = 3; i < MIGRATIONS.length; i++) await ds.undoLastMigration();
     expect(await tables()).toEqual([]);
     await runMigrations(ds);
     expect(await tables()).toEqual(all);

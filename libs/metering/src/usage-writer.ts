@@ -41,7 +41,7 @@ function rollup(name: string, table: string, keys: string[], where = ''): string
 /**
  * One statement (so one transaction): insert the events, skipping request ids already stored,
  * and add exactly the rows actually inserted to the daily rollups (per key, model, lane and kind; and
- * per end user for requests that named one). Replaying a batch therefore never double counts.
+ * per end user and kind for requests that named one). Replaying a batch therefore never double counts.
  */
 const INSERT_SQL = `
 WITH input AS (
@@ -57,7 +57,7 @@ WITH input AS (
   ON CONFLICT (request_id) DO NOTHING
   RETURNING *
 ), ${rollup('up', 'usage_daily', ['api_key_id', 'model', 'lane', 'kind'])},
-${rollup('user_up', 'usage_daily_users', ['end_user'], 'WHERE end_user IS NOT NULL')}
+${rollup('user_up', 'usage_daily_users', ['end_user', 'kind'], 'WHERE end_user IS NOT NULL')}
 SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM up)::int AS rollups,
        (SELECT count(*) FROM user_up)::int AS user_rollups`;
 

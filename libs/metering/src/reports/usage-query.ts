@@ -35,8 +35,8 @@ function parseDay(value: string | undefined, name: string, fallback: string): st
 
 /**
  * Parses the report parameters: from/to (inclusive UTC days; default: this month so far),
- * group_by (comma-separated day, model, key, lane, user, kind; default day; user only with day:
- * the per-user rollup has no model, key, lane or kind), format (json|csv).
+ * group_by (comma-separated day, model, key, lane, user, kind; default day; user only with day
+ * and kind: the per-user rollup has no model, key or lane), format (json|csv).
  */
 export function parseUsageQuery(
   q: Record<string, unknown>,
@@ -62,9 +62,9 @@ export function parseUsageQuery(
       );
     if (!groupBy.includes(part as UsageGroup)) groupBy.push(part as UsageGroup);
   }
-  if (groupBy.includes('user') && groupBy.some((g) => g !== 'user' && g !== 'day'))
+  if (groupBy.includes('user') && groupBy.some((g) => g !== 'user' && g !== 'day' && g !== 'kind'))
     throw ApiError.badRequest(
-      'group_by user combines with day only (usage per end user is kept per day, not per model, key, lane or kind).',
+      'group_by user combines with day and kind only (usage per end user is kept per day and kind, not per model, key or lane).',
       'group_by',
     );
   const format = single(q.format, 'format') ?? 'json';
