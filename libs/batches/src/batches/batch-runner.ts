@@ -110,6 +110,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
       () => void this.heartbeat(batch),
       Math.min(this.settings.pollMs, this.settings.leaseMs / 3),
     );
+    heartbeat.unref(); // a run cut off by a shutdown does not hold the process
     try {
       const input = parseBatchInput(await this.store.input(row), row.endpoint, this.settings.maxRequests);
       if (input.errors.length > 0) {
