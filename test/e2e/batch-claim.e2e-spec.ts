@@ -1,16 +1,18 @@
 import { Client } from 'pg';
 import { BatchStore } from '@app/batches';
-import { BatchRig, startBatchRig } from './support/batch-client';
+import { expectOpenAIError } from '../helpers';
+import { BatchRig, chatLine, jsonl, startBatchRig } from './support/batch-client';
 import { InferenceApp } from './support/inference-app';
 
-// How replicas pick batches (BatchStore.claim on real Postgres; this app's own runner is off).
+// How replicas pick batches (BatchStore.claim on real Postgres; this app's own runner is off), and
+// how many a tenant may have open.
 describe('batch claims take turns between tenants', () => {
   let rig: BatchRig;
   let app: InferenceApp;
   let sql: Client;
 
   beforeAll(async () => {
-    rig = await startBatchRig('batch_claim', { BATCH_MAX_ACTIVE: '0' });
+    rig = await startBatchRig('batch_claim', { BATCH_MAX_ACTIVE: '0', BATCH_MAX_OPEN_PER_TENANT: '2' });
     ({ app, sql } = rig);
   }, 120_000);
   afterAll(() => rig?.close());
@@ -60,5 +62,21 @@ describe('batch claims take turns between tenants', () => {
     expect(await ids(1)).toEqual(['batch_c2']);
     expect(await ids(5)).toEqual(['batch_a3']);
     expect(await ids(5)).toEqual([]); // every one is held
+  });
+  it('a tenant may have BATCH_MAX_OPEN_PER_TENANT batches open; one more is a 429 until one ends', async () => {
+    const file = await rig.upload(jsonl([chatLine('a', 'hi')]));
+    const create = () =>
+      app.request('POST', '/v1/batches', {
+        apiKey: app.apiKey,
+        body: { input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' },
+      });
+    const first = await create();
+    expect(first.status).toBe(200);
+    expect((await create()).status).toBe(200);
+    const refused = await create();
+    expectOpenAIError(refused, 429, 'batch_limit_exceeded');
+    expect(refused.headers.get('retry-after')).toBe('60');
+    await sql.query(`UPDATE batches SET status = 'completed' WHERE id = $1`, [first.body.id]);
+    expect((await create()).status).toBe(200);
   });
 });

@@ -5,6 +5,8 @@ export interface BatchSettings {
   /** Days a file is kept after upload (0: until deleted). */
   filesRetentionDays: number;
   maxRequests: number;
+  /** Open batches per tenant. */
+  maxOpenPerTenant: number;
   maxActive: number;
   concurrency: number;
   pollMs: number;
@@ -22,6 +24,7 @@ export function batchSettingsFrom(config: AppConfig): BatchSettings {
     filesMaxBytes: int('FILES_MAX_BYTES'),
     filesRetentionDays: int('FILES_RETENTION_DAYS'),
     maxRequests: int('BATCH_MAX_REQUESTS'),
+    maxOpenPerTenant: int('BATCH_MAX_OPEN_PER_TENANT'),
     maxActive: int('BATCH_MAX_ACTIVE'),
     concurrency: int('BATCH_CONCURRENCY'),
     pollMs: int('BATCH_POLL_MS'),

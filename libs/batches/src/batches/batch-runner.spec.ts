@@ -9,6 +9,7 @@ const settings: BatchSettings = {
   filesMaxBytes: 1 << 20,
   filesRetentionDays: 0,
   maxRequests: 1000,
+  maxOpenPerTenant: 100,
   maxActive: 1,
   concurrency: 3,
   pollMs: 10_000,

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ApiError } from '@app/common';
+import { BATCH_SETTINGS, BatchSettings } from '../batch-settings';
 import { FilesService } from '../files/files.service';
 import { newBatchId } from '../ids';
 import { updateReturning } from '../sql';
@@ -24,6 +25,7 @@ export class BatchesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly files: FilesService,
+    @Inject(BATCH_SETTINGS) private readonly settings: BatchSettings,
   ) {}
 
   async create({ tenantId, apiKeyId, body }: CreateBatchInput) {
@@ -45,6 +47,7 @@ export class BatchesService {
       );
     const metadata = readMetadata(b.metadata);
     const file = await this.files.row(tenantId, fileId);
+    await this.assertRoomFor(tenantId);
     if (file.purpose !== 'batch')
       throw ApiError.badRequest(
         `File ${fileId} has purpose "${file.purpose}"; a batch needs "batch".`,
@@ -56,6 +59,26 @@ export class BatchesService {
       [newBatchId(), tenantId, apiKeyId, endpoint, fileId, window, metadata, WINDOWS[window]],
     );
     return batchObject(rows[0]);
+  }
+
+  /** A tenant may have BATCH_MAX_OPEN_PER_TENANT batches open; one more is a 429 until one ends. */
+  private async assertRoomFor(tenantId: string): Promise<void> {
+    const [{ open }]: { open: number }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS open FROM batches
+        WHERE tenant_id = $1 AND status IN ('validating', 'in_progress', 'cancelling')`,
+      [tenantId],
+    );
+    const limit = this.settings.maxOpenPerTenant;
+    if (open >= limit)
+      throw new ApiError(
+        429,
+        `This tenant has ${open} batches open; the limit is ${limit}. Wait for one to end.`,
+        {
+          type: 'rate_limit_exceeded',
+          code: 'batch_limit_exceeded',
+          headers: { 'retry-after': '60' },
+        },
+      );
   }
 
   async get(tenantId: string, batchId: string) {

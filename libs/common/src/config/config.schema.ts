@@ -390,6 +390,15 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'Most request lines in one batch input file.',
   },
   {
+    name: 'BATCH_MAX_OPEN_PER_TENANT',
+    type: 'int',
+    default: '50',
+    min: 1,
+    max: 100000,
+    description:
+      'Batches a tenant may have open (validating, in progress or cancelling) at once; more: 429 batch_limit_exceeded.',
+  },
+  {
     name: 'BATCH_MAX_ACTIVE',
     type: 'int',
     default: '4',
