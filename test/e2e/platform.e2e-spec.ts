@@ -44,8 +44,12 @@ describe('gateway platform: health, readiness, docs, request ids, errors, shutdo
     const spec = await t.request('GET', '/docs-json');
     expect(spec.status).toBe(200);
     expect(Object.keys(spec.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/models', '/admin/tenants', '/health']),
+      expect.arrayContaining(['/v1/models', '/admin/tenants', '/health', '/v1/files', '/v1/batches']),
     );
+    // The upload is described as the multipart form it is, so /docs can send one.
+    expect(Object.keys(spec.body.paths['/v1/files'].post.requestBody.content)).toEqual([
+      'multipart/form-data',
+    ]);
   });
 
   it('echoes a client x-request-id and generates one otherwise, also on errors', async () => {

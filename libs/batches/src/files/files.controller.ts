@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard, CurrentKey } from '@app/auth';
 import { ApiError } from '@app/common';
@@ -18,6 +18,17 @@ export class FilesController {
 
   @Post()
   @HttpCode(200)
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['purpose', 'file'],
+      properties: {
+        purpose: { type: 'string', enum: ['batch'] },
+        file: { type: 'string', format: 'binary' },
+      },
+    },
+  })
   async upload(@CurrentKey() key: VerifiedKey, @Req() req: FastifyRequest) {
     const { fields, file } = await readUpload(req);
     const purpose = fields.purpose;
