@@ -90,8 +90,9 @@ describe('NativeEngineProvider', () => {
     expect(Math.min(...eventsPerRequest)).toBeGreaterThan(10);
     // Batch invariance through the binding: request 3 equals its run alone.
     expect(tokensOf(results[3])).toEqual(alone);
-    // The timer kept firing while the engine thread generated.
-    expect(ticks).toBeGreaterThan(Math.min(20, elapsed / 10));
+    // The timer kept firing while the engine thread generated (a blocked loop gives ~0 ticks; the
+    // bound is loose because a busy 2-core CI machine delays timers, not because they stop).
+    expect(ticks).toBeGreaterThan(Math.min(10, elapsed / 50));
     expect(new Set(ticksAtEvents).size).toBeGreaterThan(5);
   }, 120_000);
 
