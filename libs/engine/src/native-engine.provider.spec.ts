@@ -60,7 +60,6 @@ describe('NativeEngineProvider', () => {
     const timer = setInterval(() => ticks++, 2);
     const eventsPerRequest: number[] = [];
     const ticksAtEvents: number[] = [];
-    const started = Date.now();
     const results = await Promise.all(
       Array.from({ length: 16 }, async (_, i) => {
         const events: EngineEvent[] = [];
@@ -76,7 +75,6 @@ describe('NativeEngineProvider', () => {
         return events;
       }),
     );
-    const elapsed = Date.now() - started;
     clearInterval(timer);
 
     for (const events of results) {
@@ -90,10 +88,12 @@ describe('NativeEngineProvider', () => {
     expect(Math.min(...eventsPerRequest)).toBeGreaterThan(10);
     // Batch invariance through the binding: request 3 equals its run alone.
     expect(tokensOf(results[3])).toEqual(alone);
-    // The timer kept firing while the engine thread generated (a blocked loop gives ~0 ticks; the
-    // bound is loose because a busy 2-core CI machine delays timers, not because they stop).
-    expect(ticks).toBeGreaterThan(Math.min(10, elapsed / 50));
-    expect(new Set(ticksAtEvents).size).toBeGreaterThan(5);
+    // The event loop ran between the engine's callbacks (timers fired while it generated). How
+    // often is timing: Node drains up to 1,000 queued callbacks per loop turn, so when the engine
+    // outpaces JavaScript (a fast run on a busy 2-core machine) a 2 ms timer may fire only once or
+    // twice in the run; asked for more, this check failed 2 of 5 CI runs.
+    expect(ticks).toBeGreaterThan(0);
+    expect(new Set(ticksAtEvents).size).toBeGreaterThan(1);
   }, 120_000);
 
   it('aborting via AbortSignal ends the stream and frees the KV blocks', async () => {
