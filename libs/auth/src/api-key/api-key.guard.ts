@@ -7,7 +7,8 @@ export interface ApiKeyRequest {
   apiKey?: VerifiedKey;
 }
 
-const MESSAGES: Record<KeyFailure | 'missing', string> = {
+/** The 401 messages of refused keys (also the batch runner's answer to a key refused mid-batch). */
+export const API_KEY_MESSAGES: Record<KeyFailure | 'missing', string> = {
   missing: "You didn't provide an API key. Provide it in the Authorization header as 'Bearer sk-...'.",
   malformed: 'Incorrect API key provided.',
   unknown: 'Incorrect API key provided.',
@@ -36,9 +37,9 @@ export class ApiKeyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<ApiKeyRequest>();
     const key = presentedKey(request.headers);
-    if (!key) throw ApiError.unauthorized(MESSAGES.missing);
+    if (!key) throw ApiError.unauthorized(API_KEY_MESSAGES.missing);
     const result = await this.verifier.verify(key);
-    if (!result.ok) throw ApiError.unauthorized(MESSAGES[result.reason]);
+    if (!result.ok) throw ApiError.unauthorized(API_KEY_MESSAGES[result.reason]);
     request.apiKey = result.key;
     return true;
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { toOpenAIError, ApiError, openAIErrorBody } from '@app/common';
+import { API_KEY_MESSAGES } from '@app/auth';
 import { answer, idPrefixOf, InferenceService, RequestKind } from '@app/inference';
 import { BatchLine } from './batch-input';
 import { LineOutcome, retryDelayMs } from './batch-output';
@@ -15,12 +16,9 @@ export interface LineContext {
 /** A line's answer, or how long to wait before it runs again (a passing refusal, e.g. a full lane). */
 export type LineAttempt = { outcome: LineOutcome } | { retryInMs: number };
 
-const KEY_MESSAGES: Record<KeyRefusal, string> = {
-  revoked: 'This API key has been revoked.',
-  expired: 'This API key has expired.',
-  tenant_suspended: 'The tenant of this API key is suspended.',
-  unknown: 'The API key of this batch no longer exists.',
-};
+/** A line's request id, fixed by its batch and position: the key of its usage event. */
+const lineRequestId = (ctx: LineContext, line: BatchLine) =>
+  `${idPrefixOf(ctx.kind)}-${ctx.batchId}-${line.index}`;
 
 /**
  * Runs one batch line through the same path as its endpoint (model routing, guardrails, quotas,
@@ -32,7 +30,7 @@ export class BatchLineRunner {
   constructor(private readonly inference: InferenceService) {}
 
   async attempt(ctx: LineContext, line: BatchLine): Promise<LineAttempt> {
-    const requestId = `${idPrefixOf(ctx.kind)}-${ctx.batchId}-${line.index}`;
+    const requestId = lineRequestId(ctx, line);
     try {
       const body = { ...line.body, service_tier: 'flex' };
       const caller = { tenantId: ctx.tenantId, apiKeyId: ctx.apiKeyId, requestId };
@@ -53,8 +51,8 @@ export class BatchLineRunner {
   refused(ctx: LineContext, line: BatchLine, reason: KeyRefusal): LineOutcome {
     return {
       statusCode: 401,
-      requestId: `${idPrefixOf(ctx.kind)}-${ctx.batchId}-${line.index}`,
-      body: openAIErrorBody(401, KEY_MESSAGES[reason], { code: 'invalid_api_key' }),
+      requestId: lineRequestId(ctx, line),
+      body: openAIErrorBody(401, API_KEY_MESSAGES[reason], { code: 'invalid_api_key' }),
       error: null,
     };
   }

@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { keyStateFailure, KeyFailure } from '@app/tenants';
 import { FilesService } from '../files/files.service';
 import { updateReturning } from '../sql';
 import { BatchInputError } from './batch-input';
 import { BatchRow, BatchStatus } from './batch-object';
 import { LineOutcome, outputLine, succeeded } from './batch-output';
 
-/** Why an API key can no longer run a batch's lines, or null when it still can. */
-export type KeyRefusal = 'revoked' | 'expired' | 'tenant_suspended' | 'unknown';
+/** Why an API key can no longer run a batch's lines. */
+export type KeyRefusal = Exclude<KeyFailure, 'malformed'>;
 
 /** The batch was taken over by another replica (its lease expired). */
 export class LeaseLost extends Error {
@@ -139,19 +140,21 @@ export class BatchStore {
     );
   }
 
-  /** Whether the batch's API key may still run requests. */
+  /** Why the batch's API key may no longer run requests (the API key guard's rule), or null. */
   async keyRefusal(apiKeyId: string): Promise<KeyRefusal | null> {
-    const rows: { revoked: boolean; expired: boolean; tenant_status: string }[] = await this.dataSource.query(
-      `SELECT k.revoked_at IS NOT NULL AS revoked, coalesce(k.expires_at < now(), false) AS expired,
-              t.status AS tenant_status
-         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = $1`,
-      [apiKeyId],
-    );
+    const rows: { revoked_at: Date | null; expires_at: Date | null; tenant_status: string }[] =
+      await this.dataSource.query(
+        `SELECT k.revoked_at, k.expires_at, t.status AS tenant_status
+           FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = $1`,
+        [apiKeyId],
+      );
     const r = rows[0];
     if (!r) return 'unknown';
-    if (r.revoked) return 'revoked';
-    if (r.expired) return 'expired';
-    return r.tenant_status === 'active' ? null : 'tenant_suspended';
+    const ms = (d: Date | null) => (d === null ? null : new Date(d).getTime());
+    return keyStateFailure(
+      { revokedAt: ms(r.revoked_at), expiresAt: ms(r.expires_at), tenantStatus: r.tenant_status },
+      Date.now(),
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { AppConfig, ManualClock } from '@app/common';
 import { generateApiKey } from './key-format';
-import { KeyVerifier } from './key-verifier';
+import { keyStateFailure, KeyVerifier } from './key-verifier';
 
 /**
  * Stale-if-error: while the database is unreachable the verifier serves the last good lookup for
@@ -85,5 +85,16 @@ describe('KeyVerifier when the database is unreachable', () => {
     strict.state.down = true;
     strict.clock.advance(TTL + 1);
     await expect(strict.verifier.verify(strict.key.key)).rejects.toMatchObject(UNAVAILABLE);
+  });
+});
+
+describe('keyStateFailure', () => {
+  const ok = { revokedAt: null, expiresAt: null, tenantStatus: 'active' };
+  it('refuses revoked, expired and suspended keys at the moment given; a revocation ahead is a grace period', () => {
+    expect(keyStateFailure(ok, 1000)).toBeNull();
+    expect(keyStateFailure({ ...ok, revokedAt: 1000 }, 1000)).toBe('revoked');
+    expect(keyStateFailure({ ...ok, revokedAt: 5000 }, 1000)).toBeNull(); // rotated, still in its grace
+    expect(keyStateFailure({ ...ok, expiresAt: 999 }, 1000)).toBe('expired');
+    expect(keyStateFailure({ ...ok, tenantStatus: 'suspended' }, 1000)).toBe('tenant_suspended');
   });
 });

@@ -36,6 +36,20 @@ const MAX_CACHE_ENTRIES = 10_000;
 export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
 /**
+ * Why a key that exists may not be used at `now` (ms), or null: revoked (a rotated key's revocation
+ * may lie ahead: its grace period), expired, or its tenant suspended. The API key guard and the
+ * batch runner, which re-checks the key of a running batch, judge keys by this one rule.
+ */
+export function keyStateFailure(
+  key: { revokedAt: number | null; expiresAt: number | null; tenantStatus: string },
+  now: number,
+): 'revoked' | 'expired' | 'tenant_suspended' | null {
+  if (key.revokedAt !== null && key.revokedAt <= now) return 'revoked';
+  if (key.expiresAt !== null && key.expiresAt <= now) return 'expired';
+  return key.tenantStatus === 'active' ? null : 'tenant_suspended';
+}
+
+/**
  * The API-key hot path: parse, look up by prefix (short-TTL cache in front of Postgres,
  * concurrent misses coalesced), constant-time hash comparison, revocation/expiry/tenant
  * checks, and a last_used_at write at most once a minute per key. When the lookup query fails
@@ -61,9 +75,8 @@ export class KeyVerifier {
     const row = await this.lookup(parsed.prefix);
     if (!row || !verifySecret(parsed.secret, row.secretHash)) return { ok: false, reason: 'unknown' };
     const now = this.clock.now();
-    if (row.revokedAt !== null && row.revokedAt <= now) return { ok: false, reason: 'revoked' };
-    if (row.expiresAt !== null && row.expiresAt <= now) return { ok: false, reason: 'expired' };
-    if (row.tenantStatus !== 'active') return { ok: false, reason: 'tenant_suspended' };
+    const refused = keyStateFailure(row, now);
+    if (refused) return { ok: false, reason: refused };
     this.touch(row.keyId, now);
     return {
       ok: true,
