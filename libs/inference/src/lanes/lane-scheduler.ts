@@ -270,23 +270,27 @@ export class LaneScheduler {
     return Math.min(60, Math.max(1, Math.ceil((ahead + 1) / rate)));
   }
 
-  /** Lanes with waiting requests, best first: by rank, promoted one step per `agingMs` waited. */
-  private lanesInOrder(now: number): { name: Lane; lane: LaneQueue }[] {
-    const ranked: { name: Lane; lane: LaneQueue; eff: number }[] = [];
+  /**
+   * The best lane with a waiting request and room for it: by rank, promoted one step per
+   * `agingMs` waited (ties: the higher rank). A scan of three lanes, on every release.
+   */
+  private pickLane(now: number): { name: Lane; lane: LaneQueue } | undefined {
+    let best: { name: Lane; lane: LaneQueue; eff: number } | undefined;
     for (const name of LANES) {
       const lane = this.lanes[name];
-      if (lane.size === 0) continue;
-      const waited = now - lane.oldest();
-      ranked.push({ name, lane, eff: LANE_RANK[name] - Math.floor(waited / this.options.agingMs) });
+      if (lane.size === 0 || !this.hasRoom(name)) continue;
+      const eff = LANE_RANK[name] - Math.floor((now - lane.oldest()) / this.options.agingMs);
+      if (!best || eff < best.eff || (eff === best.eff && LANE_RANK[name] < LANE_RANK[best.name]))
+        best = { name, lane, eff };
     }
-    return ranked.sort((a, b) => a.eff - b.eff || LANE_RANK[a.name] - LANE_RANK[b.name]);
+    return best;
   }
 
-  /** Admits waiting requests while the best lane that has room has one. */
+  /** Admits waiting requests while a lane with room has one. */
   private dispatch(): void {
     const now = this.now();
     for (;;) {
-      const next = this.lanesInOrder(now).find((l) => this.hasRoom(l.name));
+      const next = this.pickLane(now);
       if (!next) return;
       const tenant = next.lane.nextTenant();
       if (!tenant) return;
