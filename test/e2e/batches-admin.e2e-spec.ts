@@ -39,6 +39,13 @@ describe("operators' batches API (tiny model)", () => {
     expect(all.status).toBe(200);
     const tenants = new Set(all.body.data.map((b: { tenant_id: string }) => b.tenant_id));
     expect(tenants.size).toBeGreaterThan(1);
+    // Cursor pages over every tenant: the next page starts after the last id, newest first.
+    const first = await app.request('GET', '/admin/batches?limit=1', { token: admin });
+    expect(first.body).toMatchObject({ has_more: true, first_id: all.body.data[0].id });
+    const second = await app.request('GET', `/admin/batches?limit=1&after=${first.body.last_id}`, {
+      token: admin,
+    });
+    expect(second.body.data.map((b: { id: string }) => b.id)).toEqual([all.body.data[1].id]);
     const completed = await app.request('GET', '/admin/batches?status=completed&limit=100', { token: admin });
     expect(completed.body.data.length).toBeGreaterThan(0);
     expect(completed.body.data.every((b: { status: string }) => b.status === 'completed')).toBe(true);

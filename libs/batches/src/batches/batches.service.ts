@@ -118,10 +118,7 @@ export class BatchesService {
   /** Operators' view: batches of every tenant (or one), optionally in one status, newest first. */
   async adminList(filter: { tenantId: string | null; status: string | null }, q: ListQuery) {
     const rows: BatchRow[] = await this.dataSource.query(
-      `SELECT t.* FROM batches t
-        WHERE ($1::uuid IS NULL OR t.tenant_id = $1) AND ($4::varchar IS NULL OR t.status = $4)
-          AND ($2::varchar IS NULL OR (t.created_at, t.id) < (SELECT c.created_at, c.id FROM batches c WHERE c.id = $2))
-        ORDER BY t.created_at DESC, t.id DESC LIMIT $3`,
+      pageSql('batches', 't.*', 'AND ($4::varchar IS NULL OR t.status = $4)'),
       [filter.tenantId, q.after, q.limit + 1, filter.status],
     );
     return listPage(
