@@ -52,10 +52,7 @@ async function submit(args: ParsedArgs, target: ServerTarget): Promise<unknown> 
   const form = new FormData();
   form.append('purpose', 'batch');
   form.append('file', new Blob([content]), basename(input));
-  const res = await send(target, 'POST', '/v1/files', form);
-  const text = await res.text();
-  if (!res.ok) throw new ServerError(res.status, `POST /v1/files: ${errorMessage(res.status, text)}`);
-  const file = JSON.parse(text) as { id: string };
+  const file = await requestJson<{ id: string }>(target, 'POST', '/v1/files', form);
   const batch = await requestJson<Batch>(target, 'POST', '/v1/batches', {
     input_file_id: file.id,
     endpoint,

@@ -28,9 +28,9 @@ export class FilesService {
 
   async create(file: NewFile, m: EntityManager = this.dataSource.manager) {
     const rows: FileRow[] = await m.query(
-      `INSERT INTO files (id, tenant_id, api_key_id, purpose, filename, bytes, content, expires_at)
+      `INSERT INTO files AS t (id, tenant_id, api_key_id, purpose, filename, bytes, content, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8::int > 0 THEN now() + $8 * interval '1 day' END)
-       RETURNING ${FILE_COLUMNS.replace(/t\./g, '')}`,
+       RETURNING ${FILE_COLUMNS}`,
       [
         newFileId(),
         file.tenantId,
