@@ -12,6 +12,7 @@ import { UsageEndUser1764600000000 } from './1764600000000-UsageEndUser';
 import { UsageKind1764700000000 } from './1764700000000-UsageKind';
 import { FilesBatches1764800000000 } from './1764800000000-FilesBatches';
 import { UsageUserKind1764900000000 } from './1764900000000-UsageUserKind';
+import { Responses1765000000000 } from './1765000000000-Responses';
 
 export const MIGRATIONS = [
   TenantsApiKeysAudit1764190000000,
@@ -24,4 +25,5 @@ export const MIGRATIONS = [
   UsageKind1764700000000,
   FilesBatches1764800000000,
   UsageUserKind1764900000000,
+  Responses1765000000000,
 ];

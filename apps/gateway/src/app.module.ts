@@ -5,6 +5,7 @@ import { AppConfig, CommonModule, ConfigModule } from '@app/common';
 import { DatabaseModule } from '@app/database';
 import { ENGINE_PROVIDER, loadAddon } from '@app/engine';
 import { InferenceModule } from '@app/inference';
+import { ResponsesModule } from '@app/responses';
 import { gpuStatsFromAddon, MetricsModule } from '@app/observability';
 import { ShutdownState } from './boot/shutdown-state';
 import { HealthController } from './health/health.controller';
@@ -29,6 +30,7 @@ export class AppModule {
         AdminModule,
         InferenceModule,
         BatchesModule,
+        ResponsesModule,
         MetricsModule.forRoot({
           engineToken: ENGINE_PROVIDER,
           gpuStats: gpuStatsFromAddon(() => loadAddon()),

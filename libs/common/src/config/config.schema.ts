@@ -382,6 +382,15 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       'Files (batch inputs and outputs) are deleted this many days after upload, as OpenAI does; the input of a batch still running is kept. 0 = keep until deleted.',
   },
   {
+    name: 'RESPONSES_RETENTION_DAYS',
+    type: 'int',
+    default: '30',
+    min: 0,
+    max: 36500,
+    description:
+      'Stored responses (POST /v1/responses with store: true) are deleted this many days after they were created, as OpenAI does. 0 = keep until deleted.',
+  },
+  {
     name: 'BATCH_MAX_REQUESTS',
     type: 'int',
     default: '50000',

@@ -33,10 +33,16 @@ export class SseWriter {
     this.reply.raw.write(`data: ${JSON.stringify(payload)}\n\n`);
   }
 
-  end(): void {
+  /** A named event (`event:` line), as the Responses API streams them. */
+  event(name: string, payload: unknown): void {
     if (this.isClosed) return;
-    this.reply.raw.write('data: [DONE]\n\n');
-    this.reply.raw.end();
+    this.reply.raw.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
+  }
+
+  /** Ends the stream; chat and completions streams end with `data: [DONE]`, Responses ones do not. */
+  end(done = true): void {
+    if (this.isClosed) return;
+    this.reply.raw.end(done ? 'data: [DONE]\n\n' : undefined);
     this.closed = true;
   }
 }

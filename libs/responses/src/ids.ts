@@ -1,0 +1,8 @@
+import { randomBytes } from 'node:crypto';
+
+/** Ids shaped like OpenAI's: `resp_`, `msg_` and `fc_` followed by 48 hex digits. */
+const id = (prefix: string) => `${prefix}_${randomBytes(24).toString('hex')}`;
+
+export const newResponseId = () => id('resp');
+export const newMessageId = () => id('msg');
+export const newFunctionCallId = () => id('fc');

@@ -1,0 +1,3 @@
+export * from './responses.module';
+export * from './responses.service';
+export * from './responses.store';

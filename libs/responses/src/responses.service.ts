@@ -1,0 +1,150 @@
+import { Injectable } from '@nestjs/common';
+import { ApiError, serviceTierForLane } from '@app/common';
+import {
+  answer,
+  ChoiceDelta,
+  InferenceService,
+  PreparedRequest,
+  SseWriter,
+  ToolStreamGate,
+  usageOf,
+} from '@app/inference';
+import { newResponseId } from './ids';
+import { chatMessages, ResponseItem } from './response-items';
+import {
+  ResponseObject,
+  responseObject,
+  ResponseState,
+  responsesUsage,
+  stateFromChat,
+} from './response-object';
+import { ResponseStream } from './response-stream';
+import { inResponsesTerms, parseResponsesRequest, ResponsesRequest } from './responses-request';
+import { ResponsesStore } from './responses.store';
+
+export interface ResponsesCaller {
+  tenantId: string;
+  apiKeyId: string;
+}
+
+/** A validated, admitted response ready to run. */
+export interface ResponseRun {
+  req: ResponsesRequest;
+  caller: ResponsesCaller;
+  /** The conversation it answers (earlier turns of the chain, then its input). */
+  context: ResponseItem[];
+  p: PreparedRequest;
+  createdAt: number;
+}
+
+const notFound = (id: string, param: string | null = null) =>
+  ApiError.notFound(`Response with id '${id}' not found.`, 'not_found', param);
+
+/**
+ * OpenAI's Responses API over the chat completions path (routing, guardrails, quotas, lanes and
+ * metering as chat): a response runs as one chat choice whose messages are `instructions`, the
+ * stored chain of `previous_response_id` and the new input. The usage event's id is the response id.
+ */
+@Injectable()
+export class ResponsesService {
+  constructor(
+    private readonly inference: InferenceService,
+    private readonly store: ResponsesStore,
+  ) {}
+
+  /** Validates the body, loads the chain it continues and admits it (errors: plain HTTP ones). */
+  async prepare(body: unknown, caller: ResponsesCaller): Promise<ResponseRun> {
+    const req = parseResponsesRequest(body);
+    let earlier: ResponseItem[] = [];
+    if (req.previousResponseId) {
+      const prev = await this.store.find(caller.tenantId, req.previousResponseId);
+      if (!prev) throw notFound(req.previousResponseId, 'previous_response_id');
+      earlier = [...prev.context, ...prev.response.output];
+    }
+    const context = [...earlier, ...req.input];
+    const messages = chatMessages(req.instructions, context);
+    const id = newResponseId();
+    try {
+      const p = await this.inference.prepareChat({ ...req.chat, messages }, { ...caller, requestId: id });
+      return { req, caller, context, p, createdAt: p.created };
+    } catch (err) {
+      throw inResponsesTerms(err);
+    }
+  }
+
+  /** Runs it to the end and answers the response object (stored when `store`). */
+  async respond(run: ResponseRun): Promise<ResponseObject> {
+    const chat = (await answer(this.inference, 'chat', run.p)) as Parameters<typeof stateFromChat>[2];
+    return this.finish(run, stateFromChat(run.p.id, run.createdAt, chat));
+  }
+
+  /** Runs it as server-sent events on `sse`; stored at the end when `store` (not when the client left). */
+  async stream(run: ResponseRun, sse: SseWriter): Promise<void> {
+    const { p } = run;
+    const state: ResponseState = {
+      id: p.id,
+      createdAt: run.createdAt,
+      model: p.model,
+      serviceTier: serviceTierForLane(p.lane),
+      status: 'in_progress',
+      output: [],
+      usage: null,
+    };
+    const events = new ResponseStream(sse, run.req, state, p);
+    events.start();
+    const gate = p.tools ? new ToolStreamGate(p.tools) : null;
+    let finishReason = 'stop';
+    const emit = (d: ChoiceDelta) => {
+      const parts = gate
+        ? gate.push(d)
+        : [{ index: d.index, content: d.text, logprobs: d.logprobs, finishReason: d.finishReason }];
+      for (const part of parts) {
+        events.part(part);
+        if (part.finishReason) finishReason = part.finishReason;
+      }
+    };
+    let final: ResponseState;
+    try {
+      const results = await this.inference.execute(p, emit);
+      const failed = results.find((r) => r.finishReason === 'error' || r.finishReason === 'abort');
+      if (p.abort.signal.aborted) return sse.end(false);
+      if (failed) final = events.fail(failed.apiError ?? new Error(failed.error ?? 'engine error'));
+      else {
+        const { prompt, cached } = this.inference.promptTotals(p, results);
+        final = events.finish(finishReason, responsesUsage(usageOf(prompt, cached, results)));
+      }
+    } catch (err) {
+      final = events.fail(err);
+    }
+    sse.end(false);
+    await this.finish(run, final);
+  }
+
+  async retrieve(tenantId: string, id: string): Promise<ResponseObject> {
+    const stored = await this.store.find(tenantId, id);
+    if (!stored) throw notFound(id);
+    return stored.response;
+  }
+
+  async delete(tenantId: string, id: string) {
+    if (!(await this.store.delete(tenantId, id))) throw notFound(id);
+    return { id, object: 'response', deleted: true };
+  }
+
+  /** The items of the conversation a stored response answered (its chain's turns included). */
+  async inputItems(tenantId: string, id: string): Promise<ResponseItem[]> {
+    const stored = await this.store.find(tenantId, id);
+    if (!stored) throw notFound(id);
+    return stored.context;
+  }
+
+  private async finish(run: ResponseRun, state: ResponseState): Promise<ResponseObject> {
+    const body = responseObject(run.req, state);
+    if (run.req.store)
+      await this.store.save(run.caller.tenantId, run.caller.apiKeyId, {
+        context: run.context,
+        response: body,
+      });
+    return body;
+  }
+}

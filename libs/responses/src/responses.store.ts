@@ -1,0 +1,83 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { RESPONSES_SETTINGS, ResponsesSettings } from './responses-settings';
+import { ResponseItem } from './response-items';
+import { ResponseObject } from './response-object';
+
+export interface StoredResponse {
+  /** The conversation it answered: the earlier turns of its chain, then its own input. */
+  context: ResponseItem[];
+  response: ResponseObject;
+}
+
+/**
+ * Stored responses (store: true) of a tenant, for retrieval and for `previous_response_id`. Kept
+ * as JSON text, not jsonb: generated text may hold U+0000, which jsonb refuses.
+ */
+@Injectable()
+export class ResponsesStore {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(RESPONSES_SETTINGS) private readonly settings: ResponsesSettings,
+  ) {}
+
+  async save(tenantId: string, apiKeyId: string, stored: StoredResponse): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO responses (id, tenant_id, api_key_id, created_at, expires_at, context, response)
+       VALUES ($1, $2, $3, to_timestamp($4), CASE WHEN $5::int > 0 THEN now() + $5 * interval '1 day' END, $6, $7)`,
+      [
+        stored.response.id,
+        tenantId,
+        apiKeyId,
+        stored.response.created_at,
+        this.settings.retentionDays,
+        JSON.stringify(stored.context),
+        JSON.stringify(stored.response),
+      ],
+    );
+  }
+
+  /** The tenant's stored response, or null (another tenant's is not found either). */
+  async find(tenantId: string, id: string): Promise<StoredResponse | null> {
+    const rows: { context: string; response: string }[] = await this.dataSource.query(
+      `SELECT context, response FROM responses
+        WHERE id = $1 AND tenant_id = $2 AND (expires_at IS NULL OR expires_at > now())`,
+      [id, tenantId],
+    );
+    if (rows.length === 0) return null;
+    return {
+      context: JSON.parse(rows[0].context) as ResponseItem[],
+      response: JSON.parse(rows[0].response) as ResponseObject,
+    };
+  }
+
+  /** Deletes the tenant's response; false when there was none. */
+  async delete(tenantId: string, id: string): Promise<boolean> {
+    const rows: unknown = await this.dataSource.query(
+      `DELETE FROM responses WHERE id = $1 AND tenant_id = $2 RETURNING id`,
+      [id, tenantId],
+    );
+    // TypeORM answers DELETE ... RETURNING as [rows, count].
+    const deleted =
+      Array.isArray(rows) && Array.isArray(rows[0]) ? (rows[0] as unknown[]) : (rows as unknown[]);
+    return deleted.length > 0;
+  }
+
+  /** Deletes responses past their expires_at, a chunk at a time; returns how many. */
+  async prune(chunk = 1000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const rows: { n: number }[] = await this.dataSource.query(
+        `WITH gone AS (
+           DELETE FROM responses WHERE id IN (
+             SELECT id FROM responses WHERE expires_at < now() LIMIT ${chunk})
+           RETURNING 1)
+         SELECT count(*)::int AS n FROM gone`,
+      );
+      const n = Number(rows[0]?.n ?? 0);
+      total += n;
+      if (n < chunk) return total;
+    }
+  }
+}
