@@ -40,6 +40,7 @@ describe('migrations down and up again (real Postgres)', () => {
         'files',
         'batches',
         'batch_results',
+        'responses',
       ]),
     );
     const tenant = randomUUID();
@@ -55,6 +56,8 @@ describe('migrations down and up again (real Postgres)', () => {
        VALUES ('2026-11-27', $1, 'eve', 'generation', 3, 30), ('2026-11-27', $1, 'eve', 'embedding', 2, 7)`,
       [tenant],
     );
+    await ds.undoLastMigration(); // stored responses
+    expect(await tables()).toEqual(all.filter((t) => t !== 'responses'));
     await ds.undoLastMigration(); // the per-user kind: eve's two kinds become one row
     expect(await ds.query(`SELECT requests::int, prompt_tokens::int FROM usage_daily_users`)).toEqual([
       { requests: 5, prompt_tokens: 37 },
@@ -75,13 +78,16 @@ describe('migrations down and up again (real Postgres)', () => {
       { kind: 'generation', requests: 4, prompt_tokens: 33 },
     ]);
     await ds.undoLastMigration();
+    await ds.undoLastMigration();
     await ds.undoLastMigration(); // files and batches
-    expect(await tables()).toEqual(all.filter((t) => !['files', 'batches', 'batch_results'].includes(t)));
+    expect(await tables()).toEqual(
+      all.filter((t) => !['files', 'batches', 'batch_results', 'responses'].includes(t)),
+    );
     await ds.undoLastMigration(); // the usage kind: the two kinds become one row
     expect(await ds.query(`SELECT requests::int, prompt_tokens::int FROM usage_daily`)).toEqual([
       { requests: 5, prompt_tokens: 37 },
     ]);
-    for (let i = 3; i < MIGRATIONS.length; i++) await ds.undoLastMigration();
+    for (let i = 4; i < MIGRATIONS.length; i++) await ds.undoLastMigration();
     expect(await tables()).toEqual([]);
     await runMigrations(ds);
     expect(await tables()).toEqual(all);
