@@ -132,6 +132,56 @@ describe('batches API (tiny model)', () => {
     expect(line.response.body.data[0].embedding).toEqual(direct.body.data[0].embedding);
   });
 
+  it('responses batches: each line a stored response (id resp_<batch>-<line>) answering as /v1/responses does', async () => {
+    const body = { model, input: 'Hello there', max_output_tokens: 5, temperature: 0 };
+    const rows = [
+      { custom_id: 'r1', method: 'POST', url: '/v1/responses', body },
+      { custom_id: 'r2', method: 'POST', url: '/v1/responses', body: { ...body, store: false } },
+      { custom_id: 'bad', method: 'POST', url: '/v1/responses', body: { model, input: [] } },
+    ];
+    const file = await upload(jsonl(rows));
+    const created = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/responses',
+      completion_window: '24h',
+    });
+    const b = await finished(created.id);
+    expect(b).toMatchObject({ status: 'completed', request_counts: { total: 3, completed: 2, failed: 1 } });
+    const out = await lines(b.output_file_id);
+    expect(out.map((l) => l.custom_id)).toEqual(['r1', 'r2']);
+    const direct = await client.responses.create(body);
+    for (const [i, l] of out.entries()) {
+      expect(l.response.body).toMatchObject({
+        id: `resp_${b.id}-${i}`,
+        object: 'response',
+        service_tier: 'flex',
+      });
+      expect(l.response.body.output[0].content[0].text).toBe(direct.output_text);
+    }
+    // Stored unless store: false; each line billed once under its response id, in the batch lane.
+    expect((await client.responses.retrieve(`resp_${b.id}-0`)).output_text).toBe(direct.output_text);
+    const gone = await app.request('GET', `/v1/responses/resp_${b.id}-1`, { apiKey: app.apiKey });
+    expect(gone.status).toBe(404);
+    const billed = await pollRows(
+      async () =>
+        (
+          await sql.query(`SELECT request_id, lane FROM usage_events WHERE request_id LIKE $1 ORDER BY 1`, [
+            `resp_${b.id}-%`,
+          ])
+        ).rows,
+      2,
+    );
+    expect(billed).toEqual([
+      { request_id: `resp_${b.id}-0`, lane: 'batch' },
+      { request_id: `resp_${b.id}-1`, lane: 'batch' },
+    ]);
+    const [err] = await lines(b.error_file_id);
+    expect(err).toMatchObject({
+      custom_id: 'bad',
+      response: { status_code: 400, body: { error: { param: 'input' } } },
+    });
+  });
+
   it('a malformed input file fails validation with line numbers, and runs nothing', async () => {
     const text =
       jsonl([chatLine('a', 'fine')]) +

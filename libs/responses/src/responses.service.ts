@@ -25,6 +25,7 @@ import { ResponsesStore } from './responses.store';
 export interface ResponsesCaller {
   tenantId: string;
   apiKeyId: string;
+  requestId?: string;
 }
 
 /** A validated, admitted response ready to run. */
@@ -52,7 +53,10 @@ export class ResponsesService {
     private readonly store: ResponsesStore,
   ) {}
 
-  /** Validates the body, loads the chain it continues and admits it (errors: plain HTTP ones). */
+  /**
+   * Validates the body, loads the chain it continues and admits it (errors: plain HTTP ones).
+   * `caller.requestId` fixes the response id (a batch line's, billed once across reruns).
+   */
   async prepare(body: unknown, caller: ResponsesCaller): Promise<ResponseRun> {
     const req = parseResponsesRequest(body);
     let earlier: ResponseItem[] = [];
@@ -63,7 +67,7 @@ export class ResponsesService {
     }
     const context = [...earlier, ...req.input];
     const messages = chatMessages(req.instructions, context);
-    const id = newResponseId();
+    const id = caller.requestId ?? newResponseId();
     try {
       const p = await this.inference.prepareChat({ ...req.chat, messages }, { ...caller, requestId: id });
       return { req, caller, context, p, createdAt: p.created };

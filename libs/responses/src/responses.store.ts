@@ -22,10 +22,12 @@ export class ResponsesStore {
     @Inject(RESPONSES_SETTINGS) private readonly settings: ResponsesSettings,
   ) {}
 
+  /** Stores a response; one with the same id already stored (a batch line run again) is kept. */
   async save(tenantId: string, apiKeyId: string, stored: StoredResponse): Promise<void> {
     await this.dataSource.query(
       `INSERT INTO responses (id, tenant_id, api_key_id, created_at, expires_at, context, response)
-       VALUES ($1, $2, $3, to_timestamp($4), CASE WHEN $5::int > 0 THEN now() + $5 * interval '1 day' END, $6, $7)`,
+       VALUES ($1, $2, $3, to_timestamp($4), CASE WHEN $5::int > 0 THEN now() + $5 * interval '1 day' END, $6, $7)
+       ON CONFLICT (id) DO NOTHING`,
       [
         stored.response.id,
         tenantId,

@@ -1,10 +1,14 @@
 import type { RequestKind } from '@app/inference';
 
+/** What a batch line is: a request kind of the inference API, or a response (/v1/responses). */
+export type BatchKind = RequestKind | 'response';
+
 /** The endpoints a batch may target, and the kind of request each line is. */
-export const BATCH_ENDPOINTS: Readonly<Record<string, RequestKind>> = {
+export const BATCH_ENDPOINTS: Readonly<Record<string, BatchKind>> = {
   '/v1/chat/completions': 'chat',
   '/v1/completions': 'completion',
   '/v1/embeddings': 'embedding',
+  '/v1/responses': 'response',
 };
 
 /** One request of a batch input file. */

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { toOpenAIError, ApiError, openAIErrorBody } from '@app/common';
 import { API_KEY_MESSAGES } from '@app/auth';
-import { answer, idPrefixOf, InferenceService, RequestKind } from '@app/inference';
-import { BatchLine } from './batch-input';
+import { answer, idPrefixOf, InferenceService } from '@app/inference';
+import { ResponsesService } from '@app/responses';
+import { BatchKind, BatchLine } from './batch-input';
 import { LineOutcome, retryDelayMs } from './batch-output';
 import { KeyRefusal } from './batch-store';
 
@@ -10,7 +11,7 @@ export interface LineContext {
   batchId: string;
   tenantId: string;
   apiKeyId: string;
-  kind: RequestKind;
+  kind: BatchKind;
 }
 
 /** A line's answer, or how long to wait before it runs again (a passing refusal, e.g. a full lane). */
@@ -18,7 +19,9 @@ export type LineAttempt = { outcome: LineOutcome } | { retryInMs: number };
 
 /** A line's request id, fixed by its batch and position: the key of its usage event. */
 const lineRequestId = (ctx: LineContext, line: BatchLine) =>
-  `${idPrefixOf(ctx.kind)}-${ctx.batchId}-${line.index}`;
+  ctx.kind === 'response'
+    ? `resp_${ctx.batchId}-${line.index}` // still a response id (resp_...)
+    : `${idPrefixOf(ctx.kind)}-${ctx.batchId}-${line.index}`;
 
 /**
  * Runs one batch line through the same path as its endpoint (model routing, guardrails, quotas,
@@ -27,15 +30,25 @@ const lineRequestId = (ctx: LineContext, line: BatchLine) =>
  */
 @Injectable()
 export class BatchLineRunner {
-  constructor(private readonly inference: InferenceService) {}
+  constructor(
+    private readonly inference: InferenceService,
+    private readonly responses: ResponsesService,
+  ) {}
 
   async attempt(ctx: LineContext, line: BatchLine): Promise<LineAttempt> {
     const requestId = lineRequestId(ctx, line);
     try {
       const body = { ...line.body, service_tier: 'flex' };
       const caller = { tenantId: ctx.tenantId, apiKeyId: ctx.apiKeyId, requestId };
-      const p = await this.inference.prepareKind(ctx.kind, body, caller);
-      const answered = await answer(this.inference, ctx.kind, p);
+      let answered: object;
+      if (ctx.kind === 'response')
+        answered = await this.responses.respond(await this.responses.prepare(body, caller));
+      else
+        answered = await answer(
+          this.inference,
+          ctx.kind,
+          await this.inference.prepareKind(ctx.kind, body, caller),
+        );
       return { outcome: { statusCode: 200, requestId, body: answered, error: null } };
     } catch (err) {
       const rendered = toOpenAIError(err);
