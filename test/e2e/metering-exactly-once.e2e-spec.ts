@@ -347,7 +347,7 @@ describe('metering exactly-once (real Postgres, real processes, real engine)', (
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const [header, ...lines] = csv.text.trim().split('\r\n');
     expect(header).toBe(
-      'tenant_id,day,model,api_key_id,lane,requests,completed,aborted,errored,rejected,prompt_tokens,cached_tokens,completion_tokens,total_tokens,end_user,kind',
+      'tenant_id,day,model,api_key_id,lane,requests,completed,aborted,errored,rejected,prompt_tokens,cached_tokens,completion_tokens,total_tokens,end_user,kind,cost,currency',
     );
     const cols = header.split(',');
     const sum = (name: string) => lines.reduce((s, l) => s + Number(l.split(',')[cols.indexOf(name)]), 0);

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@app/auth';
 import { MeteringService } from './metering.service';
+import { priceListProvider } from './pricing/price-list.provider';
 import { UsageReportService } from './reports/usage-report.service';
 import { UsageRetentionService } from './retention.service';
 import { UsageController } from './usage.controller';
@@ -10,7 +11,7 @@ import { UsageTotals } from './usage-totals';
 @Module({
   imports: [AuthModule],
   controllers: [UsageController],
-  providers: [MeteringService, UsageTotals, UsageReportService, UsageRetentionService],
+  providers: [MeteringService, UsageTotals, UsageReportService, UsageRetentionService, priceListProvider],
   exports: [MeteringService, UsageTotals, UsageReportService, UsageRetentionService],
 })
 export class MeteringModule {}

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ApiError, serviceTierForLane } from '@app/common';
 import {
   answer,
@@ -48,6 +48,8 @@ const notFound = (id: string, param: string | null = null) =>
  */
 @Injectable()
 export class ResponsesService {
+  private readonly logger = new Logger('Responses');
+
   constructor(
     private readonly inference: InferenceService,
     private readonly store: ResponsesStore,
@@ -121,7 +123,10 @@ export class ResponsesService {
       final = events.fail(err);
     }
     sse.end(false);
-    await this.finish(run, final);
+    // The client has its answer (and usage is recorded): a failed store is logged, not thrown.
+    await this.finish(run, final).catch((err: Error) =>
+      this.logger.warn(`response ${p.id} was not stored: ${err.message}`),
+    );
   }
 
   async retrieve(tenantId: string, id: string): Promise<ResponseObject> {

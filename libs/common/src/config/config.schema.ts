@@ -356,6 +356,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       'A running request is journaled (billed after a crash) once it has run this long; 0 = at admission (no request lost to a kill -9; see docs/performance.md for the cost).',
   },
   {
+    name: 'PRICES_FILE',
+    type: 'string',
+    description:
+      "JSON file of prices per million tokens per model (and factors per lane, e.g. batch 0.5): usage reports and their CSV then carry each row's cost; see docs/api.md.",
+  },
+  {
     name: 'USAGE_RETENTION_DAYS',
     type: 'int',
     default: '90',

@@ -12,6 +12,7 @@ export const USAGE_CSV_COLUMNS: readonly (keyof UsageReportRow)[] = [
   'total_tokens',
   'end_user',
   'kind',
+  'cost',
 ];
 
 /** RFC 4180 quoting; a leading = + - @ is prefixed with ' so spreadsheets do not run it. */
@@ -22,8 +23,10 @@ function cell(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** The rows as CSV; `cost` (and `currency`, last) are empty without PRICES_FILE. */
 export function usageReportCsv(report: UsageReport): string {
-  const lines = [USAGE_CSV_COLUMNS.join(',')];
-  for (const row of report.data) lines.push(USAGE_CSV_COLUMNS.map((c) => cell(row[c])).join(','));
+  const lines = [[...USAGE_CSV_COLUMNS, 'currency'].join(',')];
+  for (const row of report.data)
+    lines.push([...USAGE_CSV_COLUMNS.map((c) => cell(row[c])), cell(report.currency)].join(','));
   return lines.join('\r\n') + '\r\n';
 }

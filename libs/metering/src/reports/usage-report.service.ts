@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { costOf, PriceList, roundCost } from '../pricing/price-list';
+import { PRICE_LIST } from '../pricing/price-list.provider';
 import { ROLLUP_SUMS } from '../usage-writer';
-import { UsageQuery } from './usage-query';
+import { USAGE_GROUPS, UsageGroup, UsageQuery } from './usage-query';
 
 export interface UsageTotalsRow {
   requests: number;
@@ -14,6 +16,8 @@ export interface UsageTotalsRow {
   cached_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** With PRICES_FILE: what it cost; null when part of it has no price (or per end user). */
+  cost?: number | null;
 }
 
 export interface UsageReportRow extends UsageTotalsRow {
@@ -36,6 +40,9 @@ export interface UsageReport {
   group_by: string[];
   data: UsageReportRow[];
   totals: UsageTotalsRow;
+  /** With PRICES_FILE: the currency of `cost`, and the models used without a price. */
+  currency?: string;
+  unpriced_models?: string[];
 }
 
 const GROUP_COLUMNS: Record<string, string> = {
@@ -69,16 +76,61 @@ function emptyTotals(): UsageTotalsRow {
   };
 }
 
-/** Usage reports from the daily rollups (kept when raw events are pruned): per end user, or per key, model, lane and kind. */
+/** Adds b's counters (and cost, null once either is null) to a. */
+function addTo(a: UsageTotalsRow, b: UsageTotalsRow): void {
+  for (const k of ROLLUP_SUMS) a[k] += b[k];
+  a.total_tokens = a.prompt_tokens + a.completion_tokens;
+  if (a.cost !== undefined) a.cost = a.cost === null || b.cost == null ? null : roundCost(a.cost + b.cost);
+}
+
+/**
+ * Usage reports from the daily rollups (kept when raw events are pruned): per end user, or per
+ * key, model, lane and kind. With PRICES_FILE each row has its cost: the rollups are read per model
+ * and lane as well (what prices depend on), priced, then summed into the rows asked for.
+ */
 @Injectable()
 export class UsageReportService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(PRICE_LIST) private readonly prices: PriceList | null,
+  ) {}
 
   async report(query: UsageQuery): Promise<UsageReport> {
-    const groups = ['tenant_id::text', ...query.groupBy.map((g) => GROUP_COLUMNS[g])];
+    const prices = this.prices;
+    const perUser = query.groupBy.includes('user');
+    const priced = prices !== null && !perUser;
+    const dims = priced
+      ? USAGE_GROUPS.filter((g) => query.groupBy.includes(g) || g === 'model' || g === 'lane')
+      : query.groupBy;
+    const fine = await this.rows(query, dims);
+    const unpriced = new Set<string>();
+    if (prices) {
+      for (const r of fine) {
+        r.cost = priced ? costOf(prices, { ...r, model: r.model!, lane: r.lane! }) : null;
+        if (priced && r.cost === null) unpriced.add(r.model!);
+      }
+    }
+    const data = priced ? fold(fine, query.groupBy) : fine;
+    const totals: UsageTotalsRow = { ...emptyTotals(), ...(prices ? { cost: perUser ? null : 0 } : {}) };
+    for (const r of data) addTo(totals, r);
+    return {
+      object: 'usage_report',
+      tenant_id: query.tenantId ?? null,
+      from: query.from,
+      to: query.to,
+      group_by: query.groupBy,
+      data,
+      totals,
+      ...(prices ? { currency: prices.currency, unpriced_models: [...unpriced].sort() } : {}),
+    };
+  }
+
+  /** The rollups' sums per tenant and `dims`, ordered by them. */
+  private async rows(query: UsageQuery, dims: UsageGroup[]): Promise<UsageReportRow[]> {
+    const groups = ['tenant_id::text', ...dims.map((g) => GROUP_COLUMNS[g])];
     const select = [
       'tenant_id::text AS tenant_id',
-      ...query.groupBy.map((g) => `${GROUP_COLUMNS[g]} AS ${OUTPUT_NAMES[g]}`),
+      ...dims.map((g) => `${GROUP_COLUMNS[g]} AS ${OUTPUT_NAMES[g]}`),
       ...ROLLUP_SUMS.map((s) => `sum(${s})::text AS ${s}`),
     ];
     const params: unknown[] = [query.from, query.to];
@@ -87,12 +139,11 @@ export class UsageReportService {
       params.push(query.tenantId);
       where += ` AND tenant_id = $${params.length}`;
     }
-    const table = query.groupBy.includes('user') ? 'usage_daily_users' : 'usage_daily';
+    const table = dims.includes('user') ? 'usage_daily_users' : 'usage_daily';
     const sql = `SELECT ${select.join(', ')} FROM ${table} WHERE ${where}
                  GROUP BY ${groups.join(', ')} ORDER BY ${groups.map((_g, i) => i + 1).join(', ')}`;
     const rows: Record<string, string | null>[] = await this.dataSource.query(sql, params);
-    const totals = emptyTotals();
-    const data = rows.map((r) => {
+    return rows.map((r) => {
       const row: UsageReportRow = {
         tenant_id: r.tenant_id!,
         day: r.day ?? null,
@@ -103,22 +154,32 @@ export class UsageReportService {
         kind: r.kind ?? null,
         ...emptyTotals(),
       };
-      for (const s of ROLLUP_SUMS) {
-        row[s] = Number(r[s] ?? 0);
-        totals[s] += row[s];
-      }
+      for (const s of ROLLUP_SUMS) row[s] = Number(r[s] ?? 0);
       row.total_tokens = row.prompt_tokens + row.completion_tokens;
       return row;
     });
-    totals.total_tokens = totals.prompt_tokens + totals.completion_tokens;
-    return {
-      object: 'usage_report',
-      tenant_id: query.tenantId ?? null,
-      from: query.from,
-      to: query.to,
-      group_by: query.groupBy,
-      data,
-      totals,
-    };
   }
+}
+
+/** Sums priced rows into the rows of `groupBy` (the others' dimensions null), ordered by them. */
+function fold(fine: UsageReportRow[], groupBy: UsageGroup[]): UsageReportRow[] {
+  const names = ['tenant_id', ...groupBy.map((g) => OUTPUT_NAMES[g])] as (keyof UsageReportRow)[];
+  const out = new Map<string, UsageReportRow>();
+  for (const r of fine) {
+    const key = JSON.stringify(names.map((n) => r[n]));
+    let row = out.get(key);
+    if (!row) {
+      row = { ...r, ...emptyTotals(), cost: 0 };
+      for (const g of USAGE_GROUPS)
+        if (!groupBy.includes(g)) (row as unknown as Record<string, null>)[OUTPUT_NAMES[g]] = null;
+      out.set(key, row);
+    }
+    addTo(row, r);
+  }
+  const keyOf = (r: UsageReportRow) => names.map((n) => String(r[n] ?? ''));
+  return [...out.values()].sort((a, b) => {
+    const [ka, kb] = [keyOf(a), keyOf(b)];
+    const i = ka.findIndex((x, j) => x !== kb[j]);
+    return i < 0 ? 0 : ka[i] < kb[i] ? -1 : 1;
+  });
 }
