@@ -15,3 +15,4 @@ export * from './readiness/readiness.registry';
 export * from './http/request-id';
 export * from './http/http-hooks';
 export * from './lanes';
+export * from './config/json-file-checks';

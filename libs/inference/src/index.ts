@@ -9,7 +9,15 @@ export * from './generation/answers';
 export { chatLogprobs, usageOf } from './generation/openai-shapes';
 export type { PreparedRequest } from './generation/prepared-request';
 export type { ChoiceDelta, ChoiceResult } from './generation/choice-runner';
-export { checkString, invalid, isPlainObject, objectBody, onlyFields, typeName } from './api/param-reader';
+export {
+  checkString,
+  invalid,
+  isPlainObject,
+  objectBody,
+  onlyFields,
+  ParamReader,
+  typeName,
+} from './api/param-reader';
 export { SseWriter, onClientGone } from './http/sse';
 export { streamErrorBody } from './http/failures';
 export { ToolStreamGate, type ChatStreamPart } from './http/tool-stream';

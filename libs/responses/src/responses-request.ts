@@ -1,5 +1,13 @@
 import { ApiError } from '@app/common';
-import { checkString, invalid, isPlainObject, objectBody, onlyFields, typeName } from '@app/inference';
+import {
+  checkString,
+  invalid,
+  isPlainObject,
+  objectBody,
+  onlyFields,
+  ParamReader,
+  typeName,
+} from '@app/inference';
 import { readInput, ResponseItem } from './response-items';
 
 /** A validated POST /v1/responses body, with the chat completions request it runs as. */
@@ -149,15 +157,7 @@ function readBool(body: Record<string, unknown>, name: string, fallback: boolean
 /** Validates a POST /v1/responses body with OpenAI's rules (sampling fields: the chat parser's). */
 export function parseResponsesRequest(raw: unknown): ResponsesRequest {
   const body = objectBody(raw);
-  for (const key of Object.keys(body)) {
-    if (ALLOWED.has(key)) continue;
-    const why = UNSUPPORTED[key];
-    throw invalid(
-      key,
-      why ? `Unsupported parameter: '${key}' ${why}` : `Unrecognized request argument supplied: ${key}`,
-      'unsupported_parameter',
-    );
-  }
+  new ParamReader(body).onlyKnown(ALLOWED, UNSUPPORTED);
   if (body.model === undefined)
     throw invalid('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
   const model = checkString('model', body.model, { maxLength: 256 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Quantization, QUANTIZATIONS } from '@app/common';
+import { jsonFileChecks, Quantization, QUANTIZATIONS } from '@app/common';
 
 /** One more model this gateway serves beside MODEL_PATH's (MODELS_FILE `models[i]`). */
 export interface DeploymentSpec {
@@ -46,21 +46,11 @@ export interface ModelsFileSpec {
 /** A MODELS_FILE problem, with the JSON path of the offending value. */
 export class ModelsFileError extends Error {}
 
-type Json = Record<string, unknown>;
-
 function fail(where: string, why: string): never {
   throw new ModelsFileError(`MODELS_FILE: ${where}: ${why}`);
 }
 
-function object(v: unknown, where: string): Json {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) fail(where, 'must be an object');
-  return v as Json;
-}
-
-function onlyKeys(o: Json, allowed: readonly string[], where: string): void {
-  const extra = Object.keys(o).find((k) => !allowed.includes(k));
-  if (extra !== undefined) fail(`${where}.${extra}`, `unknown field (allowed: ${allowed.join(', ')})`);
-}
+const { object, onlyKeys } = jsonFileChecks(fail);
 
 function text(v: unknown, where: string): string {
   if (typeof v !== 'string' || v.trim() === '') fail(where, 'must be a non-empty string');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { jsonFileChecks } from '@app/common';
 
 /** A model's prices per million tokens. */
 export interface ModelPrice {
@@ -19,21 +20,11 @@ export interface PriceList {
 /** A PRICES_FILE problem, with the JSON path of the offending value. */
 export class PriceListError extends Error {}
 
-type Json = Record<string, unknown>;
-
 function fail(where: string, why: string): never {
   throw new PriceListError(`PRICES_FILE: ${where}: ${why}`);
 }
 
-function object(v: unknown, where: string): Json {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) fail(where, 'must be an object');
-  return v as Json;
-}
-
-function onlyKeys(o: Json, allowed: readonly string[], where: string): void {
-  const extra = Object.keys(o).find((k) => !allowed.includes(k));
-  if (extra !== undefined) fail(`${where}.${extra}`, `unknown field (allowed: ${allowed.join(', ')})`);
-}
+const { object, onlyKeys } = jsonFileChecks(fail);
 
 function amount(v: unknown, where: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(where, 'must be a number >= 0');
