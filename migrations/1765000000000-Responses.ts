@@ -19,6 +19,7 @@ export class Responses1765000000000 implements MigrationInterface {
         context text NOT NULL,
         response text NOT NULL
       )`);
+    await q.query(`CREATE INDEX responses_tenant_idx ON responses (tenant_id, created_at)`);
     await q.query(
       `CREATE INDEX responses_expires_idx ON responses (expires_at) WHERE expires_at IS NOT NULL`,
     );
