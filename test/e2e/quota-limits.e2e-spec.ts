@@ -321,7 +321,7 @@ describe('quotas across two replicas (real Postgres + Redis + engine)', () => {
     const all = await report('group_by=day');
     expect(all.body.totals.requests).toBe(5);
     const csv = await report('group_by=day,user&format=csv');
-    expect(csv.text.split('\r\n')[0].split(',').slice(-2)).toEqual(['end_user', 'kind']);
+    expect(csv.text.split('\r\n')[0].split(',').slice(-4)).toEqual(['end_user', 'kind', 'cost', 'currency']);
     expect(csv.text).toContain(',alice@example.com,');
     const mixed = await report('group_by=user,model');
     expect(mixed.status).toBe(400);
