@@ -315,7 +315,7 @@ describe('Responses API (tiny model)', () => {
     ['a hosted tool', { input: 'x', tools: [{ type: 'web_search' }] }, 'tools[0].type', 400],
     ['a bad function name', { input: 'x', tools: [{ type: 'function', name: 'a b' }] }, 'tools[0].name', 400],
     ['background', { input: 'x', background: true }, 'background', 400],
-    ["truncation 'auto'", { input: 'x', truncation: 'auto' }, 'truncation', 400],
+    ["truncation 'middle'", { input: 'x', truncation: 'middle' }, 'truncation', 400],
     [
       'a schema outside the engine subset',
       {
@@ -331,5 +331,86 @@ describe('Responses API (tiny model)', () => {
     expect(res.status).toBe(status);
     expect(res.body.error).toMatchObject({ param });
     expect(typeof res.body.error.message).toBe('string');
+  });
+});
+
+// truncation 'auto' against a short context (MAX_MODEL_LENGTH): the oldest turns are dropped.
+describe('Responses API truncation (tiny model, 160-token context)', () => {
+  let app: InferenceApp;
+  let client: OpenAI;
+  const model = 'tiny-llama';
+  const limit = 160;
+
+  beforeAll(async () => {
+    app = await startInferenceApp('responses-trunc', {
+      RATE_LIMIT: '100000/minute',
+      MAX_MODEL_LENGTH: String(limit),
+    });
+    client = new OpenAI({ apiKey: app.apiKey, baseURL: `${app.baseUrl}/v1`, maxRetries: 0 });
+  }, 120_000);
+  afterAll(() => app?.close());
+
+  const tokens = async (messages: { role: string; content: string }[]) =>
+    (await app.request('POST', '/tokenize', { apiKey: app.apiKey, body: { model, messages } })).body
+      .count as number;
+  const turn = (i: number) => `Turn ${i}: tell me about the weather in a long city name ${'abc '.repeat(6)}`;
+
+  it("drops the oldest turns until the conversation fits, only as many as needed; 'disabled' refuses", async () => {
+    const maxOut = 8;
+    let previous: string | undefined;
+    // Chain turns until the stored conversation no longer fits with max_output_tokens.
+    for (let i = 0; ; i++) {
+      const body = {
+        model,
+        input: turn(i),
+        max_output_tokens: maxOut,
+        temperature: 0,
+        previous_response_id: previous,
+        truncation: 'auto' as const,
+      };
+      const r = await client.responses.create(body);
+      const items = (await client.responses.inputItems.list(r.id, { order: 'asc', limit: 100 })).data;
+      const messages = items.map((m) => {
+        const msg = m as { role: string; content: { text: string }[] };
+        return { role: msg.role, content: msg.content.map((c) => c.text).join('') };
+      });
+      const full = await tokens(messages);
+      if (full + maxOut <= limit) {
+        expect(r.usage!.input_tokens).toBe(full); // fits: nothing dropped
+      } else {
+        // The kept suffix: the longest one (cut before a message) that fits.
+        let kept = -1;
+        for (let from = 1; from < messages.length; from++) {
+          if ((await tokens(messages.slice(from))) + maxOut <= limit) {
+            kept = from;
+            break;
+          }
+        }
+        expect(kept).toBeGreaterThan(0);
+        expect(r.usage!.input_tokens).toBe(await tokens(messages.slice(kept)));
+        expect(r.truncation).toBe('auto');
+        // The same request with truncation disabled is refused, naming the input.
+        const refused = await app.request('POST', '/v1/responses', {
+          apiKey: app.apiKey,
+          body: { ...body, truncation: 'disabled' },
+        });
+        expect(refused.status).toBe(400);
+        expect(refused.body.error.code).toBe('context_length_exceeded');
+        // the prompt alone, or with max_output_tokens, is over the limit
+        expect(['input', 'max_output_tokens']).toContain(refused.body.error.param);
+        return;
+      }
+      previous = r.id;
+      if (i > 20) throw new Error('the conversation never outgrew the context');
+    }
+  });
+
+  it('a last message longer than the context is refused even with auto', async () => {
+    const res = await app.request('POST', '/v1/responses', {
+      apiKey: app.apiKey,
+      body: { model, input: 'word '.repeat(400), truncation: 'auto' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'context_length_exceeded', param: 'input' });
   });
 });

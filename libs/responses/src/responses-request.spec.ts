@@ -58,7 +58,15 @@ describe('parseResponsesRequest', () => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    expect(r.echo).toMatchObject({ max_output_tokens: 32, user: 'u1', top_logprobs: 2 });
+    expect(r.echo).toMatchObject({
+      max_output_tokens: 32,
+      user: 'u1',
+      top_logprobs: 2,
+      truncation: 'disabled',
+    });
+    expect(parseResponsesRequest({ model: 'm', input: 'x', truncation: 'auto' }).echo.truncation).toBe(
+      'auto',
+    );
   });
 
   it.each([
@@ -67,6 +75,7 @@ describe('parseResponsesRequest', () => {
     [{ input: 'x', reasoning: { effort: 'high' } }, 'reasoning', 'unsupported_parameter'],
     [{ input: 'x', include: ['file_search_call.results'] }, 'include', 'unsupported_parameter'],
     [{ input: 'x', store: 'yes' }, 'store', 'invalid_type'],
+    [{ input: 'x', truncation: 'middle' }, 'truncation', 'invalid_value'],
     [{ input: 'x', metadata: { k: 5 } }, 'metadata.k', 'invalid_type'],
     [{ input: 'x', tool_choice: { type: 'file_search' } }, 'tool_choice', 'invalid_value'],
     [{ input: 'x', text: { format: { type: 'yaml' } } }, 'text.format.type', 'invalid_value'],

@@ -34,7 +34,8 @@ export interface ResponseSettings {
   tool_choice: unknown;
   parallel_tool_calls: boolean;
   text: { format: Record<string, unknown> };
-  truncation: 'disabled';
+  /** auto: the oldest items are dropped until the conversation fits the model's context. */
+  truncation: 'disabled' | 'auto';
   user: string | null;
   top_logprobs: number;
 }
@@ -170,12 +171,10 @@ export function parseResponsesRequest(raw: unknown): ResponsesRequest {
     body.previous_response_id === undefined || body.previous_response_id === null
       ? null
       : checkString('previous_response_id', body.previous_response_id, { maxLength: 256 });
-  if (body.truncation !== undefined && body.truncation !== null && body.truncation !== 'disabled')
-    throw invalid(
-      'truncation',
-      "Only 'truncation': 'disabled' is supported: a conversation longer than the model's context is refused.",
-      'unsupported_parameter',
-    );
+  const truncation =
+    body.truncation === undefined || body.truncation === null
+      ? 'disabled'
+      : (checkString('truncation', body.truncation, { values: ['disabled', 'auto'] }) as 'disabled' | 'auto');
   if (body.reasoning !== undefined && body.reasoning !== null) {
     const r = body.reasoning as Record<string, unknown>;
     if (!isPlainObject(r) || Object.values(r).some((x) => x !== null && x !== undefined))
@@ -230,7 +229,7 @@ export function parseResponsesRequest(raw: unknown): ResponsesRequest {
       tool_choice: body.tool_choice ?? 'auto',
       parallel_tool_calls: body.parallel_tool_calls !== false,
       text: { format: text.format },
-      truncation: 'disabled',
+      truncation,
       user: typeof chat.user === 'string' ? chat.user : null,
       top_logprobs: num(topLogprobs, 0),
     },

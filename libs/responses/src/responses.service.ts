@@ -38,6 +38,11 @@ export interface ResponseRun {
   createdAt: number;
 }
 
+/** A refusal because the prompt (with max_output_tokens) exceeds the model's context. */
+function exceedsContext(err: unknown): boolean {
+  return err instanceof ApiError && err.body.error.code === 'context_length_exceeded';
+}
+
 const notFound = (id: string, param: string | null = null) =>
   ApiError.notFound(`Response with id '${id}' not found.`, 'not_found', param);
 
@@ -68,14 +73,60 @@ export class ResponsesService {
       earlier = [...prev.context, ...prev.response.output];
     }
     const context = [...earlier, ...req.input];
-    const messages = chatMessages(req.instructions, context);
     const id = caller.requestId ?? newResponseId();
+    const attempt = (items: ResponseItem[]) =>
+      this.inference.prepareChat(
+        { ...req.chat, messages: chatMessages(req.instructions, items) },
+        { ...caller, requestId: id },
+      );
     try {
-      const p = await this.inference.prepareChat({ ...req.chat, messages }, { ...caller, requestId: id });
+      let p: PreparedRequest;
+      try {
+        p = await attempt(context);
+      } catch (err) {
+        if (req.echo.truncation !== 'auto' || !exceedsContext(err)) throw err;
+        p = await this.truncated(req, caller, context, attempt, err);
+      }
       return { req, caller, context, p, createdAt: p.created };
     } catch (err) {
       throw inResponsesTerms(err);
     }
+  }
+
+  /**
+   * truncation 'auto': runs the conversation with the fewest oldest items dropped that fits the
+   * model's context. It is cut only before a message (a tool output never loses its call); the
+   * cut is found by bisection with the context check alone (fewer items never need more tokens),
+   * then admitted. Nothing fits, not even the last message: `refusal`.
+   */
+  private async truncated(
+    req: ResponsesRequest,
+    caller: ResponsesCaller,
+    items: ResponseItem[],
+    attempt: (items: ResponseItem[]) => Promise<PreparedRequest>,
+    refusal: unknown,
+  ): Promise<PreparedRequest> {
+    const cuts = items.flatMap((item, i) => (i > 0 && item.type === 'message' ? [i] : []));
+    const fits = (from: number) =>
+      this.inference.chatFitsContext(
+        { ...req.chat, messages: chatMessages(req.instructions, items.slice(from)) },
+        caller,
+      );
+    let [lo, hi] = [0, cuts.length];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (fits(cuts[mid])) hi = mid;
+      else lo = mid + 1;
+    }
+    // Guardrail redaction or another alias target may still refuse it: drop on until one runs.
+    for (let c = lo; c < cuts.length; c++) {
+      try {
+        return await attempt(items.slice(cuts[c]));
+      } catch (err) {
+        if (!exceedsContext(err)) throw err;
+      }
+    }
+    throw refusal;
   }
 
   /** Runs it to the end and answers the response object (stored when `store`). */

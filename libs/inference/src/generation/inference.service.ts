@@ -48,6 +48,30 @@ interface Route {
   maxWaitMs?: number;
 }
 
+/** The 400 for a prompt of `longest` tokens (plus the max tokens asked for) over `limit`, or null. */
+function contextRefusal(
+  limit: number,
+  longest: number,
+  sampling: SamplingRequest,
+  promptParam: string,
+): ApiError | null {
+  if (longest >= limit) {
+    return invalid(
+      promptParam,
+      `This model's maximum context length is ${limit} tokens. However, your prompt has ${longest} tokens.`,
+      'context_length_exceeded',
+    );
+  }
+  if (sampling.maxTokens !== undefined && longest + sampling.maxTokens > limit) {
+    return invalid(
+      sampling.maxTokensParam,
+      `This model's maximum context length is ${limit} tokens. However, you requested ${longest + sampling.maxTokens} tokens (${longest} in the prompt, ${sampling.maxTokens} in the completion).`,
+      'context_length_exceeded',
+    );
+  }
+  return null;
+}
+
 /** A request longer than the model's context: a model with a longer one may take it (context_fallbacks). */
 function exceedsContext(err: unknown): boolean {
   return (
@@ -105,6 +129,29 @@ export class InferenceService {
     return this.onRoutedModel(body, caller, (model, route) =>
       this.prepareCompletionOn(model, body, caller, route),
     );
+  }
+
+  /**
+   * Whether a chat body's prompt (and max tokens) fits the context of the model it routes to:
+   * the check prepareChat makes before admission, without admitting anything (the Responses
+   * API's truncation 'auto' probes with it). A body the chat template refuses does not fit.
+   */
+  chatFitsContext(body: unknown, caller: Caller): boolean {
+    const asked = requestedModel(body);
+    const user = requestedUser(body);
+    const model =
+      asked === undefined
+        ? this.models.primary
+        : this.models.route(asked, { apiKeyId: caller.apiKeyId, user }).model;
+    const req = parseChatRequest(body, model.text.vocabSize);
+    const tools = req.tools?.tools.map((t) => ({ type: 'function' as const, function: t }));
+    let prompt: number[];
+    try {
+      prompt = model.text.chatTokens(req.messages, true, tools);
+    } catch {
+      return false;
+    }
+    return contextRefusal(model.maxModelLen(), prompt.length, req.sampling, 'messages') === null;
   }
 
   /** Prepares a request of any kind (the batch runner's entry point). */
@@ -353,20 +400,8 @@ export class InferenceService {
       );
     const limit = deployment.maxModelLen();
     const longest = Math.max(...prompts.map((p) => p.length));
-    if (longest >= limit) {
-      throw invalid(
-        promptParam,
-        `This model's maximum context length is ${limit} tokens. However, your prompt has ${longest} tokens.`,
-        'context_length_exceeded',
-      );
-    }
-    if (sampling.maxTokens !== undefined && longest + sampling.maxTokens > limit) {
-      throw invalid(
-        sampling.maxTokensParam,
-        `This model's maximum context length is ${limit} tokens. However, you requested ${longest + sampling.maxTokens} tokens (${longest} in the prompt, ${sampling.maxTokens} in the completion).`,
-        'context_length_exceeded',
-      );
-    }
+    const tooLong = contextRefusal(limit, longest, sampling, promptParam);
+    if (tooLong) throw tooLong;
     const total = prompts.length * sampling.n;
     // Up to the engine's capacity, every sequence is admitted before the request starts (all or
     // none, a 429/503 up front). Larger requests run in waves: execute() admits each sequence as
