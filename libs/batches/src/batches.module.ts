@@ -5,6 +5,7 @@ import { AuthModule } from '@app/auth';
 import { APP_CONFIG } from '@app/common';
 import { InferenceModule } from '@app/inference';
 import { ResponsesModule } from '@app/responses';
+import { TenantsModule } from '@app/tenants';
 import { BATCH_SETTINGS, BatchSettings, batchSettingsFrom } from './batch-settings';
 import { BatchLineRunner } from './batches/batch-line-runner';
 import { BatchRunner } from './batches/batch-runner';
@@ -19,7 +20,7 @@ import { installMultipart } from './files/multipart-upload';
 
 /** OpenAI's Files and Batch APIs, and the runner that works through batches in the batch lane. */
 @Module({
-  imports: [AuthModule, InferenceModule, ResponsesModule],
+  imports: [AuthModule, TenantsModule, InferenceModule, ResponsesModule],
   controllers: [FilesController, BatchesController, BatchesAdminController],
   providers: [
     { provide: BATCH_SETTINGS, useFactory: batchSettingsFrom, inject: [APP_CONFIG] },

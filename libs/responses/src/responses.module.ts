@@ -3,6 +3,7 @@ import { AuthModule } from '@app/auth';
 import { APP_CONFIG } from '@app/common';
 import { InferenceModule } from '@app/inference';
 import { QuotasModule } from '@app/quotas';
+import { TenantsModule } from '@app/tenants';
 import { ResponsesController } from './responses.controller';
 import { ResponsesRetentionService } from './responses-retention.service';
 import { RESPONSES_SETTINGS, responsesSettingsFrom } from './responses-settings';
@@ -11,7 +12,7 @@ import { ResponsesStore } from './responses.store';
 
 /** OpenAI's Responses API, its responses stored in Postgres (every replica serves them). */
 @Module({
-  imports: [AuthModule, QuotasModule, InferenceModule],
+  imports: [AuthModule, TenantsModule, QuotasModule, InferenceModule],
   controllers: [ResponsesController],
   providers: [
     { provide: RESPONSES_SETTINGS, useFactory: responsesSettingsFrom, inject: [APP_CONFIG] },

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ApiError, serviceTierForLane } from '@app/common';
+import { TenantStorage } from '@app/tenants';
 import {
   answer,
   ChoiceDelta,
@@ -58,6 +59,7 @@ export class ResponsesService {
   constructor(
     private readonly inference: InferenceService,
     private readonly store: ResponsesStore,
+    private readonly storage: TenantStorage,
   ) {}
 
   /**
@@ -66,6 +68,7 @@ export class ResponsesService {
    */
   async prepare(body: unknown, caller: ResponsesCaller): Promise<ResponseRun> {
     const req = parseResponsesRequest(body);
+    if (req.store) await this.storage.assertRoom(caller.tenantId, 0, 'store');
     let earlier: ResponseItem[] = [];
     if (req.previousResponseId) {
       const prev = await this.store.find(caller.tenantId, req.previousResponseId);
@@ -188,6 +191,7 @@ export class ResponsesService {
 
   async delete(tenantId: string, id: string) {
     if (!(await this.store.delete(tenantId, id))) throw notFound(id);
+    this.storage.changed(tenantId);
     return { id, object: 'response', deleted: true };
   }
 
@@ -200,11 +204,13 @@ export class ResponsesService {
 
   private async finish(run: ResponseRun, state: ResponseState): Promise<ResponseObject> {
     const body = responseObject(run.req, state);
-    if (run.req.store)
+    if (run.req.store) {
       await this.store.save(run.caller.tenantId, run.caller.apiKeyId, {
         context: run.context,
         response: body,
       });
+      this.storage.changed(run.caller.tenantId);
+    }
     return body;
   }
 }

@@ -8,3 +8,4 @@ export * from './keys/key-verifier';
 export * from './keys/api-keys.service';
 export * from './audit/audit.service';
 export * from './db-errors';
+export * from './storage/tenant-storage.service';

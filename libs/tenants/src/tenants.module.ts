@@ -6,12 +6,13 @@ import { AuditLog } from './entities/audit-log.entity';
 import { Tenant } from './entities/tenant.entity';
 import { ApiKeysService } from './keys/api-keys.service';
 import { KeyVerifier } from './keys/key-verifier';
+import { TenantStorage } from './storage/tenant-storage.service';
 import { TenantsService } from './tenants.service';
 
-/** Tenants, API keys and the audit log: entities and services, no controllers. */
+/** Tenants, API keys, the audit log and the tenant storage limit: entities and services, no controllers. */
 @Module({
   imports: [TypeOrmModule.forFeature([Tenant, ApiKey, AuditLog])],
-  providers: [TenantsService, ApiKeysService, KeyVerifier, AuditService],
-  exports: [TenantsService, ApiKeysService, KeyVerifier, AuditService],
+  providers: [TenantsService, ApiKeysService, KeyVerifier, AuditService, TenantStorage],
+  exports: [TenantsService, ApiKeysService, KeyVerifier, AuditService, TenantStorage],
 })
 export class TenantsModule {}

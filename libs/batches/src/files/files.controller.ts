@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard, CurrentKey } from '@app/auth';
 import { ApiError } from '@app/common';
-import { VerifiedKey } from '@app/tenants';
+import { TenantStorage, VerifiedKey } from '@app/tenants';
 import { readListQuery } from '../list-query';
 import { FilesService, UPLOAD_PURPOSES } from './files.service';
 import { readUpload } from './multipart-upload';
@@ -14,7 +14,10 @@ import { readUpload } from './multipart-upload';
 @Controller('v1/files')
 @UseGuards(ApiKeyGuard)
 export class FilesController {
-  constructor(private readonly files: FilesService) {}
+  constructor(
+    private readonly files: FilesService,
+    private readonly storage: TenantStorage,
+  ) {}
 
   @Post()
   @HttpCode(200)
@@ -38,13 +41,16 @@ export class FilesController {
       throw ApiError.badRequest(`purpose must be one of: ${UPLOAD_PURPOSES.join(', ')}.`, 'purpose');
     if (!file) throw ApiError.badRequest("'file' is required.", 'file', 'missing_required_parameter');
     if (file.content.length === 0) throw ApiError.badRequest('The file is empty.', 'file');
-    return this.files.create({
+    await this.storage.assertRoom(key.tenantId, file.content.length, 'file');
+    const created = await this.files.create({
       tenantId: key.tenantId,
       apiKeyId: key.keyId,
       purpose,
       filename: file.filename.slice(0, 255),
       content: file.content,
     });
+    this.storage.changed(key.tenantId);
+    return created;
   }
 
   @Get()
@@ -68,7 +74,9 @@ export class FilesController {
   }
 
   @Delete(':fileId')
-  delete(@CurrentKey() key: VerifiedKey, @Param('fileId') fileId: string) {
-    return this.files.delete(key.tenantId, fileId);
+  async delete(@CurrentKey() key: VerifiedKey, @Param('fileId') fileId: string) {
+    const deleted = await this.files.delete(key.tenantId, fileId);
+    this.storage.changed(key.tenantId);
+    return deleted;
   }
 }

@@ -388,6 +388,15 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       'Files (batch inputs and outputs) are deleted this many days after upload, as OpenAI does; the input of a batch still running is kept. 0 = keep until deleted.',
   },
   {
+    name: 'TENANT_STORAGE_MAX_BYTES',
+    type: 'int',
+    default: '10737418240',
+    min: 0,
+    max: 1099511627776,
+    description:
+      'Most bytes of files and stored responses one tenant may keep in Postgres (an upload or a stored response past it: 400 storage_limit_exceeded). 0 = no limit.',
+  },
+  {
     name: 'RESPONSES_RETENTION_DAYS',
     type: 'int',
     default: '30',
