@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { MeteringService } from '@app/metering';
 import { Metrics } from '@app/observability';
 import { quotaExceeded } from '../quota-errors';
+import { ResolvedPolicy } from '../policy/effective-policy';
 import { QuotaService } from '../quota.service';
 import { formatReset } from '../windows';
 
@@ -55,13 +56,29 @@ export class RequestRateGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
-  protected override async handleRequest(props: ThrottlerRequestLike): Promise<boolean> {
+  /**
+   * The tenant's and the key's throttler, with the policy resolved once. Replaces the base
+   * class's loop, which looks up five route decorators per throttler (@Throttle, @SkipThrottle:
+   * no route under this guard uses them) and allocated ~3 KB per request.
+   */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const key = context.switchToHttp().getRequest<RateRequest>().apiKey;
+    if (!key) throw new Error('RequestRateGuard must run after ApiKeyGuard');
+    const resolved = await this.quotas.resolvedPolicy(key.tenantId, key.keyId);
+    for (const throttler of this.throttlers) await this.handleRequest({ context, throttler }, resolved);
+    return true;
+  }
+
+  protected override async handleRequest(
+    props: ThrottlerRequestLike,
+    resolved?: ResolvedPolicy,
+  ): Promise<boolean> {
     const http = props.context.switchToHttp();
     const req = http.getRequest<RateRequest>();
     const reply = http.getResponse<Reply>();
     const key = req.apiKey;
     if (!key) throw new Error('RequestRateGuard must run after ApiKeyGuard');
-    const resolved = await this.quotas.resolvedPolicy(key.tenantId, key.keyId);
+    resolved ??= await this.quotas.resolvedPolicy(key.tenantId, key.keyId);
     const isKey = props.throttler.name === KEY_THROTTLER;
     const limit = isKey ? resolved.keyOverrides.requestsPerMinute : resolved.tenant.requestsPerMinute;
     if (limit === null || limit === undefined) return true;
