@@ -8,7 +8,6 @@ export * from './generation/inference.service';
 export * from './generation/answers';
 export { chatLogprobs, usageOf } from './generation/openai-shapes';
 export type { PreparedRequest } from './generation/prepared-request';
-export type { ChoiceDelta, ChoiceResult } from './generation/choice-runner';
 export {
   checkString,
   invalid,
@@ -19,5 +18,4 @@ export {
   typeName,
 } from './api/param-reader';
 export { SseWriter, onClientGone } from './http/sse';
-export { streamErrorBody } from './http/failures';
-export { ToolStreamGate, type ChatStreamPart } from './http/tool-stream';
+export { streamChatParts, type ChatStreamPart } from './http/tool-stream';

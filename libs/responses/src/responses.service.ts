@@ -3,11 +3,11 @@ import { ApiError, serviceTierForLane } from '@app/common';
 import { TenantStorage } from '@app/tenants';
 import {
   answer,
-  ChoiceDelta,
+  exceedsContext,
   InferenceService,
   PreparedRequest,
   SseWriter,
-  ToolStreamGate,
+  streamChatParts,
   usageOf,
 } from '@app/inference';
 import { newResponseId } from './ids';
@@ -37,11 +37,6 @@ export interface ResponseRun {
   context: ResponseItem[];
   p: PreparedRequest;
   createdAt: number;
-}
-
-/** A refusal because the prompt (with max_output_tokens) exceeds the model's context. */
-function exceedsContext(err: unknown): boolean {
-  return err instanceof ApiError && err.body.error.code === 'context_length_exceeded';
 }
 
 const notFound = (id: string, param: string | null = null) =>
@@ -152,17 +147,11 @@ export class ResponsesService {
     };
     const events = new ResponseStream(sse, run.req, state, p);
     events.start();
-    const gate = p.tools ? new ToolStreamGate(p.tools) : null;
     let finishReason = 'stop';
-    const emit = (d: ChoiceDelta) => {
-      const parts = gate
-        ? gate.push(d)
-        : [{ index: d.index, content: d.text, logprobs: d.logprobs, finishReason: d.finishReason }];
-      for (const part of parts) {
-        events.part(part);
-        if (part.finishReason) finishReason = part.finishReason;
-      }
-    };
+    const emit = streamChatParts(p.tools, (part) => {
+      events.part(part);
+      if (part.finishReason) finishReason = part.finishReason;
+    });
     let final: ResponseState;
     try {
       const results = await this.inference.execute(p, emit);

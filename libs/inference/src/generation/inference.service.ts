@@ -3,7 +3,7 @@ import { ApiError, Lane, laneForServiceTier } from '@app/common';
 import { EngineProvider } from '@app/engine';
 import type { UsageKind } from '@app/metering';
 import { Metrics, ModelFallbackReason } from '@app/observability';
-import { parseChatRequest } from '../api/chat-request';
+import { ChatRequest, parseChatRequest } from '../api/chat-request';
 import { parseEmbeddingRequest } from '../api/embedding-request';
 import { parseCompletionRequest, PromptInput } from '../api/completion-request';
 import { invalid } from '../api/param-reader';
@@ -48,6 +48,10 @@ interface Route {
   maxWaitMs?: number;
 }
 
+/** A chat request's tools as chat templates receive them (OpenAI's `tools[i]`). */
+const templateTools = (req: ChatRequest) =>
+  req.tools?.tools.map((t) => ({ type: 'function' as const, function: t }));
+
 /** The 400 for a prompt of `longest` tokens (plus the max tokens asked for) over `limit`, or null. */
 function contextRefusal(
   limit: number,
@@ -73,7 +77,7 @@ function contextRefusal(
 }
 
 /** A request longer than the model's context: a model with a longer one may take it (context_fallbacks). */
-function exceedsContext(err: unknown): boolean {
+export function exceedsContext(err: unknown): boolean {
   return (
     err instanceof ApiError && err.getStatus() === 400 && err.body.error.code === 'context_length_exceeded'
   );
@@ -144,10 +148,9 @@ export class InferenceService {
         ? this.models.primary
         : this.models.route(asked, { apiKeyId: caller.apiKeyId, user }).model;
     const req = parseChatRequest(body, model.text.vocabSize);
-    const tools = req.tools?.tools.map((t) => ({ type: 'function' as const, function: t }));
     let prompt: number[];
     try {
-      prompt = model.text.chatTokens(req.messages, true, tools);
+      prompt = model.text.chatTokens(req.messages, true, templateTools(req));
     } catch {
       return false;
     }
@@ -247,11 +250,7 @@ export class InferenceService {
     const messages = guardsInput(guards) ? guardMessages(req.messages, guards, route.guarded) : req.messages;
     let prompt: number[];
     try {
-      prompt = text.chatTokens(
-        messages,
-        true,
-        req.tools?.tools.map((t) => ({ type: 'function' as const, function: t })),
-      );
+      prompt = text.chatTokens(messages, true, templateTools(req));
     } catch (err) {
       // The template's own raise_exception (e.g. Llama 3.1: one tool call per turn) is a bad request.
       throw invalid('messages', `The model's chat template refused these messages: ${errorText(err)}`);

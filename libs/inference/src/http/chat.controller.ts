@@ -8,11 +8,10 @@ import { VerifiedKey } from '@app/tenants';
 import { InferenceService } from '../generation/inference.service';
 import { answer } from '../generation/answers';
 import { chatLogprobs } from '../generation/openai-shapes';
-import { ChoiceDelta } from '../generation/choice-runner';
 import { PreparedRequest } from '../generation/prepared-request';
 import { onClientGone, SseWriter } from './sse';
 import { runStream } from './stream-run';
-import { ChatStreamPart, ToolStreamGate } from './tool-stream';
+import { ChatStreamPart, streamChatParts } from './tool-stream';
 
 @ApiTags('openai')
 @ApiBearerAuth()
@@ -85,11 +84,6 @@ export class ChatController {
         });
       }
     };
-    const gate = p.tools ? new ToolStreamGate(p.tools) : null;
-    const emit = (d: ChoiceDelta) => {
-      if (gate) gate.push(d).forEach(send);
-      else send({ index: d.index, content: d.text, logprobs: d.logprobs, finishReason: d.finishReason });
-    };
-    await runStream(this.inference, p, sse, base, emit);
+    await runStream(this.inference, p, sse, base, streamChatParts(p.tools, send));
   }
 }

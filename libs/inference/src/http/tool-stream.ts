@@ -45,3 +45,20 @@ export class ToolStreamGate {
     return [{ index: d.index, content: held.text, logprobs: held.logprobs }];
   }
 }
+
+/**
+ * The deltas of a streamed chat choice as parts for `send`: through a ToolStreamGate when the
+ * request has tools, else each delta's text as it comes (chat and the Responses API stream alike).
+ */
+export function streamChatParts(
+  tools: ToolUse | null | undefined,
+  send: (part: ChatStreamPart) => void,
+): (d: ChoiceDelta) => void {
+  if (!tools)
+    return (d) =>
+      send({ index: d.index, content: d.text, logprobs: d.logprobs, finishReason: d.finishReason });
+  const gate = new ToolStreamGate(tools);
+  return (d) => {
+    for (const part of gate.push(d)) send(part);
+  };
+}

@@ -27,11 +27,6 @@ interface RateRequest {
   rateLimitHeaders?: Record<string, string>;
 }
 
-interface ThrottlerRequestLike {
-  context: ExecutionContext;
-  throttler: { name?: string };
-}
-
 interface Reply {
   header?(name: string, value: string): unknown;
 }
@@ -62,33 +57,34 @@ export class RequestRateGuard extends ThrottlerGuard {
    * no route under this guard uses them) and allocated ~3 KB per request.
    */
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const key = context.switchToHttp().getRequest<RateRequest>().apiKey;
+    const http = context.switchToHttp();
+    const req = http.getRequest<RateRequest>();
+    const key = req.apiKey;
     if (!key) throw new Error('RequestRateGuard must run after ApiKeyGuard');
     const resolved = await this.quotas.resolvedPolicy(key.tenantId, key.keyId);
-    for (const throttler of this.throttlers) await this.handleRequest({ context, throttler }, resolved);
+    for (const throttler of this.throttlers)
+      await this.hit(throttler.name!, req, http.getResponse<Reply>(), key, resolved);
     return true;
   }
 
-  protected override async handleRequest(
-    props: ThrottlerRequestLike,
-    resolved?: ResolvedPolicy,
-  ): Promise<boolean> {
-    const http = props.context.switchToHttp();
-    const req = http.getRequest<RateRequest>();
-    const reply = http.getResponse<Reply>();
-    const key = req.apiKey;
-    if (!key) throw new Error('RequestRateGuard must run after ApiKeyGuard');
-    resolved ??= await this.quotas.resolvedPolicy(key.tenantId, key.keyId);
-    const isKey = props.throttler.name === KEY_THROTTLER;
+  /** One throttler's window: counts the request, sets the headers, refuses past the limit. */
+  private async hit(
+    throttler: string,
+    req: RateRequest,
+    reply: Reply,
+    key: { tenantId: string; keyId: string },
+    resolved: ResolvedPolicy,
+  ): Promise<void> {
+    const isKey = throttler === KEY_THROTTLER;
     const limit = isKey ? resolved.keyOverrides.requestsPerMinute : resolved.tenant.requestsPerMinute;
-    if (limit === null || limit === undefined) return true;
+    if (limit === null || limit === undefined) return;
     const tracker = isKey ? key.keyId : key.tenantId;
     const record = await this.storageService.increment(
       tracker,
       RPM_WINDOW_MS,
       limit,
       RPM_WINDOW_MS,
-      props.throttler.name!,
+      throttler,
     );
     const headers = {
       'x-ratelimit-limit-requests': String(limit),
@@ -114,7 +110,6 @@ export class RequestRateGuard extends ThrottlerGuard {
         headers,
       );
     }
-    return true;
   }
 
   private recordRejection(req: RateRequest, key: { tenantId: string; keyId: string }): void {
