@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { Client } from 'pg';
+import { ResponsesStore } from '@app/responses';
 import { InferenceApp, startInferenceApp, usageRow } from './support/inference-app';
 
 // POST /v1/responses (OpenAI's Responses API) through the official openai client and raw HTTP:
@@ -152,6 +153,31 @@ describe('Responses API (tiny model)', () => {
     expect((await app.request('DELETE', `/v1/responses/${first.id}`, { apiKey: app.apiKey })).status).toBe(
       404,
     );
+  });
+
+  it('stored responses expire RESPONSES_RETENTION_DAYS after creation; the retention job deletes them', async () => {
+    const old = await post({ model, input: 'old', max_output_tokens: 2 });
+    const fresh = await post({ model, input: 'fresh', max_output_tokens: 2 });
+    const c = new Client({ connectionString: app.db.url });
+    await c.connect();
+    try {
+      const { rows } = await c.query(`SELECT expires_at - created_at AS kept FROM responses WHERE id = $1`, [
+        fresh.body.id,
+      ]);
+      expect(rows[0].kept).toMatchObject({ days: 30 }); // RESPONSES_RETENTION_DAYS
+      await c.query(`UPDATE responses SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+        old.body.id,
+      ]);
+    } finally {
+      await c.end();
+    }
+    // Past its expiry it is gone for the API at once, and for the table at the next prune.
+    expect((await app.request('GET', `/v1/responses/${old.body.id}`, { apiKey: app.apiKey })).status).toBe(
+      404,
+    );
+    expect(await app.app.get(ResponsesStore).prune()).toBe(1);
+    expect((await client.responses.retrieve(fresh.body.id)).id).toBe(fresh.body.id);
+    expect(await app.app.get(ResponsesStore).prune()).toBe(0);
   });
 
   it("store: false is not kept; another tenant sees none of a tenant's responses", async () => {

@@ -1,14 +1,15 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { schedulePrune } from '@app/database';
 import { RESPONSES_SETTINGS, ResponsesSettings } from './responses-settings';
 import { ResponsesStore } from './responses.store';
 
 const EVERY_MS = 3_600_000;
 
-/** Deletes stored responses RESPONSES_RETENTION_DAYS after they were created, every hour. */
+/** Deletes stored responses RESPONSES_RETENTION_DAYS after they were created: a minute after start, then every hour. */
 @Injectable()
 export class ResponsesRetentionService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Responses');
-  private timer: NodeJS.Timeout | null = null;
+  private stop: (() => void) | null = null;
 
   constructor(
     private readonly store: ResponsesStore,
@@ -17,16 +18,14 @@ export class ResponsesRetentionService implements OnApplicationBootstrap, OnModu
 
   onApplicationBootstrap(): void {
     if (this.settings.retentionDays <= 0) return;
-    const run = () =>
-      this.store
-        .prune()
-        .then((n) => n > 0 && this.logger.log(`deleted ${n} expired responses`))
-        .catch((err: Error) => this.logger.warn(`response retention failed: ${err.message}`));
-    this.timer = setInterval(run, EVERY_MS);
-    this.timer.unref();
+    const prune = async () => {
+      const n = await this.store.prune();
+      if (n > 0) this.logger.log(`deleted ${n} expired responses`);
+    };
+    this.stop = schedulePrune(prune, EVERY_MS, this.logger, 'response retention');
   }
 
   onModuleDestroy(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stop?.();
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { deleteInChunks, updateReturning } from '@app/database';
 import { RESPONSES_SETTINGS, ResponsesSettings } from './responses-settings';
 import { ResponseItem } from './response-items';
 import { ResponseObject } from './response-object';
@@ -56,30 +57,21 @@ export class ResponsesStore {
 
   /** Deletes the tenant's response; false when there was none. */
   async delete(tenantId: string, id: string): Promise<boolean> {
-    const rows: unknown = await this.dataSource.query(
+    const deleted = await updateReturning(
+      this.dataSource,
       `DELETE FROM responses WHERE id = $1 AND tenant_id = $2 RETURNING id`,
       [id, tenantId],
     );
-    // TypeORM answers DELETE ... RETURNING as [rows, count].
-    const deleted =
-      Array.isArray(rows) && Array.isArray(rows[0]) ? (rows[0] as unknown[]) : (rows as unknown[]);
     return deleted.length > 0;
   }
 
   /** Deletes responses past their expires_at, a chunk at a time; returns how many. */
-  async prune(chunk = 1000): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const rows: { n: number }[] = await this.dataSource.query(
-        `WITH gone AS (
-           DELETE FROM responses WHERE id IN (
-             SELECT id FROM responses WHERE expires_at < now() LIMIT ${chunk})
-           RETURNING 1)
-         SELECT count(*)::int AS n FROM gone`,
-      );
-      const n = Number(rows[0]?.n ?? 0);
-      total += n;
-      if (n < chunk) return total;
-    }
+  prune(): Promise<number> {
+    return deleteInChunks(this.dataSource, {
+      table: 'responses',
+      key: 'id',
+      where: 't.expires_at < now()',
+      chunk: 1000,
+    });
   }
 }

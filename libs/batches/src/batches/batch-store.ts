@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { keyStateFailure, KeyFailure } from '@app/tenants';
 import { FilesService } from '../files/files.service';
-import { updateReturning } from '../sql';
+import { updateReturning } from '@app/database';
 import { BatchInputError } from './batch-input';
 import { BatchRow, BatchStatus } from './batch-object';
 import { LineOutcome, outputLine, succeeded } from './batch-output';

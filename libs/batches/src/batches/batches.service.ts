@@ -5,7 +5,7 @@ import { ApiError } from '@app/common';
 import { BATCH_SETTINGS, BatchSettings } from '../batch-settings';
 import { FilesService } from '../files/files.service';
 import { newBatchId } from '../ids';
-import { updateReturning } from '../sql';
+import { updateReturning } from '@app/database';
 import { ListQuery, listPage, pageSql } from '../list-query';
 import { BATCH_ENDPOINTS } from './batch-input';
 import { batchObject, BatchRow } from './batch-object';

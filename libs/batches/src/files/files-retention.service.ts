@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { deleteInChunks, schedulePrune } from '@app/database';
 import { BATCH_SETTINGS, BatchSettings } from '../batch-settings';
 
 const EVERY_MS = 3_600_000;
-const CHUNK = 1000;
 
 /**
  * Deletes files past their `expires_at` (FILES_RETENTION_DAYS after upload), every hour, a chunk
@@ -13,7 +13,7 @@ const CHUNK = 1000;
 @Injectable()
 export class FilesRetentionService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Files');
-  private timer: NodeJS.Timeout | null = null;
+  private stop: (() => void) | null = null;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -22,36 +22,23 @@ export class FilesRetentionService implements OnApplicationBootstrap, OnModuleDe
 
   onApplicationBootstrap(): void {
     if (this.settings.filesRetentionDays <= 0) return;
-    const run = () =>
-      this.prune().catch((err: Error) => this.logger.warn(`file retention failed: ${err.message}`));
-    this.timer = setInterval(run, EVERY_MS);
-    this.timer.unref();
-    setTimeout(run, 60_000).unref();
+    this.stop = schedulePrune(() => this.prune(), EVERY_MS, this.logger, 'file retention');
   }
 
   onModuleDestroy(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stop?.();
   }
 
   /** Deletes the expired files; returns how many. */
   async prune(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const rows: { n: number }[] = await this.dataSource.query(
-        `WITH gone AS (
-           DELETE FROM files WHERE id IN (
-             SELECT f.id FROM files f
-              WHERE f.expires_at < now()
-                AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.input_file_id = f.id
-                                   AND b.status IN ('validating', 'in_progress', 'cancelling'))
-              LIMIT ${CHUNK})
-           RETURNING 1)
-         SELECT count(*)::int AS n FROM gone`,
-      );
-      const n = Number(rows[0]?.n ?? 0);
-      total += n;
-      if (n < CHUNK) break;
-    }
+    const total = await deleteInChunks(this.dataSource, {
+      table: 'files',
+      key: 'id',
+      where: `t.expires_at < now()
+              AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.input_file_id = t.id
+                                 AND b.status IN ('validating', 'in_progress', 'cancelling'))`,
+      chunk: 1000,
+    });
     if (total > 0) this.logger.log(`deleted ${total} expired files`);
     return total;
   }
