@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { costOf, PriceList, roundCost } from '../pricing/price-list';
 import { PRICE_LIST } from '../pricing/price-list.provider';
 import { ROLLUP_SUMS } from '../usage-writer';
-import { USAGE_GROUPS, UsageGroup, UsageQuery } from './usage-query';
+import { UsageGroup, UsageQuery } from './usage-query';
 
 export interface UsageTotalsRow {
   requests: number;
@@ -76,6 +76,9 @@ function emptyTotals(): UsageTotalsRow {
   };
 }
 
+/** What prices depend on: priced reports read the rollups per model and lane too. */
+const PRICE_DIMS: readonly UsageGroup[] = ['model', 'lane'];
+
 /** Adds b's counters (and cost, null once either is null) to a. */
 function addTo(a: UsageTotalsRow, b: UsageTotalsRow): void {
   for (const k of ROLLUP_SUMS) a[k] += b[k];
@@ -99,8 +102,9 @@ export class UsageReportService {
     const prices = this.prices;
     const perUser = query.groupBy.includes('user');
     const priced = prices !== null && !perUser;
+    // The asked groups first, so rows of one asked group come out of Postgres side by side.
     const dims = priced
-      ? USAGE_GROUPS.filter((g) => query.groupBy.includes(g) || g === 'model' || g === 'lane')
+      ? [...query.groupBy, ...PRICE_DIMS.filter((g) => !query.groupBy.includes(g))]
       : query.groupBy;
     const fine = await this.rows(query, dims);
     const unpriced = new Set<string>();
@@ -161,25 +165,18 @@ export class UsageReportService {
   }
 }
 
-/** Sums priced rows into the rows of `groupBy` (the others' dimensions null), ordered by them. */
+/** Sums priced rows, ordered by `groupBy` first, into the rows of `groupBy` (model, lane null unless asked). */
 function fold(fine: UsageReportRow[], groupBy: UsageGroup[]): UsageReportRow[] {
   const names = ['tenant_id', ...groupBy.map((g) => OUTPUT_NAMES[g])] as (keyof UsageReportRow)[];
-  const out = new Map<string, UsageReportRow>();
+  const out: UsageReportRow[] = [];
   for (const r of fine) {
-    const key = JSON.stringify(names.map((n) => r[n]));
-    let row = out.get(key);
-    if (!row) {
+    let row = out[out.length - 1];
+    if (!row || names.some((n) => row[n] !== r[n])) {
       row = { ...r, ...emptyTotals(), cost: 0 };
-      for (const g of USAGE_GROUPS)
-        if (!groupBy.includes(g)) (row as unknown as Record<string, null>)[OUTPUT_NAMES[g]] = null;
-      out.set(key, row);
+      for (const g of PRICE_DIMS) if (!groupBy.includes(g)) row[OUTPUT_NAMES[g] as 'model' | 'lane'] = null;
+      out.push(row);
     }
     addTo(row, r);
   }
-  const keyOf = (r: UsageReportRow) => names.map((n) => String(r[n] ?? ''));
-  return [...out.values()].sort((a, b) => {
-    const [ka, kb] = [keyOf(a), keyOf(b)];
-    const i = ka.findIndex((x, j) => x !== kb[j]);
-    return i < 0 ? 0 : ka[i] < kb[i] ? -1 : 1;
-  });
+  return out;
 }
