@@ -235,6 +235,12 @@ describe('Responses API (tiny model)', () => {
       .join('');
     const final = (events[events.length - 1] as unknown as { response: OpenAI.Responses.Response }).response;
     expect(final.output[0]).toMatchObject({ type: 'message', content: [{ type: 'output_text', text }] });
+    // Every event of the message names the item the response holds.
+    const itemIds = events.flatMap((e) => {
+      const ev = e as { item_id?: string; item?: { id: string } };
+      return ev.item_id ?? ev.item?.id ?? [];
+    });
+    expect(new Set(itemIds)).toEqual(new Set([final.output[0].id]));
     expect(text).toBe((await chatOf([{ role: 'user', content: 'Tell me a story' }], 12)).text);
     expect(await client.responses.retrieve(final.id)).toEqual({ ...final, output_text: text }); // the SDK adds output_text
     expect(await usageRow(app, final.id)).toMatchObject({ completion_tokens: final.usage!.output_tokens });

@@ -55,11 +55,17 @@ function incompleteDetails(s: ResponseState) {
   return { reason: s.finishReason === 'content_filter' ? 'content_filter' : 'max_output_tokens' };
 }
 
-export function messageItem(text: string, status: MessageItem['status'], logprobs?: unknown[]): MessageItem {
+/** An assistant message with one output_text part (with its logprobs when they were asked for). */
+export function messageItem(
+  text: string,
+  status: MessageItem['status'],
+  logprobs?: unknown[],
+  id = newMessageId(),
+): MessageItem {
   const part = { type: 'output_text' as const, text, annotations: [] as [] };
   return {
     type: 'message',
-    id: newMessageId(),
+    id,
     status,
     role: 'assistant',
     content: [logprobs ? { ...part, logprobs } : part],

@@ -8,6 +8,7 @@ import {
   ResponsesUsage,
   statusOf,
 } from './response-object';
+import { newMessageId } from './ids';
 import { MessageItem } from './response-items';
 import { ResponsesRequest } from './responses-request';
 
@@ -19,7 +20,8 @@ import { ResponsesRequest } from './responses-request';
  */
 export class ResponseStream {
   private seq = 0;
-  private text: { item: MessageItem; index: number; value: string; logprobs: unknown[] } | null = null;
+  /** The message item being streamed: its id, place in `output`, text and logprobs so far. */
+  private text: { id: string; index: number; value: string; logprobs: unknown[] } | null = null;
 
   constructor(
     private readonly sse: SseWriter,
@@ -46,7 +48,7 @@ export class ResponseStream {
     t.value += part.content ?? '';
     t.logprobs.push(...logprobs);
     this.send('response.output_text.delta', {
-      item_id: t.item.id,
+      item_id: t.id,
       output_index: t.index,
       content_index: 0,
       delta: part.content ?? '',
@@ -100,15 +102,15 @@ export class ResponseStream {
 
   private openText() {
     if (this.text) return this.text;
-    const item = messageItem('', 'completed');
+    const id = newMessageId();
     const index = this.state.output.length;
-    this.text = { item, index, value: '', logprobs: [] };
+    this.text = { id, index, value: '', logprobs: [] };
     this.send('response.output_item.added', {
       output_index: index,
-      item: { ...item, status: 'in_progress', content: [] },
+      item: { type: 'message', id, status: 'in_progress', role: 'assistant', content: [] },
     });
     this.send('response.content_part.added', {
-      item_id: item.id,
+      item_id: id,
       output_index: index,
       content_index: 0,
       part: { type: 'output_text', text: '', annotations: [] },
@@ -118,15 +120,10 @@ export class ResponseStream {
 
   private closeText(status: MessageItem['status']): void {
     const t = this.openText();
-    const withLogprobs = this.p.sampling.logprobs !== null;
-    const part = { type: 'output_text' as const, text: t.value, annotations: [] as [] };
-    const item: MessageItem = {
-      ...t.item,
-      status,
-      content: [withLogprobs ? { ...part, logprobs: t.logprobs } : part],
-    };
+    const logprobs = this.p.sampling.logprobs === null ? undefined : t.logprobs;
+    const item = messageItem(t.value, status, logprobs, t.id);
     this.state.output.splice(t.index, 0, item);
-    const ids = { item_id: item.id, output_index: t.index, content_index: 0 };
+    const ids = { item_id: t.id, output_index: t.index, content_index: 0 };
     this.send('response.output_text.done', { ...ids, text: t.value, logprobs: t.logprobs });
     this.send('response.content_part.done', { ...ids, part: item.content[0] });
     this.send('response.output_item.done', { output_index: t.index, item });
