@@ -15,6 +15,7 @@ export {
   objectBody,
   onlyFields,
   ParamReader,
+  readMetadata,
   typeName,
 } from './api/param-reader';
 export { SseWriter, onClientGone } from './http/sse';

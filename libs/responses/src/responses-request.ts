@@ -1,11 +1,11 @@
 import { ApiError } from '@app/common';
 import {
-  checkString,
   invalid,
   isPlainObject,
   objectBody,
   onlyFields,
   ParamReader,
+  readMetadata,
   typeName,
 } from '@app/inference';
 import { readInput, ResponseItem } from './response-items';
@@ -84,19 +84,6 @@ const UNSUPPORTED: Record<string, string> = {
 };
 const LOGPROBS_INCLUDE = 'message.output_text.logprobs';
 
-function readMetadata(v: unknown): Record<string, string> {
-  if (v === undefined || v === null) return {};
-  if (!isPlainObject(v)) throw invalid('metadata', "'metadata' must be an object.", 'invalid_type');
-  const entries = Object.entries(v);
-  if (entries.length > 16) throw invalid('metadata', "'metadata' may hold at most 16 keys.");
-  for (const [k, value] of entries) {
-    if (k.length > 64)
-      throw invalid('metadata', `The metadata key '${k.slice(0, 64)}…' is longer than 64 characters.`);
-    checkString(`metadata.${k}`, value, { maxLength: 512 });
-  }
-  return v as Record<string, string>;
-}
-
 /** Responses' flat function tools ({type, name, parameters}) as chat tools ({type, function}). */
 function readTools(v: unknown): unknown[] {
   if (v === undefined || v === null) return [];
@@ -147,34 +134,19 @@ function readTextFormat(v: unknown): { format: Record<string, unknown>; response
   return { format: f, responseFormat: { type, json_schema: schema } };
 }
 
-function readBool(body: Record<string, unknown>, name: string, fallback: boolean): boolean {
-  const v = body[name];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'boolean')
-    throw invalid(name, `'${name}' must be a boolean, got ${typeName(v)}.`, 'invalid_type');
-  return v;
-}
-
 /** Validates a POST /v1/responses body with OpenAI's rules (sampling fields: the chat parser's). */
 export function parseResponsesRequest(raw: unknown): ResponsesRequest {
   const body = objectBody(raw);
-  new ParamReader(body).onlyKnown(ALLOWED, UNSUPPORTED);
-  if (body.model === undefined)
+  const r = new ParamReader(body);
+  r.onlyKnown(ALLOWED, UNSUPPORTED);
+  const model = r.string('model', { maxLength: 256 });
+  if (model === undefined)
     throw invalid('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
-  const model = checkString('model', body.model, { maxLength: 256 });
   const input = readInput(body.input);
-  const instructions =
-    body.instructions === undefined || body.instructions === null
-      ? null
-      : checkString('instructions', body.instructions);
-  const previousResponseId =
-    body.previous_response_id === undefined || body.previous_response_id === null
-      ? null
-      : checkString('previous_response_id', body.previous_response_id, { maxLength: 256 });
-  const truncation =
-    body.truncation === undefined || body.truncation === null
-      ? 'disabled'
-      : (checkString('truncation', body.truncation, { values: ['disabled', 'auto'] }) as 'disabled' | 'auto');
+  const instructions = r.string('instructions') ?? null;
+  const previousResponseId = r.string('previous_response_id', { maxLength: 256 }) ?? null;
+  const truncation = (r.string('truncation', { values: ['disabled', 'auto'] }) ?? 'disabled') as
+    'disabled' | 'auto';
   if (body.reasoning !== undefined && body.reasoning !== null) {
     const r = body.reasoning as Record<string, unknown>;
     if (!isPlainObject(r) || Object.values(r).some((x) => x !== null && x !== undefined))
@@ -189,8 +161,8 @@ export function parseResponsesRequest(raw: unknown): ResponsesRequest {
     throw invalid('include', `'include' may only list '${LOGPROBS_INCLUDE}'.`, 'unsupported_parameter');
   const tools = readTools(body.tools);
   const text = readTextFormat(body.text);
-  const stream = readBool(body, 'stream', false);
-  const store = readBool(body, 'store', true);
+  const stream = r.bool('stream') ?? false;
+  const store = r.bool('store') ?? true;
   const topLogprobs = body.top_logprobs ?? 0;
   const logprobs = include.length > 0 || topLogprobs !== 0;
 
@@ -218,7 +190,7 @@ export function parseResponsesRequest(raw: unknown): ResponsesRequest {
     previousResponseId,
     store,
     stream,
-    metadata: readMetadata(body.metadata),
+    metadata: readMetadata(body.metadata) ?? {},
     chat,
     echo: {
       model,

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { updateReturning } from '@app/database';
 import { keyStateFailure, KeyFailure } from '@app/tenants';
 import { FilesService } from '../files/files.service';
-import { updateReturning } from '@app/database';
 import { BatchInputError } from './batch-input';
 import { BatchRow, BatchStatus } from './batch-object';
 import { LineOutcome, outputLine, succeeded } from './batch-output';

@@ -2,10 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ApiError } from '@app/common';
+import { updateReturning } from '@app/database';
+import { readMetadata } from '@app/inference';
 import { BATCH_SETTINGS, BatchSettings } from '../batch-settings';
 import { FilesService } from '../files/files.service';
 import { newBatchId } from '../ids';
-import { updateReturning } from '@app/database';
 import { ListQuery, listPage, pageSql } from '../list-query';
 import { BATCH_ENDPOINTS } from './batch-input';
 import { batchObject, BatchRow } from './batch-object';
@@ -156,20 +157,4 @@ function requiredString(b: Record<string, unknown>, name: string): string {
   if (typeof v !== 'string' || v === '')
     throw ApiError.badRequest(`${name} must be a non-empty string.`, name);
   return v;
-}
-
-/** OpenAI's metadata: up to 16 string values, keys up to 64 characters, values up to 512. */
-function readMetadata(v: unknown): Record<string, string> | null {
-  if (v === undefined || v === null) return null;
-  const fail = () =>
-    ApiError.badRequest(
-      'metadata must be an object of at most 16 string values (keys up to 64 characters, values up to 512).',
-      'metadata',
-    );
-  if (typeof v !== 'object' || Array.isArray(v)) throw fail();
-  const entries = Object.entries(v as Record<string, unknown>);
-  if (entries.length > 16) throw fail();
-  for (const [k, val] of entries)
-    if (k.length > 64 || typeof val !== 'string' || val.length > 512) throw fail();
-  return v as Record<string, string>;
 }

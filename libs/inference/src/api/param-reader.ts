@@ -143,3 +143,20 @@ export function checkString(
 }
 
 export { typeName };
+
+/**
+ * OpenAI's `metadata` (batches, responses): at most 16 string values, keys up to 64 characters,
+ * values up to 512; null when absent.
+ */
+export function readMetadata(v: unknown): Record<string, string> | null {
+  if (v === undefined || v === null) return null;
+  if (!isPlainObject(v)) throw invalid('metadata', "'metadata' must be an object.", 'invalid_type');
+  const entries = Object.entries(v);
+  if (entries.length > 16) throw invalid('metadata', "'metadata' may hold at most 16 keys.");
+  for (const [k, value] of entries) {
+    if (k.length > 64)
+      throw invalid('metadata', `The metadata key '${k.slice(0, 64)}…' is longer than 64 characters.`);
+    checkString(`metadata.${k}`, value, { maxLength: 512 });
+  }
+  return v as Record<string, string>;
+}
