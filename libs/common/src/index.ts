@@ -8,6 +8,7 @@ export * from './errors/to-openai-error';
 export * from './errors/openai-exception.filter';
 export * from './validation/validation';
 export * from './validation/pagination.dto';
+export * from './validation/cursor-page';
 export * from './logging/logger';
 export * from './logging/pino-nest-logger';
 export * from './clock/clock';

@@ -1,8 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AdminGuard, CurrentAdmin, type AdminPrincipal } from '@app/auth';
-import { ApiError, isUuid } from '@app/common';
-import { readListQuery } from '../list-query';
+import { ApiError, isUuid, readListQuery } from '@app/common';
 import { BATCH_STATUSES } from './batch-object';
 import { BatchesService } from './batches.service';
 

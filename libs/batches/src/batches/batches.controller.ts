@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard, CurrentKey } from '@app/auth';
+import { readListQuery } from '@app/common';
 import { VerifiedKey } from '@app/tenants';
-import { readListQuery } from '../list-query';
 import { BatchesService } from './batches.service';
 
 /** OpenAI's Batch API: a file of requests run in the batch lane, answered in an output file. */

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { ApiError } from '@app/common';
+import { ApiError, ListQuery, listPage } from '@app/common';
 import { updateReturning } from '@app/database';
 import { readMetadata } from '@app/inference';
 import { BATCH_SETTINGS, BatchSettings } from '../batch-settings';
 import { FilesService } from '../files/files.service';
 import { newBatchId } from '../ids';
-import { ListQuery, listPage, pageSql } from '../list-query';
+import { pageSql } from '../list-query';
 import { BATCH_ENDPOINTS } from './batch-input';
 import { batchObject, BatchRow } from './batch-object';
 

@@ -2,9 +2,8 @@ import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGua
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard, CurrentKey } from '@app/auth';
-import { ApiError } from '@app/common';
+import { ApiError, readListQuery } from '@app/common';
 import { TenantStorage, VerifiedKey } from '@app/tenants';
-import { readListQuery } from '../list-query';
 import { FilesService, UPLOAD_PURPOSES } from './files.service';
 import { readUpload } from './multipart-upload';
 

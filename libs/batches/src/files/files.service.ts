@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { ApiError } from '@app/common';
+import { ApiError, ListQuery, listPage } from '@app/common';
 import { BATCH_SETTINGS, BatchSettings } from '../batch-settings';
 import { newFileId } from '../ids';
-import { ListQuery, listPage, pageSql } from '../list-query';
+import { pageSql } from '../list-query';
 import { FILE_COLUMNS, fileObject, FileRow } from './file-object';
 
 /** Purposes a client may upload; batch output files are written by the batch runner. */
