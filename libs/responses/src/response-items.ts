@@ -1,5 +1,5 @@
 import { checkString, invalid, isPlainObject, onlyFields, typeName } from '@app/inference';
-import { newFunctionCallId, newMessageId } from './ids';
+import { newFunctionCallId, newFunctionCallOutputId, newMessageId } from './ids';
 
 export type MessageRole = 'user' | 'system' | 'developer' | 'assistant';
 export type ContentPart =
@@ -112,7 +112,7 @@ function readItem(raw: unknown, i: number): ResponseItem {
             .join('');
     return {
       type: 'function_call_output',
-      id: id(() => newFunctionCallId().replace('fc_', 'fco_')),
+      id: id(newFunctionCallOutputId),
       call_id: checkString(`${at}.call_id`, raw.call_id, { maxLength: 256, nonEmpty: true }),
       output,
       status: 'completed',
