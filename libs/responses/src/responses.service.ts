@@ -39,6 +39,12 @@ export interface ResponseRun {
   createdAt: number;
 }
 
+/** The chat completions body a response runs as, for these items of its conversation. */
+const chatBody = (req: ResponsesRequest, items: ResponseItem[]) => ({
+  ...req.chat,
+  messages: chatMessages(req.instructions, items),
+});
+
 const notFound = (id: string, param: string | null = null) =>
   ApiError.notFound(`Response with id '${id}' not found.`, 'not_found', param);
 
@@ -73,10 +79,7 @@ export class ResponsesService {
     const context = [...earlier, ...req.input];
     const id = caller.requestId ?? newResponseId();
     const attempt = (items: ResponseItem[]) =>
-      this.inference.prepareChat(
-        { ...req.chat, messages: chatMessages(req.instructions, items) },
-        { ...caller, requestId: id },
-      );
+      this.inference.prepareChat(chatBody(req, items), { ...caller, requestId: id });
     try {
       let p: PreparedRequest;
       try {
@@ -105,11 +108,7 @@ export class ResponsesService {
     refusal: unknown,
   ): Promise<PreparedRequest> {
     const cuts = items.flatMap((item, i) => (i > 0 && item.type === 'message' ? [i] : []));
-    const fits = (from: number) =>
-      this.inference.chatFitsContext(
-        { ...req.chat, messages: chatMessages(req.instructions, items.slice(from)) },
-        caller,
-      );
+    const fits = (from: number) => this.inference.chatFitsContext(chatBody(req, items.slice(from)), caller);
     let [lo, hi] = [0, cuts.length];
     while (lo < hi) {
       const mid = (lo + hi) >> 1;

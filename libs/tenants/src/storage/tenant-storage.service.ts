@@ -43,7 +43,8 @@ export class TenantStorage {
   async assertRoom(tenantId: string, adding: number, param: string): Promise<void> {
     if (this.limit <= 0) return;
     const used = await this.used(tenantId);
-    if (used + adding <= this.limit && (adding > 0 || used < this.limit)) return;
+    // An upload must fit; a response to store needs the tenant under its limit (its size comes later).
+    if (adding > 0 ? used + adding <= this.limit : used < this.limit) return;
     throw ApiError.badRequest(
       `This organization stores ${used} bytes of files and responses; its limit is ${this.limit} bytes (TENANT_STORAGE_MAX_BYTES). Delete files or responses${param === 'store' ? ", or send 'store': false" : ''}.`,
       param,
