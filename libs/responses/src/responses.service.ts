@@ -179,7 +179,7 @@ export class ResponsesService {
 
   async delete(tenantId: string, id: string) {
     if (!(await this.store.delete(tenantId, id))) throw notFound(id);
-    this.storage.changed(tenantId);
+    this.storage.removed(tenantId);
     return { id, object: 'response', deleted: true };
   }
 
@@ -193,11 +193,11 @@ export class ResponsesService {
   private async finish(run: ResponseRun, state: ResponseState): Promise<ResponseObject> {
     const body = responseObject(run.req, state);
     if (run.req.store) {
-      await this.store.save(run.caller.tenantId, run.caller.apiKeyId, {
+      const bytes = await this.store.save(run.caller.tenantId, run.caller.apiKeyId, {
         context: run.context,
         response: body,
       });
-      this.storage.changed(run.caller.tenantId);
+      this.storage.added(run.caller.tenantId, bytes);
     }
     return body;
   }

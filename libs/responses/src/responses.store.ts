@@ -23,8 +23,13 @@ export class ResponsesStore {
     @Inject(RESPONSES_SETTINGS) private readonly settings: ResponsesSettings,
   ) {}
 
-  /** Stores a response; one with the same id already stored (a batch line run again) is kept. */
-  async save(tenantId: string, apiKeyId: string, stored: StoredResponse): Promise<void> {
+  /**
+   * Stores a response; one with the same id already stored (a batch line run again) is kept.
+   * Returns the bytes it holds (what TENANT_STORAGE_MAX_BYTES counts).
+   */
+  async save(tenantId: string, apiKeyId: string, stored: StoredResponse): Promise<number> {
+    const context = JSON.stringify(stored.context);
+    const response = JSON.stringify(stored.response);
     await this.dataSource.query(
       `INSERT INTO responses (id, tenant_id, api_key_id, created_at, expires_at, context, response)
        VALUES ($1, $2, $3, to_timestamp($4), CASE WHEN $5::int > 0 THEN now() + $5 * interval '1 day' END, $6, $7)
@@ -35,10 +40,11 @@ export class ResponsesStore {
         apiKeyId,
         stored.response.created_at,
         this.settings.retentionDays,
-        JSON.stringify(stored.context),
-        JSON.stringify(stored.response),
+        context,
+        response,
       ],
     );
+    return Buffer.byteLength(context) + Buffer.byteLength(response);
   }
 
   /** The tenant's stored response, or null (another tenant's is not found either). */

@@ -48,7 +48,7 @@ export class FilesController {
       filename: file.filename.slice(0, 255),
       content: file.content,
     });
-    this.storage.changed(key.tenantId);
+    this.storage.added(key.tenantId, file.content.length);
     return created;
   }
 
@@ -75,7 +75,7 @@ export class FilesController {
   @Delete(':fileId')
   async delete(@CurrentKey() key: VerifiedKey, @Param('fileId') fileId: string) {
     const deleted = await this.files.delete(key.tenantId, fileId);
-    this.storage.changed(key.tenantId);
+    this.storage.removed(key.tenantId);
     return deleted;
   }
 }

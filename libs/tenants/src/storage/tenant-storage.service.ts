@@ -10,7 +10,8 @@ const CACHE_MS = 5_000;
  * The bytes a tenant keeps in Postgres (files, uploaded or written by batches, and stored
  * responses) against TENANT_STORAGE_MAX_BYTES, so one tenant cannot fill the database. Checked
  * before an upload and before a response is stored; the total is summed at most every few seconds
- * per tenant and replica (a soft limit: writers at the same moment may pass it by their own size).
+ * per tenant and replica, and what this replica writes meanwhile is added to it (a soft limit:
+ * writers at the same moment, or on other replicas, may pass it by their own size).
  */
 @Injectable()
 export class TenantStorage {
@@ -52,8 +53,14 @@ export class TenantStorage {
     );
   }
 
-  /** The tenant's stored bytes changed on this replica: the next check sums them again. */
-  changed(tenantId: string): void {
+  /** This replica stored `bytes` more for the tenant: counted into its total, not summed again. */
+  added(tenantId: string, bytes: number): void {
+    const cached = this.totals.get(tenantId);
+    if (cached) cached.bytes += bytes;
+  }
+
+  /** This replica deleted some of the tenant's bytes: the next check sums them again. */
+  removed(tenantId: string): void {
     this.totals.delete(tenantId);
   }
 }
