@@ -45,3 +45,6 @@ endforeach()
 add_test(NAME cpu_int4_test_novnni COMMAND cpu_int4_test)
 set_tests_properties(cpu_int4_test_novnni PROPERTIES LABELS cpu ENVIRONMENT "LLM_CPU_ISA=avx512;LLM_CPU_NO_VNNI=1"
                      SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# The CUDA tests on the CPU emulator of CUDA (cmake/cuda_emu.cmake).
+include(${CMAKE_CURRENT_SOURCE_DIR}/cmake/cuda_emu.cmake)
