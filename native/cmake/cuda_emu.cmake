@@ -49,6 +49,15 @@ foreach(src ${LLM_EMU_TESTS})
   set_tests_properties(${name}_emu PROPERTIES LABELS cudaemu ENVIRONMENT LLM_CUDA_NO_CUBLAS=1
                        SKIP_RETURN_CODE 77 TIMEOUT 1200)
 endforeach()
+# The kernel-level tests again with each block's threads run last to first, so a read that a
+# missing barrier leaves unordered sees the unwritten value in one of the two runs.
+foreach(name cuda_ops_test cuda_sample_rows_test)
+  if(TARGET ${name}_emu)
+    add_test(NAME ${name}_emu_reverse COMMAND ${name}_emu)
+    set_tests_properties(${name}_emu_reverse PROPERTIES LABELS cudaemu SKIP_RETURN_CODE 77 TIMEOUT 1200
+                         ENVIRONMENT "LLM_CUDA_NO_CUBLAS=1;LLM_CUDA_EMU_ORDER=reverse")
+  endif()
+endforeach()
 
 # The emulator's own tests (kernels in a .cu file, rewritten like the engine's).
 set(LLM_EMU_SELF_TEST ${CMAKE_CURRENT_BINARY_DIR}/cuda_emu/emu_self_test.cu.cpp)

@@ -9,6 +9,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -53,6 +54,13 @@ struct Runner {
   int threads = 0, live = 0, block_arrived = 0;
   uint64_t block_gen = 0;
   uint64_t resumes = 0;  // fibers resumed (a scheduler round without one is a deadlock)
+  // LLM_CUDA_EMU_ORDER=reverse runs the threads last to first: a thread that reads what another
+  // writes without a barrier in between then reads it unwritten in one of the two orders.
+  bool reverse = false;
+  Runner() {
+    const char* order = std::getenv("LLM_CUDA_EMU_ORDER");
+    reverse = order && std::strcmp(order, "reverse") == 0;
+  }
   WarpState warps[kMaxThreads / 32];
   bool running = false;
 };
@@ -102,8 +110,10 @@ void wait_for_change(const uint64_t* gen, const char* what) {
   f.wait_what = what;
   // Hand over to the next lane of this warp that can run: a shuffle then costs one switch per
   // lane instead of two through the scheduler.
-  const int warp_end = std::min(r.threads, (f.warp + 1) * 32);
-  for (int i = static_cast<int>(&f - r.fibers.data()) + 1; i < warp_end; ++i)
+  const int self = static_cast<int>(&f - r.fibers.data());
+  const int warp_begin = f.warp * 32, warp_end = std::min(r.threads, warp_begin + 32);
+  const int step = r.reverse ? -1 : 1;
+  for (int i = self + step; i >= warp_begin && i < warp_end; i += step)
     if (runnable(r.fibers[i])) {
       resume(f.ctx, r.fibers[i]);
       return;
@@ -187,8 +197,10 @@ void run_block() {
   }
   while (r.live > 0) {
     const uint64_t before = r.resumes;
-    for (int i = 0; i < r.threads; ++i)
+    for (int k = 0; k < r.threads; ++k) {
+      const int i = r.reverse ? r.threads - 1 - k : k;
       if (runnable(r.fibers[i])) resume(r.scheduler, r.fibers[i]);
+    }
     r.current = nullptr;
     if (r.resumes == before) report_deadlock();
   }

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <thread>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -71,6 +73,19 @@ __global__ void deadlock_kernel(float* out) {
   else
     v = __shfl_xor_sync(0xffffffffu, v, 1);
   out[threadIdx.x] = v;
+}
+
+// mode 0 fills the block's shared array with -1; mode 1 reads a neighbour's entry without the
+// barrier that should separate the write from the read.
+__global__ void racy_kernel(int* out, int mode) {
+  __shared__ int s[64];
+  const int t = threadIdx.x;
+  if (mode == 0) {
+    s[t] = -1;
+    return;
+  }
+  s[t] = t;
+  out[t] = s[(t + 1) % 64];
 }
 
 __global__ void overrun_kernel(float* x, int n) {
@@ -294,5 +309,26 @@ TEST(emu_reports_an_access_past_an_allocation) {
     overrun_kernel<<<1, 32>>>(d, 64);
   });
   EXPECT_EQ(r.signal, SIGSEGV);
-  EXPECT(r.err.find("overrun_kernel, block (0,0,0), thread (0,0,0)") != std::string::npos);
+  EXPECT(r.err.find("overrun_kernel, block (0,0,0), thread (") != std::string::npos);
+}
+
+TEST(emu_reverse_order_exposes_a_missing_barrier) {
+  int* d = device_copy(std::vector<int>(64, 7));
+  auto run = [d] {
+    racy_kernel<<<1, 64>>>(d, 0);
+    racy_kernel<<<1, 64>>>(d, 1);
+  };
+  // The order is read when an OS thread first launches: each run gets its own thread.
+  unsetenv("LLM_CUDA_EMU_ORDER");
+  std::thread(run).join();  // first to last: thread 0 reads entry 1 before thread 1 wrote it
+  std::vector<int> out = host_copy(d, 64);
+  EXPECT_EQ(out[0], -1);
+  EXPECT_EQ(out[63], 0);
+  setenv("LLM_CUDA_EMU_ORDER", "reverse", 1);
+  std::thread(run).join();  // last to first
+  unsetenv("LLM_CUDA_EMU_ORDER");
+  out = host_copy(d, 64);
+  EXPECT_EQ(out[0], 1);
+  EXPECT_EQ(out[63], -1);
+  cudaFree(d);
 }
