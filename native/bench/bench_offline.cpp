@@ -13,7 +13,7 @@
 
 namespace bench {
 
-OfflineResults bench_offline(const OfflineOptions& opt) {
+OfflineResults bench_offline(const OfflineOptions& opt, const EngineFactory& make_engine) {
   OfflineResults r;
   std::mutex mu;
   std::condition_variable cv;
@@ -31,26 +31,26 @@ OfflineResults bench_offline(const OfflineOptions& opt) {
   eo.kv_cache_fraction = opt.kv_cache_fraction;
   eo.max_model_len = opt.input_len + opt.output_len + 16;
   eo.enable_prefix_caching = false;  // random prompts; measure compute, not cache hits
-  auto engine = llm::Engine::create(
-      eo,
-      [&](std::vector<llm::RequestEvent>&& events) {
-        std::lock_guard<std::mutex> lock(mu);
-        for (const auto& e : events) {
-          r.generated += static_cast<long>(e.new_tokens.size());
-          auto& out = outputs[static_cast<size_t>(std::stoi(e.id.substr(6)))];  // "bench-<i>"
-          out.insert(out.end(), e.new_tokens.begin(), e.new_tokens.end());
-          if (!e.finished) continue;
-          ++finished;
-          if (e.reason == llm::FinishReason::Error) {
-            ++r.errors;
-            if (r.first_error.empty()) r.first_error = e.error;
-          }
-          if (e.timings.first_token_ms > 0 && e.timings.queued_ms > 0)
-            ttft.push_back(e.timings.first_token_ms - e.timings.queued_ms);
-        }
-        cv.notify_all();
-      },
-      [](const std::string& line) { std::fprintf(stderr, "  [engine] %s\n", line.c_str()); });
+  llm::EventSink sink = [&](std::vector<llm::RequestEvent>&& events) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& e : events) {
+      r.generated += static_cast<long>(e.new_tokens.size());
+      auto& out = outputs[static_cast<size_t>(std::stoi(e.id.substr(6)))];  // "bench-<i>"
+      out.insert(out.end(), e.new_tokens.begin(), e.new_tokens.end());
+      if (!e.finished) continue;
+      ++finished;
+      if (e.reason == llm::FinishReason::Error) {
+        ++r.errors;
+        if (r.first_error.empty()) r.first_error = e.error;
+      }
+      if (e.timings.first_token_ms > 0 && e.timings.queued_ms > 0)
+        ttft.push_back(e.timings.first_token_ms - e.timings.queued_ms);
+    }
+    cv.notify_all();
+  };
+  llm::LogSink log = [](const std::string& line) { std::fprintf(stderr, "  [engine] %s\n", line.c_str()); };
+  auto engine = make_engine ? make_engine(eo, sink, log) : llm::Engine::create(eo, sink, log);
+  engine->drain_steps();  // steps from here on
   r.backend = engine->info().backend;
   const int vocab = engine->info().vocab_size;
   std::mt19937 rng(99);
@@ -74,6 +74,17 @@ OfflineResults bench_offline(const OfflineOptions& opt) {
     cv.wait(lock, [&] { return finished >= opt.num_prompts; });
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<double> step_ms;
+  for (const llm::StepSample& st : engine->drain_steps()) {
+    step_ms.push_back(st.ms);
+    r.step_ms_total += st.ms;
+  }
+  r.steps = static_cast<long>(step_ms.size());
+  if (!step_ms.empty()) {
+    std::sort(step_ms.begin(), step_ms.end());
+    r.step_ms_median = step_ms[step_ms.size() / 2];
+    r.step_ms_p90 = step_ms[step_ms.size() * 9 / 10];
+  }
   const llm::EngineStats stats = engine->stats();
   r.spec_draft_tokens = static_cast<long>(stats.spec_draft_tokens);
   r.spec_accepted_tokens = static_cast<long>(stats.spec_accepted_tokens);

@@ -3,7 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+
+#include "llm/engine.h"
 
 namespace bench {
 
@@ -24,12 +28,19 @@ struct OfflineResults {
   long generated = 0;
   int errors = 0;
   long spec_draft_tokens = 0, spec_accepted_tokens = 0;
+  // Engine steps (schedule + forward + sample, wall time) over the run.
+  long steps = 0;
+  double step_ms_total = 0, step_ms_median = 0, step_ms_p90 = 0;
   // FNV-1a of every request's output tokens in request order: equal hashes, equal outputs (e.g.
   // with and without speculative decoding).
   uint64_t output_hash = 0;
   std::string backend, first_error;
 };
 
-OfflineResults bench_offline(const OfflineOptions& opt);
+// Builds the engine (default: llm::Engine::create, the real backend for opt.device).
+using EngineFactory =
+    std::function<std::unique_ptr<llm::Engine>(const llm::EngineOptions&, llm::EventSink, llm::LogSink)>;
+
+OfflineResults bench_offline(const OfflineOptions& opt, const EngineFactory& make_engine = nullptr);
 
 }  // namespace bench

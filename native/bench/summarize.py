@@ -65,6 +65,12 @@ def main():
         if b["decode"] and b["decode"][0]["batch"] == 1 and b["decode"][0]["floor_ms"]:
             p = b["decode"][0]
             lines.append(f"  decode batch 1: {p['step_ms']/p['floor_ms']:.2f}x the bandwidth floor (target <= 1.3x)")
+    for tag in ("greedy", "topp"):
+        o = load(os.path.join(d, f"overhead-{tag}.json"))
+        if o:
+            lines.append(f"  engine host cost ({tag}, null backend, {o['num_prompts']} x {o['input_len']}/{o['output_len']}): "
+                         f"{o['host_ms_per_step']:.3f} ms/step mean, p90 {o['step_ms_p90']:.3f}; ceiling "
+                         f"{o['output_tok_s']:.0f} out tok/s")
     if hf.get("modes"):
         lines.append("-" * 78)
         for m in hf["modes"]:

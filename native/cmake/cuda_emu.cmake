@@ -85,20 +85,34 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/bench/CMakeLists.txt)
       --kv-cache-fraction 0.5)
   # graphs: decode steps replay CUDA graphs; optiming: eager steps with per-op GPU times;
   # sampled: offline requests drawn on the device (temperature) and on the host (top_p).
+  # Their JSON goes where gpu-check.sh puts its own (bench-1b*.json), for summarize.py below.
+  set(_results ${CMAKE_CURRENT_BINARY_DIR}/gpu-check-emu)
+  file(MAKE_DIRECTORY ${_results})
   foreach(mode graphs optiming sampled)
     set(_extra)
+    set(_json bench-1b.json)
     if(mode STREQUAL "optiming")
       set(_extra --op-timing)
+      set(_json bench-1b-ops.json)
     elseif(mode STREQUAL "sampled")
       set(_extra --temperature 0.8 --top-p 0.9)
+      set(_json bench-1b-topp.json)
     endif()
     add_test(NAME engine_bench_cuda_emu_${mode}
       COMMAND sh -c "test -f \"$1/config.json\" || { echo 'no tiny fixture'; exit 77; }; shift; exec \"$@\""
               sh ${LLM_DEFAULT_TEST_MODEL_DIR} $<TARGET_FILE:engine-bench-emu> --model ${LLM_DEFAULT_TEST_MODEL_DIR}
-              ${_bench_args} ${_extra} --output ${CMAKE_CURRENT_BINARY_DIR}/engine-bench-emu-${mode}.json)
+              ${_bench_args} ${_extra} --output ${_results}/${_json})
     # A failed offline request is counted, not fatal: fail the test on it.
     set_tests_properties(engine_bench_cuda_emu_${mode} PROPERTIES LABELS cudaemu SKIP_RETURN_CODE 77 TIMEOUT 600
-                         FAIL_REGULAR_EXPRESSION "[1-9][0-9]* errors"
+                         FAIL_REGULAR_EXPRESSION "[1-9][0-9]* errors" FIXTURES_SETUP gpu_check_emu_results
                          ENVIRONMENT "LLM_CUDA_NO_CUBLAS=1;LLM_CUDA_EMU_MEMORY_MB=1536")
   endforeach()
+  # gpu-check.sh's results table (native/bench/summarize.py) reads what engine-bench writes now.
+  find_package(Python3 COMPONENTS Interpreter QUIET)
+  if(Python3_Interpreter_FOUND)
+    add_test(NAME gpu_check_summary_emu
+             COMMAND ${Python3_EXECUTABLE} ${_bench}/summarize.py ${_results})
+    set_tests_properties(gpu_check_summary_emu PROPERTIES LABELS cudaemu FIXTURES_REQUIRED gpu_check_emu_results
+                         PASS_REGULAR_EXPRESSION "ops decode b1 .*offline 6 x 12/5 \\(temperature 0.8, top_p 0.9\\): .*errors 0")
+  endif()
 endif()

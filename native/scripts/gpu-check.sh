@@ -62,7 +62,7 @@ echo "cuBLAS: ${CUBLAS_LIB:-none (our GEMM kernels)}"
 
 step build 300 bash -c "cmake -S native -B '$BUILD' -DCMAKE_BUILD_TYPE=Release -DLLM_WITH_CUDA=ON \
     -DCMAKE_CUDA_ARCHITECTURES=$ARCH ${CUBLAS_LIB:+-DLLM_CUBLAS_LIBRARY=$CUBLAS_LIB} && \
-  cmake --build '$BUILD' -j$JOBS --target cuda_ops_test cuda_sample_rows_test cuda_model_test engine-bench"
+  cmake --build '$BUILD' -j$JOBS --target cuda_ops_test cuda_sample_rows_test cuda_model_test engine-bench engine-overhead-bench"
 BUILT=$?
 
 export LLM_TEST_MODEL_DIR=$FIXTURES/tiny-llama LLM_TEST_MID_MODEL_DIR=$FIXTURES/mid-llama
@@ -118,7 +118,8 @@ if [ $BUILT -eq 0 ] && [ -f "$B1/model.safetensors" ]; then
       --output-len 128 --max-num-seqs 256 --max-num-batched-tokens 8192 --output "$RES/bench-1b-bf16act.json"
     step cuda_model_test_bf16act 60 env LLM_CUDA_SPLIT_ACTIVATIONS=0 "$BUILD/cuda_model_test"
   else skip bench_1b_bf16act "not enough time left"; fi
-  # Sampled requests: temperature only (sampled on the GPU), and top_p (sampled on the host).
+  # Sampled requests: temperature only, and top_p (both drawn on the GPU since the eleventh
+  # session; top_p rows came back to the host sampler before).
   for spec in "temp:--temperature 0.8" "topp:--temperature 0.8 --top-p 0.9"; do
     name=${spec%%:*}
     if [ "$(elapsed)" -lt 300 ]; then
@@ -128,6 +129,12 @@ if [ $BUILT -eq 0 ] && [ -f "$B1/model.safetensors" ]; then
         --max-num-batched-tokens 8192 ${spec#*:} --output "$RES/bench-1b-$name.json"
     else skip bench_1b_$name "not enough time left"; fi
   done
+fi
+
+# The engine's own host cost per step (no GPU work: a null backend), on this host's CPU.
+if [ $BUILT -eq 0 ]; then
+  step overhead 60 bash -c "'$BUILD/bench/engine-overhead-bench' --output '$RES/overhead-greedy.json' && \
+    '$BUILD/bench/engine-overhead-bench' --temperature 0.8 --top-p 0.9 --output '$RES/overhead-topp.json'"
 fi
 
 # 3B: only the step-level benchmark and a short offline run, and only if time remains.

@@ -1,6 +1,7 @@
 // Sampling on the GPU (the Argmax and Draw rows of forward_step) against the host references:
-// argmax_index on awkward rows (ties, NaN, -inf, all NaN), gumbel_draw on Llama-sized rows, the
-// draw's distribution, Host rows left untouched, a one-token vocabulary. Skips without a GPU.
+// argmax_index on awkward rows (ties, NaN, -inf, all NaN), gumbel_draw on Llama-sized rows (with
+// top_k / top_p / min_p cuts too), the draw's distribution, Host rows left untouched, a one-token
+// vocabulary. Skips without a GPU.
 #ifndef LLM_WITH_CUDA
 #include "testing.h"
 TEST(cuda_sample_rows_not_built) { SKIP("engine built without CUDA (LLM_WITH_CUDA off)"); }
@@ -95,6 +96,71 @@ TEST(cuda_draw_matches_the_host_reference_on_llama_sized_rows) {
                                        specs[r].min_p, specs[r].key());
   std::fprintf(stderr, "  OPCHECK %-40s %d/%d identical\n", "draw vs host reference", same, n);
   EXPECT(same >= n - 1);  // device and host logf may differ in the last bit on a near tie
+}
+
+TEST(cuda_top_k_top_p_draws_match_the_host_reference) {
+  require_gpu();
+  const int vocab = 128256;
+  std::mt19937 rng(6);
+  std::vector<float> flat;
+  std::vector<RowSampling> specs;
+  // top_k alone (with a tie across its boundary), top_p alone, both, both with min_p.
+  const struct {
+    int32_t top_k;
+    float top_p, min_p;
+  } cuts[] = {{50, 1.0f, 0.0f}, {2, 1.0f, 0.0f}, {0, 0.9f, 0.0f}, {0, 0.5f, 0.0f}, {40, 0.95f, 0.0f}, {100, 0.8f, 0.05f}};
+  for (int r = 0; r < 12; ++r) {
+    auto row = random_f32(vocab, rng, 3.0f);
+    if (r % 6 == 1) row[90000] = row[7] = row[1234] = 40.0f;  // three tied best: top_k 2 keeps 7 and 1234
+    flat.insert(flat.end(), row.begin(), row.end());
+    RowSampling s = draw_spec(r < 6 ? 0.8f : 1.2f, cuts[r % 6].min_p, 7919ull * (r + 3));
+    s.top_k = cuts[r % 6].top_k;
+    s.top_p = cuts[r % 6].top_p;
+    specs.push_back(s);
+  }
+  const auto got = device_sample(flat, specs, vocab);
+  int same = 0;
+  for (size_t r = 0; r < specs.size(); ++r) {
+    const int32_t want = llm::gumbel_draw(&flat[r * vocab], vocab, specs[r]);
+    std::fprintf(stderr, "  OPCHECK top_k %d top_p %.2f min_p %.2f: device %d, host %d\n", specs[r].top_k,
+                 static_cast<double>(specs[r].top_p), static_cast<double>(specs[r].min_p), got[r], want);
+    same += got[r] == want;
+    if (r % 6 == 1) EXPECT(got[r] == 7 || got[r] == 1234);
+  }
+  EXPECT(same >= static_cast<int>(specs.size()) - 1);  // expf/logf may differ in the last bit on a boundary
+}
+
+TEST(cuda_top_k_and_top_p_keep_exactly_their_tokens) {
+  require_gpu();
+  // Logits 1000 - i over i < 1000 at temperature 1e4: nearly uniform over whatever is kept, so
+  // 64 keys reach every kept token and any token kept by mistake.
+  const int vocab = 1000, n = 64;
+  std::vector<float> row(vocab);
+  for (int i = 0; i < vocab; ++i) row[i] = static_cast<float>(vocab - i);
+  for (const auto& [top_k, top_p] : {std::pair<int32_t, float>{3, 1.0f}, {0, 0.004f}, {10, 0.5f}}) {
+    std::vector<float> flat;
+    std::vector<RowSampling> specs;
+    for (int r = 0; r < n; ++r) {
+      flat.insert(flat.end(), row.begin(), row.end());
+      RowSampling s = draw_spec(1e4f, 0.0f, 104729ull * (r + 1));
+      s.top_k = top_k;
+      s.top_p = top_p;
+      specs.push_back(s);
+    }
+    const auto got = device_sample(flat, specs, vocab);
+    const uint64_t floor = llm::draw_floor(row.data(), vocab, row[0], 1e-4f, top_k, top_p);
+    int kept = 0;
+    while (kept < vocab && llm::draw_rank(row[kept], kept) >= floor) ++kept;
+    std::vector<int> seen(vocab, 0);
+    for (int32_t t : got) ++seen[t];
+    int outside = 0, reached = 0;
+    for (int i = 0; i < vocab; ++i) (i < kept ? reached += seen[i] > 0 : outside += seen[i]);
+    std::fprintf(stderr, "  OPCHECK top_k %d top_p %.3f keeps %d: %d of them drawn, %d draws outside\n", top_k,
+                 static_cast<double>(top_p), kept, reached, outside);
+    EXPECT_EQ(kept, top_k == 3 ? 3 : top_p < 0.01f ? 4 : 5);  // 0.004 of 1000 ~equal masses: 4 tokens
+    EXPECT_EQ(outside, 0);
+    EXPECT_EQ(reached, kept);
+  }
 }
 
 TEST(cuda_draws_follow_softmax) {

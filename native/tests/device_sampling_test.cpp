@@ -1,9 +1,12 @@
 // Sampling next to the logits (sampling/device_sampling.h): which rows a backend may sample, and
-// the host reference of the Gumbel-max draw the CUDA kernel computes (distribution, min_p,
-// -inf/NaN, fallbacks, keys).
+// the host reference of the Gumbel-max draw the CUDA kernel computes (distribution, top_k, top_p,
+// min_p, -inf/NaN, fallbacks, keys).
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <numeric>
+#include <random>
 
 #include "sampling/device_sampling.h"
 #include "sampling/sampler.h"
@@ -84,13 +87,19 @@ TEST(plan_picks_argmax_draw_or_host_and_uses_the_rng_only_for_a_draw) {
   EXPECT_EQ(d.key(), b.next());
   EXPECT_EQ(d.temperature, 0.7f);
   EXPECT_EQ(d.min_p, 0.1f);
-  p.top_k = vocab;  // a top_k that cuts nothing is still a draw
-  EXPECT_EQ(plan(p, 3, a).kind, int32_t{RowSampling::Draw});
+  p.top_k = vocab;  // a top_k that cuts nothing is a draw without a top_k
+  const RowSampling no_cut = plan(p, 3, a);
+  EXPECT_EQ(no_cut.kind, int32_t{RowSampling::Draw});
+  EXPECT_EQ(no_cut.top_k, 0);
+  p.top_k = 5;  // top_k and top_p are drawn next to the logits too
+  p.top_p = 0.9f;
+  const RowSampling cut = plan(p, 3, a);
+  EXPECT_EQ(cut.kind, int32_t{RowSampling::Draw});
+  EXPECT_EQ(cut.top_k, 5);
+  EXPECT_EQ(cut.top_p, 0.9f);
 
   // Each case: a temperature and the one setting that keeps the row on the host.
   const std::vector<std::pair<float, std::function<void(SamplingParams&)>>> host = {
-      {0.7f, [](SamplingParams& q) { q.top_p = 0.9f; }},
-      {0.7f, [](SamplingParams& q) { q.top_k = 5; }},
       {0.0f, [](SamplingParams& q) { q.logprobs = 0; }},
       {0.7f, [](SamplingParams& q) { q.repetition_penalty = 1.1f; }},
       {0.0f, [](SamplingParams& q) { q.frequency_penalty = 0.5f; }},
@@ -117,4 +126,109 @@ TEST(uniforms_stay_inside_the_open_interval_so_noise_is_finite) {
   for (uint64_t key = 0; key < 64; ++key)
     for (int32_t i = 0; i < 16384; ++i) infinite += !std::isfinite(gumbel_noise(key * 0x9e3779b97f4a7c15ULL, i));
   EXPECT_EQ(infinite, 0);
+}
+
+namespace {
+// Token indices best first (higher logit, then lower index), as the truncation orders them.
+std::vector<int32_t> best_first(const std::vector<float>& l) {
+  std::vector<int32_t> idx(l.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](int32_t a, int32_t b) { return l[a] > l[b]; });
+  return idx;
+}
+
+// The tokens a Draw keeps: those ranked at least draw_floor's rank.
+std::vector<int32_t> kept(const std::vector<float>& l, float t, int32_t top_k, float top_p) {
+  const float mx = *std::max_element(l.begin(), l.end());
+  const uint64_t floor = draw_floor(l.data(), static_cast<int>(l.size()), mx, 1.0f / t, top_k, top_p);
+  std::vector<int32_t> out;
+  for (int32_t i : best_first(l))
+    if (draw_rank(l[i], i) >= floor) out.push_back(i);
+  return out;
+}
+
+// The smallest best-first prefix of `order` holding top_p of softmax(l / t) over `order`, in double.
+size_t nucleus_size(const std::vector<float>& l, const std::vector<int32_t>& order, float t, float top_p) {
+  double total = 0, cum = 0;
+  for (int32_t i : order) total += std::exp((double(l[i]) - l[order[0]]) / t);
+  for (size_t k = 0; k < order.size(); ++k) {
+    cum += std::exp((double(l[order[k]]) - l[order[0]]) / t);
+    if (cum >= top_p * total) return k + 1;
+  }
+  return order.size();
+}
+}  // namespace
+
+TEST(top_k_keeps_the_k_best_tokens_lower_index_first_on_ties) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> d(0.f, 2.f);
+  std::vector<float> l(3000);
+  for (float& v : l) v = d(rng);
+  l[17] = l[2000] = l[5] = 9.0f;  // a three-way tie at the top
+  for (int32_t k : {1, 2, 3, 50, 2999}) {
+    const auto got = kept(l, 0.8f, k, 1.0f);
+    const auto want = best_first(l);
+    EXPECT_EQ(got, std::vector<int32_t>(want.begin(), want.begin() + k));
+  }
+  EXPECT_EQ(kept(l, 0.8f, 2, 1.0f), (std::vector<int32_t>{5, 17}));
+  EXPECT_EQ(kept(l, 0.8f, 3000, 1.0f).size(), size_t{3000});  // no cut
+}
+
+TEST(top_p_keeps_the_smallest_best_prefix_holding_that_mass) {
+  std::mt19937 rng(12);
+  std::normal_distribution<float> d(0.f, 3.f);
+  int checked = 0;
+  for (int row = 0; row < 20; ++row) {
+    std::vector<float> l(5000);
+    for (float& v : l) v = d(rng);
+    const auto order = best_first(l);
+    for (float top_p : {0.3f, 0.9f, 0.99f}) {
+      const float t = row % 2 ? 0.7f : 1.3f;
+      EXPECT_EQ(kept(l, t, 0, top_p).size(), nucleus_size(l, order, t, top_p));
+      // Under top_k the mass is the top k tokens' own.
+      const std::vector<int32_t> top(order.begin(), order.begin() + 200);
+      EXPECT_EQ(kept(l, t, 200, top_p).size(), nucleus_size(l, top, t, top_p));
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 60);
+}
+
+TEST(truncated_draws_follow_the_renormalised_softmax) {
+  const std::vector<float> l{1.0f, 0.5f, -0.5f, 0.0f, 2.0f, 0.5f};
+  const int n = 60000;
+  // Masses at t = 1: index 4 0.492, 0 0.181, 1 0.110, 5 0.110 (the same logit, a higher index),
+  // 3 0.067, 2 0.040. top_k 3 keeps 4, 0, 1; top_p 0.75 reaches 0.783 with 4, 0, 1; top_p 0.5
+  // reaches 0.673 with 4, 0; top_k 3 then top_p 0.75 of those three's mass (4: 0.63, 0: 0.23).
+  struct Case {
+    int32_t top_k;
+    float top_p;
+    std::vector<int32_t> keep;
+  };
+  for (const Case& c :
+       {Case{3, 1.0f, {4, 0, 1}}, Case{0, 0.75f, {4, 0, 1}}, Case{0, 0.5f, {4, 0}}, Case{3, 0.75f, {4, 0}}}) {
+    std::vector<double> f(l.size(), 0.0);
+    Rng keys(7);
+    for (int i = 0; i < n; ++i)
+      f[gumbel_draw(l.data(), static_cast<int>(l.size()), 1.0f, 0.0f, keys.next(), c.top_k, c.top_p)] += 1.0 / n;
+    std::vector<float> sub;
+    for (int32_t i : c.keep) sub.push_back(l[i]);
+    const auto p = softmax_ref(sub, 1.0f);
+    double outside = 1.0;
+    for (size_t j = 0; j < c.keep.size(); ++j) {
+      EXPECT_NEAR(f[c.keep[j]], p[j], 4 * std::sqrt(p[j] * (1 - p[j]) / n) + 1e-3);
+      outside -= f[c.keep[j]];
+    }
+    EXPECT_NEAR(outside, 0.0, 1e-12);
+  }
+}
+
+TEST(min_p_applies_after_top_k_and_top_p) {
+  // min_p is relative to the best token, which every cut keeps: it cuts the same tokens after them.
+  const std::vector<float> l{3.0f, 2.9f, 0.0f, -1.0f, 2.0f};
+  Rng keys(3);
+  for (int i = 0; i < 2000; ++i) {
+    const int32_t t = gumbel_draw(l.data(), 5, 1.0f, 0.3f, keys.next(), 4, 0.99f);
+    EXPECT(t == 0 || t == 1 || t == 4);  // top_k 4 drops index 3; min_p 0.3 drops index 2 (e^-3)
+  }
 }

@@ -152,7 +152,7 @@ class SamplingFakeBackend : public FakeBackend {
         tokens_[r] = llm::argmax_index(row, vocab_);
         ++control_->argmax_rows;
       } else if (rs.kind == llm::RowSampling::Draw) {
-        tokens_[r] = llm::gumbel_draw(row, vocab_, rs.temperature, rs.min_p, rs.key());
+        tokens_[r] = llm::gumbel_draw(row, vocab_, rs);
         ++control_->draw_rows;
       } else {
         continue;

@@ -324,13 +324,13 @@ TEST(logprobs_are_streamed_with_tokens) {
 // What a backend that samples on the device must produce for a Draw request: one key from the
 // request's Rng per token, the Gumbel-max over the fake logits of the context.
 std::vector<int32_t> reference_draws(std::vector<int32_t> tokens, float temperature, float min_p, uint64_t seed,
-                                     int n) {
+                                     int n, int32_t top_k = 0, float top_p = 1.0f) {
   Rng rng(seed);
   std::vector<int32_t> out;
   std::vector<float> logits(kVocab);
   for (int i = 0; i < n; ++i) {
     fake::fill_logits(fake::context_hash(tokens.data(), static_cast<int>(tokens.size())), kVocab, logits.data());
-    const int32_t t = gumbel_draw(logits.data(), kVocab, temperature, min_p, rng.next());
+    const int32_t t = gumbel_draw(logits.data(), kVocab, temperature, min_p, rng.next(), top_k, top_p);
     out.push_back(t);
     tokens.push_back(t);
   }
@@ -360,20 +360,18 @@ TEST(device_sampling_takes_argmax_and_draw_rows_and_leaves_the_rest_to_the_host)
   r = greedy("bias", prompt_of(15, 5), 8);
   r.sampling.logit_bias = {{3, 2.0f}};
   host_rows.push_back(r);
-  r = sampled("top_p", 16, 0.8f, 7);
-  r.sampling.top_p = 0.9f;
-  host_rows.push_back(r);
-  r = sampled("top_k", 17, 0.8f, 8);
-  r.sampling.top_k = 5;
-  host_rows.push_back(r);
 
   Rig device(EngineOptions{}, 512, nullptr, true), plain;
   RequestSpec draw_min_p = sampled("draw_min_p", 19, 1.5f, 10);
   draw_min_p.sampling.min_p = 0.3f;
   RequestSpec draw_top_k_off = sampled("draw_top_k_off", 20, 1.0f, 11);
   draw_top_k_off.sampling.top_k = kVocab;  // no cut: still a draw
+  RequestSpec draw_top_p = sampled("draw_top_p", 16, 0.8f, 7);
+  draw_top_p.sampling.top_p = 0.9f;
+  RequestSpec draw_top_k = sampled("draw_top_k", 17, 0.8f, 8);
+  draw_top_k.sampling.top_k = 5;
   std::vector<RequestSpec> device_rows{greedy("plain", prompt_of(11, 5), 12), sampled("draw", 18, 0.8f, 9), draw_min_p,
-                                       draw_top_k_off};
+                                       draw_top_k_off, draw_top_p, draw_top_k};
   for (const RequestSpec& q : host_rows) {
     device.engine->add(q);
     plain.engine->add(q);
@@ -391,9 +389,11 @@ TEST(device_sampling_takes_argmax_and_draw_rows_and_leaves_the_rest_to_the_host)
   EXPECT_EQ(device.col.get("draw").tokens, reference_draws(prompt_of(18, 5), 0.8f, 0.0f, 9, 10));
   EXPECT_EQ(device.col.get("draw_min_p").tokens, reference_draws(prompt_of(19, 5), 1.5f, 0.3f, 10, 10));
   EXPECT_EQ(device.col.get("draw_top_k_off").tokens, reference_draws(prompt_of(20, 5), 1.0f, 0.0f, 11, 10));
+  EXPECT_EQ(device.col.get("draw_top_p").tokens, reference_draws(prompt_of(16, 5), 0.8f, 0.0f, 7, 10, 0, 0.9f));
+  EXPECT_EQ(device.col.get("draw_top_k").tokens, reference_draws(prompt_of(17, 5), 0.8f, 0.0f, 8, 10, 5));
   const int64_t min_tokens_argmax = static_cast<int64_t>(device.col.get("min_tokens").tokens.size()) - 4;
   EXPECT_EQ(device.control->argmax_rows.load(), 12 + min_tokens_argmax);
-  EXPECT_EQ(device.control->draw_rows.load(), int64_t{30});
+  EXPECT_EQ(device.control->draw_rows.load(), int64_t{50});
   EXPECT_EQ(plain.control->argmax_rows.load() + plain.control->draw_rows.load(), int64_t{0});
 }
 

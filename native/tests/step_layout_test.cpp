@@ -42,6 +42,8 @@ RowSampling draw(uint32_t key) {
   r.kind = RowSampling::Draw;
   r.temperature = 0.5f;
   r.key_lo = key;
+  r.top_k = 40;
+  r.top_p = 0.95f;
   return r;
 }
 
@@ -55,7 +57,7 @@ TEST(exact_layout_holds_every_part_at_its_offset) {
   EXPECT_EQ(s.seqs, 2);
   EXPECT_EQ(s.rows, 2);
   EXPECT_EQ(s.max_context, 8);
-  EXPECT_EQ(s.words(), size_t{4 * 6 + 2 * 3 + 2 + 5 * 2});
+  EXPECT_EQ(s.words(), size_t{4 * 6 + 2 * 3 + 2 + 7 * 2});  // RowSampling: 7 words
   std::vector<int32_t> w(s.words(), -7);
   write_step_metadata(b, s, w.data());
   EXPECT_EQ(std::vector<int32_t>(w.begin(), w.begin() + 6), b.token_ids);
@@ -68,6 +70,8 @@ TEST(exact_layout_holds_every_part_at_its_offset) {
   std::memcpy(static_cast<void*>(&got), w.data() + s.specs_at() + StepShape::kSpecWords, sizeof got);
   EXPECT_EQ(got.kind, int32_t{RowSampling::Draw});
   EXPECT_EQ(got.key(), uint64_t{9});
+  EXPECT_EQ(got.top_k, 40);
+  EXPECT_EQ(got.top_p, 0.95f);
   std::memcpy(static_cast<void*>(&got), w.data() + s.specs_at(), sizeof got);
   EXPECT_EQ(got.kind, int32_t{RowSampling::Host});
 }

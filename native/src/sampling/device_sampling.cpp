@@ -1,6 +1,8 @@
 #include "sampling/device_sampling.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "sampling/sampler.h"
 
@@ -13,28 +15,106 @@ RowSampling plan_row_sampling(const SamplingParams& p, int num_output_tokens, in
     r.kind = RowSampling::Argmax;
     return r;
   }
-  if (p.top_p < 1.0f || (p.top_k > 0 && p.top_k < vocab_size)) return r;  // needs the sorted head
   const uint64_t key = rng.next();
   r.kind = RowSampling::Draw;
   r.temperature = p.temperature;
   r.min_p = p.min_p;
+  r.top_k = p.top_k > 0 && p.top_k < vocab_size ? p.top_k : 0;
+  r.top_p = p.top_p;
   r.key_lo = static_cast<uint32_t>(key);
   r.key_hi = static_cast<uint32_t>(key >> 32);
   return r;
 }
 
-int32_t gumbel_draw(const float* x, int n, float temperature, float min_p, uint64_t key) {
+namespace {
+
+// The sum of value(i) over i < n in the CUDA kernel's order: each of kDrawThreads threads adds
+// its elements i = t, t + kDrawThreads, ... in turn; each warp of 32 then sums its lanes by a
+// butterfly (lane l adds lane l ^ o's value, o = 16, 8, 4, 2, 1), and one more butterfly sums the
+// 32 warp sums. Float addition is monotone, so dropping terms never raises the result.
+float butterfly(const float* in) {
+  float v[32], next[32];
+  std::copy(in, in + 32, v);
+  for (int o = 16; o > 0; o >>= 1) {
+    for (int l = 0; l < 32; ++l) next[l] = v[l] + v[l ^ o];
+    std::copy(next, next + 32, v);
+  }
+  return v[0];
+}
+
+template <class Value>
+float block_order_sum(int n, Value value) {
+  static_assert(kDrawThreads == 32 * 32, "a block of 32 warps");
+  std::vector<float> partial(kDrawThreads, 0.0f);
+  for (int t = 0; t < kDrawThreads; ++t)
+    for (int i = t; i < n; i += kDrawThreads) value(i, partial[static_cast<size_t>(t)]);
+  float warps[32];
+  for (int w = 0; w < 32; ++w) warps[w] = butterfly(&partial[static_cast<size_t>(w) * 32]);
+  return butterfly(warps);
+}
+
+struct Truncation {
+  const float* x;
+  int n;
+  float max, inv_t;
+
+  // Count (or mass) of the drawable tokens ranked at least max(t, floor).
+  float measure(uint64_t t, uint64_t floor, bool mass) const {
+    const uint64_t lo = std::max(t, floor);
+    return block_order_sum(n, [&](int i, float& acc) {
+      if (!(x[i] > -INFINITY) || draw_rank(x[i], i) < lo) return;
+      acc += mass ? draw_weight(x[i], max, inv_t) : 1.0f;
+    });
+  }
+
+  // A rank t >= floor whose set {rank >= t} is the smallest with measure >= target (given
+  // measure(floor) >= target): the largest such t, searched over the logit's key, then over the
+  // index among tokens sharing that key (skipped when it has one token: same set).
+  uint64_t search(float target, uint64_t floor, bool mass) const {
+    uint64_t lo = floor >> 32, hi = 0xffffffffull;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo + 1) / 2;
+      if (measure(mid << 32, floor, mass) >= target) lo = mid; else hi = mid - 1;
+    }
+    const uint64_t key = lo;
+    const float here = measure(key << 32, floor, false);
+    const float above = key == 0xffffffffull ? 0.0f : measure((key + 1) << 32, floor, false);
+    if (here - above <= 1.0f) return std::max(floor, key << 32);
+    lo = key == (floor >> 32) ? (floor & 0xffffffffull) : 0;
+    hi = 0xffffffffull;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo + 1) / 2;
+      if (measure((key << 32) | mid, floor, mass) >= target) lo = mid; else hi = mid - 1;
+    }
+    return (key << 32) | lo;
+  }
+};
+
+}  // namespace
+
+uint64_t draw_floor(const float* x, int n, float max, float inv_t, int32_t top_k, float top_p) {
+  const Truncation tr{x, n, max, inv_t};
+  uint64_t floor = 0;
+  if (top_k > 0 && tr.measure(0, 0, false) > static_cast<float>(top_k))
+    floor = tr.search(static_cast<float>(top_k), 0, false);
+  if (top_p < 1.0f) floor = tr.search(top_p * tr.measure(floor, floor, true), floor, true);
+  return floor;
+}
+
+int32_t gumbel_draw(const float* x, int n, float temperature, float min_p, uint64_t key, int32_t top_k,
+                    float top_p) {
   float mx = -INFINITY;
   for (int i = 0; i < n; ++i)
     if (x[i] > mx) mx = x[i];  // NaN never compares greater
   if (!std::isfinite(mx)) return argmax_index(x, n);
   const float inv_t = 1.0f / temperature, cut = min_p_cut(min_p);
+  const uint64_t floor = top_k > 0 || top_p < 1.0f ? draw_floor(x, n, mx, inv_t, top_k, top_p) : 0;
   int32_t best = -1;
   float best_score = 0.0f;
   for (int i = 0; i < n; ++i) {
     if (!(x[i] > -INFINITY)) continue;  // -inf and NaN are never drawn
     const float z = (x[i] - mx) * inv_t;
-    if (z < cut) continue;
+    if (z < cut || draw_rank(x[i], i) < floor) continue;
     const float score = z + gumbel_noise(key, i);
     if (best < 0 || score > best_score) {
       best = i;

@@ -1,16 +1,21 @@
 // Sampling a backend can do next to the logits (the CUDA backend does it on the GPU), so a step
 // sends back one token per sequence instead of a vocabulary-sized row of floats:
 //   - Argmax: greedy, nothing that reads the distribution (the sampler's argmax_index rule);
-//   - Draw: one draw from softmax(logits / temperature), min_p applied, by the Gumbel-max trick
-//     (argmax of logits / temperature + Gumbel noise keyed by the step's random key and the
-//     token id), so it needs no sort, no normalisation and no second pass over a prefix sum.
-// Everything else (top_k, top_p, penalties, bias, an active min_tokens mask, logprobs) stays
-// with the host Sampler. A Draw does not follow the host sampler's random stream: the same seed
-// gives other (equally distributed) tokens on the CPU and on the GPU, each reproducible.
+//   - Draw: one draw from softmax(logits / temperature) truncated by top_k, then top_p, then
+//     min_p, by the Gumbel-max trick (argmax of logits / temperature + Gumbel noise keyed by the
+//     step's random key and the token id over the tokens kept), so it needs no sort.
+// top_k and top_p keep a best prefix of the tokens ordered by logit (then lower index). Its last
+// token is found by a binary search over that order whose counts and masses are summed in a fixed
+// order (the GPU block's: kDrawThreads strided partial sums, then a butterfly), so the reference
+// here and the kernel keep the same tokens (up to expf's last bit on a boundary).
+// Everything else (penalties, bias, an active min_tokens mask, logprobs) stays with the host
+// Sampler. A Draw does not follow the host sampler's random stream: the same seed gives other
+// (equally distributed) tokens on the CPU and on the GPU, each reproducible.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "llm/engine.h"
 #include "sampling/rng.h"
@@ -29,6 +34,8 @@ struct RowSampling {
   float temperature = 0.0f;  // Draw
   float min_p = 0.0f;        // Draw: tokens below min_p x the top probability are out
   uint32_t key_lo = 0, key_hi = 0;  // Draw: this step's random key (one draw of the sequence's Rng)
+  int32_t top_k = 0;         // Draw: > 0 keeps the top_k best tokens
+  float top_p = 1.0f;        // Draw: < 1 keeps the fewest best tokens holding top_p of the mass
 
   uint64_t key() const { return (static_cast<uint64_t>(key_hi) << 32) | key_lo; }
 };
@@ -56,9 +63,41 @@ LLM_HOST_DEVICE inline float gumbel_noise(uint64_t key, int32_t index) {
 // The log of the min_p cut on (logit - max) / temperature; -inf when min_p is 0.
 LLM_HOST_DEVICE inline float min_p_cut(float min_p) { return min_p > 0.0f ? logf(min_p) : -INFINITY; }
 
+// ---- the truncation order of a Draw (shared by the reference and the kernel) ----------------
+// Threads of the kernel's block; the reference sums in their order.
+constexpr int kDrawThreads = 1024;
+
+// Monotone in x as an unsigned integer (for non-NaN x).
+LLM_HOST_DEVICE inline uint32_t order_key(float x) {
+#if defined(__CUDA_ARCH__)
+  const uint32_t u = __float_as_uint(x);
+#else
+  uint32_t u;
+  memcpy(&u, &x, 4);
+#endif
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// A token's place in the truncation order: larger is better (higher logit, then lower index).
+LLM_HOST_DEVICE inline uint64_t draw_rank(float x, int32_t i) {
+  return (static_cast<uint64_t>(order_key(x)) << 32) | (0xffffffffu - static_cast<uint32_t>(i));
+}
+
+// The unnormalised probability of a token: exp((x - max) / T), with explicit roundings.
+LLM_HOST_DEVICE inline float draw_weight(float x, float max, float inv_t) {
+  return expf((x - max) * inv_t);
+}
+
 // The host reference of a Draw over one row (the fake backend in tests uses it; the CUDA kernel
 // computes the same). Rows whose maximum is not finite fall back to argmax_index, as the
 // Sampler does.
-int32_t gumbel_draw(const float* logits, int n, float temperature, float min_p, uint64_t key);
+int32_t gumbel_draw(const float* logits, int n, float temperature, float min_p, uint64_t key, int32_t top_k = 0,
+                    float top_p = 1.0f);
+inline int32_t gumbel_draw(const float* logits, int n, const RowSampling& spec) {
+  return gumbel_draw(logits, n, spec.temperature, spec.min_p, spec.key(), spec.top_k, spec.top_p);
+}
+
+// The lowest rank a Draw keeps under top_k and top_p (0: no cut), from the row's maximum `max`.
+uint64_t draw_floor(const float* logits, int n, float max, float inv_t, int32_t top_k, float top_p);
 
 }  // namespace llm

@@ -1,6 +1,8 @@
 // One block per logits row: pass 1 finds the argmax (and the row's maximum) under the host
-// sampler's rule; a Draw row then takes the Gumbel-max over logits / temperature in pass 2.
-// Both reductions use total orders, so the result does not depend on the reduction order.
+// sampler's rule; a Draw row with top_k / top_p then finds the lowest rank it keeps (binary
+// searches of counts and masses summed in the reference's order), and takes the Gumbel-max over
+// logits / temperature of the tokens kept. The argmax and Gumbel reductions use total orders, so
+// their result does not depend on the reduction order.
 #include "backend/cuda/sample_rows.h"
 
 #include <cuda_runtime.h>
@@ -10,7 +12,7 @@ namespace cuda {
 
 namespace {
 
-constexpr int kThreads = 1024;
+constexpr int kThreads = kDrawThreads;  // the reference sums in this block's order
 constexpr int kWarps = kThreads / 32;
 
 // Argmax order: a non-NaN value beats NaN; larger beats smaller; on a tie the lower index wins;
@@ -61,6 +63,67 @@ __device__ void block_best(float& v, int& i, float* sv, int* si) {
   __syncthreads();  // sv/si may be reused by the next reduction
 }
 
+// The sum of every thread's `v` in the reference's order (device_sampling.cpp, block_order_sum):
+// a butterfly within each warp, then one over the warp sums. Every thread gets the result.
+__device__ float block_sum(float v, float* sv) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) sv[warp] = v;
+  __syncthreads();
+  v = sv[lane];
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  __syncthreads();  // sv may be reused by the next reduction
+  return v;
+}
+
+// The truncation of a Draw row by top_k and top_p, as device_sampling.cpp's Truncation computes it.
+struct Truncation {
+  const float* x;
+  int n;
+  float max, inv_t;
+  float* sv;
+
+  // Count (or mass) of the drawable tokens ranked at least max(t, floor).
+  __device__ float measure(uint64_t t, uint64_t floor, bool mass) const {
+    const uint64_t lo = t > floor ? t : floor;
+    float acc = 0.0f;
+    for (int i = threadIdx.x; i < n; i += kThreads) {
+      const float xi = x[i];
+      if (!(xi > -INFINITY) || llm::draw_rank(xi, i) < lo) continue;
+      acc += mass ? llm::draw_weight(xi, max, inv_t) : 1.0f;
+    }
+    return block_sum(acc, sv);
+  }
+
+  // The rank search of device_sampling.cpp's Truncation::search, step for step.
+  __device__ uint64_t search(float target, uint64_t floor, bool mass) const {
+    uint64_t lo = floor >> 32, hi = 0xffffffffull;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo + 1) / 2;
+      if (measure(mid << 32, floor, mass) >= target) lo = mid; else hi = mid - 1;
+    }
+    const uint64_t key = lo;
+    const float here = measure(key << 32, floor, false);
+    const float above = key == 0xffffffffull ? 0.0f : measure((key + 1) << 32, floor, false);
+    if (here - above <= 1.0f) return floor > (key << 32) ? floor : key << 32;
+    lo = key == (floor >> 32) ? (floor & 0xffffffffull) : 0;
+    hi = 0xffffffffull;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo + 1) / 2;
+      if (measure((key << 32) | mid, floor, mass) >= target) lo = mid; else hi = mid - 1;
+    }
+    return (key << 32) | lo;
+  }
+
+  __device__ uint64_t floor_for(int32_t top_k, float top_p) const {
+    uint64_t floor = 0;
+    if (top_k > 0 && measure(0, 0, false) > static_cast<float>(top_k))
+      floor = search(static_cast<float>(top_k), 0, false);
+    if (top_p < 1.0f) floor = search(__fmul_rn(top_p, measure(floor, floor, true)), floor, true);
+    return floor;
+  }
+};
+
 __global__ void __launch_bounds__(kThreads)
 sample_rows_kernel(const float* __restrict__ logits, const RowSampling* __restrict__ specs,
                    int32_t* __restrict__ out, int vocab) {
@@ -87,13 +150,17 @@ sample_rows_kernel(const float* __restrict__ logits, const RowSampling* __restri
   // Explicit roundings (no FMA contraction), as the host reference computes them.
   const uint64_t key = (static_cast<uint64_t>(spec.key_hi) << 32) | spec.key_lo;
   const float inv_t = __frcp_rn(spec.temperature), cut = min_p_cut(spec.min_p);
+  // Uniform across the block: every thread computes the same lowest kept rank.
+  const uint64_t kept_from = spec.top_k > 0 || spec.top_p < 1.0f
+                                 ? Truncation{x, vocab, mv, inv_t, sv}.floor_for(spec.top_k, spec.top_p)
+                                 : 0;
   float best = 0.0f;
   int bi = -1;
   for (int i = threadIdx.x; i < vocab; i += kThreads) {
     const float xi = x[i];
     if (!(xi > -INFINITY)) continue;  // -inf and NaN are never drawn
     const float z = __fmul_rn(__fsub_rn(xi, mv), inv_t);
-    if (z < cut) continue;
+    if (z < cut || llm::draw_rank(xi, i) < kept_from) continue;
     const float score = __fadd_rn(z, gumbel_noise(key, i));
     if (bi < 0 || score > best) {  // i grows, so a tie keeps the lower index
       best = score;
