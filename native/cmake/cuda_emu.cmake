@@ -26,7 +26,8 @@ endforeach()
 
 add_library(llm_engine_cuda_emu STATIC
   ${LLM_ENGINE_SOURCES} ${LLM_EMU_CUDA_CPP} ${LLM_EMU_REWRITTEN}
-  ${LLM_EMU_DIR}/runtime.cpp ${LLM_EMU_DIR}/block_runner.cpp ${LLM_EMU_DIR}/fibers.cpp)
+  ${LLM_EMU_DIR}/runtime.cpp ${LLM_EMU_DIR}/device_memory.cpp ${LLM_EMU_DIR}/fault_handler.cpp
+  ${LLM_EMU_DIR}/block_runner.cpp ${LLM_EMU_DIR}/fibers.cpp)
 target_include_directories(llm_engine_cuda_emu BEFORE PUBLIC ${LLM_EMU_DIR}/include)
 target_include_directories(llm_engine_cuda_emu PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR}/src)
 target_compile_definitions(llm_engine_cuda_emu PUBLIC LLM_WITH_CUDA LLM_CUDA_EMU)
