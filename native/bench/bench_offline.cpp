@@ -64,6 +64,7 @@ OfflineResults bench_offline(const OfflineOptions& opt, const EngineFactory& mak
     req.sampling.temperature = opt.temperature;
     req.sampling.top_p = opt.top_p;
     req.sampling.top_k = opt.top_k;
+    req.sampling.logprobs = opt.logprobs;
     req.sampling.seed = static_cast<uint64_t>(i);
     req.sampling.max_tokens = opt.output_len;
     req.sampling.ignore_eos = true;

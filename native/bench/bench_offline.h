@@ -20,6 +20,7 @@ struct OfflineOptions {
   // Sampling of every request (greedy by default, as the transformers peer runs).
   float temperature = 0.0f, top_p = 1.0f;
   int top_k = 0;
+  int logprobs = -1;  // >= 0: each token's logprob and this many alternatives (sampled on the host)
 };
 
 struct OfflineResults {

@@ -204,7 +204,9 @@ int main(int argc, char** argv) {
          << ", \"requests_s\": " << orr.requests_s << ", \"ttft_median_ms\": " << orr.ttft_median_ms
          << ", \"generated\": " << orr.generated << ", \"errors\": " << orr.errors
          << ", \"speculative_tokens\": " << off.speculative_tokens << ", \"spec_draft_tokens\": " << orr.spec_draft_tokens
-         << ", \"spec_accepted_tokens\": " << orr.spec_accepted_tokens << ", \"output_hash\": \"" << std::hex
+         << ", \"spec_accepted_tokens\": " << orr.spec_accepted_tokens << ", \"steps\": " << orr.steps
+         << ", \"step_ms_median\": " << orr.step_ms_median << ", \"step_ms_p90\": " << orr.step_ms_p90
+         << ", \"output_hash\": \"" << std::hex
          << orr.output_hash << std::dec << "\"}";
     js << "\n}\n";
     if (!output.empty()) {

@@ -20,7 +20,8 @@ const char* kUsage =
     "  --shape llama-3.2-1b        model shape (vocab, KV block size): llama-3.2-1b, llama-3.2-3b, small\n"
     "  --num-prompts 1000 --input-len 512 --output-len 128\n"
     "  --max-num-seqs 256 --max-num-batched-tokens 8192\n"
-    "  --temperature 0 --top-p 1 --top-k 0   (top_p / top_k rows are sampled on the host)\n"
+    "  --temperature 0 --top-p 1 --top-k 0   sampling (drawn next to the logits, as on a GPU)\n"
+    "  --logprobs N                each token's logprob and N alternatives (rows sampled on the host)\n"
     "  --kv-gib 60                 KV cache the null backend offers\n"
     "  --output results.json\n";
 
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
       else if (a == "--temperature") off.temperature = static_cast<float>(std::atof(next().c_str()));
       else if (a == "--top-p") off.top_p = static_cast<float>(std::atof(next().c_str()));
       else if (a == "--top-k") off.top_k = std::atoi(next().c_str());
+      else if (a == "--logprobs") off.logprobs = std::atoi(next().c_str());
       else if (a == "--kv-gib") kv_gib = std::atof(next().c_str());
       else if (a == "--output") output = next();
       else throw std::runtime_error("unknown option " + a + " (see --help)");
@@ -65,9 +67,10 @@ int main(int argc, char** argv) {
           return llm::create_engine(model, std::move(backend), eo, std::move(sink), std::move(log));
         });
     const double host_ms_per_step = r.steps ? r.step_ms_total / static_cast<double>(r.steps) : 0;
-    std::printf("engine-overhead-bench %s, %d x (%d in / %d out), max_num_seqs %d, temperature %g top_p %g top_k %d\n",
-                shape.name.c_str(), off.num_prompts, off.input_len, off.output_len, off.max_num_seqs, off.temperature,
-                off.top_p, off.top_k);
+    std::printf(
+        "engine-overhead-bench %s, %d x (%d in / %d out), max_num_seqs %d, temperature %g top_p %g top_k %d logprobs %d\n",
+        shape.name.c_str(), off.num_prompts, off.input_len, off.output_len, off.max_num_seqs, off.temperature, off.top_p,
+        off.top_k, off.logprobs);
     std::printf("  %.2f s, %ld steps: host ms per step mean %.3f, median %.3f, p90 %.3f; %ld errors\n", r.seconds,
                 r.steps, host_ms_per_step, r.step_ms_median, r.step_ms_p90, static_cast<long>(r.errors));
     std::printf("  ceiling from the host side alone: %.0f output tok/s (%.0f total tok/s)\n", r.output_tok_s,
@@ -76,7 +79,7 @@ int main(int argc, char** argv) {
       std::ofstream f(output);
       f << "{\"shape\": \"" << shape.name << "\", \"num_prompts\": " << off.num_prompts << ", \"input_len\": "
         << off.input_len << ", \"output_len\": " << off.output_len << ", \"max_num_seqs\": " << off.max_num_seqs
-        << ", \"temperature\": " << off.temperature << ", \"top_p\": " << off.top_p << ", \"top_k\": " << off.top_k
+        << ", \"temperature\": " << off.temperature << ", \"top_p\": " << off.top_p << ", \"top_k\": " << off.top_k << ", \"logprobs\": " << off.logprobs
         << ", \"seconds\": " << r.seconds << ", \"steps\": " << r.steps << ", \"host_ms_per_step\": "
         << host_ms_per_step << ", \"step_ms_median\": " << r.step_ms_median << ", \"step_ms_p90\": " << r.step_ms_p90
         << ", \"output_tok_s\": " << r.output_tok_s << ", \"errors\": " << r.errors << "}\n";

@@ -54,6 +54,8 @@ def main():
             sampling = "greedy" if not o.get("temperature") else f"temperature {o['temperature']:g}, top_p {o.get('top_p', 1):g}"
             lines.append(f"  offline {o['num_prompts']} x {o['input_len']}/{o['output_len']} ({sampling}): {o['seconds']:.1f} s, "
                          f"{o['output_tok_s']:.0f} out tok/s, {o['total_tok_s']:.0f} total tok/s, errors {o['errors']}")
+            if o.get("steps"):
+                lines.append(f"    {o['steps']} engine steps, median {o['step_ms_median']:.2f} ms, p90 {o['step_ms_p90']:.2f} ms")
             if tag in ("1b", "1b-bf16act") and best_hf:
                 lines.append(f"  vs transformers best mode {best_hf:.0f} out tok/s: {o['output_tok_s']/best_hf:.1f}x "
                              f"(target >= 5x)")
@@ -65,7 +67,7 @@ def main():
         if b["decode"] and b["decode"][0]["batch"] == 1 and b["decode"][0]["floor_ms"]:
             p = b["decode"][0]
             lines.append(f"  decode batch 1: {p['step_ms']/p['floor_ms']:.2f}x the bandwidth floor (target <= 1.3x)")
-    for tag in ("greedy", "topp"):
+    for tag in ("greedy", "topp", "logprobs"):
         o = load(os.path.join(d, f"overhead-{tag}.json"))
         if o:
             lines.append(f"  engine host cost ({tag}, null backend, {o['num_prompts']} x {o['input_len']}/{o['output_len']}): "

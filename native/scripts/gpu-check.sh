@@ -134,7 +134,8 @@ fi
 # The engine's own host cost per step (no GPU work: a null backend), on this host's CPU.
 if [ $BUILT -eq 0 ]; then
   step overhead 60 bash -c "'$BUILD/bench/engine-overhead-bench' --output '$RES/overhead-greedy.json' && \
-    '$BUILD/bench/engine-overhead-bench' --temperature 0.8 --top-p 0.9 --output '$RES/overhead-topp.json'"
+    '$BUILD/bench/engine-overhead-bench' --temperature 0.8 --top-p 0.9 --output '$RES/overhead-topp.json' && \
+    '$BUILD/bench/engine-overhead-bench' --logprobs 5 --num-prompts 300 --output '$RES/overhead-logprobs.json'"
 fi
 
 # 3B: only the step-level benchmark and a short offline run, and only if time remains.
