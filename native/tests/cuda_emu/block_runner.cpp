@@ -65,8 +65,10 @@ struct Runner {
   bool running = false;
 };
 
-// The runner of this OS thread (a plain pointer: no TLS init guard on the hot path).
+// The runner of this OS thread (a plain pointer: no TLS init guard on the hot path), owned by
+// `runner_owner`, which frees it and its fiber stacks when the thread ends.
 thread_local Runner* this_runner = nullptr;
+thread_local std::unique_ptr<Runner> runner_owner;
 
 [[noreturn]] void fault(const char* fmt, ...) {
   const Runner& r = *this_runner;  // only called while a kernel runs
@@ -252,7 +254,10 @@ uint64_t exchange(unsigned mask, uint64_t value, int src_lane) {
 }
 
 const char* run_grid(const char* name, dim3 grid, dim3 block, const std::function<void()>& body) {
-  if (!this_runner) this_runner = new Runner();  // kept for the thread's life, with its fiber stacks
+  if (!this_runner) {
+    runner_owner = std::make_unique<Runner>();
+    this_runner = runner_owner.get();
+  }
   Runner& r = *this_runner;
   if (r.running) return "a kernel launched from inside a kernel (dynamic parallelism is not emulated)";
   const int threads = static_cast<int>(block.x * block.y * block.z);
