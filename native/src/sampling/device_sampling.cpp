@@ -53,52 +53,17 @@ float block_order_sum(int n, Value value) {
   return butterfly(warps);
 }
 
-struct Truncation {
-  const float* x;
-  int n;
-  float max, inv_t;
+}  // namespace
 
-  // Count (or mass) of the drawable tokens ranked at least max(t, floor).
-  float measure(uint64_t t, uint64_t floor, bool mass) const {
+uint64_t draw_floor(const float* x, int n, float max, float inv_t, int32_t top_k, float top_p) {
+  const auto measure = [&](uint64_t t, uint64_t floor, bool mass) {
     const uint64_t lo = std::max(t, floor);
     return block_order_sum(n, [&](int i, float& acc) {
       if (!(x[i] > -INFINITY) || draw_rank(x[i], i) < lo) return;
       acc += mass ? draw_weight(x[i], max, inv_t) : 1.0f;
     });
-  }
-
-  // A rank t >= floor whose set {rank >= t} is the smallest with measure >= target (given
-  // measure(floor) >= target): the largest such t, searched over the logit's key, then over the
-  // index among tokens sharing that key (skipped when it has one token: same set).
-  uint64_t search(float target, uint64_t floor, bool mass) const {
-    uint64_t lo = floor >> 32, hi = 0xffffffffull;
-    while (lo < hi) {
-      const uint64_t mid = lo + (hi - lo + 1) / 2;
-      if (measure(mid << 32, floor, mass) >= target) lo = mid; else hi = mid - 1;
-    }
-    const uint64_t key = lo;
-    const float here = measure(key << 32, floor, false);
-    const float above = key == 0xffffffffull ? 0.0f : measure((key + 1) << 32, floor, false);
-    if (here - above <= 1.0f) return std::max(floor, key << 32);
-    lo = key == (floor >> 32) ? (floor & 0xffffffffull) : 0;
-    hi = 0xffffffffull;
-    while (lo < hi) {
-      const uint64_t mid = lo + (hi - lo + 1) / 2;
-      if (measure((key << 32) | mid, floor, mass) >= target) lo = mid; else hi = mid - 1;
-    }
-    return (key << 32) | lo;
-  }
-};
-
-}  // namespace
-
-uint64_t draw_floor(const float* x, int n, float max, float inv_t, int32_t top_k, float top_p) {
-  const Truncation tr{x, n, max, inv_t};
-  uint64_t floor = 0;
-  if (top_k > 0 && tr.measure(0, 0, false) > static_cast<float>(top_k))
-    floor = tr.search(static_cast<float>(top_k), 0, false);
-  if (top_p < 1.0f) floor = tr.search(top_p * tr.measure(floor, floor, true), floor, true);
-  return floor;
+  };
+  return draw_floor_with(measure, top_k, top_p);
 }
 
 int32_t gumbel_draw(const float* x, int n, float temperature, float min_p, uint64_t key, int32_t top_k,

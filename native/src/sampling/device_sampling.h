@@ -88,6 +88,47 @@ LLM_HOST_DEVICE inline float draw_weight(float x, float max, float inv_t) {
   return expf((x - max) * inv_t);
 }
 
+// The lowest rank a Draw keeps under top_k, then top_p (0: no cut), given `measure(t, floor,
+// mass)`: the count (mass: the sum of draw_weight) of the drawable tokens ranked at least
+// max(t, floor), summed in the CUDA block's order. The host reference and the kernel both run
+// this, each with its own measure. Each search finds the largest rank t whose set {rank >= t}
+// still measures at least the target: over the logit's key first, then over the index among the
+// tokens sharing that key (skipped when it has one token: the set is the same).
+#if defined(__CUDACC__)
+#pragma nv_exec_check_disable
+#endif
+template <class Measure>
+LLM_HOST_DEVICE uint64_t draw_search(const Measure& measure, float target, uint64_t floor, bool mass) {
+  uint64_t lo = floor >> 32, hi = 0xffffffffull;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    if (measure(mid << 32, floor, mass) >= target) lo = mid; else hi = mid - 1;
+  }
+  const uint64_t key = lo;
+  const float here = measure(key << 32, floor, false);
+  const float above = key == 0xffffffffull ? 0.0f : measure((key + 1) << 32, floor, false);
+  if (here - above <= 1.0f) return floor > (key << 32) ? floor : key << 32;
+  lo = key == (floor >> 32) ? (floor & 0xffffffffull) : 0;
+  hi = 0xffffffffull;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    if (measure((key << 32) | mid, floor, mass) >= target) lo = mid; else hi = mid - 1;
+  }
+  return (key << 32) | lo;
+}
+
+#if defined(__CUDACC__)
+#pragma nv_exec_check_disable
+#endif
+template <class Measure>
+LLM_HOST_DEVICE uint64_t draw_floor_with(const Measure& measure, int32_t top_k, float top_p) {
+  uint64_t floor = 0;
+  if (top_k > 0 && measure(0, 0, false) > static_cast<float>(top_k))
+    floor = draw_search(measure, static_cast<float>(top_k), 0, false);
+  if (top_p < 1.0f) floor = draw_search(measure, top_p * measure(floor, floor, true), floor, true);
+  return floor;
+}
+
 // The host reference of a Draw over one row (the fake backend in tests uses it; the CUDA kernel
 // computes the same). Rows whose maximum is not finite fall back to argmax_index, as the
 // Sampler does.

@@ -76,15 +76,15 @@ __device__ float block_sum(float v, float* sv) {
   return v;
 }
 
-// The truncation of a Draw row by top_k and top_p, as device_sampling.cpp's Truncation computes it.
-struct Truncation {
+// Count (or mass) of the drawable tokens of row x ranked at least max(t, floor), summed in the
+// reference's order: draw_floor_with() runs on it as device_sampling.cpp's draw_floor does.
+struct RowMeasure {
   const float* x;
   int n;
   float max, inv_t;
   float* sv;
 
-  // Count (or mass) of the drawable tokens ranked at least max(t, floor).
-  __device__ float measure(uint64_t t, uint64_t floor, bool mass) const {
+  __device__ float operator()(uint64_t t, uint64_t floor, bool mass) const {
     const uint64_t lo = t > floor ? t : floor;
     float acc = 0.0f;
     for (int i = threadIdx.x; i < n; i += kThreads) {
@@ -93,34 +93,6 @@ struct Truncation {
       acc += mass ? llm::draw_weight(xi, max, inv_t) : 1.0f;
     }
     return block_sum(acc, sv);
-  }
-
-  // The rank search of device_sampling.cpp's Truncation::search, step for step.
-  __device__ uint64_t search(float target, uint64_t floor, bool mass) const {
-    uint64_t lo = floor >> 32, hi = 0xffffffffull;
-    while (lo < hi) {
-      const uint64_t mid = lo + (hi - lo + 1) / 2;
-      if (measure(mid << 32, floor, mass) >= target) lo = mid; else hi = mid - 1;
-    }
-    const uint64_t key = lo;
-    const float here = measure(key << 32, floor, false);
-    const float above = key == 0xffffffffull ? 0.0f : measure((key + 1) << 32, floor, false);
-    if (here - above <= 1.0f) return floor > (key << 32) ? floor : key << 32;
-    lo = key == (floor >> 32) ? (floor & 0xffffffffull) : 0;
-    hi = 0xffffffffull;
-    while (lo < hi) {
-      const uint64_t mid = lo + (hi - lo + 1) / 2;
-      if (measure((key << 32) | mid, floor, mass) >= target) lo = mid; else hi = mid - 1;
-    }
-    return (key << 32) | lo;
-  }
-
-  __device__ uint64_t floor_for(int32_t top_k, float top_p) const {
-    uint64_t floor = 0;
-    if (top_k > 0 && measure(0, 0, false) > static_cast<float>(top_k))
-      floor = search(static_cast<float>(top_k), 0, false);
-    if (top_p < 1.0f) floor = search(__fmul_rn(top_p, measure(floor, floor, true)), floor, true);
-    return floor;
   }
 };
 
@@ -152,7 +124,7 @@ sample_rows_kernel(const float* __restrict__ logits, const RowSampling* __restri
   const float inv_t = __frcp_rn(spec.temperature), cut = min_p_cut(spec.min_p);
   // Uniform across the block: every thread computes the same lowest kept rank.
   const uint64_t kept_from = spec.top_k > 0 || spec.top_p < 1.0f
-                                 ? Truncation{x, vocab, mv, inv_t, sv}.floor_for(spec.top_k, spec.top_p)
+                                 ? llm::draw_floor_with(RowMeasure{x, vocab, mv, inv_t, sv}, spec.top_k, spec.top_p)
                                  : 0;
   float best = 0.0f;
   int bi = -1;
