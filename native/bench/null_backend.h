@@ -53,7 +53,7 @@ class NullBackend : public llm::Backend {
     for (size_t r = 0; r < b.logits_indices.size(); ++r) std::copy(n, n + row, logits + r * row);
   }
   bool samples_on_device() const override { return true; }
-  llm::StepLogits forward_step(const llm::ForwardBatch& b, int vocab_size) override {
+  llm::StepLogits forward_step(const llm::ForwardBatch& b, int /*vocab_size*/) override {
     const size_t rows = b.logits_indices.size();
     tokens_.resize(rows);
     bool host_rows = b.row_sampling.size() != rows;
@@ -64,7 +64,6 @@ class NullBackend : public llm::Backend {
     llm::StepLogits out;
     out.tokens = tokens_.data();
     if (host_rows) out.logits = noise(rows).data();  // rows the engine samples itself
-    (void)vocab_size;
     return out;
   }
 

@@ -79,9 +79,9 @@ int main(int argc, char** argv) {
       std::ofstream f(output);
       f << "{\"shape\": \"" << shape.name << "\", \"num_prompts\": " << off.num_prompts << ", \"input_len\": "
         << off.input_len << ", \"output_len\": " << off.output_len << ", \"max_num_seqs\": " << off.max_num_seqs
-        << ", \"temperature\": " << off.temperature << ", \"top_p\": " << off.top_p << ", \"top_k\": " << off.top_k << ", \"logprobs\": " << off.logprobs
-        << ", \"seconds\": " << r.seconds << ", \"steps\": " << r.steps << ", \"host_ms_per_step\": "
-        << host_ms_per_step << ", \"step_ms_median\": " << r.step_ms_median << ", \"step_ms_p90\": " << r.step_ms_p90
+        << ", \"temperature\": " << off.temperature << ", \"top_p\": " << off.top_p << ", \"top_k\": " << off.top_k
+        << ", \"logprobs\": " << off.logprobs << ", \"seconds\": " << r.seconds << ", \"steps\": " << r.steps
+        << ", \"host_ms_per_step\": " << host_ms_per_step << ", \"step_ms_median\": " << r.step_ms_median << ", \"step_ms_p90\": " << r.step_ms_p90
         << ", \"output_tok_s\": " << r.output_tok_s << ", \"errors\": " << r.errors << "}\n";
       if (!f) throw std::runtime_error("cannot write " + output);
     }

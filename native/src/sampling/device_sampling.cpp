@@ -58,10 +58,7 @@ float block_order_sum(int n, Value value) {
 uint64_t draw_floor(const float* x, int n, float max, float inv_t, int32_t top_k, float top_p) {
   const auto measure = [&](uint64_t t, uint64_t floor, bool mass) {
     const uint64_t lo = std::max(t, floor);
-    return block_order_sum(n, [&](int i, float& acc) {
-      if (!(x[i] > -INFINITY) || draw_rank(x[i], i) < lo) return;
-      acc += mass ? draw_weight(x[i], max, inv_t) : 1.0f;
-    });
+    return block_order_sum(n, [&](int i, float& acc) { acc += draw_measure_term(x[i], i, lo, mass, max, inv_t); });
   };
   return draw_floor_with(measure, top_k, top_p);
 }

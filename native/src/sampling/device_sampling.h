@@ -83,9 +83,31 @@ LLM_HOST_DEVICE inline uint64_t draw_rank(float x, int32_t i) {
   return (static_cast<uint64_t>(order_key(x)) << 32) | (0xffffffffu - static_cast<uint32_t>(i));
 }
 
-// The unnormalised probability of a token: exp((x - max) / T), with explicit roundings.
+// The unnormalised probability of a token: exp((x - max) / T), from the z the Gumbel pass scores.
 LLM_HOST_DEVICE inline float draw_weight(float x, float max, float inv_t) {
   return expf((x - max) * inv_t);
+}
+
+// What a token adds to a measure of the tokens ranked at least `lo`: its weight (mass) or 1
+// (count) when it is drawable (not -inf or NaN) and ranked high enough, else 0. Adding 0 leaves
+// a non-negative float sum unchanged, so skipping it or adding it gives the same sum.
+LLM_HOST_DEVICE inline float draw_measure_term(float x, int32_t i, uint64_t lo, bool mass, float max, float inv_t) {
+  if (!(x > -INFINITY) || draw_rank(x, i) < lo) return 0.0f;
+  return mass ? draw_weight(x, max, inv_t) : 1.0f;
+}
+
+// The largest v in [lo, hi] with holds(v), given holds(lo) and that holds is monotone (true up
+// to some v, false above).
+#if defined(__CUDACC__)
+#pragma nv_exec_check_disable
+#endif
+template <class Holds>
+LLM_HOST_DEVICE uint64_t largest_holding(uint64_t lo, uint64_t hi, const Holds& holds) {
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    if (holds(mid)) lo = mid; else hi = mid - 1;
+  }
+  return lo;
 }
 
 // The lowest rank a Draw keeps under top_k, then top_p (0: no cut), given `measure(t, floor,
@@ -99,22 +121,15 @@ LLM_HOST_DEVICE inline float draw_weight(float x, float max, float inv_t) {
 #endif
 template <class Measure>
 LLM_HOST_DEVICE uint64_t draw_search(const Measure& measure, float target, uint64_t floor, bool mass) {
-  uint64_t lo = floor >> 32, hi = 0xffffffffull;
-  while (lo < hi) {
-    const uint64_t mid = lo + (hi - lo + 1) / 2;
-    if (measure(mid << 32, floor, mass) >= target) lo = mid; else hi = mid - 1;
-  }
-  const uint64_t key = lo;
+  const uint64_t key = largest_holding(floor >> 32, 0xffffffffull,
+                                       [&](uint64_t k) { return measure(k << 32, floor, mass) >= target; });
   const float here = measure(key << 32, floor, false);
   const float above = key == 0xffffffffull ? 0.0f : measure((key + 1) << 32, floor, false);
   if (here - above <= 1.0f) return floor > (key << 32) ? floor : key << 32;
-  lo = key == (floor >> 32) ? (floor & 0xffffffffull) : 0;
-  hi = 0xffffffffull;
-  while (lo < hi) {
-    const uint64_t mid = lo + (hi - lo + 1) / 2;
-    if (measure((key << 32) | mid, floor, mass) >= target) lo = mid; else hi = mid - 1;
-  }
-  return (key << 32) | lo;
+  const uint64_t low = key == (floor >> 32) ? (floor & 0xffffffffull) : 0;
+  return (key << 32) | largest_holding(low, 0xffffffffull, [&](uint64_t index_part) {
+           return measure((key << 32) | index_part, floor, mass) >= target;
+         });
 }
 
 #if defined(__CUDACC__)

@@ -87,11 +87,7 @@ struct RowMeasure {
   __device__ float operator()(uint64_t t, uint64_t floor, bool mass) const {
     const uint64_t lo = t > floor ? t : floor;
     float acc = 0.0f;
-    for (int i = threadIdx.x; i < n; i += kThreads) {
-      const float xi = x[i];
-      if (!(xi > -INFINITY) || llm::draw_rank(xi, i) < lo) continue;
-      acc += mass ? llm::draw_weight(xi, max, inv_t) : 1.0f;
-    }
+    for (int i = threadIdx.x; i < n; i += kThreads) acc += llm::draw_measure_term(x[i], i, lo, mass, max, inv_t);
     return block_sum(acc, sv);
   }
 };
