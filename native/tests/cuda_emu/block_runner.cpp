@@ -253,6 +253,14 @@ uint64_t exchange(unsigned mask, uint64_t value, int src_lane) {
   return w.vals[half][src_lane];
 }
 
+const char* launch_config_error(dim3 grid, dim3 block) {
+  const unsigned long long threads = 1ull * block.x * block.y * block.z;
+  if (threads == 0 || threads > kMaxThreads || block.z > 64) return "block has no threads or more than 1024";
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535 || grid.x > 0x7fffffffu)
+    return "grid dimensions out of range (x < 2^31, y and z <= 65535, none 0)";
+  return nullptr;
+}
+
 const char* run_grid(const char* name, dim3 grid, dim3 block, const std::function<void()>& body) {
   if (!this_runner) {
     runner_owner = std::make_unique<Runner>();
@@ -261,9 +269,6 @@ const char* run_grid(const char* name, dim3 grid, dim3 block, const std::functio
   Runner& r = *this_runner;
   if (r.running) return "a kernel launched from inside a kernel (dynamic parallelism is not emulated)";
   const int threads = static_cast<int>(block.x * block.y * block.z);
-  if (threads <= 0 || threads > kMaxThreads || block.z > 64) return "block has no threads or more than 1024";
-  if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535 || grid.x > 0x7fffffffu)
-    return "grid dimensions out of range (x < 2^31, y and z <= 65535, none 0)";
   while (static_cast<int>(r.fibers.size()) < threads) {
     r.fibers.emplace_back();
     r.fibers.back().stack = std::make_unique<FiberStack>(kStackBytes);

@@ -8,8 +8,12 @@
 
 namespace emu {
 
-// Runs `body` for every thread of every block. Returns nullptr, or why the launch is invalid
-// (nothing ran). Faults inside the kernel (deadlock, bad shuffle) are reported and abort().
+// Why CUDA would refuse this launch configuration, or nullptr.
+const char* launch_config_error(dim3 grid, dim3 block);
+
+// Runs `body` for every thread of every block (a configuration launch_config_error accepts).
+// Returns nullptr, or why the launch is invalid (nothing ran). Faults inside the kernel
+// (deadlock, bad shuffle) are reported and abort().
 const char* run_grid(const char* name, dim3 grid, dim3 block, const std::function<void()>& body);
 
 // "kernel K, block (..), thread (..)" while a kernel runs on this thread, else nullptr.

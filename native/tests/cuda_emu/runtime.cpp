@@ -105,26 +105,21 @@ void launch(const char* name, dim3 grid, dim3 block, size_t shared_bytes, cudaSt
             std::function<void()> body) {
   std::lock_guard<std::recursive_mutex> lock(state().mu);
   emu::install_fault_handler();
-  if (shared_bytes != 0) {
-    fail(cudaErrorInvalidConfiguration, name, "dynamic shared memory is not emulated");
+  CUstream_st* st = stream_of(stream);
+  // CUDA refuses a bad configuration at the launch, also while capturing (which it invalidates).
+  const char* refused = shared_bytes != 0 ? "dynamic shared memory is not emulated" : launch_config_error(grid, block);
+  if (refused) {
+    if (st->capturing) st->invalidated = true;
+    fail(cudaErrorInvalidConfiguration, name, refused);
     return;
   }
   auto run = [name, grid, block, body = std::move(body)]() {
     if (const char* why = run_grid(name, grid, block, body)) fail(cudaErrorInvalidConfiguration, name, why);
   };
-  CUstream_st* st = stream_of(stream);
-  if (st->capturing) {
-    // Validate now (CUDA refuses a bad configuration at the launch, also while capturing).
-    const unsigned threads = block.x * block.y * block.z;
-    if (threads == 0 || threads > 1024 || grid.y > 65535 || grid.z > 65535) {
-      st->invalidated = true;
-      fail(cudaErrorInvalidConfiguration, name, "bad launch configuration during capture");
-      return;
-    }
+  if (st->capturing)
     st->ops.push_back(std::move(run));
-    return;
-  }
-  run();
+  else
+    run();
 }
 
 }  // namespace emu
