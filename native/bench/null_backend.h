@@ -61,8 +61,15 @@ class NullBackend : public llm::Backend {
       tokens_[r] = static_cast<int32_t>((b.positions[b.logits_indices[r]] * 7919u + r) % 120000u);
       if (!host_rows && b.row_sampling[r].kind == llm::RowSampling::Host) host_rows = true;
     }
+    logprobs_.resize(rows);
+    for (size_t r = 0; r < rows && r < b.row_sampling.size(); ++r) {  // as many scores as asked for
+      llm::RowLogprobs& lp = logprobs_[r];
+      lp.count = std::min(b.row_sampling[r].logprobs, llm::kMaxLogprobs);
+      for (int j = 0; j < lp.count; ++j) lp.top_tokens[j] = j;
+    }
     llm::StepLogits out;
     out.tokens = tokens_.data();
+    out.logprobs = logprobs_.data();
     if (host_rows) out.logits = noise(rows).data();  // rows the engine samples itself
     return out;
   }
@@ -86,6 +93,7 @@ class NullBackend : public llm::Backend {
   llm::ModelConfig cfg_;
   size_t kv_bytes_;
   std::vector<int32_t> tokens_;
+  std::vector<llm::RowLogprobs> logprobs_;
   std::vector<float> noise_;
 };
 

@@ -21,7 +21,7 @@ const char* kUsage =
     "  --num-prompts 1000 --input-len 512 --output-len 128\n"
     "  --max-num-seqs 256 --max-num-batched-tokens 8192\n"
     "  --temperature 0 --top-p 1 --top-k 0   sampling (drawn next to the logits, as on a GPU)\n"
-    "  --logprobs N                each token's logprob and N alternatives (rows sampled on the host)\n"
+    "  --logprobs N                each token's logprob and N alternatives (scored next to the logits)\n"
     "  --kv-gib 60                 KV cache the null backend offers\n"
     "  --output results.json\n";
 

@@ -32,7 +32,7 @@ def main():
     if hf.get("device"):
         lines.append(f"  card: {hf['device']}  (transformers {hf.get('transformers')}, torch {hf.get('torch')})")
     best_hf = hf.get("best_output_tok_s") or 0
-    for tag in ("1b", "1b-nographs", "1b-bf16act", "1b-ops", "1b-temp", "1b-topp", "3b"):
+    for tag in ("1b", "1b-nographs", "1b-bf16act", "1b-ops", "1b-temp", "1b-topp", "1b-logprobs", "3b"):
         b = load(os.path.join(d, f"bench-{tag}.json"))
         if not b:
             continue
@@ -52,6 +52,8 @@ def main():
         o = b.get("offline")
         if o:
             sampling = "greedy" if not o.get("temperature") else f"temperature {o['temperature']:g}, top_p {o.get('top_p', 1):g}"
+            if o.get("logprobs", -1) >= 0:
+                sampling += f", logprobs {o['logprobs']}"
             lines.append(f"  offline {o['num_prompts']} x {o['input_len']}/{o['output_len']} ({sampling}): {o['seconds']:.1f} s, "
                          f"{o['output_tok_s']:.0f} out tok/s, {o['total_tok_s']:.0f} total tok/s, errors {o['errors']}")
             if o.get("steps"):

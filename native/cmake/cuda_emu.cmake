@@ -85,11 +85,12 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/bench/CMakeLists.txt)
       --num-prompts 6 --input-len 12 --output-len 5 --max-num-seqs 4 --max-num-batched-tokens 64
       --kv-cache-fraction 0.5)
   # graphs: decode steps replay CUDA graphs; optiming: eager steps with per-op GPU times;
-  # sampled: offline requests drawn on the device (temperature) and on the host (top_p).
+  # sampled: offline requests drawn on the device (temperature, top_p); logprobs: greedy
+  # offline requests scored on the device (logprobs 5).
   # Their JSON goes where gpu-check.sh puts its own (bench-1b*.json), for summarize.py below.
   set(_results ${CMAKE_CURRENT_BINARY_DIR}/gpu-check-emu)
   file(MAKE_DIRECTORY ${_results})
-  foreach(mode graphs optiming sampled)
+  foreach(mode graphs optiming sampled logprobs)
     set(_extra)
     set(_json bench-1b.json)
     if(mode STREQUAL "optiming")
@@ -98,6 +99,9 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/bench/CMakeLists.txt)
     elseif(mode STREQUAL "sampled")
       set(_extra --temperature 0.8 --top-p 0.9)
       set(_json bench-1b-topp.json)
+    elseif(mode STREQUAL "logprobs")
+      set(_extra --logprobs 5)
+      set(_json bench-1b-logprobs.json)
     endif()
     add_test(NAME engine_bench_cuda_emu_${mode}
       COMMAND sh -c "test -f \"$1/config.json\" || { echo 'no tiny fixture'; exit 77; }; shift; exec \"$@\""
@@ -114,6 +118,7 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/bench/CMakeLists.txt)
     add_test(NAME gpu_check_summary_emu
              COMMAND ${Python3_EXECUTABLE} ${_bench}/summarize.py ${_results})
     set_tests_properties(gpu_check_summary_emu PROPERTIES LABELS cudaemu FIXTURES_REQUIRED gpu_check_emu_results
-                         PASS_REGULAR_EXPRESSION "ops decode b1 .*offline 6 x 12/5 \\(temperature 0.8, top_p 0.9\\): .*errors 0")
+                         PASS_REGULAR_EXPRESSION
+                         "ops decode b1 .*offline 6 x 12/5 \\(temperature 0.8, top_p 0.9\\): .*errors 0.*offline 6 x 12/5 \\(greedy, logprobs 5\\): .*errors 0")
   endif()
 endif()

@@ -119,8 +119,9 @@ if [ $BUILT -eq 0 ] && [ -f "$B1/model.safetensors" ]; then
     step cuda_model_test_bf16act 60 env LLM_CUDA_SPLIT_ACTIVATIONS=0 "$BUILD/cuda_model_test"
   else skip bench_1b_bf16act "not enough time left"; fi
   # Sampled requests: temperature only, and top_p (both drawn on the GPU since the eleventh
-  # session; top_p rows came back to the host sampler before).
-  for spec in "temp:--temperature 0.8" "topp:--temperature 0.8 --top-p 0.9"; do
+  # session; top_p rows came back to the host sampler before), and greedy with logprobs (scored
+  # on the GPU since the twelfth session; their rows came back to the host before).
+  for spec in "temp:--temperature 0.8" "topp:--temperature 0.8 --top-p 0.9" "logprobs:--logprobs 5"; do
     name=${spec%%:*}
     if [ "$(elapsed)" -lt 300 ]; then
       # shellcheck disable=SC2086

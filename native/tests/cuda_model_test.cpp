@@ -9,6 +9,7 @@ TEST(cuda_model_not_built) { SKIP("engine built without CUDA (LLM_WITH_CUDA off)
 #else
 
 #include <algorithm>
+#include <cmath>
 
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
@@ -199,18 +200,21 @@ TEST(cuda_forward_step_samples_rows_on_the_device) {
   // No row_sampling: every row comes back, bit for bit what forward() gives, and no tokens.
   llm::StepLogits none = p.gpu->forward_step(b, p.vocab);
   EXPECT(none.tokens == nullptr);
+  EXPECT(none.logprobs == nullptr);
   EXPECT(std::equal(full.begin(), full.end(), none.logits));
-  // Rows by thirds: Host, Argmax, Draw.
+  // Rows by thirds: Host, Argmax, Draw; every fourth sampled row also scored for logprobs.
   for (size_t r = 0; r < b.logits_indices.size(); ++r) {
     llm::RowSampling rs;
     rs.kind = static_cast<int32_t>(r % 3);
     rs.temperature = 0.8f;
     rs.key_lo = static_cast<uint32_t>(r * 7919 + 1);
+    if (r % 4 == 1) rs.logprobs = static_cast<int32_t>(r % 21);
     b.row_sampling.push_back(rs);
   }
   llm::StepLogits some = p.gpu->forward_step(b, p.vocab);
   CHECK(some.tokens != nullptr);
-  int host_rows = 0, argmax_ok = 0, draws_ok = 0;
+  CHECK(some.logprobs != nullptr);
+  int host_rows = 0, argmax_ok = 0, draws_ok = 0, scored = 0, scores_ok = 0;
   for (size_t r = 0; r < b.row_sampling.size(); ++r) {
     const float* want = &full[r * p.vocab];
     const llm::RowSampling& rs = b.row_sampling[r];
@@ -220,12 +224,23 @@ TEST(cuda_forward_step_samples_rows_on_the_device) {
       argmax_ok += some.tokens[r] == llm::argmax_index(want, p.vocab);
     else
       draws_ok += some.tokens[r] == llm::gumbel_draw(want, p.vocab, rs.temperature, rs.min_p, rs.key());
+    if (rs.kind == llm::RowSampling::Host || rs.logprobs < 0) continue;
+    ++scored;  // the scores of this row's own token, in its own slot (rows of both chunks)
+    llm::RowLogprobs ref;
+    llm::row_logprobs(want, p.vocab, some.tokens[r], rs.logprobs, &ref);
+    const llm::RowLogprobs& got = some.logprobs[r];
+    bool same = got.count == ref.count && std::fabs(got.logprob - ref.logprob) <= 1e-5f;
+    for (int j = 0; same && j < ref.count; ++j)
+      same = got.top_tokens[j] == ref.top_tokens[j] && std::fabs(got.top_logprobs[j] - ref.top_logprobs[j]) <= 1e-5f;
+    scores_ok += same;
   }
-  std::fprintf(stderr, "  OPCHECK %-40s host rows %d, argmax %d, draws %d (of 100 each)\n",
-               "forward_step sampling on the GPU", host_rows, argmax_ok, draws_ok);
+  std::fprintf(stderr, "  OPCHECK %-40s host rows %d, argmax %d, draws %d (of 100 each); logprobs %d/%d\n",
+               "forward_step sampling on the GPU", host_rows, argmax_ok, draws_ok, scores_ok, scored);
   EXPECT_EQ(host_rows, 100);
   EXPECT_EQ(argmax_ok, 100);
   EXPECT(draws_ok >= 98);  // device and host logf may differ in the last bit on a near tie
+  EXPECT_EQ(scored, 50);
+  EXPECT_EQ(scores_ok, scored);
 }
 
 TEST(cuda_forward_step_returns_hidden_rows_as_the_cpu_backend) {
@@ -263,24 +278,34 @@ TEST(cuda_decode_graphs_match_eager_steps) {
       ptrs.push_back(&q);
     }
     const std::vector<int> ones(n, 1);
-    int bitwise = 0, argmax_equal = 0, tokens_equal = 0;
+    int bitwise = 0, argmax_equal = 0, tokens_equal = 0, scored_rows = 0, scores_close = 0;
     double worst = 0;
     for (int step = 0; step < 4; ++step) {  // eager warm-up, capture, then replays
       auto b = build(ptrs, ones);
       for (int i = 0; i < n; ++i) {
         llm::RowSampling rs;
         rs.kind = i % 2 ? llm::RowSampling::Argmax : llm::RowSampling::Host;
+        if (i % 4 == 1) rs.logprobs = 2;
         b.row_sampling.push_back(rs);
       }
       const llm::StepLogits g = gpu->forward_step(b, p.vocab);
       std::vector<float> graph_rows(g.logits, g.logits + n * V);
       std::vector<int32_t> graph_tokens(g.tokens, g.tokens + n);
+      CHECK(g.logprobs != nullptr);
+      const std::vector<llm::RowLogprobs> graph_scores(g.logprobs, g.logprobs + n);
       b.row_sampling.clear();
       const auto eager = run(*gpu, b, p.vocab);  // rewrites the same KV entries
       for (int i = 0; i < n; ++i) {
         const float* e = &eager[i * V];
         if (i % 2) {
           tokens_equal += graph_tokens[i] == llm::argmax_index(e, p.vocab);
+          if (i % 4 == 1) {  // the graph's scores of the eager row (logits within 1e-3 of each other)
+            llm::RowLogprobs ref;
+            llm::row_logprobs(e, p.vocab, graph_tokens[i], 2, &ref);
+            ++scored_rows;
+            scores_close += graph_scores[i].count == 2 && graph_scores[i].top_tokens[0] == ref.top_tokens[0] &&
+                            std::fabs(graph_scores[i].logprob - ref.logprob) <= 1e-2f;
+          }
           continue;
         }
         const float* gr = &graph_rows[i * V];
@@ -298,6 +323,8 @@ TEST(cuda_decode_graphs_match_eager_steps) {
     EXPECT(worst <= 1e-3);
     EXPECT_EQ(argmax_equal, host_rows);
     EXPECT_EQ(tokens_equal, argmax_rows);
+    EXPECT_EQ(scores_close, scored_rows);
+    EXPECT(scored_rows >= 4);
   }
   std::fprintf(stderr, "  OPCHECK %-40s %zu captured, %lld replays, %zu failed: %s\n", "decode graphs",
                gpu->graphs().captured(), static_cast<long long>(gpu->graphs().replays()), gpu->graphs().failed(),

@@ -1,7 +1,7 @@
 // Sampling on the GPU (the Argmax and Draw rows of forward_step) against the host references:
 // argmax_index on awkward rows (ties, NaN, -inf, all NaN), gumbel_draw on Llama-sized rows (with
 // top_k / top_p / min_p cuts too), the draw's distribution, Host rows left untouched, a one-token
-// vocabulary. Skips without a GPU.
+// vocabulary, rows' logprobs (row_logprobs and the Sampler's token_logprob). Skips without a GPU.
 #ifndef LLM_WITH_CUDA
 #include "testing.h"
 TEST(cuda_sample_rows_not_built) { SKIP("engine built without CUDA (LLM_WITH_CUDA off)"); }
@@ -29,12 +29,17 @@ RowSampling draw_spec(float t, float min_p, uint64_t key) {
   return s;
 }
 
-// Runs the kernel over `rows` (each `vocab` long, flattened) with one spec per row.
-std::vector<int32_t> device_sample(const std::vector<float>& flat, const std::vector<RowSampling>& specs, int vocab) {
+// Runs the kernel over `rows` (each `vocab` long, flattened) with one spec per row; the rows'
+// logprobs into *logprobs when given (rows that do not ask keep the 0xff poison).
+std::vector<int32_t> device_sample(const std::vector<float>& flat, const std::vector<RowSampling>& specs, int vocab,
+                                   std::vector<llm::RowLogprobs>* logprobs = nullptr) {
   DeviceBuf<float> d_logits(flat);
   DeviceBuf<RowSampling> d_specs(specs);
   DeviceBuf<int32_t> d_out(specs.size());  // poisoned with -1
-  llm::cuda::sample_rows(d_logits.ptr, d_specs.ptr, d_out.ptr, static_cast<int>(specs.size()), vocab, nullptr);
+  DeviceBuf<llm::RowLogprobs> d_logprobs(specs.size());
+  llm::cuda::sample_rows(d_logits.ptr, d_specs.ptr, d_out.ptr, d_logprobs.ptr, static_cast<int>(specs.size()), vocab,
+                         nullptr);
+  if (logprobs) *logprobs = d_logprobs.download();
   return d_out.download();
 }
 
@@ -191,6 +196,78 @@ TEST(cuda_sample_rows_leaves_host_rows_and_handles_a_one_token_vocab) {
   const auto one = device_sample({3.5f, -1.0f}, {argmax_spec(), draw_spec(0.5f, 0.0f, 9)}, 1);
   EXPECT_EQ(one[0], 0);
   EXPECT_EQ(one[1], 0);
+}
+
+TEST(cuda_logprobs_rows_match_the_reference) {
+  require_gpu();
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const int vocab = 128256;
+  std::mt19937 rng(8);
+  std::vector<std::vector<float>> rows;
+  std::vector<RowSampling> specs;
+  auto add = [&](std::vector<float> row, RowSampling spec, int k) {
+    spec.logprobs = k;
+    rows.push_back(std::move(row));
+    specs.push_back(spec);
+  };
+  add(random_f32(vocab, rng, 4.0f), argmax_spec(), 20);          // 0: greedy, the most alternatives
+  add(random_f32(vocab, rng, 4.0f), draw_spec(0.8f, 0.0f, 5), 5);  // 1: a draw
+  auto ties = random_f32(vocab, rng);  // 2: ties across threads (i % 1024: 369, 1, 3, 0, 671)
+  for (int i : {70001, 1025, 3, 1024, 99999}) ties[i] = 30.0f;
+  add(ties, argmax_spec(), 4);
+  auto holes = random_f32(vocab, rng);  // 3: NaN and -inf among the best: NaN never listed
+  holes[10] = nan;
+  holes[11] = inf * -1;
+  holes[12] = 40.0f;
+  add(holes, draw_spec(1.0f, 0.1f, 6), 3);
+  add(random_f32(vocab, rng), argmax_spec(), 0);  // 4: the sampled token's score only
+  auto top_p = random_f32(vocab, rng, 3.0f);      // 5: a cut draw still scores the raw row
+  RowSampling cut = draw_spec(0.7f, 0.0f, 7);
+  cut.top_p = 0.5f;
+  add(top_p, cut, 2);
+  auto stride = random_f32(vocab, rng);  // 6: ties within one thread's elements (all i % 1024 == 3)
+  for (int i : {2051, 5123, 3, 1027}) stride[i] = 30.0f;
+  add(stride, argmax_spec(), 2);
+  add(random_f32(vocab, rng), argmax_spec(), -1);  // last: no logprobs, left untouched
+  std::vector<llm::RowLogprobs> got;
+  const auto tokens = device_sample(flatten(rows), specs, vocab, &got);
+  for (size_t r = 0; r + 1 < rows.size(); ++r) {
+    llm::RowLogprobs want;
+    llm::row_logprobs(rows[r].data(), vocab, tokens[r], specs[r].logprobs, &want);
+    llm::TokenLogprob sampler;  // the host Sampler's scores (a double sum)
+    llm::token_logprob(rows[r].data(), vocab, tokens[r], specs[r].logprobs, &sampler);
+    EXPECT_EQ(got[r].count, want.count);
+    EXPECT_NEAR(got[r].logprob, want.logprob, 1e-5);
+    EXPECT_NEAR(got[r].logprob, sampler.logprob, 1e-4);
+    for (int j = 0; j < want.count && j < got[r].count; ++j) {
+      EXPECT_EQ(got[r].top_tokens[j], want.top_tokens[j]);
+      EXPECT_NEAR(got[r].top_logprobs[j], want.top_logprobs[j], 1e-5);
+    }
+  }
+  EXPECT_EQ(got[0].count, 20);
+  EXPECT_EQ(got[0].top_tokens[0], tokens[0]);  // greedy: the sampled token is the best
+  EXPECT_EQ(got[2].top_tokens[0], 3);          // the tie's lowest indices first
+  EXPECT_EQ(got[2].top_tokens[1], 1024);
+  EXPECT_EQ(got[2].top_tokens[2], 1025);
+  EXPECT_EQ(got[2].top_tokens[3], 70001);
+  EXPECT_EQ(got[3].top_tokens[0], 12);
+  EXPECT_EQ(got[4].count, 0);
+  EXPECT_EQ(got[6].top_tokens[0], 3);
+  EXPECT_EQ(got[6].top_tokens[1], 1027);
+  EXPECT_EQ(got.back().count, -1);  // the poison: a row without logprobs is not written
+}
+
+TEST(cuda_logprobs_of_a_vocabulary_smaller_than_k_list_every_token) {
+  require_gpu();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  RowSampling spec = argmax_spec();
+  spec.logprobs = 20;
+  std::vector<llm::RowLogprobs> got;
+  const auto tokens = device_sample({0.5f, nan, 2.0f, 2.0f, -1.0f}, {spec}, 5, &got);
+  EXPECT_EQ(tokens[0], 2);
+  EXPECT_EQ(got[0].count, 4);  // the NaN is not listed
+  const int32_t order[] = {2, 3, 0, 4};
+  for (int j = 0; j < 4; ++j) EXPECT_EQ(got[0].top_tokens[j], order[j]);
 }
 
 #endif  // LLM_WITH_CUDA

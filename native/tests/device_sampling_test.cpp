@@ -1,6 +1,6 @@
 // Sampling next to the logits (sampling/device_sampling.h): which rows a backend may sample, and
 // the host reference of the Gumbel-max draw the CUDA kernel computes (distribution, top_k, top_p,
-// min_p, -inf/NaN, fallbacks, keys).
+// min_p, -inf/NaN, fallbacks, keys), and of a row's logprobs against the Sampler's.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -99,8 +99,17 @@ TEST(plan_picks_argmax_draw_or_host_and_uses_the_rng_only_for_a_draw) {
   EXPECT_EQ(cut.top_p, 0.9f);
 
   // Each case: a temperature and the one setting that keeps the row on the host.
+  EXPECT_EQ(cut.logprobs, -1);
+  p.logprobs = 5;  // logprobs are scores of the raw row: still sampled next to the logits
+  EXPECT_EQ(plan(p, 3, a).logprobs, 5);
+  SamplingParams greedy_scored = temperature(0.0f);
+  greedy_scored.logprobs = 0;
+  const RowSampling scored = plan(greedy_scored, 0, a);
+  EXPECT_EQ(scored.kind, int32_t{RowSampling::Argmax});
+  EXPECT_EQ(scored.logprobs, 0);
+
   const std::vector<std::pair<float, std::function<void(SamplingParams&)>>> host = {
-      {0.0f, [](SamplingParams& q) { q.logprobs = 0; }},
+      {0.0f, [](SamplingParams& q) { q.format = OutputFormat::JsonObject; }},
       {0.7f, [](SamplingParams& q) { q.repetition_penalty = 1.1f; }},
       {0.0f, [](SamplingParams& q) { q.frequency_penalty = 0.5f; }},
       {0.0f, [](SamplingParams& q) { q.logit_bias = {{1, 1.0f}}; }},
@@ -231,4 +240,53 @@ TEST(min_p_applies_after_top_k_and_top_p) {
     const int32_t t = gumbel_draw(l.data(), 5, 1.0f, 0.3f, keys.next(), 4, 0.99f);
     EXPECT(t == 0 || t == 1 || t == 4);  // top_k 4 drops index 3; min_p 0.3 drops index 2 (e^-3)
   }
+}
+
+TEST(row_logprobs_score_the_raw_row_as_the_sampler_does) {
+  std::mt19937 gen(21);
+  std::normal_distribution<float> d(0.0f, 3.0f);
+  for (int n : {7, 1000, 128256}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (float& v : x) v = d(gen);
+    if (n > 100) x[50] = x[60] = 25.0f;  // a tie for the best: lower index first
+    for (int k : {0, 1, 5, 20}) {
+      const int32_t token = n > 100 ? 60 : 3;
+      RowLogprobs row;
+      row_logprobs(x.data(), n, token, k, &row);
+      TokenLogprob want;
+      token_logprob(x.data(), n, token, k, &want);
+      TokenLogprob got;
+      to_token_logprob(row, token, &got);
+      EXPECT_EQ(got.token, token);
+      EXPECT_NEAR(got.logprob, want.logprob, 1e-5);
+      CHECK_EQ(got.top.size(), want.top.size());
+      EXPECT_EQ(row.count, std::min(k, n));
+      for (size_t j = 0; j < want.top.size(); ++j) {
+        EXPECT_EQ(got.top[j].first, want.top[j].first);
+        EXPECT_NEAR(got.top[j].second, want.top[j].second, 1e-5);
+      }
+      if (n > 100 && k > 1) {
+        EXPECT_EQ(got.top[0].first, 50);
+        EXPECT_EQ(got.top[1].first, 60);
+      }
+    }
+  }
+}
+
+TEST(row_logprobs_give_nan_no_probability_and_never_list_it) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> x{0.0f, nan, std::log(3.0f), -inf, nan};
+  RowLogprobs row;
+  row_logprobs(x.data(), 5, 2, 20, &row);
+  EXPECT_EQ(row.count, 3);  // 2, 0, 3 (-inf is listed, NaN is not)
+  EXPECT_EQ(row.top_tokens[0], 2);
+  EXPECT_EQ(row.top_tokens[1], 0);
+  EXPECT_EQ(row.top_tokens[2], 3);
+  EXPECT_NEAR(row.logprob, std::log(0.75), 1e-6);
+  EXPECT_NEAR(row.top_logprobs[1], std::log(0.25), 1e-6);
+  EXPECT(std::isinf(row.top_logprobs[2]));
+  TokenLogprob sampler;
+  token_logprob(x.data(), 5, 2, 20, &sampler);
+  EXPECT_NEAR(sampler.logprob, std::log(0.75), 1e-6);
+  EXPECT_EQ(sampler.top.size(), size_t{3});
 }

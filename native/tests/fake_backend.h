@@ -73,6 +73,7 @@ struct Control {
   std::atomic<int64_t> max_batch_seqs{0};
   std::atomic<int64_t> argmax_rows{0};  // rows SamplingFakeBackend sampled itself, by kind
   std::atomic<int64_t> draw_rows{0};
+  std::atomic<int64_t> scored_rows{0};  // of those, rows it also scored for logprobs
 };
 
 class FakeBackend : public llm::Backend {
@@ -144,6 +145,7 @@ class SamplingFakeBackend : public FakeBackend {
     if (b.row_sampling.size() != rows) throw llm::Error("row_sampling must have one entry per logits row");
     logits_.resize(rows * vocab_);
     tokens_.assign(rows, -1);
+    logprobs_.assign(rows, llm::RowLogprobs{});
     forward(b, logits_.data());
     for (size_t r = 0; r < rows; ++r) {
       const llm::RowSampling& rs = b.row_sampling[r];
@@ -157,10 +159,16 @@ class SamplingFakeBackend : public FakeBackend {
       } else {
         continue;
       }
+      if (rs.logprobs >= 0) {
+        llm::row_logprobs(row, vocab_, tokens_[r], rs.logprobs, &logprobs_[r]);
+        ++control_->scored_rows;
+      }
       std::fill(row, row + vocab_, 0.0f);
       row[(tokens_[r] + 1) % vocab_] = 100.0f;
     }
-    return llm::StepLogits{logits_.data(), tokens_.data()};
+    llm::StepLogits out{logits_.data(), tokens_.data()};
+    out.logprobs = logprobs_.data();
+    return out;
   }
 
  private:
@@ -168,6 +176,7 @@ class SamplingFakeBackend : public FakeBackend {
   std::shared_ptr<Control> control_;
   std::vector<float> logits_;
   std::vector<int32_t> tokens_;
+  std::vector<llm::RowLogprobs> logprobs_;
 };
 
 }  // namespace fake

@@ -337,7 +337,7 @@ std::vector<int32_t> reference_draws(std::vector<int32_t> tokens, float temperat
   return out;
 }
 
-TEST(device_sampling_takes_argmax_and_draw_rows_and_leaves_the_rest_to_the_host) {
+TEST(device_sampling_takes_argmax_draw_and_logprobs_rows_and_leaves_the_rest_to_the_host) {
   auto sampled = [](const std::string& id, int salt, float temperature, uint64_t seed) {
     RequestSpec r = greedy(id, prompt_of(salt, 5), 10);
     r.sampling.temperature = temperature;
@@ -346,10 +346,7 @@ TEST(device_sampling_takes_argmax_and_draw_rows_and_leaves_the_rest_to_the_host)
   };
   // Rows the host sampler must keep: they match a backend that never samples.
   std::vector<RequestSpec> host_rows;
-  RequestSpec r = greedy("logprobs", prompt_of(12, 5), 6);
-  r.sampling.logprobs = 2;
-  host_rows.push_back(r);
-  r = greedy("min_tokens", prompt_of(13, 5), 10);  // host while the mask is on, then argmax
+  RequestSpec r = greedy("min_tokens", prompt_of(13, 5), 10);  // host while the mask is on, then argmax
   r.sampling.min_tokens = 4;
   r.sampling.ignore_eos = false;
   r.sampling.stop_token_ids = {7};
@@ -370,15 +367,22 @@ TEST(device_sampling_takes_argmax_and_draw_rows_and_leaves_the_rest_to_the_host)
   draw_top_p.sampling.top_p = 0.9f;
   RequestSpec draw_top_k = sampled("draw_top_k", 17, 0.8f, 8);
   draw_top_k.sampling.top_k = 5;
+  // logprobs are scores of the raw row: the backend sends them with the token (greedy: same
+  // tokens and scores as the host sampler's; a draw: its own tokens, the host's scores of them).
+  RequestSpec logprobs = greedy("logprobs", prompt_of(12, 5), 6);
+  logprobs.sampling.logprobs = 2;
+  RequestSpec draw_logprobs = sampled("draw_logprobs", 21, 0.9f, 12);
+  draw_logprobs.sampling.logprobs = 3;
   std::vector<RequestSpec> device_rows{greedy("plain", prompt_of(11, 5), 12), sampled("draw", 18, 0.8f, 9), draw_min_p,
-                                       draw_top_k_off, draw_top_p, draw_top_k};
+                                       draw_top_k_off, draw_top_p, draw_top_k, logprobs, draw_logprobs};
   for (const RequestSpec& q : host_rows) {
     device.engine->add(q);
     plain.engine->add(q);
   }
   for (const RequestSpec& q : device_rows) device.engine->add(q);
+  plain.engine->add(logprobs);
   CHECK(device.col.wait_finished(static_cast<int>(host_rows.size() + device_rows.size())));
-  CHECK(plain.col.wait_finished(static_cast<int>(host_rows.size())));
+  CHECK(plain.col.wait_finished(static_cast<int>(host_rows.size()) + 1));
   for (const RequestSpec& q : host_rows) {
     const Outcome a = device.col.get(q.id), b = plain.col.get(q.id);
     EXPECT_EQ(a.tokens, b.tokens);
@@ -391,9 +395,37 @@ TEST(device_sampling_takes_argmax_and_draw_rows_and_leaves_the_rest_to_the_host)
   EXPECT_EQ(device.col.get("draw_top_k_off").tokens, reference_draws(prompt_of(20, 5), 1.0f, 0.0f, 11, 10));
   EXPECT_EQ(device.col.get("draw_top_p").tokens, reference_draws(prompt_of(16, 5), 0.8f, 0.0f, 7, 10, 0, 0.9f));
   EXPECT_EQ(device.col.get("draw_top_k").tokens, reference_draws(prompt_of(17, 5), 0.8f, 0.0f, 8, 10, 5));
+  const Outcome scored = device.col.get("logprobs"), host_scored = plain.col.get("logprobs");
+  EXPECT_EQ(scored.tokens, host_scored.tokens);
+  CHECK_EQ(scored.logprobs.size(), host_scored.logprobs.size());
+  for (size_t i = 0; i < scored.logprobs.size(); ++i) {
+    EXPECT_EQ(scored.logprobs[i].token, host_scored.logprobs[i].token);
+    EXPECT_NEAR(scored.logprobs[i].logprob, host_scored.logprobs[i].logprob, 1e-5);
+    CHECK_EQ(scored.logprobs[i].top.size(), size_t{2});
+    for (size_t j = 0; j < 2; ++j) {
+      EXPECT_EQ(scored.logprobs[i].top[j].first, host_scored.logprobs[i].top[j].first);
+      EXPECT_NEAR(scored.logprobs[i].top[j].second, host_scored.logprobs[i].top[j].second, 1e-5);
+    }
+  }
+  const Outcome drawn = device.col.get("draw_logprobs");
+  EXPECT_EQ(drawn.tokens, reference_draws(prompt_of(21, 5), 0.9f, 0.0f, 12, 10));
+  CHECK_EQ(drawn.logprobs.size(), drawn.tokens.size());
+  std::vector<int32_t> context = prompt_of(21, 5);
+  std::vector<float> logits(kVocab);
+  for (size_t i = 0; i < drawn.tokens.size(); ++i) {  // the host's scores of the drawn tokens
+    fake::fill_logits(fake::context_hash(context.data(), static_cast<int>(context.size())), kVocab, logits.data());
+    TokenLogprob want;
+    token_logprob(logits.data(), kVocab, drawn.tokens[i], 3, &want);
+    EXPECT_EQ(drawn.logprobs[i].token, drawn.tokens[i]);
+    EXPECT_NEAR(drawn.logprobs[i].logprob, want.logprob, 1e-5);
+    CHECK_EQ(drawn.logprobs[i].top.size(), size_t{3});
+    for (size_t j = 0; j < 3; ++j) EXPECT_EQ(drawn.logprobs[i].top[j].first, want.top[j].first);
+    context.push_back(drawn.tokens[i]);
+  }
   const int64_t min_tokens_argmax = static_cast<int64_t>(device.col.get("min_tokens").tokens.size()) - 4;
-  EXPECT_EQ(device.control->argmax_rows.load(), 12 + min_tokens_argmax);
-  EXPECT_EQ(device.control->draw_rows.load(), int64_t{50});
+  EXPECT_EQ(device.control->argmax_rows.load(), 12 + 6 + min_tokens_argmax);
+  EXPECT_EQ(device.control->draw_rows.load(), int64_t{60});
+  EXPECT_EQ(device.control->scored_rows.load(), int64_t{6 + 10});
   EXPECT_EQ(plain.control->argmax_rows.load() + plain.control->draw_rows.load(), int64_t{0});
 }
 

@@ -51,6 +51,8 @@ struct StepLogits {
   const int32_t* tokens = nullptr;  // when set: tokens[i] is row i's token for every row whose
                                     // row_sampling is not Host, and its logits row is not written
   const float* hidden = nullptr;    // hidden_indices.size() x hidden_size, row-major
+  const RowLogprobs* logprobs = nullptr;  // when tokens is set: logprobs[i] for every such row whose
+                                          // row_sampling asks for logprobs (>= 0)
 };
 
 class Backend {

@@ -320,6 +320,7 @@ class EngineImpl final : public Engine {
         sb.batch.row_sampling.resize(sb.batch.logits_indices.size(), RowSampling{RowSampling::Host});
       }
       result = backend_->forward_step(sb.batch, vocab_);
+      check_step_result(sb.batch, result);
     } catch (const std::exception& e) {
       ok = false;
       const std::string msg = std::string("forward pass failed: ") + e.what();
@@ -365,8 +366,13 @@ class EngineImpl final : public Engine {
         seq->tokens.resize(seq->tokens.size() - draft.size());
         int32_t token;
         TokenLogprob* lp = nullptr;
+        TokenLogprob device_lp;
         if (on_device(i)) {
           token = result.tokens[i];
+          if (sb.batch.row_sampling[i].logprobs >= 0) {
+            to_token_logprob(result.logprobs[i], token, &device_lp);
+            lp = &device_lp;
+          }
         } else {
           SamplingPool::Job& job = host_jobs_[next++];
           token = job.token;
@@ -390,6 +396,18 @@ class EngineImpl final : public Engine {
     std::lock_guard<std::mutex> lk(stats_mu_);
     if (pending_steps_.size() < kMaxPendingSteps)
       pending_steps_.push_back(StepSample{last_step_ms_, static_cast<int32_t>(step_tokens)});
+  }
+
+  // A backend that samples rows must send back their tokens, and the logprobs of the rows that
+  // ask for them; a step without them fails its requests rather than drop what they asked for.
+  static void check_step_result(const ForwardBatch& b, const StepLogits& r) {
+    bool sampled = false, scored = false;
+    for (const RowSampling& rs : b.row_sampling) {
+      sampled = sampled || rs.kind != RowSampling::Host;
+      scored = scored || (rs.kind != RowSampling::Host && rs.logprobs >= 0);
+    }
+    if (sampled && !r.tokens) throw Error("backend returned no tokens for the rows it samples");
+    if (scored && !r.logprobs) throw Error("backend returned no logprobs for the rows it samples with logprobs");
   }
 
   static int64_t count_prompt_tokens(const SchedulerOutput& out) {

@@ -1,16 +1,16 @@
 #include "sampling/device_sampling.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cmath>
 #include <vector>
-
-#include "sampling/sampler.h"
 
 namespace llm {
 
 RowSampling plan_row_sampling(const SamplingParams& p, int num_output_tokens, int vocab_size, Rng& rng) {
   RowSampling r;
-  if (!reads_only_logits(p, num_output_tokens)) return r;
+  if (!samples_raw_logits(p, num_output_tokens)) return r;
+  r.logprobs = p.logprobs;
   if (p.temperature < kGreedyTemperature) {
     r.kind = RowSampling::Argmax;
     return r;
@@ -84,6 +84,37 @@ int32_t gumbel_draw(const float* x, int n, float temperature, float min_p, uint6
     }
   }
   return best;
+}
+
+void row_logprobs(const float* x, int n, int32_t token, int k, RowLogprobs* out) {
+  float mx = NAN;  // the argmax pass's maximum: the largest non-NaN value (NaN when there is none)
+  for (int i = 0; i < n; ++i)
+    if (!std::isnan(x[i]) && !(x[i] <= mx)) mx = x[i];
+  // NaN logits have no probability (adding nothing leaves the sum as the kernel's).
+  const float sum = block_order_sum(n, [&](int i, float& acc) {
+    if (!std::isnan(x[i])) acc += expf(x[i] - mx);
+  });
+  const float lse = mx + logf(sum);
+  out->logprob = x[token] - lse;
+  // The k best non-NaN tokens: higher logit, then lower index.
+  std::vector<int32_t> order;
+  for (int i = 0; i < n; ++i)
+    if (!std::isnan(x[i])) order.push_back(i);
+  const size_t count = std::min(order.size(), static_cast<size_t>(std::clamp(k, 0, kMaxLogprobs)));
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count), order.end(),
+                    [&](int32_t a, int32_t b) { return x[a] > x[b] || (x[a] == x[b] && a < b); });
+  out->count = static_cast<int32_t>(count);
+  for (size_t j = 0; j < count; ++j) {
+    out->top_tokens[j] = order[j];
+    out->top_logprobs[j] = x[order[j]] - lse;
+  }
+}
+
+void to_token_logprob(const RowLogprobs& row, int32_t token, TokenLogprob* out) {
+  out->token = token;
+  out->logprob = row.logprob;
+  out->top.clear();
+  for (int j = 0; j < row.count; ++j) out->top.emplace_back(row.top_tokens[j], row.top_logprobs[j]);
 }
 
 }  // namespace llm

@@ -8,8 +8,10 @@
 // token is found by a binary search over that order whose counts and masses are summed in a fixed
 // order (the GPU block's: kDrawThreads strided partial sums, then a butterfly), so the reference
 // here and the kernel keep the same tokens (up to expf's last bit on a boundary).
-// Everything else (penalties, bias, an active min_tokens mask, logprobs) stays with the host
-// Sampler. A Draw does not follow the host sampler's random stream: the same seed gives other
+// Either kind may also score the row for logprobs (RowLogprobs: the raw log-softmax of the
+// sampled token and of the best tokens), as the host Sampler's token_logprob does.
+// Everything else (penalties, bias, an active min_tokens mask, an output format) stays with the
+// host Sampler. A Draw does not follow the host sampler's random stream: the same seed gives other
 // (equally distributed) tokens on the CPU and on the GPU, each reproducible.
 #pragma once
 
@@ -19,6 +21,7 @@
 
 #include "llm/engine.h"
 #include "sampling/rng.h"
+#include "sampling/sampler.h"
 
 #if defined(__CUDACC__)
 #define LLM_HOST_DEVICE __host__ __device__
@@ -36,8 +39,19 @@ struct RowSampling {
   uint32_t key_lo = 0, key_hi = 0;  // Draw: this step's random key (one draw of the sequence's Rng)
   int32_t top_k = 0;         // Draw: > 0 keeps the top_k best tokens
   float top_p = 1.0f;        // Draw: < 1 keeps the fewest best tokens holding top_p of the mass
+  int32_t logprobs = -1;     // Argmax or Draw: >= 0 scores the row (RowLogprobs) with that many best tokens
 
   uint64_t key() const { return (static_cast<uint64_t>(key_hi) << 32) | key_lo; }
+};
+
+// A row's logprobs as a backend computes them next to the logits: the raw log-softmax score of
+// the sampled token, and of the `count` best tokens (higher logit, then lower index; NaN never
+// listed), best first. Fixed size, so a step's rows are one flat array.
+struct RowLogprobs {
+  float logprob = 0.0f;
+  int32_t count = 0;
+  int32_t top_tokens[kMaxLogprobs] = {};
+  float top_logprobs[kMaxLogprobs] = {};
 };
 
 // How a sequence with `num_output_tokens` so far can be sampled next to the logits; draws one
@@ -155,5 +169,13 @@ inline int32_t gumbel_draw(const float* logits, int n, const RowSampling& spec) 
 
 // The lowest rank a Draw keeps under top_k and top_p (0: no cut), from the row's maximum `max`.
 uint64_t draw_floor(const float* logits, int n, float max, float inv_t, int32_t top_k, float top_p);
+
+// The host reference of a row's RowLogprobs for `token` with the k best tokens: the log-sum-exp
+// around the row's largest non-NaN value, its exp terms summed in the CUDA block's order, so the
+// kernel's scores match up to expf's last bit (token_logprob sums in double: ~1e-7 apart).
+void row_logprobs(const float* logits, int n, int32_t token, int k, RowLogprobs* out);
+
+// The engine's TokenLogprob of a RowLogprobs for `token`.
+void to_token_logprob(const RowLogprobs& row, int32_t token, TokenLogprob* out);
 
 }  // namespace llm

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
 #include <string>
 
 #include "llm/error.h"
@@ -27,18 +26,22 @@ bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.beg
 }  // namespace
 
 void token_logprob(const float* logits, int vocab, int32_t token, int k, TokenLogprob* out) {
+  // A NaN logit has no probability (it is never sampled) and is never listed.
   float mx = kNegInf;
-  for (int i = 0; i < vocab; ++i) mx = std::max(mx, logits[i]);
+  for (int i = 0; i < vocab; ++i) mx = std::max(mx, logits[i]);  // std::max(mx, NaN) is mx
   double sum = 0;
-  for (int i = 0; i < vocab; ++i) sum += std::exp(logits[i] - mx);  // float exp, double sum: ~1e-7
+  for (int i = 0; i < vocab; ++i)
+    if (!std::isnan(logits[i])) sum += std::exp(logits[i] - mx);  // float exp, double sum: ~1e-7
   const float lse = mx + static_cast<float>(std::log(sum));
   out->token = token;
   out->logprob = logits[token] - lse;
   out->top.clear();
   if (k <= 0) return;
-  k = std::min(k, vocab);
-  std::vector<int32_t> idx(static_cast<size_t>(vocab));
-  std::iota(idx.begin(), idx.end(), 0);
+  std::vector<int32_t> idx;
+  idx.reserve(static_cast<size_t>(vocab));
+  for (int32_t i = 0; i < vocab; ++i)
+    if (!std::isnan(logits[i])) idx.push_back(i);
+  k = std::min(k, static_cast<int>(idx.size()));
   auto better = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
   std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), better);
   for (int i = 0; i < k; ++i) out->top.emplace_back(idx[i], logits[idx[i]] - lse);
@@ -96,10 +99,13 @@ int32_t argmax_index(const float* x, int n) {
   return best;
 }
 
+bool samples_raw_logits(const SamplingParams& p, int num_output_tokens) {
+  return p.repetition_penalty == 1.0f && p.frequency_penalty == 0.0f && p.presence_penalty == 0.0f &&
+         p.logit_bias.empty() && num_output_tokens >= p.min_tokens && p.format == OutputFormat::Text;
+}
+
 bool reads_only_logits(const SamplingParams& p, int num_output_tokens) {
-  return p.logprobs < 0 && p.repetition_penalty == 1.0f && p.frequency_penalty == 0.0f &&
-         p.presence_penalty == 0.0f && p.logit_bias.empty() && num_output_tokens >= p.min_tokens &&
-         p.format == OutputFormat::Text;
+  return p.logprobs < 0 && samples_raw_logits(p, num_output_tokens);
 }
 
 bool samples_plain_argmax(const SamplingParams& p, int num_output_tokens) {

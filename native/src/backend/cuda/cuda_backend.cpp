@@ -120,6 +120,8 @@ CudaBackend::~CudaBackend() {
   if (host_logits_) cudaFreeHost(host_logits_);
   if (tokens_dev_) cudaFree(tokens_dev_);
   if (tokens_host_) cudaFreeHost(tokens_host_);
+  if (logprobs_dev_) cudaFree(logprobs_dev_);
+  if (logprobs_host_) cudaFreeHost(logprobs_host_);
   if (kv_alloc_) cudaFree(kv_alloc_);
   for (void* p : weight_allocs_) cudaFree(p);
   if (stream_) cudaStreamDestroy(stream_);

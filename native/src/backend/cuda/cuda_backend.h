@@ -132,6 +132,8 @@ class CudaBackend : public Backend {
   size_t host_logits_rows_ = 0;
   int32_t* tokens_dev_ = nullptr;   // tokens sampled on the GPU, one per logits row
   int32_t* tokens_host_ = nullptr;  // pinned
+  RowLogprobs* logprobs_dev_ = nullptr;   // logprobs of those rows, for the rows that ask
+  RowLogprobs* logprobs_host_ = nullptr;  // pinned
   size_t tokens_cap_ = 0;
 };
 

@@ -44,12 +44,18 @@ void CudaBackend::ensure_token_buffers(size_t rows) {
   graphs_.clear();
   if (tokens_dev_) cudaFree(tokens_dev_);
   if (tokens_host_) cudaFreeHost(tokens_host_);
+  if (logprobs_dev_) cudaFree(logprobs_dev_);
+  if (logprobs_host_) cudaFreeHost(logprobs_host_);
   tokens_dev_ = nullptr;
   tokens_host_ = nullptr;
+  logprobs_dev_ = nullptr;
+  logprobs_host_ = nullptr;
   tokens_cap_ = 0;
   const size_t cap = std::max<size_t>(rows, kLogitChunk);
   check(cudaMalloc(&tokens_dev_, cap * sizeof(int32_t)), "cudaMalloc sampled tokens");
   check(cudaMallocHost(&tokens_host_, cap * sizeof(int32_t)), "cudaMallocHost sampled tokens");
+  check(cudaMalloc(&logprobs_dev_, cap * sizeof(RowLogprobs)), "cudaMalloc row logprobs");
+  check(cudaMallocHost(&logprobs_host_, cap * sizeof(RowLogprobs)), "cudaMallocHost row logprobs");
   tokens_cap_ = cap;
 }
 
@@ -136,7 +142,7 @@ void CudaBackend::launch_logits(int r0, int n, bool sample) {
   gemm_.run(rows_, lm_head_, logits_dev_, n, c.vocab_size, c.hidden_size);
   op_timer_.mark(OpTimer::LmHead, stream_);
   if (sample) {
-    sample_rows(logits_dev_, d_specs_ + r0, tokens_dev_ + r0, n, c.vocab_size, stream_);
+    sample_rows(logits_dev_, d_specs_ + r0, tokens_dev_ + r0, logprobs_dev_ + r0, n, c.vocab_size, stream_);
     op_timer_.mark(OpTimer::Sample, stream_);
   }
 }
@@ -193,6 +199,9 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
   ensure_host_logits(static_cast<size_t>(R));
   const bool sampled = std::any_of(b.row_sampling.begin(), b.row_sampling.end(),
                                    [](const RowSampling& r) { return r.kind != RowSampling::Host; });
+  const bool scored = std::any_of(b.row_sampling.begin(), b.row_sampling.end(), [](const RowSampling& r) {
+    return r.kind != RowSampling::Host && r.logprobs >= 0;
+  });
   StepShape s;
   uint64_t key = 0;
   if (graph_shape(b, &s, &key)) {
@@ -214,6 +223,9 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
   if (sampled) {
     check(cudaMemcpyAsync(tokens_host_, tokens_dev_, R * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_),
           "copy sampled tokens");
+    if (scored)
+      check(cudaMemcpyAsync(logprobs_host_, logprobs_dev_, R * sizeof(RowLogprobs), cudaMemcpyDeviceToHost, stream_),
+            "copy row logprobs");
     op_timer_.mark(OpTimer::CopyBack, stream_);
   }
   // Embed requests: their rows of the final norm (normed_ holds every row of the step).
@@ -226,6 +238,7 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
   check(cudaStreamSynchronize(stream_), "forward");
   op_timer_.end();
   StepLogits out{host_logits_, sampled ? tokens_host_ : nullptr};
+  if (scored) out.logprobs = logprobs_host_;
   if (!b.hidden_indices.empty()) out.hidden = host_hidden_.data();
   return out;
 }

@@ -1,7 +1,8 @@
 // One block per logits row: pass 1 finds the argmax (and the row's maximum) under the host
 // sampler's rule; a Draw row with top_k / top_p then finds the lowest rank it keeps (binary
 // searches of counts and masses summed in the reference's order), and takes the Gumbel-max over
-// logits / temperature of the tokens kept. The argmax and Gumbel reductions use total orders, so
+// logits / temperature of the tokens kept; a row asking for logprobs is then scored (two more
+// passes: the exp sum, and each thread's best tokens). The argmax and Gumbel reductions use total orders, so
 // their result does not depend on the reduction order.
 #include "backend/cuda/sample_rows.h"
 
@@ -26,8 +27,9 @@ struct ArgmaxOrder {
   }
 };
 
-// Draw order: an entry (index >= 0) beats none; the higher score wins; on a tie the lower index.
-struct DrawOrder {
+// Draw and logprobs order: an entry (index >= 0) beats none; the higher score wins; on a tie the
+// lower index.
+struct EntryOrder {
   __device__ static bool better(float av, int ai, float bv, int bi) {
     if ((ai >= 0) != (bi >= 0)) return ai >= 0;
     return av > bv || (av == bv && ai < bi);
@@ -92,29 +94,8 @@ struct RowMeasure {
   }
 };
 
-__global__ void __launch_bounds__(kThreads)
-sample_rows_kernel(const float* __restrict__ logits, const RowSampling* __restrict__ specs,
-                   int32_t* __restrict__ out, int vocab) {
-  __shared__ float sv[kWarps];
-  __shared__ int si[kWarps];
-  const int row = blockIdx.x;
-  const RowSampling spec = specs[row];
-  if (spec.kind == RowSampling::Host) return;  // uniform across the block
-  const float* x = logits + static_cast<size_t>(row) * vocab;
-
-  float mv = __int_as_float(0x7fc00000);  // NaN with index -1 loses to every element
-  int mi = -1;
-  for (int i = threadIdx.x; i < vocab; i += kThreads)
-    if (ArgmaxOrder::better(x[i], i, mv, mi)) {
-      mv = x[i];
-      mi = i;
-    }
-  block_best<ArgmaxOrder>(mv, mi, sv, si);
-  if (spec.kind == RowSampling::Argmax || !isfinite(mv)) {  // uniform: every thread has the winner
-    if (threadIdx.x == 0) out[row] = mi;
-    return;
-  }
-
+// The Draw of one row whose maximum `mv` is finite (every thread gets the token).
+__device__ int draw_token(const float* x, int vocab, const RowSampling& spec, float mv, float* sv, int* si) {
   // Explicit roundings (no FMA contraction), as the host reference computes them.
   const uint64_t key = (static_cast<uint64_t>(spec.key_hi) << 32) | spec.key_lo;
   const float inv_t = __frcp_rn(spec.temperature), cut = min_p_cut(spec.min_p);
@@ -135,16 +116,82 @@ sample_rows_kernel(const float* __restrict__ logits, const RowSampling* __restri
       bi = i;
     }
   }
-  block_best<DrawOrder>(best, bi, sv, si);
-  if (threadIdx.x == 0) out[row] = bi;
+  block_best<EntryOrder>(best, bi, sv, si);
+  return bi;
+}
+
+// RowLogprobs of one row (row_logprobs() in device_sampling.cpp is the reference): the exp terms
+// around the row's maximum `mv` summed in the reference's order; the k best tokens from each
+// thread's own sorted list of its k best, merged by k block reductions.
+__device__ void score_row(const float* x, int vocab, int token, int k, float mv, RowLogprobs* out, float* sv,
+                          int* si) {
+  float acc = 0.0f;
+  for (int i = threadIdx.x; i < vocab; i += kThreads)
+    if (!isnan(x[i])) acc += expf(__fsub_rn(x[i], mv));  // NaN has no probability
+  const float lse = __fadd_rn(mv, logf(block_sum(acc, sv)));
+  k = k < kMaxLogprobs ? k : kMaxLogprobs;
+  float tv[kMaxLogprobs];
+  int ti[kMaxLogprobs];
+  int held = 0;
+  for (int i = threadIdx.x; i < vocab; i += kThreads) {
+    const float xi = x[i];
+    if (isnan(xi) || (held == k && !(xi > tv[k - 1]))) continue;  // i grows: a tie keeps the lower index
+    int j = held < k ? held++ : k - 1;
+    for (; j > 0 && xi > tv[j - 1]; --j) {
+      tv[j] = tv[j - 1];
+      ti[j] = ti[j - 1];
+    }
+    tv[j] = xi;
+    ti[j] = i;
+  }
+  int head = 0, count = 0;
+  for (; count < k; ++count) {
+    float v = head < held ? tv[head] : 0.0f;
+    int i = head < held ? ti[head] : -1;
+    block_best<EntryOrder>(v, i, sv, si);
+    if (i < 0) break;  // uniform: fewer than k non-NaN tokens
+    if (head < held && ti[head] == i) ++head;
+    if (threadIdx.x == 0) {
+      out->top_tokens[count] = i;
+      out->top_logprobs[count] = __fsub_rn(v, lse);
+    }
+  }
+  if (threadIdx.x == 0) {
+    out->logprob = __fsub_rn(x[token], lse);
+    out->count = count;
+  }
+}
+
+__global__ void __launch_bounds__(kThreads)
+sample_rows_kernel(const float* __restrict__ logits, const RowSampling* __restrict__ specs,
+                   int32_t* __restrict__ out, RowLogprobs* __restrict__ logprobs, int vocab) {
+  __shared__ float sv[kWarps];
+  __shared__ int si[kWarps];
+  const int row = blockIdx.x;
+  const RowSampling spec = specs[row];
+  if (spec.kind == RowSampling::Host) return;  // uniform across the block
+  const float* x = logits + static_cast<size_t>(row) * vocab;
+
+  float mv = __int_as_float(0x7fc00000);  // NaN with index -1 loses to every element
+  int mi = -1;
+  for (int i = threadIdx.x; i < vocab; i += kThreads)
+    if (ArgmaxOrder::better(x[i], i, mv, mi)) {
+      mv = x[i];
+      mi = i;
+    }
+  block_best<ArgmaxOrder>(mv, mi, sv, si);
+  // Uniform: every thread has the winner, and then the drawn token.
+  const int token = spec.kind == RowSampling::Argmax || !isfinite(mv) ? mi : draw_token(x, vocab, spec, mv, sv, si);
+  if (threadIdx.x == 0) out[row] = token;
+  if (spec.logprobs >= 0) score_row(x, vocab, token, spec.logprobs, mv, logprobs + row, sv, si);
 }
 
 }  // namespace
 
-void sample_rows(const float* logits, const RowSampling* specs, int32_t* out, int num_rows, int vocab,
-                 cudaStream_t stream) {
+void sample_rows(const float* logits, const RowSampling* specs, int32_t* out, RowLogprobs* logprobs, int num_rows,
+                 int vocab, cudaStream_t stream) {
   if (num_rows <= 0) return;
-  sample_rows_kernel<<<num_rows, kThreads, 0, stream>>>(logits, specs, out, vocab);
+  sample_rows_kernel<<<num_rows, kThreads, 0, stream>>>(logits, specs, out, logprobs, vocab);
   check_last("sample_rows");
 }
 

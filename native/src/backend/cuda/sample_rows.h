@@ -15,9 +15,10 @@ namespace cuda {
 // For each row r < num_rows: specs[r].kind Argmax gives out[r] = argmax_index(row) (first index
 // of the largest non-NaN value; the last index when all are NaN); Draw gives out[r] =
 // gumbel_draw(row, ...) (a row without a finite maximum falls back to the argmax); Host leaves
-// out[r] untouched. logits, specs and out are device memory.
-void sample_rows(const float* logits, const RowSampling* specs, int32_t* out, int num_rows, int vocab,
-                 cudaStream_t stream);
+// out[r] untouched. A non-Host row with specs[r].logprobs >= 0 also gets logprobs[r] (as
+// row_logprobs() computes it for out[r]). logits, specs, out and logprobs are device memory.
+void sample_rows(const float* logits, const RowSampling* specs, int32_t* out, RowLogprobs* logprobs, int num_rows,
+                 int vocab, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace llm
