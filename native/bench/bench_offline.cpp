@@ -65,6 +65,9 @@ OfflineResults bench_offline(const OfflineOptions& opt, const EngineFactory& mak
     req.sampling.top_p = opt.top_p;
     req.sampling.top_k = opt.top_k;
     req.sampling.logprobs = opt.logprobs;
+    req.sampling.repetition_penalty = opt.repetition_penalty;
+    req.sampling.frequency_penalty = opt.frequency_penalty;
+    req.sampling.presence_penalty = opt.presence_penalty;
     req.sampling.seed = static_cast<uint64_t>(i);
     req.sampling.max_tokens = opt.output_len;
     req.sampling.ignore_eos = true;

@@ -20,7 +20,10 @@ struct OfflineOptions {
   // Sampling of every request (greedy by default, as the transformers peer runs).
   float temperature = 0.0f, top_p = 1.0f;
   int top_k = 0;
-  int logprobs = -1;  // >= 0: each token's logprob and this many alternatives (sampled on the host)
+  int logprobs = -1;  // >= 0: each token's logprob and this many alternatives
+  float repetition_penalty = 1.0f;
+  float frequency_penalty = 0.0f;
+  float presence_penalty = 0.0f;
 };
 
 struct OfflineResults {

@@ -36,6 +36,7 @@ const char* kUsage =
     "  --kv-cache-fraction 0.9\n"
     "  --temperature 0 --top-p 1 --top-k 0   sampling of the offline requests (default greedy)\n"
     "  --logprobs N                each offline token's logprob and N alternatives (default none)\n"
+    "  --repetition-penalty 1 --frequency-penalty 0 --presence-penalty 0   (edits of each row next to the logits)\n"
     "  --dump-logits FILE [--dump-tokens N]   write the logits of one N-token prefill (f32, N x vocab)\n"
     "                              and FILE.json {tokens, vocab}; then exit\n"
     "  --op-timing                 CUDA: GPU time per op of each timed phase (steps run without graphs)\n"
@@ -100,6 +101,9 @@ int main(int argc, char** argv) {
       else if (a == "--temperature") off.temperature = static_cast<float>(std::atof(next().c_str()));
       else if (a == "--top-p") off.top_p = static_cast<float>(std::atof(next().c_str()));
       else if (a == "--logprobs") off.logprobs = std::atoi(next().c_str());
+      else if (a == "--repetition-penalty") off.repetition_penalty = static_cast<float>(std::atof(next().c_str()));
+      else if (a == "--frequency-penalty") off.frequency_penalty = static_cast<float>(std::atof(next().c_str()));
+      else if (a == "--presence-penalty") off.presence_penalty = static_cast<float>(std::atof(next().c_str()));
       else if (a == "--top-k") off.top_k = std::atoi(next().c_str());
       else if (a == "--dump-logits") dump = next();
       else if (a == "--dump-tokens") dump_tokens = std::atoi(next().c_str());
@@ -201,7 +205,8 @@ int main(int argc, char** argv) {
     if (off.num_prompts > 0)
       js << ",\n  \"offline\": {\"num_prompts\": " << off.num_prompts << ", \"temperature\": " << off.temperature
          << ", \"top_p\": " << off.top_p << ", \"top_k\": " << off.top_k << ", \"logprobs\": " << off.logprobs
-         << ", \"input_len\": " << off.input_len
+         << ", \"repetition_penalty\": " << off.repetition_penalty << ", \"frequency_penalty\": " << off.frequency_penalty
+         << ", \"presence_penalty\": " << off.presence_penalty << ", \"input_len\": " << off.input_len
          << ", \"output_len\": " << off.output_len << ", \"seconds\": " << orr.seconds
          << ", \"output_tok_s\": " << orr.output_tok_s << ", \"total_tok_s\": " << orr.total_tok_s
          << ", \"requests_s\": " << orr.requests_s << ", \"ttft_median_ms\": " << orr.ttft_median_ms

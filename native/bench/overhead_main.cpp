@@ -22,6 +22,7 @@ const char* kUsage =
     "  --max-num-seqs 256 --max-num-batched-tokens 8192\n"
     "  --temperature 0 --top-p 1 --top-k 0   sampling (drawn next to the logits, as on a GPU)\n"
     "  --logprobs N                each token's logprob and N alternatives (scored next to the logits)\n"
+    "  --repetition-penalty 1 --frequency-penalty 0 --presence-penalty 0   (edits of each row next to the logits)\n"
     "  --kv-gib 60                 KV cache the null backend offers\n"
     "  --output results.json\n";
 
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
       else if (a == "--top-p") off.top_p = static_cast<float>(std::atof(next().c_str()));
       else if (a == "--top-k") off.top_k = std::atoi(next().c_str());
       else if (a == "--logprobs") off.logprobs = std::atoi(next().c_str());
+      else if (a == "--repetition-penalty") off.repetition_penalty = static_cast<float>(std::atof(next().c_str()));
+      else if (a == "--frequency-penalty") off.frequency_penalty = static_cast<float>(std::atof(next().c_str()));
+      else if (a == "--presence-penalty") off.presence_penalty = static_cast<float>(std::atof(next().c_str()));
       else if (a == "--kv-gib") kv_gib = std::atof(next().c_str());
       else if (a == "--output") output = next();
       else throw std::runtime_error("unknown option " + a + " (see --help)");
@@ -68,9 +72,10 @@ int main(int argc, char** argv) {
         });
     const double host_ms_per_step = r.steps ? r.step_ms_total / static_cast<double>(r.steps) : 0;
     std::printf(
-        "engine-overhead-bench %s, %d x (%d in / %d out), max_num_seqs %d, temperature %g top_p %g top_k %d logprobs %d\n",
+        "engine-overhead-bench %s, %d x (%d in / %d out), max_num_seqs %d, temperature %g top_p %g top_k %d logprobs %d"
+        " penalties repetition %g frequency %g presence %g\n",
         shape.name.c_str(), off.num_prompts, off.input_len, off.output_len, off.max_num_seqs, off.temperature, off.top_p,
-        off.top_k, off.logprobs);
+        off.top_k, off.logprobs, off.repetition_penalty, off.frequency_penalty, off.presence_penalty);
     std::printf("  %.2f s, %ld steps: host ms per step mean %.3f, median %.3f, p90 %.3f; %ld errors\n", r.seconds,
                 r.steps, host_ms_per_step, r.step_ms_median, r.step_ms_p90, static_cast<long>(r.errors));
     std::printf("  ceiling from the host side alone: %.0f output tok/s (%.0f total tok/s)\n", r.output_tok_s,
@@ -80,7 +85,9 @@ int main(int argc, char** argv) {
       f << "{\"shape\": \"" << shape.name << "\", \"num_prompts\": " << off.num_prompts << ", \"input_len\": "
         << off.input_len << ", \"output_len\": " << off.output_len << ", \"max_num_seqs\": " << off.max_num_seqs
         << ", \"temperature\": " << off.temperature << ", \"top_p\": " << off.top_p << ", \"top_k\": " << off.top_k
-        << ", \"logprobs\": " << off.logprobs << ", \"seconds\": " << r.seconds << ", \"steps\": " << r.steps
+        << ", \"logprobs\": " << off.logprobs << ", \"repetition_penalty\": " << off.repetition_penalty
+        << ", \"frequency_penalty\": " << off.frequency_penalty << ", \"presence_penalty\": " << off.presence_penalty
+        << ", \"seconds\": " << r.seconds << ", \"steps\": " << r.steps
         << ", \"host_ms_per_step\": " << host_ms_per_step << ", \"step_ms_median\": " << r.step_ms_median << ", \"step_ms_p90\": " << r.step_ms_p90
         << ", \"output_tok_s\": " << r.output_tok_s << ", \"errors\": " << r.errors << "}\n";
       if (!f) throw std::runtime_error("cannot write " + output);

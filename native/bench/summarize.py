@@ -32,7 +32,7 @@ def main():
     if hf.get("device"):
         lines.append(f"  card: {hf['device']}  (transformers {hf.get('transformers')}, torch {hf.get('torch')})")
     best_hf = hf.get("best_output_tok_s") or 0
-    for tag in ("1b", "1b-nographs", "1b-bf16act", "1b-ops", "1b-temp", "1b-topp", "1b-logprobs", "3b"):
+    for tag in ("1b", "1b-nographs", "1b-bf16act", "1b-ops", "1b-temp", "1b-topp", "1b-logprobs", "1b-penalties", "3b"):
         b = load(os.path.join(d, f"bench-{tag}.json"))
         if not b:
             continue
@@ -54,6 +54,9 @@ def main():
             sampling = "greedy" if not o.get("temperature") else f"temperature {o['temperature']:g}, top_p {o.get('top_p', 1):g}"
             if o.get("logprobs", -1) >= 0:
                 sampling += f", logprobs {o['logprobs']}"
+            penalties = (o.get("repetition_penalty", 1), o.get("frequency_penalty", 0), o.get("presence_penalty", 0))
+            if penalties != (1, 0, 0):
+                sampling += ", penalties repetition {:g} frequency {:g} presence {:g}".format(*penalties)
             lines.append(f"  offline {o['num_prompts']} x {o['input_len']}/{o['output_len']} ({sampling}): {o['seconds']:.1f} s, "
                          f"{o['output_tok_s']:.0f} out tok/s, {o['total_tok_s']:.0f} total tok/s, errors {o['errors']}")
             if o.get("steps"):
@@ -69,7 +72,7 @@ def main():
         if b["decode"] and b["decode"][0]["batch"] == 1 and b["decode"][0]["floor_ms"]:
             p = b["decode"][0]
             lines.append(f"  decode batch 1: {p['step_ms']/p['floor_ms']:.2f}x the bandwidth floor (target <= 1.3x)")
-    for tag in ("greedy", "topp", "logprobs"):
+    for tag in ("greedy", "topp", "logprobs", "penalties"):
         o = load(os.path.join(d, f"overhead-{tag}.json"))
         if o:
             lines.append(f"  engine host cost ({tag}, null backend, {o['num_prompts']} x {o['input_len']}/{o['output_len']}): "

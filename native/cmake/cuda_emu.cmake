@@ -86,11 +86,11 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/bench/CMakeLists.txt)
       --kv-cache-fraction 0.5)
   # graphs: decode steps replay CUDA graphs; optiming: eager steps with per-op GPU times;
   # sampled: offline requests drawn on the device (temperature, top_p); logprobs: greedy
-  # offline requests scored on the device (logprobs 5).
+  # offline requests scored on the device (logprobs 5); penalties: rows edited on the device.
   # Their JSON goes where gpu-check.sh puts its own (bench-1b*.json), for summarize.py below.
   set(_results ${CMAKE_CURRENT_BINARY_DIR}/gpu-check-emu)
   file(MAKE_DIRECTORY ${_results})
-  foreach(mode graphs optiming sampled logprobs)
+  foreach(mode graphs optiming sampled logprobs penalties)
     set(_extra)
     set(_json bench-1b.json)
     if(mode STREQUAL "optiming")
@@ -102,6 +102,9 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/bench/CMakeLists.txt)
     elseif(mode STREQUAL "logprobs")
       set(_extra --logprobs 5)
       set(_json bench-1b-logprobs.json)
+    elseif(mode STREQUAL "penalties")
+      set(_extra --repetition-penalty 1.1 --frequency-penalty 0.3 --presence-penalty 0.5)
+      set(_json bench-1b-penalties.json)
     endif()
     add_test(NAME engine_bench_cuda_emu_${mode}
       COMMAND sh -c "test -f \"$1/config.json\" || { echo 'no tiny fixture'; exit 77; }; shift; exec \"$@\""
@@ -119,6 +122,6 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/bench/CMakeLists.txt)
              COMMAND ${Python3_EXECUTABLE} ${_bench}/summarize.py ${_results})
     set_tests_properties(gpu_check_summary_emu PROPERTIES LABELS cudaemu FIXTURES_REQUIRED gpu_check_emu_results
                          PASS_REGULAR_EXPRESSION
-                         "ops decode b1 .*offline 6 x 12/5 \\(temperature 0.8, top_p 0.9\\): .*errors 0.*offline 6 x 12/5 \\(greedy, logprobs 5\\): .*errors 0")
+                         "ops decode b1 .*offline 6 x 12/5 \\(temperature 0.8, top_p 0.9\\): .*errors 0.*offline 6 x 12/5 \\(greedy, logprobs 5\\): .*errors 0.*offline 6 x 12/5 \\(greedy, penalties repetition 1.1 frequency 0.3 presence 0.5\\): .*errors 0")
   endif()
 endif()

@@ -119,9 +119,11 @@ if [ $BUILT -eq 0 ] && [ -f "$B1/model.safetensors" ]; then
     step cuda_model_test_bf16act 60 env LLM_CUDA_SPLIT_ACTIVATIONS=0 "$BUILD/cuda_model_test"
   else skip bench_1b_bf16act "not enough time left"; fi
   # Sampled requests: temperature only, and top_p (both drawn on the GPU since the eleventh
-  # session; top_p rows came back to the host sampler before), and greedy with logprobs (scored
-  # on the GPU since the twelfth session; their rows came back to the host before).
-  for spec in "temp:--temperature 0.8" "topp:--temperature 0.8 --top-p 0.9" "logprobs:--logprobs 5"; do
+  # session; top_p rows came back to the host sampler before), greedy with logprobs (scored on
+  # the GPU since the twelfth session; their rows came back to the host before) and with
+  # penalties (edited on the GPU since the twelfth session; host rows before).
+  for spec in "temp:--temperature 0.8" "topp:--temperature 0.8 --top-p 0.9" "logprobs:--logprobs 5" \
+      "penalties:--repetition-penalty 1.1 --frequency-penalty 0.3 --presence-penalty 0.5"; do
     name=${spec%%:*}
     if [ "$(elapsed)" -lt 300 ]; then
       # shellcheck disable=SC2086
@@ -136,7 +138,9 @@ fi
 if [ $BUILT -eq 0 ]; then
   step overhead 60 bash -c "'$BUILD/bench/engine-overhead-bench' --output '$RES/overhead-greedy.json' && \
     '$BUILD/bench/engine-overhead-bench' --temperature 0.8 --top-p 0.9 --output '$RES/overhead-topp.json' && \
-    '$BUILD/bench/engine-overhead-bench' --logprobs 5 --num-prompts 300 --output '$RES/overhead-logprobs.json'"
+    '$BUILD/bench/engine-overhead-bench' --logprobs 5 --num-prompts 300 --output '$RES/overhead-logprobs.json' && \
+    '$BUILD/bench/engine-overhead-bench' --repetition-penalty 1.1 --frequency-penalty 0.3 --presence-penalty 0.5 \
+      --output '$RES/overhead-penalties.json'"
 fi
 
 # 3B: only the step-level benchmark and a short offline run, and only if time remains.

@@ -209,21 +209,35 @@ TEST(cuda_forward_step_samples_rows_on_the_device) {
     rs.temperature = 0.8f;
     rs.key_lo = static_cast<uint32_t>(r * 7919 + 1);
     if (r % 4 == 1) rs.logprobs = static_cast<int32_t>(r % 21);
+    if (r % 7 == 3 && rs.kind != llm::RowSampling::Host) {  // the row's best token masked, another biased
+      llm::RowEdit mask, bias;
+      mask.token = llm::argmax_index(&full[r * p.vocab], p.vocab);
+      mask.masked = 1;
+      bias.token = static_cast<int32_t>((r * 7919) % static_cast<size_t>(p.vocab));
+      bias.bias = 2.5f;
+      rs.edits_begin = static_cast<int32_t>(b.row_edits.size());
+      rs.edits_count = mask.token == bias.token ? 1 : 2;
+      b.row_edits.push_back(mask);
+      if (rs.edits_count == 2) b.row_edits.push_back(bias);
+    }
     b.row_sampling.push_back(rs);
   }
   llm::StepLogits some = p.gpu->forward_step(b, p.vocab);
   CHECK(some.tokens != nullptr);
   CHECK(some.logprobs != nullptr);
-  int host_rows = 0, argmax_ok = 0, draws_ok = 0, scored = 0, scores_ok = 0;
+  int host_rows = 0, argmax_ok = 0, draws_ok = 0, scored = 0, scores_ok = 0, edited = 0;
   for (size_t r = 0; r < b.row_sampling.size(); ++r) {
     const float* want = &full[r * p.vocab];
     const llm::RowSampling& rs = b.row_sampling[r];
+    std::vector<float> sampled_row(want, want + p.vocab);  // what the kernel samples: the edited row
+    llm::apply_row_edits(sampled_row.data(), b.row_edits.data() + rs.edits_begin, rs.edits_count);
+    edited += rs.edits_count > 0;
     if (rs.kind == llm::RowSampling::Host)
       host_rows += std::equal(want, want + p.vocab, some.logits + r * p.vocab);
     else if (rs.kind == llm::RowSampling::Argmax)
-      argmax_ok += some.tokens[r] == llm::argmax_index(want, p.vocab);
+      argmax_ok += some.tokens[r] == llm::argmax_index(sampled_row.data(), p.vocab);
     else
-      draws_ok += some.tokens[r] == llm::gumbel_draw(want, p.vocab, rs.temperature, rs.min_p, rs.key());
+      draws_ok += some.tokens[r] == llm::gumbel_draw(sampled_row.data(), p.vocab, rs.temperature, rs.min_p, rs.key());
     if (rs.kind == llm::RowSampling::Host || rs.logprobs < 0) continue;
     ++scored;  // the scores of this row's own token, in its own slot (rows of both chunks)
     llm::RowLogprobs ref;
@@ -234,13 +248,14 @@ TEST(cuda_forward_step_samples_rows_on_the_device) {
       same = got.top_tokens[j] == ref.top_tokens[j] && std::fabs(got.top_logprobs[j] - ref.top_logprobs[j]) <= 1e-5f;
     scores_ok += same;
   }
-  std::fprintf(stderr, "  OPCHECK %-40s host rows %d, argmax %d, draws %d (of 100 each); logprobs %d/%d\n",
-               "forward_step sampling on the GPU", host_rows, argmax_ok, draws_ok, scores_ok, scored);
+  std::fprintf(stderr, "  OPCHECK %-40s host rows %d, argmax %d, draws %d (of 100 each); logprobs %d/%d; %d edited\n",
+               "forward_step sampling on the GPU", host_rows, argmax_ok, draws_ok, scores_ok, scored, edited);
   EXPECT_EQ(host_rows, 100);
   EXPECT_EQ(argmax_ok, 100);
   EXPECT(draws_ok >= 98);  // device and host logf may differ in the last bit on a near tie
   EXPECT_EQ(scored, 50);
   EXPECT_EQ(scores_ok, scored);
+  EXPECT(edited >= 25);
 }
 
 TEST(cuda_forward_step_returns_hidden_rows_as_the_cpu_backend) {
@@ -286,6 +301,14 @@ TEST(cuda_decode_graphs_match_eager_steps) {
         llm::RowSampling rs;
         rs.kind = i % 2 ? llm::RowSampling::Argmax : llm::RowSampling::Host;
         if (i % 4 == 1) rs.logprobs = 2;
+        if (i % 4 == 3) {  // a bias that decides the token: edits reach the graph's kernel
+          llm::RowEdit e;
+          e.token = (step * 131 + i * 31) % p.vocab;
+          e.bias = 1000.0f;
+          rs.edits_begin = static_cast<int32_t>(b.row_edits.size());
+          rs.edits_count = 1;
+          b.row_edits.push_back(e);
+        }
         b.row_sampling.push_back(rs);
       }
       const llm::StepLogits g = gpu->forward_step(b, p.vocab);
@@ -293,12 +316,15 @@ TEST(cuda_decode_graphs_match_eager_steps) {
       std::vector<int32_t> graph_tokens(g.tokens, g.tokens + n);
       CHECK(g.logprobs != nullptr);
       const std::vector<llm::RowLogprobs> graph_scores(g.logprobs, g.logprobs + n);
+      const std::vector<llm::RowSampling> specs = b.row_sampling;
       b.row_sampling.clear();
       const auto eager = run(*gpu, b, p.vocab);  // rewrites the same KV entries
       for (int i = 0; i < n; ++i) {
         const float* e = &eager[i * V];
         if (i % 2) {
-          tokens_equal += graph_tokens[i] == llm::argmax_index(e, p.vocab);
+          std::vector<float> edited(e, e + V);
+          llm::apply_row_edits(edited.data(), b.row_edits.data() + specs[i].edits_begin, specs[i].edits_count);
+          tokens_equal += graph_tokens[i] == llm::argmax_index(edited.data(), p.vocab);
           if (i % 4 == 1) {  // the graph's scores of the eager row (logits within 1e-3 of each other)
             llm::RowLogprobs ref;
             llm::row_logprobs(e, p.vocab, graph_tokens[i], 2, &ref);

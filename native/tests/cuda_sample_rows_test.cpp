@@ -1,7 +1,8 @@
 // Sampling on the GPU (the Argmax and Draw rows of forward_step) against the host references:
 // argmax_index on awkward rows (ties, NaN, -inf, all NaN), gumbel_draw on Llama-sized rows (with
 // top_k / top_p / min_p cuts too), the draw's distribution, Host rows left untouched, a one-token
-// vocabulary, rows' logprobs (row_logprobs and the Sampler's token_logprob). Skips without a GPU.
+// vocabulary, rows' logprobs (row_logprobs and the Sampler's token_logprob), rows edited first
+// (penalties, bias, masks). Skips without a GPU.
 #ifndef LLM_WITH_CUDA
 #include "testing.h"
 TEST(cuda_sample_rows_not_built) { SKIP("engine built without CUDA (LLM_WITH_CUDA off)"); }
@@ -31,15 +32,20 @@ RowSampling draw_spec(float t, float min_p, uint64_t key) {
 
 // Runs the kernel over `rows` (each `vocab` long, flattened) with one spec per row; the rows'
 // logprobs into *logprobs when given (rows that do not ask keep the 0xff poison).
+// With `edits` (the rows' RowEdits), *logits_after gets the rows as the kernel left them.
 std::vector<int32_t> device_sample(const std::vector<float>& flat, const std::vector<RowSampling>& specs, int vocab,
-                                   std::vector<llm::RowLogprobs>* logprobs = nullptr) {
+                                   std::vector<llm::RowLogprobs>* logprobs = nullptr,
+                                   const std::vector<llm::RowEdit>& edits = {},
+                                   std::vector<float>* logits_after = nullptr) {
   DeviceBuf<float> d_logits(flat);
   DeviceBuf<RowSampling> d_specs(specs);
+  DeviceBuf<llm::RowEdit> d_edits(edits);
   DeviceBuf<int32_t> d_out(specs.size());  // poisoned with -1
   DeviceBuf<llm::RowLogprobs> d_logprobs(specs.size());
-  llm::cuda::sample_rows(d_logits.ptr, d_specs.ptr, d_out.ptr, d_logprobs.ptr, static_cast<int>(specs.size()), vocab,
-                         nullptr);
+  llm::cuda::sample_rows(d_logits.ptr, d_specs.ptr, d_edits.ptr, d_out.ptr, d_logprobs.ptr,
+                         static_cast<int>(specs.size()), vocab, nullptr);
   if (logprobs) *logprobs = d_logprobs.download();
+  if (logits_after) *logits_after = d_logits.download();
   return d_out.download();
 }
 
@@ -268,6 +274,67 @@ TEST(cuda_logprobs_of_a_vocabulary_smaller_than_k_list_every_token) {
   EXPECT_EQ(got[0].count, 4);  // the NaN is not listed
   const int32_t order[] = {2, 3, 0, 4};
   for (int j = 0; j < 4; ++j) EXPECT_EQ(got[0].top_tokens[j], order[j]);
+}
+
+TEST(cuda_edited_rows_sample_as_the_reference_and_score_the_raw_row) {
+  require_gpu();
+  const int vocab = 128256;
+  std::mt19937 rng(12);
+  std::vector<std::vector<float>> rows;
+  std::vector<RowSampling> specs;
+  std::vector<llm::RowEdit> edits;
+  // Each row: its best tokens penalised, masked or biased, so the edits decide the token.
+  auto add = [&](RowSampling spec, int logprobs, std::vector<llm::RowEdit> row_edits) {
+    std::vector<float> row = random_f32(vocab, rng, 3.0f);
+    row[100] = 20.0f;
+    row[200000 % vocab] = 19.0f;
+    row[vocab - 1] = -5.0f;
+    rows.push_back(row);
+    spec.logprobs = logprobs;
+    spec.edits_begin = static_cast<int32_t>(edits.size());
+    spec.edits_count = static_cast<int32_t>(row_edits.size());
+    edits.insert(edits.end(), row_edits.begin(), row_edits.end());
+    specs.push_back(spec);
+  };
+  auto edit = [](int32_t token, float repetition, float penalty, float bias, bool masked) {
+    llm::RowEdit e;
+    e.token = token;
+    e.repetition = repetition;
+    e.penalty = penalty;
+    e.bias = bias;
+    e.masked = masked;
+    return e;
+  };
+  add(argmax_spec(), -1, {edit(100, 1.0f, 0.0f, 0.0f, true)});                          // 0: the best masked
+  add(argmax_spec(), 3, {edit(100, 2.0f, 1.5f, 0.0f, false), edit(vocab - 1, 1.0f, 0.0f, 40.0f, false)});  // 1
+  add(draw_spec(0.8f, 0.0f, 21), 2, {edit(100, 1.3f, 0.5f, -1.0f, false), edit(200000 % vocab, 0.5f, 0.0f, 0.0f, false)});
+  RowSampling cut = draw_spec(1.1f, 0.05f, 22);  // 3: a top_p draw over the edited row
+  cut.top_p = 0.8f;
+  std::vector<llm::RowEdit> many;  // with more edits than threads
+  for (int t = 0; t < 3000; ++t) many.push_back(edit(t * 37, 1.2f, 0.1f * (t % 7), 0.0f, t % 11 == 0));
+  add(cut, 20, many);
+  add(argmax_spec(), -1, {});  // 4: no edits
+  std::vector<llm::RowLogprobs> got;
+  std::vector<float> after;
+  const auto tokens = device_sample(flatten(rows), specs, vocab, &got, edits, &after);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::vector<float> edited = rows[r];
+    llm::apply_row_edits(edited.data(), edits.data() + specs[r].edits_begin, specs[r].edits_count);
+    const int32_t want = specs[r].kind == RowSampling::Argmax ? llm::argmax_index(edited.data(), vocab)
+                                                                : llm::gumbel_draw(edited.data(), vocab, specs[r]);
+    EXPECT_EQ(tokens[r], want);
+    if (specs[r].logprobs < 0) continue;
+    llm::RowLogprobs ref;  // logprobs score the raw row
+    llm::row_logprobs(rows[r].data(), vocab, tokens[r], specs[r].logprobs, &ref);
+    EXPECT_EQ(got[r].count, ref.count);
+    EXPECT_NEAR(got[r].logprob, ref.logprob, 1e-5);
+    for (int j = 0; j < ref.count; ++j) EXPECT_EQ(got[r].top_tokens[j], ref.top_tokens[j]);
+    // A scored row's logits are put back as they were.
+    EXPECT(std::equal(rows[r].begin(), rows[r].end(), after.begin() + static_cast<std::ptrdiff_t>(r * vocab)));
+  }
+  EXPECT(tokens[0] != 100);
+  EXPECT_EQ(tokens[1], vocab - 1);  // the bias lifts the worst token to the top
+  EXPECT_EQ(got[1].top_tokens[0], 100);  // and the raw row's best is still listed first
 }
 
 #endif  // LLM_WITH_CUDA

@@ -74,57 +74,59 @@ TEST(a_key_gives_one_token_and_noise_is_reproducible) {
 
 TEST(plan_picks_argmax_draw_or_host_and_uses_the_rng_only_for_a_draw) {
   const int vocab = 100;
-  auto plan = [&](const SamplingParams& p, int out, Rng& rng) { return plan_row_sampling(p, out, vocab, rng); };
+  auto plan = [&](const SamplingParams& p, Rng& rng) { return plan_row_sampling(p, vocab, rng); };
   Rng rng(5), untouched(5);
-  EXPECT_EQ(plan(temperature(0.0f), 0, rng).kind, int32_t{RowSampling::Argmax});
+  EXPECT_EQ(plan(temperature(0.0f), rng).kind, int32_t{RowSampling::Argmax});
   EXPECT_EQ(rng.next(), untouched.next());  // argmax consumed nothing
 
   Rng a(6), b(6);
   SamplingParams p = temperature(0.7f);
   p.min_p = 0.1f;
-  const RowSampling d = plan(p, 3, a);
+  const RowSampling d = plan(p, a);
   EXPECT_EQ(d.kind, int32_t{RowSampling::Draw});
   EXPECT_EQ(d.key(), b.next());
   EXPECT_EQ(d.temperature, 0.7f);
   EXPECT_EQ(d.min_p, 0.1f);
   p.top_k = vocab;  // a top_k that cuts nothing is a draw without a top_k
-  const RowSampling no_cut = plan(p, 3, a);
+  const RowSampling no_cut = plan(p, a);
   EXPECT_EQ(no_cut.kind, int32_t{RowSampling::Draw});
   EXPECT_EQ(no_cut.top_k, 0);
   p.top_k = 5;  // top_k and top_p are drawn next to the logits too
   p.top_p = 0.9f;
-  const RowSampling cut = plan(p, 3, a);
+  const RowSampling cut = plan(p, a);
   EXPECT_EQ(cut.kind, int32_t{RowSampling::Draw});
   EXPECT_EQ(cut.top_k, 5);
   EXPECT_EQ(cut.top_p, 0.9f);
-
-  // Each case: a temperature and the one setting that keeps the row on the host.
   EXPECT_EQ(cut.logprobs, -1);
+  EXPECT_EQ(cut.edits_count, 0);  // edits come from RowEditPlanner
   p.logprobs = 5;  // logprobs are scores of the raw row: still sampled next to the logits
-  EXPECT_EQ(plan(p, 3, a).logprobs, 5);
+  EXPECT_EQ(plan(p, a).logprobs, 5);
   SamplingParams greedy_scored = temperature(0.0f);
   greedy_scored.logprobs = 0;
-  const RowSampling scored = plan(greedy_scored, 0, a);
+  const RowSampling scored = plan(greedy_scored, a);
   EXPECT_EQ(scored.kind, int32_t{RowSampling::Argmax});
   EXPECT_EQ(scored.logprobs, 0);
 
-  const std::vector<std::pair<float, std::function<void(SamplingParams&)>>> host = {
-      {0.0f, [](SamplingParams& q) { q.format = OutputFormat::JsonObject; }},
-      {0.7f, [](SamplingParams& q) { q.repetition_penalty = 1.1f; }},
-      {0.0f, [](SamplingParams& q) { q.frequency_penalty = 0.5f; }},
-      {0.0f, [](SamplingParams& q) { q.logit_bias = {{1, 1.0f}}; }},
-      {0.7f, [](SamplingParams& q) { q.min_tokens = 4; }},
+  // Penalties, bias and min_tokens are edits of the row: still next to the logits.
+  const std::vector<std::function<void(SamplingParams&)>> edited = {
+      [](SamplingParams& q) { q.repetition_penalty = 1.1f; },
+      [](SamplingParams& q) { q.frequency_penalty = 0.5f; },
+      [](SamplingParams& q) { q.logit_bias = {{1, 1.0f}}; },
+      [](SamplingParams& q) { q.min_tokens = 4; },
   };
-  Rng c(7), c_copy(7);
-  for (const auto& [t, set] : host) {
-    SamplingParams q = temperature(t);
+  for (const auto& set : edited) {
+    SamplingParams q = temperature(0.0f);
     set(q);
-    EXPECT_EQ(plan(q, 2, c).kind, int32_t{RowSampling::Host});
+    EXPECT_EQ(plan(q, a).kind, int32_t{RowSampling::Argmax});
+  }
+  // Only an output format (a grammar's mask) keeps the row on the host, with no key drawn.
+  Rng c(7), c_copy(7);
+  for (OutputFormat f : {OutputFormat::JsonObject, OutputFormat::JsonSchema, OutputFormat::Choice}) {
+    SamplingParams q = temperature(0.7f);
+    q.format = f;
+    EXPECT_EQ(plan(q, c).kind, int32_t{RowSampling::Host});
   }
   EXPECT_EQ(c.next(), c_copy.next());
-  SamplingParams done = temperature(0.0f);
-  done.min_tokens = 4;
-  EXPECT_EQ(plan(done, 4, c).kind, int32_t{RowSampling::Argmax});  // min_tokens reached
 }
 
 TEST(uniforms_stay_inside_the_open_interval_so_noise_is_finite) {

@@ -16,6 +16,7 @@
 #include "model/model.h"
 #include "sampling/rng.h"
 #include "sampling/device_sampling.h"
+#include "sampling/row_edits.h"
 #include "sampling/sampler.h"
 
 namespace fake {
@@ -74,6 +75,7 @@ struct Control {
   std::atomic<int64_t> argmax_rows{0};  // rows SamplingFakeBackend sampled itself, by kind
   std::atomic<int64_t> draw_rows{0};
   std::atomic<int64_t> scored_rows{0};  // of those, rows it also scored for logprobs
+  std::atomic<int64_t> edited_rows{0};  // and rows it edited (penalties, bias, masks)
 };
 
 class FakeBackend : public llm::Backend {
@@ -146,18 +148,21 @@ class SamplingFakeBackend : public FakeBackend {
     logits_.resize(rows * vocab_);
     tokens_.assign(rows, -1);
     logprobs_.assign(rows, llm::RowLogprobs{});
+    llm::validate_row_edits(b.row_sampling, b.row_edits, vocab_);
     forward(b, logits_.data());
     for (size_t r = 0; r < rows; ++r) {
       const llm::RowSampling& rs = b.row_sampling[r];
       float* row = logits_.data() + r * vocab_;
+      if (rs.kind == llm::RowSampling::Host) continue;
+      edited_.assign(row, row + vocab_);  // the kernel's in-place edits, on a copy
+      llm::apply_row_edits(edited_.data(), b.row_edits.data() + rs.edits_begin, rs.edits_count);
+      control_->edited_rows += rs.edits_count > 0;
       if (rs.kind == llm::RowSampling::Argmax) {
-        tokens_[r] = llm::argmax_index(row, vocab_);
+        tokens_[r] = llm::argmax_index(edited_.data(), vocab_);
         ++control_->argmax_rows;
-      } else if (rs.kind == llm::RowSampling::Draw) {
-        tokens_[r] = llm::gumbel_draw(row, vocab_, rs);
-        ++control_->draw_rows;
       } else {
-        continue;
+        tokens_[r] = llm::gumbel_draw(edited_.data(), vocab_, rs);
+        ++control_->draw_rows;
       }
       if (rs.logprobs >= 0) {
         llm::row_logprobs(row, vocab_, tokens_[r], rs.logprobs, &logprobs_[r]);
@@ -177,6 +182,7 @@ class SamplingFakeBackend : public FakeBackend {
   std::vector<float> logits_;
   std::vector<int32_t> tokens_;
   std::vector<llm::RowLogprobs> logprobs_;
+  std::vector<float> edited_;
 };
 
 }  // namespace fake

@@ -337,16 +337,17 @@ std::vector<int32_t> reference_draws(std::vector<int32_t> tokens, float temperat
   return out;
 }
 
-TEST(device_sampling_takes_argmax_draw_and_logprobs_rows_and_leaves_the_rest_to_the_host) {
+TEST(device_sampling_takes_every_row_without_an_output_format) {
   auto sampled = [](const std::string& id, int salt, float temperature, uint64_t seed) {
     RequestSpec r = greedy(id, prompt_of(salt, 5), 10);
     r.sampling.temperature = temperature;
     r.sampling.seed = seed;
     return r;
   };
-  // Rows the host sampler must keep: they match a backend that never samples.
+  // Greedy rows the backend edits first (penalties, bias, the min_tokens mask): they match a
+  // backend that never samples, whose rows the host sampler processes.
   std::vector<RequestSpec> host_rows;
-  RequestSpec r = greedy("min_tokens", prompt_of(13, 5), 10);  // host while the mask is on, then argmax
+  RequestSpec r = greedy("min_tokens", prompt_of(13, 5), 10);  // edited while the mask is on
   r.sampling.min_tokens = 4;
   r.sampling.ignore_eos = false;
   r.sampling.stop_token_ids = {7};
@@ -373,8 +374,10 @@ TEST(device_sampling_takes_argmax_draw_and_logprobs_rows_and_leaves_the_rest_to_
   logprobs.sampling.logprobs = 2;
   RequestSpec draw_logprobs = sampled("draw_logprobs", 21, 0.9f, 12);
   draw_logprobs.sampling.logprobs = 3;
+  RequestSpec draw_biased = sampled("draw_biased", 22, 0.8f, 13);  // a bias no draw can escape
+  draw_biased.sampling.logit_bias = {{5, 100.0f}};
   std::vector<RequestSpec> device_rows{greedy("plain", prompt_of(11, 5), 12), sampled("draw", 18, 0.8f, 9), draw_min_p,
-                                       draw_top_k_off, draw_top_p, draw_top_k, logprobs, draw_logprobs};
+                                       draw_top_k_off, draw_top_p, draw_top_k, logprobs, draw_logprobs, draw_biased};
   for (const RequestSpec& q : host_rows) {
     device.engine->add(q);
     plain.engine->add(q);
@@ -422,10 +425,14 @@ TEST(device_sampling_takes_argmax_draw_and_logprobs_rows_and_leaves_the_rest_to_
     for (size_t j = 0; j < 3; ++j) EXPECT_EQ(drawn.logprobs[i].top[j].first, want.top[j].first);
     context.push_back(drawn.tokens[i]);
   }
-  const int64_t min_tokens_argmax = static_cast<int64_t>(device.col.get("min_tokens").tokens.size()) - 4;
-  EXPECT_EQ(device.control->argmax_rows.load(), 12 + 6 + min_tokens_argmax);
-  EXPECT_EQ(device.control->draw_rows.load(), int64_t{60});
+  EXPECT_EQ(device.col.get("draw_biased").tokens, std::vector<int32_t>(10, 5));
+  const int64_t min_tokens_rows = static_cast<int64_t>(device.col.get("min_tokens").tokens.size());
+  EXPECT_EQ(device.control->argmax_rows.load(), 12 + 6 + min_tokens_rows + 8 + 8);
+  EXPECT_EQ(device.control->draw_rows.load(), int64_t{70});
   EXPECT_EQ(device.control->scored_rows.load(), int64_t{6 + 10});
+  // Edited rows: min_tokens while fewer than 4 outputs, the presence penalty once there is an
+  // output (7 of 8 steps), the bias on every step (8 + 10).
+  EXPECT_EQ(device.control->edited_rows.load(), int64_t{4 + 7 + 8 + 10});
   EXPECT_EQ(plain.control->argmax_rows.load() + plain.control->draw_rows.load(), int64_t{0});
 }
 

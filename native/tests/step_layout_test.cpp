@@ -57,7 +57,7 @@ TEST(exact_layout_holds_every_part_at_its_offset) {
   EXPECT_EQ(s.seqs, 2);
   EXPECT_EQ(s.rows, 2);
   EXPECT_EQ(s.max_context, 8);
-  EXPECT_EQ(s.words(), size_t{4 * 6 + 2 * 3 + 2 + 8 * 2});  // RowSampling: 8 words
+  EXPECT_EQ(s.words(), size_t{4 * 6 + 2 * 3 + 2 + 10 * 2});  // RowSampling: 10 words
   std::vector<int32_t> w(s.words(), -7);
   write_step_metadata(b, s, w.data());
   EXPECT_EQ(std::vector<int32_t>(w.begin(), w.begin() + 6), b.token_ids);

@@ -38,6 +38,8 @@ struct ForwardBatch {
   // Per logits row (empty, or parallel to logits_indices), set only for a backend that
   // samples_on_device(): rows it may turn into their token itself (see device_sampling.h).
   std::vector<RowSampling> row_sampling;
+  // The edits (penalties, bias, masks) of those rows: each row's [edits_begin, + edits_count).
+  std::vector<RowEdit> row_edits;
 
   int num_tokens() const { return static_cast<int>(token_ids.size()); }
   int num_seqs() const { return static_cast<int>(seq_lens.size()); }

@@ -22,6 +22,7 @@
 #include "sampling/choice_recognizer.h"
 #include "sampling/json_recognizer.h"
 #include "sampling/json_schema.h"
+#include "sampling/row_edits.h"
 #include "sampling/sampler.h"
 
 namespace llm {
@@ -97,7 +98,8 @@ class EngineImpl final : public Engine {
         blocks_(sizing.num_blocks, options.block_size, options.enable_prefix_caching),
         sched_(scheduler_config(options, *backend_, sizing.max_model_len), blocks_),
         sampling_(vocab_, options.sampling_threads < 0 ? default_sampling_threads() : options.sampling_threads,
-                  kMinParallelSamplingElements) {
+                  kMinParallelSamplingElements),
+        row_edits_(vocab_) {
     backend_->init_kv_cache(sizing.num_blocks, options.block_size);
     const ModelConfig& c = model_->config();
     info_.path = model_->path();
@@ -314,9 +316,11 @@ class EngineImpl final : public Engine {
     try {
       sb = build_step_batch(out, blocks_.block_size());
       if (backend_->samples_on_device()) {
-        for (Sequence* seq : sb.samplers)
-          sb.batch.row_sampling.push_back(
-              plan_row_sampling(seq->sampling, seq->num_output_tokens(), vocab_, seq->rng));
+        for (Sequence* seq : sb.samplers) {
+          RowSampling rs = plan_row_sampling(seq->sampling, vocab_, seq->rng);
+          if (rs.kind != RowSampling::Host) row_edits_.append(host_job(seq, nullptr).ctx, &rs, &sb.batch.row_edits);
+          sb.batch.row_sampling.push_back(rs);
+        }
         sb.batch.row_sampling.resize(sb.batch.logits_indices.size(), RowSampling{RowSampling::Host});
       }
       result = backend_->forward_step(sb.batch, vocab_);
@@ -580,6 +584,7 @@ class EngineImpl final : public Engine {
   static constexpr size_t kMinParallelSamplingElements = size_t{1} << 19;
   SamplingPool sampling_;
   std::vector<SamplingPool::Job> host_jobs_, spec_job_;
+  RowEditPlanner row_edits_;  // penalties, bias and masks of the rows a backend samples
   std::unordered_map<std::string, size_t> event_index_;
   int64_t steps_ = 0, prompt_tokens_ = 0, generation_tokens_ = 0;
   int64_t spec_draft_tokens_ = 0, spec_accepted_tokens_ = 0;

@@ -7,9 +7,9 @@
 
 namespace llm {
 
-RowSampling plan_row_sampling(const SamplingParams& p, int num_output_tokens, int vocab_size, Rng& rng) {
+RowSampling plan_row_sampling(const SamplingParams& p, int vocab_size, Rng& rng) {
   RowSampling r;
-  if (!samples_raw_logits(p, num_output_tokens)) return r;
+  if (p.format != OutputFormat::Text) return r;  // a grammar's mask needs the host
   r.logprobs = p.logprobs;
   if (p.temperature < kGreedyTemperature) {
     r.kind = RowSampling::Argmax;

@@ -8,10 +8,11 @@
 // token is found by a binary search over that order whose counts and masses are summed in a fixed
 // order (the GPU block's: kDrawThreads strided partial sums, then a butterfly), so the reference
 // here and the kernel keep the same tokens (up to expf's last bit on a boundary).
-// Either kind may also score the row for logprobs (RowLogprobs: the raw log-softmax of the
-// sampled token and of the best tokens), as the host Sampler's token_logprob does.
-// Everything else (penalties, bias, an active min_tokens mask, an output format) stays with the
-// host Sampler. A Draw does not follow the host sampler's random stream: the same seed gives other
+// Either kind first edits the row as the Sampler does for penalties, bias and an active
+// min_tokens mask (RowEdit: a few tokens each), and may also score the raw row for logprobs
+// (RowLogprobs: the raw log-softmax of the sampled token and of the best tokens), as the host
+// Sampler's token_logprob does. Only an output format (json_object, json_schema, choice) keeps a
+// row with the host Sampler. A Draw does not follow the host sampler's random stream: the same seed gives other
 // (equally distributed) tokens on the CPU and on the GPU, each reproducible.
 #pragma once
 
@@ -40,9 +41,59 @@ struct RowSampling {
   int32_t top_k = 0;         // Draw: > 0 keeps the top_k best tokens
   float top_p = 1.0f;        // Draw: < 1 keeps the fewest best tokens holding top_p of the mass
   int32_t logprobs = -1;     // Argmax or Draw: >= 0 scores the row (RowLogprobs) with that many best tokens
+  int32_t edits_begin = 0;   // Argmax or Draw: the row's RowEdits, [begin, begin + count) of the step's
+  int32_t edits_count = 0;
 
   uint64_t key() const { return (static_cast<uint64_t>(key_hi) << 32) | key_lo; }
 };
+
+// One token's change to a row before it is sampled, as the host Sampler applies penalties, bias
+// and the min_tokens mask (apply_penalties_and_masks): the repetition penalty (1: none), minus
+// the frequency and presence penalties, plus the bias, then -inf when masked. Each with its
+// neutral value leaves a logit as it is, so one record per distinct token gives the Sampler's
+// processed logits bit for bit. row_edits.h plans them.
+struct RowEdit {
+  int32_t token = 0;
+  float repetition = 1.0f;
+  float penalty = 0.0f;  // frequency_penalty x count + presence_penalty
+  float bias = 0.0f;
+  int32_t masked = 0;
+  float raw = 0.0f;  // the CUDA kernel keeps the unedited logit here while the row is edited
+};
+
+// One rounding per operation on the device too (nvcc would fuse a multiply and an add).
+LLM_HOST_DEVICE inline float mul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+LLM_HOST_DEVICE inline float div_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fdiv_rn(a, b);
+#else
+  return a / b;
+#endif
+}
+LLM_HOST_DEVICE inline float add_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
+LLM_HOST_DEVICE inline float edited_logit(float x, const RowEdit& e) {
+  if (e.masked) return -INFINITY;
+  x = x > 0 ? div_rn(x, e.repetition) : mul_rn(x, e.repetition);
+  return add_rn(add_rn(x, -e.penalty), e.bias);
+}
+
+// The host reference of a row's edits (the fake backend in tests uses it).
+inline void apply_row_edits(float* row, const RowEdit* edits, int count) {
+  for (int j = 0; j < count; ++j) row[edits[j].token] = edited_logit(row[edits[j].token], edits[j]);
+}
 
 // A row's logprobs as a backend computes them next to the logits: the raw log-softmax score of
 // the sampled token, and of the `count` best tokens (higher logit, then lower index; NaN never
@@ -54,9 +105,9 @@ struct RowLogprobs {
   float top_logprobs[kMaxLogprobs] = {};
 };
 
-// How a sequence with `num_output_tokens` so far can be sampled next to the logits; draws one
-// key from `rng` only for a Draw.
-RowSampling plan_row_sampling(const SamplingParams& params, int num_output_tokens, int vocab_size, Rng& rng);
+// How a sequence's next token can be sampled next to the logits (its edits, if any, are added by
+// RowEditPlanner: row_edits.h); draws one key from `rng` only for a Draw.
+RowSampling plan_row_sampling(const SamplingParams& params, int vocab_size, Rng& rng);
 
 // u in (0, 1), never 0 or 1, from the top 23 bits of `bits`: (k + 1/2) / 2^23 is exact in float
 // for every k < 2^23 (with 24 bits, k + 1/2 would round up to 2^24 and give u = 1).

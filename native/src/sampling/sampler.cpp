@@ -99,13 +99,10 @@ int32_t argmax_index(const float* x, int n) {
   return best;
 }
 
-bool samples_raw_logits(const SamplingParams& p, int num_output_tokens) {
-  return p.repetition_penalty == 1.0f && p.frequency_penalty == 0.0f && p.presence_penalty == 0.0f &&
-         p.logit_bias.empty() && num_output_tokens >= p.min_tokens && p.format == OutputFormat::Text;
-}
-
 bool reads_only_logits(const SamplingParams& p, int num_output_tokens) {
-  return p.logprobs < 0 && samples_raw_logits(p, num_output_tokens);
+  return p.logprobs < 0 && p.repetition_penalty == 1.0f && p.frequency_penalty == 0.0f &&
+         p.presence_penalty == 0.0f && p.logit_bias.empty() && num_output_tokens >= p.min_tokens &&
+         p.format == OutputFormat::Text;
 }
 
 bool samples_plain_argmax(const SamplingParams& p, int num_output_tokens) {
@@ -302,6 +299,12 @@ void validate_sampling(const SamplingParams& p, int vocab_size) {
       bad("logit_bias token " + std::to_string(t) + " is outside the vocabulary (size " + std::to_string(vocab_size) + ")");
     if (!std::isfinite(bias) || bias < -100 || bias > 100) bad("logit_bias values must be in [-100, 100]");
   }
+  // One bias per token (a row's edits carry one each: see row_edits.h).
+  std::vector<int32_t> biased;
+  for (const auto& entry : p.logit_bias) biased.push_back(entry.first);
+  std::sort(biased.begin(), biased.end());
+  const auto twice = std::adjacent_find(biased.begin(), biased.end());
+  if (twice != biased.end()) bad("logit_bias lists token " + std::to_string(*twice) + " more than once");
   for (int32_t t : p.stop_token_ids)
     if (t < 0 || t >= vocab_size)
       bad("stop token " + std::to_string(t) + " is outside the vocabulary (size " + std::to_string(vocab_size) + ")");

@@ -66,12 +66,9 @@ class Sampler {
   std::vector<int32_t> ending_;  // EOS and stop ids: allowed by a constraint only at its end
 };
 
-// True when sample() picks from the raw logits with nothing but the temperature / top_k / top_p
-// / min_p cuts for a sequence with this many output tokens so far: no penalties, bias or output
-// format, min_tokens reached. Logprobs may be asked for (they are scores of the raw logits).
-bool samples_raw_logits(const SamplingParams& params, int num_output_tokens);
-
-// samples_raw_logits() and no logprobs: sample() needs the raw logits and nothing else.
+// True when sample() needs nothing but the raw logits and the temperature / top_k / top_p /
+// min_p cuts for a sequence with this many output tokens so far: no logprobs, penalties, bias or
+// output format, min_tokens reached.
 bool reads_only_logits(const SamplingParams& params, int num_output_tokens);
 
 // True when sample() reduces to the argmax of the raw logits: greedy and reads_only_logits(). A

@@ -122,6 +122,8 @@ CudaBackend::~CudaBackend() {
   if (tokens_host_) cudaFreeHost(tokens_host_);
   if (logprobs_dev_) cudaFree(logprobs_dev_);
   if (logprobs_host_) cudaFreeHost(logprobs_host_);
+  if (edits_dev_) cudaFree(edits_dev_);
+  if (edits_host_) cudaFreeHost(edits_host_);
   if (kv_alloc_) cudaFree(kv_alloc_);
   for (void* p : weight_allocs_) cudaFree(p);
   if (stream_) cudaStreamDestroy(stream_);

@@ -81,6 +81,8 @@ class CudaBackend : public Backend {
   void run_eager(const ForwardBatch& batch, float* logits, bool sample);
   void ensure_meta(size_t words);
   void ensure_token_buffers(size_t rows);
+  // Uploads the step's row edits (the device buffer grows, never moves while graphs use it).
+  void stage_edits(const ForwardBatch& batch);
   void ensure_host_logits(size_t rows);
 
   std::shared_ptr<const Model> model_;
@@ -135,6 +137,9 @@ class CudaBackend : public Backend {
   RowLogprobs* logprobs_dev_ = nullptr;   // logprobs of those rows, for the rows that ask
   RowLogprobs* logprobs_host_ = nullptr;  // pinned
   size_t tokens_cap_ = 0;
+  RowEdit* edits_dev_ = nullptr;   // the step's row edits (the kernel keeps raw logits in them)
+  RowEdit* edits_host_ = nullptr;  // pinned staging
+  size_t edits_cap_ = 0;
 };
 
 }  // namespace cuda

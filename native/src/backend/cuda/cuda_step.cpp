@@ -7,6 +7,7 @@
 
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/sample_rows.h"
+#include "sampling/row_edits.h"
 #include "llm/error.h"
 
 namespace llm {
@@ -57,6 +58,27 @@ void CudaBackend::ensure_token_buffers(size_t rows) {
   check(cudaMalloc(&logprobs_dev_, cap * sizeof(RowLogprobs)), "cudaMalloc row logprobs");
   check(cudaMallocHost(&logprobs_host_, cap * sizeof(RowLogprobs)), "cudaMallocHost row logprobs");
   tokens_cap_ = cap;
+}
+
+void CudaBackend::stage_edits(const ForwardBatch& b) {
+  const size_t n = b.row_edits.size();
+  if (n > edits_cap_ || !edits_dev_) {
+    const size_t cap = std::max({n, 2 * edits_cap_, size_t{4096}});
+    check(cudaStreamSynchronize(stream_), "sync before row edits growth");
+    graphs_.clear();  // they bake in the buffer's address
+    if (edits_dev_) cudaFree(edits_dev_);
+    if (edits_host_) cudaFreeHost(edits_host_);
+    edits_dev_ = nullptr;
+    edits_host_ = nullptr;
+    edits_cap_ = 0;
+    check(cudaMalloc(&edits_dev_, cap * sizeof(RowEdit)), "cudaMalloc row edits");
+    check(cudaMallocHost(&edits_host_, cap * sizeof(RowEdit)), "cudaMallocHost row edits");
+    edits_cap_ = cap;
+  }
+  if (n == 0) return;
+  std::copy(b.row_edits.begin(), b.row_edits.end(), edits_host_);
+  check(cudaMemcpyAsync(edits_dev_, edits_host_, n * sizeof(RowEdit), cudaMemcpyHostToDevice, stream_),
+        "upload row edits");
 }
 
 void CudaBackend::ensure_host_logits(size_t rows) {
@@ -142,7 +164,8 @@ void CudaBackend::launch_logits(int r0, int n, bool sample) {
   gemm_.run(rows_, lm_head_, logits_dev_, n, c.vocab_size, c.hidden_size);
   op_timer_.mark(OpTimer::LmHead, stream_);
   if (sample) {
-    sample_rows(logits_dev_, d_specs_ + r0, tokens_dev_ + r0, logprobs_dev_ + r0, n, c.vocab_size, stream_);
+    sample_rows(logits_dev_, d_specs_ + r0, edits_dev_, tokens_dev_ + r0, logprobs_dev_ + r0, n, c.vocab_size,
+                stream_);
     op_timer_.mark(OpTimer::Sample, stream_);
   }
 }
@@ -172,6 +195,7 @@ void CudaBackend::run_eager(const ForwardBatch& b, float* logits, bool sample) {
   ensure_token_buffers(s.rows);
   op_timer_.begin(stream_);
   stage(b, s);
+  if (sample) stage_edits(b);
   op_timer_.mark(OpTimer::Upload, stream_);
   launch_layers(s);
   for (int r0 = 0; r0 < s.rows; r0 += kLogitChunk) {
@@ -193,6 +217,7 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
   if (vocab_size != cfg_.vocab_size) throw Error("CUDA backend: forward_step vocab_size does not match the model");
   if (!b.row_sampling.empty() && b.row_sampling.size() != b.logits_indices.size())
     throw Error("CUDA backend: row_sampling must have one entry per logits index");
+  validate_row_edits(b.row_sampling, b.row_edits, cfg_.vocab_size);
   check(cudaSetDevice(device_), "cudaSetDevice");
   validate(b);
   const int R = static_cast<int>(b.logits_indices.size());
@@ -208,6 +233,7 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
     ensure_workspace(s.tokens);  // buffers first: a graph bakes their addresses in
     ensure_token_buffers(s.rows);
     stage(b, s);
+    stage_edits(b);
     if (gemm_.generation() != graphs_gemm_generation_) {  // the GEMM's own buffers moved
       graphs_.clear();
       graphs_gemm_generation_ = gemm_.generation();

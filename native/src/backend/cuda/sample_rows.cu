@@ -1,8 +1,9 @@
-// One block per logits row: pass 1 finds the argmax (and the row's maximum) under the host
-// sampler's rule; a Draw row with top_k / top_p then finds the lowest rank it keeps (binary
+// One block per logits row: the row's edits (penalties, bias, masks) are applied in place; pass 1
+// finds the argmax (and the row's maximum) under the host sampler's rule; a Draw row with top_k / top_p then finds the lowest rank it keeps (binary
 // searches of counts and masses summed in the reference's order), and takes the Gumbel-max over
-// logits / temperature of the tokens kept; a row asking for logprobs is then scored (two more
-// passes: the exp sum, and each thread's best tokens). The argmax and Gumbel reductions use total orders, so
+// logits / temperature of the tokens kept; a row asking for logprobs is then scored on its raw
+// logits (two more passes: the exp sum, and each thread's best tokens; a third for the raw
+// maximum when the row was edited). The argmax and Gumbel reductions use total orders, so
 // their result does not depend on the reduction order.
 #include "backend/cuda/sample_rows.h"
 
@@ -162,16 +163,8 @@ __device__ void score_row(const float* x, int vocab, int token, int k, float mv,
   }
 }
 
-__global__ void __launch_bounds__(kThreads)
-sample_rows_kernel(const float* __restrict__ logits, const RowSampling* __restrict__ specs,
-                   int32_t* __restrict__ out, RowLogprobs* __restrict__ logprobs, int vocab) {
-  __shared__ float sv[kWarps];
-  __shared__ int si[kWarps];
-  const int row = blockIdx.x;
-  const RowSampling spec = specs[row];
-  if (spec.kind == RowSampling::Host) return;  // uniform across the block
-  const float* x = logits + static_cast<size_t>(row) * vocab;
-
+// The row's argmax under the sampler's rule; every thread gets it and the row's maximum *mv.
+__device__ int row_argmax(const float* x, int vocab, float* mv_out, float* sv, int* si) {
   float mv = __int_as_float(0x7fc00000);  // NaN with index -1 loses to every element
   int mi = -1;
   for (int i = threadIdx.x; i < vocab; i += kThreads)
@@ -180,18 +173,56 @@ sample_rows_kernel(const float* __restrict__ logits, const RowSampling* __restri
       mi = i;
     }
   block_best<ArgmaxOrder>(mv, mi, sv, si);
+  *mv_out = mv;
+  return mi;
+}
+
+// Edits row x in place (penalties, bias, masks: edited_logit), keeping each raw logit in its
+// record; with `restore`, puts the raw logits back. The tokens of a row's edits are distinct.
+__device__ void edit_row(float* x, RowEdit* edits, int count, bool restore) {
+  for (int j = threadIdx.x; j < count; j += kThreads) {
+    RowEdit& e = edits[j];
+    if (restore) {
+      x[e.token] = e.raw;
+    } else {
+      e.raw = x[e.token];
+      x[e.token] = edited_logit(e.raw, e);
+    }
+  }
+  __syncthreads();  // the whole row is (un)edited before any thread reads it
+}
+
+__global__ void __launch_bounds__(kThreads)
+sample_rows_kernel(float* __restrict__ logits, const RowSampling* __restrict__ specs, RowEdit* __restrict__ edits,
+                   int32_t* __restrict__ out, RowLogprobs* __restrict__ logprobs, int vocab) {
+  __shared__ float sv[kWarps];
+  __shared__ int si[kWarps];
+  const int row = blockIdx.x;
+  const RowSampling spec = specs[row];
+  if (spec.kind == RowSampling::Host) return;  // uniform across the block
+  float* x = logits + static_cast<size_t>(row) * vocab;
+  RowEdit* row_edits = edits + spec.edits_begin;
+  if (spec.edits_count > 0) edit_row(x, row_edits, spec.edits_count, false);
+
+  float mv;
+  const int mi = row_argmax(x, vocab, &mv, sv, si);
   // Uniform: every thread has the winner, and then the drawn token.
   const int token = spec.kind == RowSampling::Argmax || !isfinite(mv) ? mi : draw_token(x, vocab, spec, mv, sv, si);
   if (threadIdx.x == 0) out[row] = token;
-  if (spec.logprobs >= 0) score_row(x, vocab, token, spec.logprobs, mv, logprobs + row, sv, si);
+  if (spec.logprobs < 0) return;
+  if (spec.edits_count > 0) {  // logprobs score the raw row, around its own maximum
+    edit_row(x, row_edits, spec.edits_count, true);
+    row_argmax(x, vocab, &mv, sv, si);
+  }
+  score_row(x, vocab, token, spec.logprobs, mv, logprobs + row, sv, si);
 }
 
 }  // namespace
 
-void sample_rows(const float* logits, const RowSampling* specs, int32_t* out, RowLogprobs* logprobs, int num_rows,
-                 int vocab, cudaStream_t stream) {
+void sample_rows(float* logits, const RowSampling* specs, RowEdit* edits, int32_t* out, RowLogprobs* logprobs,
+                 int num_rows, int vocab, cudaStream_t stream) {
   if (num_rows <= 0) return;
-  sample_rows_kernel<<<num_rows, kThreads, 0, stream>>>(logits, specs, out, logprobs, vocab);
+  sample_rows_kernel<<<num_rows, kThreads, 0, stream>>>(logits, specs, edits, out, logprobs, vocab);
   check_last("sample_rows");
 }
 
