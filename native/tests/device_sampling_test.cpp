@@ -3,11 +3,13 @@
 // min_p, -inf/NaN, fallbacks, keys), and of a row's logprobs against the Sampler's.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <numeric>
 #include <random>
 
+#include "llm/error.h"
 #include "sampling/device_sampling.h"
 #include "sampling/sampler.h"
 #include "softmax_ref.h"
@@ -291,4 +293,52 @@ TEST(row_logprobs_give_nan_no_probability_and_never_list_it) {
   token_logprob(x.data(), 5, 2, 20, &sampler);
   EXPECT_NEAR(sampler.logprob, std::log(0.75), 1e-6);
   EXPECT_EQ(sampler.top.size(), size_t{3});
+}
+
+TEST(searches_with_one_probe_or_fifteen_find_the_same_largest_holding_value) {
+  std::mt19937_64 gen(31);
+  int rounds_1 = 0, rounds_15 = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    const uint64_t lo = trial % 3 == 0 ? 0 : gen() % 0xffffffffull;
+    const uint64_t hi = trial % 5 == 0 ? lo : trial % 2 ? 0xffffffffull : lo + gen() % 40;
+    const uint64_t answer = lo + (hi == lo ? 0 : gen() % (hi - lo + 1));  // holds up to here
+    auto search = [&](int probes, int& rounds) {
+      return largest_holding(lo, hi, probes, [&](const uint64_t* vs, int n, bool* ok) {
+        ++rounds;
+        for (int j = 0; j < n; ++j) {
+          if (vs[j] <= lo || vs[j] > hi || (j > 0 && vs[j] <= vs[j - 1])) throw Error("probe out of order or range");
+          ok[j] = vs[j] <= answer;
+        }
+      });
+    };
+    EXPECT_EQ(search(1, rounds_1), answer);
+    EXPECT_EQ(search(kMaxProbes, rounds_15), answer);
+  }
+  std::printf("  2000 searches: %d rounds with 1 probe, %d with 15\n", rounds_1, rounds_15);
+  EXPECT(rounds_15 * 3 < rounds_1);  // ~4 bits a round instead of 1
+}
+
+TEST(the_kernels_fifteen_probe_search_keeps_the_references_tokens_in_fewer_passes) {
+  const int n = 128256;  // Llama 3's vocabulary
+  std::mt19937 gen(41);
+  std::normal_distribution<float> d(0.0f, 3.0f);
+  const struct {
+    int32_t top_k;
+    float top_p;
+  } cuts[] = {{0, 0.9f}, {0, 0.5f}, {50, 1.0f}, {40, 0.95f}, {2, 1.0f}};
+  int passes_1 = 0, passes_15 = 0;
+  for (int r = 0; r < 10; ++r) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (float& v : x) v = d(gen);
+    if (r % 5 == 4) x[90000] = x[7] = x[1234] = 40.0f;  // a tie across top_k 2's boundary
+    const float mx = *std::max_element(x.begin(), x.end()), inv_t = 1.0f / (r < 5 ? 0.8f : 1.2f);
+    const auto& c = cuts[r % 5];
+    int one = 0, fifteen = 0;
+    const uint64_t want = draw_floor(x.data(), n, mx, inv_t, c.top_k, c.top_p, 1, &one);
+    EXPECT_EQ(draw_floor(x.data(), n, mx, inv_t, c.top_k, c.top_p, kMaxProbes, &fifteen), want);
+    passes_1 += one;
+    passes_15 += fifteen;
+  }
+  std::printf("  10 rows of %d: %d passes over the row with 1 probe, %d with 15\n", n, passes_1, passes_15);
+  EXPECT(passes_15 * 2 < passes_1);
 }

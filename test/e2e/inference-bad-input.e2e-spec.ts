@@ -123,6 +123,11 @@ const CASES: Case[] = [
   { name: 'logit_bias key out of vocab', body: chat({ logit_bias: { '100000': 1 } }), param: 'logit_bias' },
   { name: 'logit_bias value > 100', body: chat({ logit_bias: { '5': 500 } }), param: 'logit_bias' },
   { name: 'logit_bias value a string', body: chat({ logit_bias: { '5': 'x' } }), param: 'logit_bias' },
+  {
+    name: 'logit_bias one token twice',
+    body: chat({ logit_bias: { '5': 1, '005': 2 } }),
+    param: 'logit_bias',
+  },
   // stop lists
   { name: 'stop list too long', body: chat({ stop: ['a', 'b', 'c', 'd', 'e'] }), param: 'stop' },
   { name: 'stop string too long', body: chat({ stop: ['x'.repeat(1000)] }), param: 'stop' },

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <vector>
 
+#include "llm/error.h"
+
 namespace llm {
 
 RowSampling plan_row_sampling(const SamplingParams& p, int vocab_size, Rng& rng) {
@@ -55,12 +57,32 @@ float block_order_sum(int n, Value value) {
 
 }  // namespace
 
-uint64_t draw_floor(const float* x, int n, float max, float inv_t, int32_t top_k, float top_p) {
-  const auto measure = [&](uint64_t t, uint64_t floor, bool mass) {
-    const uint64_t lo = std::max(t, floor);
-    return block_order_sum(n, [&](int i, float& acc) { acc += draw_measure_term(x[i], i, lo, mass, max, inv_t); });
-  };
-  return draw_floor_with(measure, top_k, top_p);
+namespace {
+
+// draw_floor_with's measure on the host: `probes` thresholds a pass (the kernel's 15, or one: a
+// binary search, which reaches the same ranks with the fewest sums); counts its passes.
+struct HostMeasure {
+  const float* x;
+  int n;
+  float max, inv_t;
+  int probes;
+  int* passes;
+
+  void many(const uint64_t* ts, int count, uint64_t floor, bool mass, float* out) const {
+    if (passes) ++*passes;
+    for (int j = 0; j < count; ++j) {
+      const uint64_t lo = std::max(ts[j], floor);
+      out[j] = block_order_sum(n, [&](int i, float& acc) { acc += draw_measure_term(x[i], i, lo, mass, max, inv_t); });
+    }
+  }
+};
+
+}  // namespace
+
+uint64_t draw_floor(const float* x, int n, float max, float inv_t, int32_t top_k, float top_p, int probes,
+                    int* passes) {
+  if (probes < 1 || probes > kMaxProbes) throw Error("draw_floor: probes must be in [1, 15]");
+  return draw_floor_with(HostMeasure{x, n, max, inv_t, probes, passes}, top_k, top_p);
 }
 
 int32_t gumbel_draw(const float* x, int n, float temperature, float min_p, uint64_t key, int32_t top_k,

@@ -161,40 +161,85 @@ LLM_HOST_DEVICE inline float draw_measure_term(float x, int32_t i, uint64_t lo, 
   return mass ? draw_weight(x, max, inv_t) : 1.0f;
 }
 
+// The most probes one round of largest_holding may ask about.
+constexpr int kMaxProbes = 15;
+
 // The largest v in [lo, hi] with holds(v), given holds(lo) and that holds is monotone (true up
-// to some v, false above).
+// to some v, false above). Each round asks holds_many(vs, n, ok) about n <= `probes` values at
+// once (ok[j] = holds(vs[j]); vs increasing), spread evenly over (lo, hi], and keeps the part
+// between the last that holds and the next: with 1 probe a binary search, with 15 four bits a
+// round. The answer is the same for every number of probes (holds decides it), so a kernel that
+// measures 15 thresholds a pass agrees with a host reference that measures one.
 #if defined(__CUDACC__)
 #pragma nv_exec_check_disable
 #endif
-template <class Holds>
-LLM_HOST_DEVICE uint64_t largest_holding(uint64_t lo, uint64_t hi, const Holds& holds) {
+template <class HoldsMany>
+LLM_HOST_DEVICE uint64_t largest_holding(uint64_t lo, uint64_t hi, int probes, const HoldsMany& holds_many) {
+  uint64_t vs[kMaxProbes];
+  bool ok[kMaxProbes];
   while (lo < hi) {
-    const uint64_t mid = lo + (hi - lo + 1) / 2;
-    if (holds(mid)) lo = mid; else hi = mid - 1;
+    // Probe j of n: lo + ceil(span * j / (n + 1)), written as q j + ceil(r j / (n + 1)) so that no
+    // product overflows; with n <= span the probes rise strictly from lo + 1 to at most hi.
+    const uint64_t span = hi - lo;
+    const int n = span < static_cast<uint64_t>(probes) ? static_cast<int>(span) : probes;
+    const uint64_t parts = static_cast<uint64_t>(n) + 1, q = span / parts, r = span % parts;
+    for (int j = 0; j < n; ++j) {
+      const uint64_t k = static_cast<uint64_t>(j) + 1;
+      vs[j] = lo + q * k + (r * k + parts - 1) / parts;
+    }
+    holds_many(vs, n, ok);
+    int last = -1;  // the probes that hold come first (holds is monotone)
+    for (int j = 0; j < n; ++j)
+      if (ok[j]) last = j;
+    if (last >= 0) lo = vs[last];
+    if (last + 1 < n) hi = vs[last + 1] - 1;
   }
   return lo;
 }
 
-// The lowest rank a Draw keeps under top_k, then top_p (0: no cut), given `measure(t, floor,
-// mass)`: the count (mass: the sum of draw_weight) of the drawable tokens ranked at least
-// max(t, floor), summed in the CUDA block's order. The host reference and the kernel both run
-// this, each with its own measure. Each search finds the largest rank t whose set {rank >= t}
-// still measures at least the target: over the logit's key first, then over the index among the
-// tokens sharing that key (skipped when it has one token: the set is the same).
+// The lowest rank a Draw keeps under top_k, then top_p (0: no cut), given a measure:
+// `measure.many(ts, n, floor, mass, out)` sets out[j] to the count (mass: the sum of draw_weight)
+// of the drawable tokens ranked at least max(ts[j], floor), each summed in the CUDA block's
+// order, for n <= measure.probes thresholds. The host reference and the kernel both run this,
+// each with its own measure (one probe a pass on the host, kMaxProbes on the GPU). Each search
+// finds the largest rank t whose set {rank >= t} still measures at least the target: over the
+// logit's key first, then over the index among the tokens sharing that key (skipped when it has
+// one token: the set is the same).
+#if defined(__CUDACC__)
+#pragma nv_exec_check_disable
+#endif
+template <class Measure>
+LLM_HOST_DEVICE float measure_one(const Measure& measure, uint64_t t, uint64_t floor, bool mass) {
+  float out;
+  measure.many(&t, 1, floor, mass, &out);
+  return out;
+}
+
 #if defined(__CUDACC__)
 #pragma nv_exec_check_disable
 #endif
 template <class Measure>
 LLM_HOST_DEVICE uint64_t draw_search(const Measure& measure, float target, uint64_t floor, bool mass) {
-  const uint64_t key = largest_holding(floor >> 32, 0xffffffffull,
-                                       [&](uint64_t k) { return measure(k << 32, floor, mass) >= target; });
-  const float here = measure(key << 32, floor, false);
-  const float above = key == 0xffffffffull ? 0.0f : measure((key + 1) << 32, floor, false);
+  uint64_t ts[kMaxProbes];
+  float got[kMaxProbes];
+  const auto key_holds = [&](const uint64_t* vs, int n, bool* ok) {  // probes are logit keys
+    for (int j = 0; j < n; ++j) ts[j] = vs[j] << 32;
+    measure.many(ts, n, floor, mass, got);
+    for (int j = 0; j < n; ++j) ok[j] = got[j] >= target;
+  };
+  const uint64_t key = largest_holding(floor >> 32, 0xffffffffull, measure.probes, key_holds);
+  ts[0] = key << 32;
+  ts[1] = key == 0xffffffffull ? ~0ull : (key + 1) << 32;
+  measure.many(ts, key == 0xffffffffull ? 1 : 2, floor, false, got);
+  const float here = got[0], above = key == 0xffffffffull ? 0.0f : got[1];
   if (here - above <= 1.0f) return floor > (key << 32) ? floor : key << 32;
+  const auto index_holds = [&](const uint64_t* vs, int n, bool* ok) {  // probes are index parts under key
+    for (int j = 0; j < n; ++j) ts[j] = (key << 32) | vs[j];
+    measure.many(ts, n, floor, mass, got);
+    for (int j = 0; j < n; ++j) ok[j] = got[j] >= target;
+  };
   const uint64_t low = key == (floor >> 32) ? (floor & 0xffffffffull) : 0;
-  return (key << 32) | largest_holding(low, 0xffffffffull, [&](uint64_t index_part) {
-           return measure((key << 32) | index_part, floor, mass) >= target;
-         });
+  return (key << 32) | largest_holding(low, 0xffffffffull, measure.probes, index_holds);
 }
 
 #if defined(__CUDACC__)
@@ -203,9 +248,9 @@ LLM_HOST_DEVICE uint64_t draw_search(const Measure& measure, float target, uint6
 template <class Measure>
 LLM_HOST_DEVICE uint64_t draw_floor_with(const Measure& measure, int32_t top_k, float top_p) {
   uint64_t floor = 0;
-  if (top_k > 0 && measure(0, 0, false) > static_cast<float>(top_k))
+  if (top_k > 0 && measure_one(measure, 0, 0, false) > static_cast<float>(top_k))
     floor = draw_search(measure, static_cast<float>(top_k), 0, false);
-  if (top_p < 1.0f) floor = draw_search(measure, top_p * measure(floor, floor, true), floor, true);
+  if (top_p < 1.0f) floor = draw_search(measure, top_p * measure_one(measure, floor, floor, true), floor, true);
   return floor;
 }
 
@@ -218,8 +263,11 @@ inline int32_t gumbel_draw(const float* logits, int n, const RowSampling& spec) 
   return gumbel_draw(logits, n, spec.temperature, spec.min_p, spec.key(), spec.top_k, spec.top_p);
 }
 
-// The lowest rank a Draw keeps under top_k and top_p (0: no cut), from the row's maximum `max`.
-uint64_t draw_floor(const float* logits, int n, float max, float inv_t, int32_t top_k, float top_p);
+// The lowest rank a Draw keeps under top_k and top_p (0: no cut), from the row's maximum `max`,
+// searching with `probes` thresholds a pass over the row (1: the reference's; 15: the kernel's);
+// *passes counts the passes when given.
+uint64_t draw_floor(const float* logits, int n, float max, float inv_t, int32_t top_k, float top_p, int probes = 1,
+                    int* passes = nullptr);
 
 // The host reference of a row's RowLogprobs for `token` with the k best tokens: the log-sum-exp
 // around the row's largest non-NaN value, its exp terms summed in the CUDA block's order, so the

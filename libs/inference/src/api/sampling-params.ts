@@ -124,6 +124,7 @@ function readLogitBias(r: ParamReader, vocabSize: number): [number, number][] {
   if (entries.length > LIMITS.maxLogitBias) {
     throw invalid('logit_bias', `'logit_bias' may hold at most ${LIMITS.maxLogitBias} entries.`);
   }
+  const seen = new Map<number, string>(); // '7' and '007' name one token: one bias each
   return entries.map(([key, bias]) => {
     if (!/^\d+$/.test(key) || Number(key) >= vocabSize) {
       throw invalid(
@@ -131,7 +132,16 @@ function readLogitBias(r: ParamReader, vocabSize: number): [number, number][] {
         `Invalid key in 'logit_bias': '${key.slice(0, 40)}' is not a token id below ${vocabSize}.`,
       );
     }
-    return [Number(key), checkNumber('logit_bias', bias, { min: -100, max: 100 })] as [number, number];
+    const token = Number(key);
+    const earlier = seen.get(token);
+    if (earlier !== undefined) {
+      throw invalid(
+        'logit_bias',
+        `'logit_bias' names token ${token} twice ('${earlier}' and '${key.slice(0, 40)}').`,
+      );
+    }
+    seen.set(token, key.slice(0, 40));
+    return [token, checkNumber('logit_bias', bias, { min: -100, max: 100 })] as [number, number];
   });
 }
 

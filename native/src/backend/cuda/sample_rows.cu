@@ -79,30 +79,60 @@ __device__ float block_sum(float v, float* sv) {
   return v;
 }
 
-// Count (or mass) of the drawable tokens of row x ranked at least max(t, floor), summed in the
-// reference's order: draw_floor_with() runs on it as device_sampling.cpp's draw_floor does.
+// The sums of every thread's v[j], j < n, each in the reference's order (block_sum's). sv holds
+// kMaxProbes x 32 floats. Every thread gets the results in v.
+__device__ void block_sums(float* v, int n, float* sv) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int j = 0; j < n; ++j) {
+    for (int o = 16; o > 0; o >>= 1) v[j] += __shfl_xor_sync(0xffffffffu, v[j], o);
+    if (lane == 0) sv[j * 32 + warp] = v[j];
+  }
+  __syncthreads();
+  for (int j = 0; j < n; ++j) {
+    v[j] = sv[j * 32 + lane];
+    for (int o = 16; o > 0; o >>= 1) v[j] += __shfl_xor_sync(0xffffffffu, v[j], o);
+  }
+  __syncthreads();  // sv may be reused by the next reduction
+}
+
+// Counts (or masses) of the drawable tokens of row x ranked at least max(ts[j], floor), for up to
+// kMaxProbes thresholds in one pass over the row, each summed in the reference's order:
+// draw_floor_with() runs on it as device_sampling.cpp's draw_floor does on its own measure.
 struct RowMeasure {
   const float* x;
   int n;
   float max, inv_t;
-  float* sv;
+  float* sv;  // kMaxProbes x 32 floats of shared memory
+  int probes = kMaxProbes;
 
-  __device__ float operator()(uint64_t t, uint64_t floor, bool mass) const {
-    const uint64_t lo = t > floor ? t : floor;
-    float acc = 0.0f;
-    for (int i = threadIdx.x; i < n; i += kThreads) acc += llm::draw_measure_term(x[i], i, lo, mass, max, inv_t);
-    return block_sum(acc, sv);
+  __device__ void many(const uint64_t* ts, int count, uint64_t floor, bool mass, float* out) const {
+    uint64_t lo[kMaxProbes];
+    for (int j = 0; j < count; ++j) {
+      lo[j] = ts[j] > floor ? ts[j] : floor;
+      out[j] = 0.0f;
+    }
+    for (int i = threadIdx.x; i < n; i += kThreads) {
+      const float xi = x[i];
+      if (!(xi > -INFINITY)) continue;  // -inf and NaN add nothing
+      const uint64_t rank = llm::draw_rank(xi, i);
+      const float term = mass ? llm::draw_weight(xi, max, inv_t) : 1.0f;  // draw_measure_term's, once
+      for (int j = 0; j < count; ++j)
+        if (rank >= lo[j]) out[j] += term;
+    }
+    block_sums(out, count, sv);
   }
 };
 
 // The Draw of one row whose maximum `mv` is finite (every thread gets the token).
 __device__ int draw_token(const float* x, int vocab, const RowSampling& spec, float mv, float* sv, int* si) {
+  __shared__ float probe_sums[kMaxProbes * 32];
   // Explicit roundings (no FMA contraction), as the host reference computes them.
   const uint64_t key = (static_cast<uint64_t>(spec.key_hi) << 32) | spec.key_lo;
   const float inv_t = __frcp_rn(spec.temperature), cut = min_p_cut(spec.min_p);
   // Uniform across the block: every thread computes the same lowest kept rank.
   const uint64_t kept_from = spec.top_k > 0 || spec.top_p < 1.0f
-                                 ? llm::draw_floor_with(RowMeasure{x, vocab, mv, inv_t, sv}, spec.top_k, spec.top_p)
+                                 ? llm::draw_floor_with(RowMeasure{x, vocab, mv, inv_t, probe_sums}, spec.top_k,
+                                                        spec.top_p)
                                  : 0;
   float best = 0.0f;
   int bi = -1;
