@@ -7,6 +7,7 @@
 #include <string>
 
 #include "llm/error.h"
+#include "sample_context.h"
 #include "sampling/device_sampling.h"
 #include "sampling/row_edits.h"
 #include "sampling/sampler.h"
@@ -16,23 +17,14 @@ using namespace llm;
 
 namespace {
 
-struct Case {
-  SamplingParams params;
-  std::vector<int32_t> tokens;
-  int num_prompt = 0;
-  std::vector<int32_t> eos{2, 9};
-  Rng rng{1};
-  SampleContext ctx() {
-    SampleContext c;
-    c.params = &params;
-    c.tokens = tokens.data();
-    c.num_tokens = static_cast<int>(tokens.size());
-    c.num_prompt_tokens = num_prompt;
-    c.eos_token_ids = &eos;
-    c.rng = &rng;
-    return c;
-  }
-};
+// A context whose tokens the test sets, with EOS ids 2 and 9.
+OwnedSampleContext context() {
+  OwnedSampleContext c;
+  c.tokens.clear();
+  c.num_prompt = 0;
+  c.eos = {2, 9};
+  return c;
+}
 
 bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
@@ -51,15 +43,15 @@ TEST(edits_give_the_samplers_processed_logits_bit_for_bit) {
   std::vector<RowEdit> edits;
   int checked = 0, with_edits = 0;
   for (int trial = 0; trial < 300; ++trial) {
-    Case c;
-    c.params.temperature = 0.0f;
-    c.params.repetition_penalty = trial % 3 == 0 ? 1.0f : 0.5f + 1.5f * unit(gen);
-    c.params.frequency_penalty = trial % 4 == 1 ? 0.0f : -2.0f + 4.0f * unit(gen);
-    c.params.presence_penalty = trial % 5 == 2 ? 0.0f : -2.0f + 4.0f * unit(gen);
-    for (int b = 0; b < trial % 7; ++b) c.params.logit_bias.emplace_back(b * 61 + trial % 50, -100.0f + 200.0f * unit(gen));
-    c.params.min_tokens = trial % 6;
-    c.params.max_tokens = 50;
-    c.params.stop_token_ids = {static_cast<int32_t>(trial % vocab), 2};  // 2 is also an EOS id
+    OwnedSampleContext c = context();
+    c.p.temperature = 0.0f;
+    c.p.repetition_penalty = trial % 3 == 0 ? 1.0f : 0.5f + 1.5f * unit(gen);
+    c.p.frequency_penalty = trial % 4 == 1 ? 0.0f : -2.0f + 4.0f * unit(gen);
+    c.p.presence_penalty = trial % 5 == 2 ? 0.0f : -2.0f + 4.0f * unit(gen);
+    for (int b = 0; b < trial % 7; ++b) c.p.logit_bias.emplace_back(b * 61 + trial % 50, -100.0f + 200.0f * unit(gen));
+    c.p.min_tokens = trial % 6;
+    c.p.max_tokens = 50;
+    c.p.stop_token_ids = {static_cast<int32_t>(trial % vocab), 2};  // 2 is also an EOS id
     c.num_prompt = 1 + trial % 40;
     const int num_output = trial % 9;
     for (int i = 0; i < c.num_prompt + num_output; ++i) c.tokens.push_back(token(gen) % (trial % 2 ? 20 : vocab));
@@ -67,12 +59,12 @@ TEST(edits_give_the_samplers_processed_logits_bit_for_bit) {
     for (float& x : raw) x = logit(gen);
     raw[static_cast<size_t>(trial % vocab)] = trial % 10 == 0 ? 0.0f : raw[static_cast<size_t>(trial % vocab)];
 
-    sampler.sample(raw.data(), c.ctx(), nullptr);
+    sampler.sample(raw.data(), c.get(), nullptr);
     const std::vector<float> want = sampler.processed();
     RowSampling spec;
     spec.kind = RowSampling::Argmax;
     edits.assign(3, RowEdit{});  // another row's edits first: ranges are offsets into the step's list
-    planner.append(c.ctx(), &spec, &edits);
+    planner.append(c.get(), &spec, &edits);
     EXPECT_EQ(spec.edits_begin, 3);
     std::vector<float> got = raw;
     apply_row_edits(got.data(), edits.data() + spec.edits_begin, spec.edits_count);
@@ -87,16 +79,16 @@ TEST(edits_give_the_samplers_processed_logits_bit_for_bit) {
 TEST(rows_without_penalties_bias_or_an_active_mask_have_no_edits) {
   RowEditPlanner planner(50);
   std::vector<RowEdit> edits;
-  Case c;
+  OwnedSampleContext c = context();
   c.tokens = {1, 2, 3, 4, 5};
   c.num_prompt = 3;
-  c.params.min_tokens = 2;  // two outputs so far: the mask is off
-  c.params.max_tokens = 10;
+  c.p.min_tokens = 2;  // two outputs so far: the mask is off
+  c.p.max_tokens = 10;
   RowSampling spec;
-  planner.append(c.ctx(), &spec, &edits);
+  planner.append(c.get(), &spec, &edits);
   EXPECT_EQ(spec.edits_count, 0);
-  c.params.min_tokens = 3;  // on: EOS ids 2 and 9 masked
-  planner.append(c.ctx(), &spec, &edits);
+  c.p.min_tokens = 3;  // on: EOS ids 2 and 9 masked
+  planner.append(c.get(), &spec, &edits);
   CHECK_EQ(spec.edits_count, 2);
   EXPECT_EQ(edits[0].token, 2);
   EXPECT_EQ(edits[0].masked, 1);
@@ -106,17 +98,17 @@ TEST(rows_without_penalties_bias_or_an_active_mask_have_no_edits) {
 TEST(one_record_per_token_across_penalties_bias_and_mask) {
   RowEditPlanner planner(50);
   std::vector<RowEdit> edits;
-  Case c;
+  OwnedSampleContext c = context();
   c.tokens = {7, 7, 8, 7, 9};  // prompt 7 7, output 8 7 9
   c.num_prompt = 2;
-  c.params.repetition_penalty = 1.5f;
-  c.params.frequency_penalty = 0.25f;
-  c.params.presence_penalty = 1.0f;
-  c.params.logit_bias = {{7, 3.0f}, {40, -2.0f}};
-  c.params.min_tokens = 5;
-  c.params.max_tokens = 10;
+  c.p.repetition_penalty = 1.5f;
+  c.p.frequency_penalty = 0.25f;
+  c.p.presence_penalty = 1.0f;
+  c.p.logit_bias = {{7, 3.0f}, {40, -2.0f}};
+  c.p.min_tokens = 5;
+  c.p.max_tokens = 10;
   RowSampling spec;
-  planner.append(c.ctx(), &spec, &edits);
+  planner.append(c.get(), &spec, &edits);
   CHECK_EQ(spec.edits_count, 5);  // 7, 8, 9, 40 and EOS 2
   auto find = [&](int32_t t) -> const RowEdit& {
     for (const RowEdit& e : edits)
@@ -132,12 +124,12 @@ TEST(one_record_per_token_across_penalties_bias_and_mask) {
   EXPECT_EQ(edited_logit(4.0f, find(7)), 4.0f / 1.5f - 1.25f + 3.0f);
   EXPECT(std::isinf(edited_logit(4.0f, find(9))));
   // The planner starts each row afresh: a second row sees none of the first one's tokens.
-  Case d;
+  OwnedSampleContext d = context();
   d.tokens = {1};
   d.num_prompt = 1;
-  d.params.repetition_penalty = 2.0f;
+  d.p.repetition_penalty = 2.0f;
   RowSampling second;
-  planner.append(d.ctx(), &second, &edits);
+  planner.append(d.get(), &second, &edits);
   CHECK_EQ(second.edits_count, 1);
   EXPECT_EQ(edits[static_cast<size_t>(second.edits_begin)].token, 1);
 }

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "sample_context.h"
 #include "sampling/sampler.h"
 #include "softmax_ref.h"
 #include "testing.h"
@@ -13,23 +14,7 @@
 using namespace llm;
 
 namespace {
-struct Ctx {
-  SamplingParams p;
-  std::vector<int32_t> tokens{0};
-  int num_prompt = 1;
-  std::vector<int32_t> eos{3};
-  Rng rng{1234};
-  SampleContext get() {
-    SampleContext c;
-    c.params = &p;
-    c.tokens = tokens.data();
-    c.num_tokens = static_cast<int>(tokens.size());
-    c.num_prompt_tokens = num_prompt;
-    c.eos_token_ids = &eos;
-    c.rng = &rng;
-    return c;
-  }
-};
+using Ctx = OwnedSampleContext;
 
 std::vector<double> frequencies(Sampler& s, const std::vector<float>& logits, Ctx& c, int n) {
   std::vector<double> f(logits.size(), 0.0);
