@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,32 @@ OfflineResults bench_offline(const OfflineOptions& opt, const EngineFactory& mak
     r.ttft_median_ms = ttft[ttft.size() / 2];
   }
   return r;
+}
+
+const char* const kSamplingUsage =
+    "  --temperature 0 --top-p 1 --top-k 0   sampling of the offline requests (default greedy)\n"
+    "  --logprobs N                each token's logprob and N alternatives (default none)\n"
+    "  --repetition-penalty 1 --frequency-penalty 0 --presence-penalty 0   penalties (default none)\n";
+
+bool parse_sampling_flag(const std::string& flag, const std::function<std::string()>& next, OfflineOptions* opt) {
+  auto number = [&] { return static_cast<float>(std::atof(next().c_str())); };
+  if (flag == "--temperature") opt->temperature = number();
+  else if (flag == "--top-p") opt->top_p = number();
+  else if (flag == "--top-k") opt->top_k = std::atoi(next().c_str());
+  else if (flag == "--logprobs") opt->logprobs = std::atoi(next().c_str());
+  else if (flag == "--repetition-penalty") opt->repetition_penalty = number();
+  else if (flag == "--frequency-penalty") opt->frequency_penalty = number();
+  else if (flag == "--presence-penalty") opt->presence_penalty = number();
+  else return false;
+  return true;
+}
+
+std::string sampling_json(const OfflineOptions& opt) {
+  std::ostringstream js;
+  js << "\"temperature\": " << opt.temperature << ", \"top_p\": " << opt.top_p << ", \"top_k\": " << opt.top_k
+     << ", \"logprobs\": " << opt.logprobs << ", \"repetition_penalty\": " << opt.repetition_penalty
+     << ", \"frequency_penalty\": " << opt.frequency_penalty << ", \"presence_penalty\": " << opt.presence_penalty;
+  return js.str();
 }
 
 }  // namespace bench

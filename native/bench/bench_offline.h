@@ -47,4 +47,12 @@ using EngineFactory =
 
 OfflineResults bench_offline(const OfflineOptions& opt, const EngineFactory& make_engine = nullptr);
 
+// The offline requests' sampling flags, which engine-bench and engine-overhead-bench both take
+// (--temperature, --top-p, --top-k, --logprobs, the three penalties): their --help lines, their
+// parser (true when `flag` is one of them; `next` returns its value), and their JSON fields
+// ("temperature": ..., through "presence_penalty": ..., no braces).
+extern const char* const kSamplingUsage;
+bool parse_sampling_flag(const std::string& flag, const std::function<std::string()>& next, OfflineOptions* opt);
+std::string sampling_json(const OfflineOptions& opt);
+
 }  // namespace bench

@@ -34,9 +34,6 @@ const char* kUsage =
     "  --num-prompts N             offline requests through the Engine (0 skips; default 100)\n"
     "  --input-len 512 --output-len 128 --max-num-seqs 256 --max-num-batched-tokens 4096\n"
     "  --kv-cache-fraction 0.9\n"
-    "  --temperature 0 --top-p 1 --top-k 0   sampling of the offline requests (default greedy)\n"
-    "  --logprobs N                each offline token's logprob and N alternatives (default none)\n"
-    "  --repetition-penalty 1 --frequency-penalty 0 --presence-penalty 0   (edits of each row next to the logits)\n"
     "  --dump-logits FILE [--dump-tokens N]   write the logits of one N-token prefill (f32, N x vocab)\n"
     "                              and FILE.json {tokens, vocab}; then exit\n"
     "  --op-timing                 CUDA: GPU time per op of each timed phase (steps run without graphs)\n"
@@ -76,7 +73,7 @@ int main(int argc, char** argv) {
         if (i + 1 >= argc) throw std::runtime_error("missing value for " + a);
         return argv[++i];
       };
-      if (a == "--help" || a == "-h") { std::printf("%s", kUsage); return 0; }
+      if (a == "--help" || a == "-h") { std::printf("%s%s", kUsage, bench::kSamplingUsage); return 0; }
       else if (a == "--model") model_dir = next();
       else if (a == "--random-model") random_shape = next();
       else if (a == "--out") out_dir = next();
@@ -98,13 +95,7 @@ int main(int argc, char** argv) {
       else if (a == "--max-num-seqs") off.max_num_seqs = std::atoi(next().c_str());
       else if (a == "--max-num-batched-tokens") off.max_num_batched_tokens = std::atoi(next().c_str());
       else if (a == "--kv-cache-fraction") off.kv_cache_fraction = std::atof(next().c_str());
-      else if (a == "--temperature") off.temperature = static_cast<float>(std::atof(next().c_str()));
-      else if (a == "--top-p") off.top_p = static_cast<float>(std::atof(next().c_str()));
-      else if (a == "--logprobs") off.logprobs = std::atoi(next().c_str());
-      else if (a == "--repetition-penalty") off.repetition_penalty = static_cast<float>(std::atof(next().c_str()));
-      else if (a == "--frequency-penalty") off.frequency_penalty = static_cast<float>(std::atof(next().c_str()));
-      else if (a == "--presence-penalty") off.presence_penalty = static_cast<float>(std::atof(next().c_str()));
-      else if (a == "--top-k") off.top_k = std::atoi(next().c_str());
+      else if (bench::parse_sampling_flag(a, next, &off)) continue;
       else if (a == "--dump-logits") dump = next();
       else if (a == "--dump-tokens") dump_tokens = std::atoi(next().c_str());
       else if (a == "--output") output = next();
@@ -203,10 +194,8 @@ int main(int argc, char** argv) {
     }
     js << "\n  ]";
     if (off.num_prompts > 0)
-      js << ",\n  \"offline\": {\"num_prompts\": " << off.num_prompts << ", \"temperature\": " << off.temperature
-         << ", \"top_p\": " << off.top_p << ", \"top_k\": " << off.top_k << ", \"logprobs\": " << off.logprobs
-         << ", \"repetition_penalty\": " << off.repetition_penalty << ", \"frequency_penalty\": " << off.frequency_penalty
-         << ", \"presence_penalty\": " << off.presence_penalty << ", \"input_len\": " << off.input_len
+      js << ",\n  \"offline\": {\"num_prompts\": " << off.num_prompts << ", " << bench::sampling_json(off)
+         << ", \"input_len\": " << off.input_len
          << ", \"output_len\": " << off.output_len << ", \"seconds\": " << orr.seconds
          << ", \"output_tok_s\": " << orr.output_tok_s << ", \"total_tok_s\": " << orr.total_tok_s
          << ", \"requests_s\": " << orr.requests_s << ", \"ttft_median_ms\": " << orr.ttft_median_ms

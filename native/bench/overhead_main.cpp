@@ -20,9 +20,6 @@ const char* kUsage =
     "  --shape llama-3.2-1b        model shape (vocab, KV block size): llama-3.2-1b, llama-3.2-3b, small\n"
     "  --num-prompts 1000 --input-len 512 --output-len 128\n"
     "  --max-num-seqs 256 --max-num-batched-tokens 8192\n"
-    "  --temperature 0 --top-p 1 --top-k 0   sampling (drawn next to the logits, as on a GPU)\n"
-    "  --logprobs N                each token's logprob and N alternatives (scored next to the logits)\n"
-    "  --repetition-penalty 1 --frequency-penalty 0 --presence-penalty 0   (edits of each row next to the logits)\n"
     "  --kv-gib 60                 KV cache the null backend offers\n"
     "  --output results.json\n";
 
@@ -42,7 +39,7 @@ int main(int argc, char** argv) {
         return argv[++i];
       };
       if (a == "--help" || a == "-h") {
-        std::printf("%s", kUsage);
+        std::printf("%s%s", kUsage, bench::kSamplingUsage);
         return 0;
       } else if (a == "--shape") shape_name = next();
       else if (a == "--num-prompts") off.num_prompts = std::atoi(next().c_str());
@@ -50,13 +47,7 @@ int main(int argc, char** argv) {
       else if (a == "--output-len") off.output_len = std::atoi(next().c_str());
       else if (a == "--max-num-seqs") off.max_num_seqs = std::atoi(next().c_str());
       else if (a == "--max-num-batched-tokens") off.max_num_batched_tokens = std::atoi(next().c_str());
-      else if (a == "--temperature") off.temperature = static_cast<float>(std::atof(next().c_str()));
-      else if (a == "--top-p") off.top_p = static_cast<float>(std::atof(next().c_str()));
-      else if (a == "--top-k") off.top_k = std::atoi(next().c_str());
-      else if (a == "--logprobs") off.logprobs = std::atoi(next().c_str());
-      else if (a == "--repetition-penalty") off.repetition_penalty = static_cast<float>(std::atof(next().c_str()));
-      else if (a == "--frequency-penalty") off.frequency_penalty = static_cast<float>(std::atof(next().c_str()));
-      else if (a == "--presence-penalty") off.presence_penalty = static_cast<float>(std::atof(next().c_str()));
+      else if (bench::parse_sampling_flag(a, next, &off)) continue;
       else if (a == "--kv-gib") kv_gib = std::atof(next().c_str());
       else if (a == "--output") output = next();
       else throw std::runtime_error("unknown option " + a + " (see --help)");
@@ -84,10 +75,7 @@ int main(int argc, char** argv) {
       std::ofstream f(output);
       f << "{\"shape\": \"" << shape.name << "\", \"num_prompts\": " << off.num_prompts << ", \"input_len\": "
         << off.input_len << ", \"output_len\": " << off.output_len << ", \"max_num_seqs\": " << off.max_num_seqs
-        << ", \"temperature\": " << off.temperature << ", \"top_p\": " << off.top_p << ", \"top_k\": " << off.top_k
-        << ", \"logprobs\": " << off.logprobs << ", \"repetition_penalty\": " << off.repetition_penalty
-        << ", \"frequency_penalty\": " << off.frequency_penalty << ", \"presence_penalty\": " << off.presence_penalty
-        << ", \"seconds\": " << r.seconds << ", \"steps\": " << r.steps
+        << ", " << bench::sampling_json(off) << ", \"seconds\": " << r.seconds << ", \"steps\": " << r.steps
         << ", \"host_ms_per_step\": " << host_ms_per_step << ", \"step_ms_median\": " << r.step_ms_median << ", \"step_ms_p90\": " << r.step_ms_p90
         << ", \"output_tok_s\": " << r.output_tok_s << ", \"errors\": " << r.errors << "}\n";
       if (!f) throw std::runtime_error("cannot write " + output);

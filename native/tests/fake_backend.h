@@ -153,7 +153,7 @@ class SamplingFakeBackend : public FakeBackend {
     for (size_t r = 0; r < rows; ++r) {
       const llm::RowSampling& rs = b.row_sampling[r];
       float* row = logits_.data() + r * vocab_;
-      if (rs.kind == llm::RowSampling::Host) continue;
+      if (!rs.sampled()) continue;
       edited_.assign(row, row + vocab_);  // the kernel's in-place edits, on a copy
       llm::apply_row_edits(edited_.data(), b.row_edits.data() + rs.edits_begin, rs.edits_count);
       control_->edited_rows += rs.edits_count > 0;

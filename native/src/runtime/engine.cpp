@@ -318,7 +318,7 @@ class EngineImpl final : public Engine {
       if (backend_->samples_on_device()) {
         for (Sequence* seq : sb.samplers) {
           RowSampling rs = plan_row_sampling(seq->sampling, vocab_, seq->rng);
-          if (rs.kind != RowSampling::Host) row_edits_.append(host_job(seq, nullptr).ctx, &rs, &sb.batch.row_edits);
+          if (rs.sampled()) row_edits_.append(sample_context(seq), &rs, &sb.batch.row_edits);
           sb.batch.row_sampling.push_back(rs);
         }
         sb.batch.row_sampling.resize(sb.batch.logits_indices.size(), RowSampling{RowSampling::Host});
@@ -354,7 +354,7 @@ class EngineImpl final : public Engine {
       }
       // The first row of each sequence (the backend's, or sampled on the host, spread over
       // threads when wide); then each sequence's rows in order, drafts verified one by one.
-      auto on_device = [&](size_t i) { return result.tokens && sb.batch.row_sampling[i].kind != RowSampling::Host; };
+      auto on_device = [&](size_t i) { return result.tokens && sb.batch.row_sampling[i].sampled(); };
       auto first_row = [&](size_t i) { return i == 0 || sb.samplers[i] != sb.samplers[i - 1]; };
       host_jobs_.clear();
       for (size_t i = 0; i < sb.samplers.size(); ++i)
@@ -373,7 +373,7 @@ class EngineImpl final : public Engine {
         TokenLogprob device_lp;
         if (on_device(i)) {
           token = result.tokens[i];
-          if (sb.batch.row_sampling[i].logprobs >= 0) {
+          if (sb.batch.row_sampling[i].scored()) {
             to_token_logprob(result.logprobs[i], token, &device_lp);
             lp = &device_lp;
           }
@@ -405,11 +405,9 @@ class EngineImpl final : public Engine {
   // A backend that samples rows must send back their tokens, and the logprobs of the rows that
   // ask for them; a step without them fails its requests rather than drop what they asked for.
   static void check_step_result(const ForwardBatch& b, const StepLogits& r) {
-    bool sampled = false, scored = false;
-    for (const RowSampling& rs : b.row_sampling) {
-      sampled = sampled || rs.kind != RowSampling::Host;
-      scored = scored || (rs.kind != RowSampling::Host && rs.logprobs >= 0);
-    }
+    const auto& rows = b.row_sampling;
+    const bool sampled = std::any_of(rows.begin(), rows.end(), [](const RowSampling& rs) { return rs.sampled(); });
+    const bool scored = std::any_of(rows.begin(), rows.end(), [](const RowSampling& rs) { return rs.scored(); });
     if (sampled && !r.tokens) throw Error("backend returned no tokens for the rows it samples");
     if (scored && !r.logprobs) throw Error("backend returned no logprobs for the rows it samples with logprobs");
   }
@@ -424,16 +422,22 @@ class EngineImpl final : public Engine {
     return n;
   }
 
+  SampleContext sample_context(Sequence* seq) const {
+    SampleContext ctx;
+    ctx.params = &seq->sampling;
+    ctx.tokens = seq->tokens.data();
+    ctx.num_tokens = seq->num_tokens();
+    ctx.num_prompt_tokens = seq->num_prompt_tokens;
+    ctx.eos_token_ids = &info_.eos_token_ids;
+    ctx.rng = &seq->rng;
+    ctx.constraint = seq->constraint.get();
+    return ctx;
+  }
+
   SamplingPool::Job host_job(Sequence* seq, const float* logits) const {
     SamplingPool::Job job;
     job.logits = logits;
-    job.ctx.params = &seq->sampling;
-    job.ctx.tokens = seq->tokens.data();
-    job.ctx.num_tokens = seq->num_tokens();
-    job.ctx.num_prompt_tokens = seq->num_prompt_tokens;
-    job.ctx.eos_token_ids = &info_.eos_token_ids;
-    job.ctx.rng = &seq->rng;
-    job.ctx.constraint = seq->constraint.get();
+    job.ctx = sample_context(seq);
     return job;
   }
 

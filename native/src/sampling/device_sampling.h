@@ -5,15 +5,15 @@
 //     min_p, by the Gumbel-max trick (argmax of logits / temperature + Gumbel noise keyed by the
 //     step's random key and the token id over the tokens kept), so it needs no sort.
 // top_k and top_p keep a best prefix of the tokens ordered by logit (then lower index). Its last
-// token is found by a binary search over that order whose counts and masses are summed in a fixed
-// order (the GPU block's: kDrawThreads strided partial sums, then a butterfly), so the reference
-// here and the kernel keep the same tokens (up to expf's last bit on a boundary).
+// token is found by a search over that order whose counts and masses are summed in a fixed order
+// (the GPU block's: kDrawThreads strided partial sums, then a butterfly), so the reference here
+// and the kernel keep the same tokens (up to expf's last bit on a boundary).
 // Either kind first edits the row as the Sampler does for penalties, bias and an active
 // min_tokens mask (RowEdit: a few tokens each), and may also score the raw row for logprobs
 // (RowLogprobs: the raw log-softmax of the sampled token and of the best tokens), as the host
 // Sampler's token_logprob does. Only an output format (json_object, json_schema, choice) keeps a
-// row with the host Sampler. A Draw does not follow the host sampler's random stream: the same seed gives other
-// (equally distributed) tokens on the CPU and on the GPU, each reproducible.
+// row with the host Sampler. A Draw does not follow the host sampler's random stream: the same
+// seed gives other (equally distributed) tokens on the CPU and on the GPU, each reproducible.
 #pragma once
 
 #include <cmath>
@@ -41,10 +41,13 @@ struct RowSampling {
   int32_t top_k = 0;         // Draw: > 0 keeps the top_k best tokens
   float top_p = 1.0f;        // Draw: < 1 keeps the fewest best tokens holding top_p of the mass
   int32_t logprobs = -1;     // Argmax or Draw: >= 0 scores the row (RowLogprobs) with that many best tokens
-  int32_t edits_begin = 0;   // Argmax or Draw: the row's RowEdits, [begin, begin + count) of the step's
-  int32_t edits_count = 0;
+  int32_t edits_begin = 0;   // Argmax or Draw: the row's RowEdits are ForwardBatch::row_edits
+  int32_t edits_count = 0;   // [edits_begin, edits_begin + edits_count)
 
   uint64_t key() const { return (static_cast<uint64_t>(key_hi) << 32) | key_lo; }
+  // The backend turns this row into its token (and, when scored(), its RowLogprobs).
+  bool sampled() const { return kind != Host; }
+  bool scored() const { return sampled() && logprobs >= 0; }
 };
 
 // One token's change to a row before it is sampled, as the host Sampler applies penalties, bias
@@ -153,12 +156,17 @@ LLM_HOST_DEVICE inline float draw_weight(float x, float max, float inv_t) {
   return expf((x - max) * inv_t);
 }
 
-// What a token adds to a measure of the tokens ranked at least `lo`: its weight (mass) or 1
-// (count) when it is drawable (not -inf or NaN) and ranked high enough, else 0. Adding 0 leaves
-// a non-negative float sum unchanged, so skipping it or adding it gives the same sum.
-LLM_HOST_DEVICE inline float draw_measure_term(float x, int32_t i, uint64_t lo, bool mass, float max, float inv_t) {
-  if (!(x > -INFINITY) || draw_rank(x, i) < lo) return 0.0f;
+// What a token adds to a measure of the tokens ranked high enough: its weight (mass) or 1
+// (count) when it is drawable (not -inf or NaN), else 0. Adding 0 leaves a non-negative float sum
+// unchanged, so skipping it or adding it gives the same sum.
+LLM_HOST_DEVICE inline float draw_term(float x, bool mass, float max, float inv_t) {
+  if (!(x > -INFINITY)) return 0.0f;
   return mass ? draw_weight(x, max, inv_t) : 1.0f;
+}
+
+// draw_term in a measure of the tokens ranked at least `lo` (0 below it).
+LLM_HOST_DEVICE inline float draw_measure_term(float x, int32_t i, uint64_t lo, bool mass, float max, float inv_t) {
+  return draw_rank(x, i) < lo ? 0.0f : draw_term(x, mass, max, inv_t);
 }
 
 // The most probes one round of largest_holding may ask about.
@@ -197,6 +205,17 @@ LLM_HOST_DEVICE uint64_t largest_holding(uint64_t lo, uint64_t hi, int probes, c
   return lo;
 }
 
+// One measure (see draw_search) of one threshold.
+#if defined(__CUDACC__)
+#pragma nv_exec_check_disable
+#endif
+template <class Measure>
+LLM_HOST_DEVICE float measure_one(const Measure& measure, uint64_t t, uint64_t floor, bool mass) {
+  float out;
+  measure.many(&t, 1, floor, mass, &out);
+  return out;
+}
+
 // The lowest rank a Draw keeps under top_k, then top_p (0: no cut), given a measure:
 // `measure.many(ts, n, floor, mass, out)` sets out[j] to the count (mass: the sum of draw_weight)
 // of the drawable tokens ranked at least max(ts[j], floor), each summed in the CUDA block's
@@ -209,37 +228,28 @@ LLM_HOST_DEVICE uint64_t largest_holding(uint64_t lo, uint64_t hi, int probes, c
 #pragma nv_exec_check_disable
 #endif
 template <class Measure>
-LLM_HOST_DEVICE float measure_one(const Measure& measure, uint64_t t, uint64_t floor, bool mass) {
-  float out;
-  measure.many(&t, 1, floor, mass, &out);
-  return out;
-}
-
-#if defined(__CUDACC__)
-#pragma nv_exec_check_disable
-#endif
-template <class Measure>
 LLM_HOST_DEVICE uint64_t draw_search(const Measure& measure, float target, uint64_t floor, bool mass) {
   uint64_t ts[kMaxProbes];
   float got[kMaxProbes];
-  const auto key_holds = [&](const uint64_t* vs, int n, bool* ok) {  // probes are logit keys
-    for (int j = 0; j < n; ++j) ts[j] = vs[j] << 32;
+  // A probe v stands for the rank high | (v << shift): a logit key first (high 0, shift 32), then
+  // an index part under the key found (high key << 32, shift 0).
+  uint64_t high = 0;
+  int shift = 32;
+  const auto holds = [&](const uint64_t* vs, int n, bool* ok) {
+    for (int j = 0; j < n; ++j) ts[j] = high | (vs[j] << shift);
     measure.many(ts, n, floor, mass, got);
     for (int j = 0; j < n; ++j) ok[j] = got[j] >= target;
   };
-  const uint64_t key = largest_holding(floor >> 32, 0xffffffffull, measure.probes, key_holds);
+  const uint64_t key = largest_holding(floor >> 32, 0xffffffffull, measure.probes, holds);
   ts[0] = key << 32;
   ts[1] = key == 0xffffffffull ? ~0ull : (key + 1) << 32;
   measure.many(ts, key == 0xffffffffull ? 1 : 2, floor, false, got);
   const float here = got[0], above = key == 0xffffffffull ? 0.0f : got[1];
   if (here - above <= 1.0f) return floor > (key << 32) ? floor : key << 32;
-  const auto index_holds = [&](const uint64_t* vs, int n, bool* ok) {  // probes are index parts under key
-    for (int j = 0; j < n; ++j) ts[j] = (key << 32) | vs[j];
-    measure.many(ts, n, floor, mass, got);
-    for (int j = 0; j < n; ++j) ok[j] = got[j] >= target;
-  };
+  high = key << 32;
+  shift = 0;
   const uint64_t low = key == (floor >> 32) ? (floor & 0xffffffffull) : 0;
-  return (key << 32) | largest_holding(low, 0xffffffffull, measure.probes, index_holds);
+  return high | largest_holding(low, 0xffffffffull, measure.probes, holds);
 }
 
 #if defined(__CUDACC__)

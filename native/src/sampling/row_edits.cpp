@@ -60,7 +60,7 @@ void validate_row_edits(const std::vector<RowSampling>& rows, const std::vector<
   std::vector<int32_t> tokens;
   for (size_t r = 0; r < rows.size(); ++r) {
     const RowSampling& rs = rows[r];
-    if (rs.kind == RowSampling::Host || rs.edits_count == 0) continue;
+    if (!rs.sampled() || rs.edits_count == 0) continue;
     if (rs.edits_begin < 0 || rs.edits_count < 0 ||
         static_cast<size_t>(rs.edits_begin) + static_cast<size_t>(rs.edits_count) > edits.size())
       throw Error("row edits of row " + std::to_string(r) + " lie outside the step's edits");

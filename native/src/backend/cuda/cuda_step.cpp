@@ -173,7 +173,7 @@ void CudaBackend::launch_logits(int r0, int n, bool sample) {
 void CudaBackend::copy_host_rows(const ForwardBatch& b, float* logits, int r0, int n, bool sampled) {
   const size_t V = static_cast<size_t>(cfg_.vocab_size);
   // Runs of consecutive rows the host samples, one copy each.
-  auto on_host = [&](int i) { return !sampled || b.row_sampling[r0 + i].kind == RowSampling::Host; };
+  auto on_host = [&](int i) { return !sampled || !b.row_sampling[r0 + i].sampled(); };
   for (int i = 0; i < n;) {
     if (!on_host(i)) {
       ++i;
@@ -222,11 +222,9 @@ StepLogits CudaBackend::forward_step(const ForwardBatch& b, int vocab_size) {
   validate(b);
   const int R = static_cast<int>(b.logits_indices.size());
   ensure_host_logits(static_cast<size_t>(R));
-  const bool sampled = std::any_of(b.row_sampling.begin(), b.row_sampling.end(),
-                                   [](const RowSampling& r) { return r.kind != RowSampling::Host; });
-  const bool scored = std::any_of(b.row_sampling.begin(), b.row_sampling.end(), [](const RowSampling& r) {
-    return r.kind != RowSampling::Host && r.logprobs >= 0;
-  });
+  const auto& rows = b.row_sampling;
+  const bool sampled = std::any_of(rows.begin(), rows.end(), [](const RowSampling& r) { return r.sampled(); });
+  const bool scored = std::any_of(rows.begin(), rows.end(), [](const RowSampling& r) { return r.scored(); });
   StepShape s;
   uint64_t key = 0;
   if (graph_shape(b, &s, &key)) {

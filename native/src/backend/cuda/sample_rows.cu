@@ -1,6 +1,8 @@
 // One block per logits row: the row's edits (penalties, bias, masks) are applied in place; pass 1
-// finds the argmax (and the row's maximum) under the host sampler's rule; a Draw row with top_k / top_p then finds the lowest rank it keeps (binary
-// searches of counts and masses summed in the reference's order), and takes the Gumbel-max over
+// finds the argmax (and the row's maximum) under the host sampler's rule; a Draw row with top_k /
+// top_p then finds the lowest rank it keeps (searches over counts and masses of 15 thresholds a
+// pass, each summed in the reference's order: the reference's binary searches reach the same
+// ranks), and takes the Gumbel-max over
 // logits / temperature of the tokens kept; a row asking for logprobs is then scored on its raw
 // logits (two more passes: the exp sum, and each thread's best tokens; a third for the raw
 // maximum when the row was edited). The argmax and Gumbel reductions use total orders, so
@@ -66,21 +68,9 @@ __device__ void block_best(float& v, int& i, float* sv, int* si) {
   __syncthreads();  // sv/si may be reused by the next reduction
 }
 
-// The sum of every thread's `v` in the reference's order (device_sampling.cpp, block_order_sum):
-// a butterfly within each warp, then one over the warp sums. Every thread gets the result.
-__device__ float block_sum(float v, float* sv) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) sv[warp] = v;
-  __syncthreads();
-  v = sv[lane];
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  __syncthreads();  // sv may be reused by the next reduction
-  return v;
-}
-
-// The sums of every thread's v[j], j < n, each in the reference's order (block_sum's). sv holds
-// kMaxProbes x 32 floats. Every thread gets the results in v.
+// The sums of every thread's v[j], j < n, each in the reference's order (device_sampling.cpp,
+// block_order_sum): a butterfly within each warp, then one over the warp sums. sv holds n x 32
+// floats. Every thread gets the results in v.
 __device__ void block_sums(float* v, int n, float* sv) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   for (int j = 0; j < n; ++j) {
@@ -112,10 +102,9 @@ struct RowMeasure {
       out[j] = 0.0f;
     }
     for (int i = threadIdx.x; i < n; i += kThreads) {
-      const float xi = x[i];
-      if (!(xi > -INFINITY)) continue;  // -inf and NaN add nothing
-      const uint64_t rank = llm::draw_rank(xi, i);
-      const float term = mass ? llm::draw_weight(xi, max, inv_t) : 1.0f;  // draw_measure_term's, once
+      const float term = llm::draw_term(x[i], mass, max, inv_t);  // once for all thresholds
+      if (term == 0.0f) continue;  // adds nothing to any of them
+      const uint64_t rank = llm::draw_rank(x[i], i);
       for (int j = 0; j < count; ++j)
         if (rank >= lo[j]) out[j] += term;
     }
@@ -159,7 +148,8 @@ __device__ void score_row(const float* x, int vocab, int token, int k, float mv,
   float acc = 0.0f;
   for (int i = threadIdx.x; i < vocab; i += kThreads)
     if (!isnan(x[i])) acc += expf(__fsub_rn(x[i], mv));  // NaN has no probability
-  const float lse = __fadd_rn(mv, logf(block_sum(acc, sv)));
+  block_sums(&acc, 1, sv);
+  const float lse = __fadd_rn(mv, logf(acc));
   k = k < kMaxLogprobs ? k : kMaxLogprobs;
   float tv[kMaxLogprobs];
   int ti[kMaxLogprobs];
